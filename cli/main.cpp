@@ -1,0 +1,63 @@
+// bstest: the command-line tool. `bstest help` lists the commands.
+#include <bstest/version.hpp>
+
+#include "commands.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace bstest::cli {
+
+void error(const std::string& cmd, const std::string& message) {
+  std::fprintf(stderr, "bstest %s: %s\n", cmd.c_str(), message.c_str());
+}
+
+bool parse_int(const std::string& text, int& out) {
+  if (text.empty() || text.size() > 9) return false;
+  int v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
+namespace {
+
+const char* kUsageText =
+    "usage: bstest <command> [options]\n"
+    "\n"
+    "Commands:\n"
+    "  ship        ship journals to Better Stack (started by test programs; rarely run by hand)\n"
+    "  version     print the version\n"
+    "  help        this text; `bstest <command> --help` for a command's options\n"
+    "\n"
+    "Exit codes: 0 ok, 1 failed (command failed or not everything was delivered), 2 usage error.\n";
+
+}  // namespace
+}  // namespace bstest::cli
+
+int main(int argc, char** argv) {
+  using namespace bstest::cli;
+  std::signal(SIGPIPE, SIG_IGN);
+  if (argc < 2) {
+    std::fputs(kUsageText, stderr);
+    return kUsage;
+  }
+  std::string cmd = argv[1];
+  Args args(argv + 2, argv + argc);
+  if (cmd == "help" || cmd == "--help" || cmd == "-h") {
+    std::fputs(kUsageText, stdout);
+    return kOk;
+  }
+  if (cmd == "version" || cmd == "--version") {
+    std::printf("bstest %s\n", BSTEST_VERSION);
+    return kOk;
+  }
+  if (cmd == "ship") return cmd_ship(args);
+  std::fprintf(stderr, "bstest: unknown command '%s'\n\n%s", cmd.c_str(), kUsageText);
+  return kUsage;
+}

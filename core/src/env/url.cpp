@@ -1,0 +1,170 @@
+#include "env/url.hpp"
+
+#include <cctype>
+
+namespace bstest::detail {
+
+namespace {
+std::string lower(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return r;
+}
+}  // namespace
+
+std::string Url::origin() const {
+  std::string r = scheme + "://";
+  if (host.find(':') != std::string::npos) {
+    r += '[' + host + ']';
+  } else {
+    r += host;
+  }
+  if (port != 0) r += ':' + std::to_string(port);
+  return r;
+}
+
+bool has_space_or_control(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c <= 0x20 || c == 0x7F) return true;
+  }
+  return false;
+}
+
+bool is_valid_host(std::string_view host) {
+  if (host.empty() || host.size() > 253) return false;
+  if (host.find(':') != std::string_view::npos) {  // IPv6 literal
+    for (char c : host) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+    }
+    return true;
+  }
+  if (host.front() == '.' || host.front() == '-' || host.back() == '-') return false;
+  for (char c : host) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+bool is_loopback_host(std::string_view host) {
+  std::string h = lower(host);
+  if (h == "localhost" || h == "::1" || h == "0:0:0:0:0:0:0:1") return true;
+  if (h.rfind("127.", 0) == 0) {
+    int dots = 0;
+    for (char c : h) {
+      if (c == '.') {
+        ++dots;
+      } else if (!std::isdigit(static_cast<unsigned char>(c))) {
+        return false;
+      }
+    }
+    return dots == 3;
+  }
+  return false;
+}
+
+bool parse_url(std::string_view text, Url& out, std::string& why) {
+  out = Url{};
+  auto sep = text.find("://");
+  if (sep == std::string_view::npos) {
+    why = "is not a URL (it has no scheme://)";
+    return false;
+  }
+  out.scheme = lower(text.substr(0, sep));
+  if (out.scheme != "https" && out.scheme != "http") {
+    why = "uses the scheme '" + out.scheme + "'; only https is supported";
+    return false;
+  }
+  std::string_view rest = text.substr(sep + 3);
+  auto hash = rest.find('#');
+  if (hash != std::string_view::npos) {
+    out.fragment = std::string(rest.substr(hash + 1));
+    rest = rest.substr(0, hash);
+  }
+  auto q = rest.find('?');
+  if (q != std::string_view::npos) {
+    out.query = std::string(rest.substr(q + 1));
+    rest = rest.substr(0, q);
+  }
+  auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  if (slash != std::string_view::npos) out.path = std::string(rest.substr(slash));
+  auto at = authority.rfind('@');
+  if (at != std::string_view::npos) {
+    out.userinfo = std::string(authority.substr(0, at));
+    authority = authority.substr(at + 1);
+  }
+  std::string_view port;
+  bool has_port = false;
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      why = "has an unterminated IPv6 address";
+      return false;
+    }
+    out.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        why = "has text after the IPv6 address";
+        return false;
+      }
+      port = after.substr(1);
+      has_port = true;
+    }
+  } else {
+    auto colon = authority.rfind(':');
+    if (colon != std::string_view::npos) {
+      port = authority.substr(colon + 1);
+      authority = authority.substr(0, colon);
+      has_port = true;
+    }
+    out.host = lower(authority);
+  }
+  if (out.host.empty()) {
+    why = "has no host";
+    return false;
+  }
+  if (!is_valid_host(out.host)) {
+    why = "has an invalid host name";
+    return false;
+  }
+  if (has_port) {
+    if (port.empty() || port.size() > 5) {
+      why = "has an invalid port";
+      return false;
+    }
+    int p = 0;
+    for (char c : port) {
+      if (!std::isdigit(static_cast<unsigned char>(c))) {
+        why = "has an invalid port";
+        return false;
+      }
+      p = p * 10 + (c - '0');
+    }
+    if (p <= 0 || p > 65535) {
+      why = "has an invalid port";
+      return false;
+    }
+    out.port = p;
+  }
+  return true;
+}
+
+std::string strip_userinfo(std::string_view url) {
+  auto sep = url.find("://");
+  if (sep == std::string_view::npos) {
+    // scp-like "user@host:path" keeps the user (no secret in it) but never a password.
+    return std::string(url);
+  }
+  auto start = sep + 3;
+  auto end = url.find_first_of("/?#", start);
+  std::string_view authority = url.substr(start, end == std::string_view::npos ? url.npos : end - start);
+  auto at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  std::string r(url.substr(0, start));
+  r += authority.substr(at + 1);
+  if (end != std::string_view::npos) r += url.substr(end);
+  return r;
+}
+
+}  // namespace bstest::detail

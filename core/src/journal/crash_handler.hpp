@@ -1,0 +1,38 @@
+// The last record of a crashing test process.
+//
+// Installed by the Session at run start on the signals that end a test program (faults, abort, and the
+// termination signals a CI time-out sends). The handler runs on an alternate stack, does only
+// async-signal-safe work (a render callback that copies pre-rendered bytes into a static buffer, then
+// one pwrite into the journal), restores the previous handler and re-raises the signal, so the process
+// ends exactly as it would have without bstest.
+#pragma once
+
+#include <cstddef>
+
+namespace bstest::detail {
+
+class JournalWriter;
+
+// Renders the crash record for `signo` into `out` (capacity `cap`); returns its length, 0 for none.
+// Called inside the signal handler: must be async-signal-safe.
+using CrashRenderFn = std::size_t (*)(char* out, std::size_t cap, int signo);
+
+// Installs the handlers for this process (only the first call does anything until uninstall).
+void install_crash_handlers(JournalWriter* journal, CrashRenderFn render) noexcept;
+// Restores the previous handlers (after the run finished).
+void uninstall_crash_handlers() noexcept;
+// Marks the crash as recorded (someone else wrote the record, e.g. Catch2's fatal-error path), so the
+// handler only chains.
+bool claim_crash_record() noexcept;
+// Writes the crash record now, from a signal context or not (Catch2 reports signals through its listener).
+// Returns false when a crash record was already written.
+bool write_crash_record(int signo) noexcept;
+
+// Name and description of a signal, async-signal-safe: "SIGSEGV", "segmentation fault".
+const char* signal_name(int signo) noexcept;
+const char* signal_description(int signo) noexcept;
+
+// The buffer the handler renders into.
+constexpr std::size_t kCrashRecordCapacity = 192u << 10;
+
+}  // namespace bstest::detail

@@ -1,0 +1,359 @@
+#include "record/log_encoder.hpp"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+
+extern char** environ;
+
+namespace bstest {
+
+std::string_view to_string(Result r) noexcept {
+  switch (r) {
+    case Result::passed: return "passed";
+    case Result::failed: return "failed";
+    case Result::skipped: return "skipped";
+    case Result::disabled: return "disabled";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(FixturePhase p) noexcept {
+  switch (p) {
+    case FixturePhase::suite_setup: return "suite_setup";
+    case FixturePhase::suite_teardown: return "suite_teardown";
+    case FixturePhase::global_setup: return "global_setup";
+    case FixturePhase::global_teardown: return "global_teardown";
+    case FixturePhase::run: return "run";
+  }
+  return "run";
+}
+
+namespace detail {
+
+std::string_view to_string(FailureKind k) noexcept {
+  switch (k) {
+    case FailureKind::assertion: return "assertion";
+    case FailureKind::explicit_fail: return "explicit";
+    case FailureKind::exception: return "exception";
+    case FailureKind::fatal_error: return "fatal_error";
+  }
+  return "assertion";
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Redactor
+
+namespace {
+
+std::string upper(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return r;
+}
+
+// Glob match with '*' only, case-insensitive (names are compared upper-cased).
+bool glob(std::string_view pattern, std::string_view text) {
+  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+}  // namespace
+
+bool Redactor::name_looks_secret(std::string_view name, const std::vector<std::string>& extra_patterns) {
+  std::string n = upper(name);
+  for (const char* part : {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "DSN", "HEARTBEAT_URL", "CREDENTIAL"}) {
+    if (n.find(part) != std::string::npos) return true;
+  }
+  for (const auto& p : extra_patterns) {
+    if (glob(upper(p), n)) return true;
+  }
+  return false;
+}
+
+void Redactor::collect_from_environment(const std::vector<std::string>& extra_patterns) {
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (name_looks_secret(kv.substr(0, eq), extra_patterns)) add(std::string(kv.substr(eq + 1)));
+  }
+}
+
+void Redactor::add(std::string value) {
+  // Short values ("1", "true") would redact ordinary text; real secrets are longer.
+  if (value.size() < 6) return;
+  if (std::find(values_.begin(), values_.end(), value) != values_.end()) return;
+  values_.push_back(std::move(value));
+  // Longest first, so a secret that contains another is replaced whole.
+  std::sort(values_.begin(), values_.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+}
+
+bool Redactor::apply(std::string_view in, std::string& out) const {
+  bool replaced = false;
+  std::size_t i = 0;
+  while (i < in.size()) {
+    std::size_t best = std::string_view::npos;
+    std::size_t best_len = 0;
+    for (const auto& v : values_) {
+      std::size_t at = in.find(v, i);
+      if (at != std::string_view::npos && (at < best || (at == best && v.size() > best_len))) {
+        best = at;
+        best_len = v.size();
+      }
+    }
+    if (best == std::string_view::npos) break;
+    out.append(in.data() + i, best - i);
+    out += "[redacted]";
+    i = best + best_len;
+    replaced = true;
+  }
+  out.append(in.data() + i, in.size() - i);
+  return replaced;
+}
+
+void put_redacted_string(Buf& out, std::string_view s, std::size_t max_bytes, const Redactor& redactor) {
+  if (redactor.empty() || s.empty()) {
+    put_json_string(out, s, max_bytes);
+    return;
+  }
+  std::string clean;
+  redactor.apply(s, clean);
+  put_json_string(out, clean, max_bytes);
+}
+
+std::string_view first_line(std::string_view s, std::size_t max) {
+  auto nl = s.find('\n');
+  if (nl != std::string_view::npos) s = s.substr(0, nl);
+  if (s.size() > max) s = s.substr(0, max);
+  return s;
+}
+
+std::string random_hex(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  std::size_t got = 0;
+  while (got < bytes) {
+    ssize_t n = ::getrandom(raw.data() + got, bytes - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  if (got < bytes) {  // no getrandom: mix the clock and pid, good enough for ids
+    auto seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                (static_cast<std::uint64_t>(::getpid()) << 32);
+    for (std::size_t i = got; i < bytes; ++i) {
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      raw[i] = static_cast<char>(seed >> 56);
+    }
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string r;
+  r.reserve(bytes * 2);
+  for (unsigned char c : raw) {
+    r += kHex[c >> 4];
+    r += kHex[c & 15];
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// LogEncoder
+
+void LogEncoder::set_run(const RunMeta& run) {
+  run_ = run;
+  Buf b;
+  b.put(",\"run\":{\"id\":");
+  put_json_string(b, run.run_id, kMaxNameBytes);
+  b.put(",\"framework\":");
+  put_json_string(b, run.framework, kMaxNameBytes);
+  if (!run.framework_version.empty()) {
+    b.put(",\"framework_version\":");
+    put_json_string(b, run.framework_version, kMaxNameBytes);
+  }
+  b.put(",\"binary\":");
+  put_json_string(b, run.binary, kMaxNameBytes);
+  b.put(",\"host\":");
+  put_json_string(b, run.host, kMaxNameBytes);
+  b.put(",\"pid\":");
+  b.put_int(run.pid);
+  if (run.shard_total > 0) {
+    b.put(",\"shard_index\":");
+    b.put_int(run.shard_index);
+    b.put(",\"shard_total\":");
+    b.put_int(run.shard_total);
+  }
+  b.put(",\"iteration\":");
+  b.put_int(run.iteration);
+  if (run.has_random_seed) {
+    b.put(",\"random_seed\":");
+    b.put_uint(run.random_seed);
+  }
+  b.put(",\"attempt\":");
+  b.put_int(run.attempt);
+  b.put(",\"bstest_version\":");
+  put_json_string(b, run.bstest_version);
+  b.put('}');
+  run_fragment_ = b.str();
+}
+
+void LogEncoder::set_ci(const CiInfo& ci) {
+  if (!ci.is_ci()) {
+    ci_fragment_.clear();
+    return;
+  }
+  Buf b;
+  b.put(",\"ci\":{\"provider\":");
+  put_json_string(b, ci.provider, kMaxNameBytes);
+  auto field = [&](const char* key, const std::string& v) {
+    if (v.empty()) return;
+    b.put(',');
+    put_key(b, key);
+    put_json_string(b, v, kMaxNameBytes);
+  };
+  field("run_id", ci.run_id);
+  field("run_attempt", ci.run_attempt);
+  field("run_url", ci.run_url);
+  field("workflow", ci.workflow);
+  field("job", ci.job);
+  field("commit", ci.commit);
+  field("branch", ci.branch);
+  field("repository", ci.repository);
+  field("event", ci.event);
+  b.put('}');
+  ci_fragment_ = b.str();
+}
+
+void LogEncoder::begin(Buf& out, std::string_view level, std::string_view event) {
+  out.put("{\"id\":\"", 7);
+  out.put(id_prefix_);
+  out.put('-');
+  out.put_uint(++seq_);
+  out.put("\",\"dt\":\"", 8);
+  WallTime now = wall_now();
+  clock_.put(out, now.seconds, now.microseconds);
+  out.put("\",\"level\":\"", 11);
+  out.put(level);
+  out.put("\",\"event\":\"", 11);
+  out.put(event);
+  out.put("\",\"message\":", 12);
+}
+
+std::size_t LogEncoder::put_test_identity(Buf& out, const TestInfo& t, std::string_view full_name,
+                                         std::size_t& escaped_len) {
+  out.put("\"suite\":", 8);
+  put_json_string(out, t.suite, kMaxNameBytes);
+  out.put(",\"name\":", 8);
+  put_json_string(out, t.name, kMaxNameBytes);
+  out.put(",\"full_name\":\"", 14);
+  std::size_t name_at = out.size();
+  put_json_chars(out, full_name, kMaxNameBytes);
+  escaped_len = out.size() - name_at;
+  out.put('"');
+  if (!t.type_param.empty()) {
+    out.put(",\"type_param\":");
+    put_json_string(out, t.type_param, kMaxNameBytes);
+  }
+  if (!t.value_param.empty()) {
+    out.put(",\"value_param\":");
+    put_json_string(out, t.value_param, kMaxNameBytes);
+  }
+  if (!t.file.empty()) {
+    out.put(",\"file\":", 8);
+    put_json_string(out, t.file, kMaxNameBytes);
+    out.put(",\"line\":", 8);
+    out.put_int(t.line);
+  }
+  if (!t.class_name.empty()) {
+    out.put(",\"class_name\":");
+    put_json_string(out, t.class_name, kMaxNameBytes);
+  }
+  if (!t.tags.empty()) {
+    out.put(",\"tags\":[");
+    std::size_t budget = kMaxNameBytes;
+    bool first = true;
+    for (auto tag : t.tags) {
+      if (tag.size() > budget) break;
+      budget -= tag.size();
+      if (!first) out.put(',');
+      first = false;
+      put_json_string(out, tag, kMaxNameBytes);
+    }
+    out.put(']');
+  }
+  return name_at;
+}
+
+void LogEncoder::put_failure(Buf& out, const Failure& f, const Redactor& redactor) {
+  out.put('{');
+  if (!f.file.empty()) {
+    out.put("\"file\":", 7);
+    put_json_string(out, f.file, kMaxNameBytes);
+    out.put(',');
+  }
+  if (f.line >= 0) {
+    out.put("\"line\":", 7);
+    out.put_int(f.line);
+    out.put(',');
+  }
+  out.put("\"message\":", 10);
+  put_redacted_string(out, f.message, kMaxMessageBytes, redactor);
+  out.put(",\"kind\":\"");
+  out.put(to_string(f.kind));
+  out.put('"');
+  if (f.fatal) out.put(",\"fatal\":true");
+  if (f.allowed) out.put(",\"allowed\":true");
+  auto detail = [&](const char* key, std::string_view v) {
+    if (v.empty()) return;
+    out.put(',');
+    put_key(out, key);
+    put_redacted_string(out, v, kMaxDetailBytes, redactor);
+  };
+  detail("macro", f.macro);
+  detail("expression", f.expression);
+  detail("expanded", f.expanded);
+  detail("section", f.section);
+  detail("exception_type", f.exception_type);
+  if (f.pass > 0) {
+    out.put(",\"pass\":");
+    out.put_int(f.pass);
+  }
+  if (!f.info.empty()) {
+    out.put(",\"info\":[");
+    std::size_t budget = kMaxDetailBytes * 4;
+    bool first = true;
+    for (auto line : f.info) {
+      if (line.size() > budget) break;
+      budget -= line.size();
+      if (!first) out.put(',');
+      first = false;
+      put_redacted_string(out, line, kMaxDetailBytes, redactor);
+    }
+    out.put(']');
+  }
+  out.put('}');
+}
+
+}  // namespace detail
+}  // namespace bstest

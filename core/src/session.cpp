@@ -1,0 +1,1115 @@
+// bstest::Session: the run's state, its records, and the hand-off to the shipper.
+#include <bstest/session.hpp>
+#include <bstest/ship.hpp>
+#include <bstest/version.hpp>
+
+#include "env/ci.hpp"
+#include "journal/crash_handler.hpp"
+#include "journal/journal.hpp"
+#include "record/envelope.hpp"
+#include "record/json.hpp"
+#include "record/log_encoder.hpp"
+#include "ship/companion.hpp"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace bstest {
+namespace detail {
+
+namespace {
+
+// Set in the child of a fork(): a Session must not write there (it would write into its parent's
+// journal mapping). GoogleTest's "fast" death tests are such children.
+std::atomic<bool> g_forked_child{false};
+std::once_flag g_atfork_once;
+void on_fork_child() { g_forked_child.store(true, std::memory_order_relaxed); }
+
+constexpr std::size_t kMaxFailedTestsKept = 1000;
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+int env_int(const char* name, int fallback, int lo, int hi) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  char* end = nullptr;
+  long n = std::strtol(v, &end, 10);
+  if (end == v || *end != '\0' || n < lo || n > hi) return fallback;
+  return static_cast<int>(n);
+}
+
+bool valid_run_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+std::string new_run_id() {
+  WallTime now = wall_now();
+  char ts[kTimestampLength];
+  format_timestamp(ts, now.seconds, 0);
+  // "2026-11-25T17:06:05" -> "20261125T170605Z"
+  std::string id;
+  for (int i = 0; i < 19; ++i) {
+    if (ts[i] != '-' && ts[i] != ':') id += ts[i];
+  }
+  return id + "Z-" + random_hex(4);
+}
+
+std::string self_exe() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+std::vector<std::string> self_argv() {
+  std::vector<std::string> argv;
+  int fd = ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return argv;
+  std::string all;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) all.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  std::size_t start = 0;
+  while (start < all.size()) {
+    std::size_t end = all.find('\0', start);
+    if (end == std::string::npos) end = all.size();
+    argv.push_back(all.substr(start, end - start));
+    start = end + 1;
+  }
+  return argv;
+}
+
+std::string base_name(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+void say(const std::string& line) {
+  std::string l = line + "\n";
+  ssize_t rc = ::write(2, l.data(), l.size());
+  (void)rc;
+}
+
+}  // namespace
+
+class SessionImpl {
+ public:
+  explicit SessionImpl(Config config) : cfg_(std::move(config)) {
+    std::call_once(g_atfork_once, [] { ::pthread_atfork(nullptr, nullptr, on_fork_child); });
+    created_pid_ = ::getpid();
+  }
+
+  ~SessionImpl() {
+    if (this == g_active.load()) {
+      if (started_ && !finished_ && owns_process()) end_early("the reporter was destroyed before the run finished");
+      g_active.store(nullptr);
+    }
+    if (!owns_process()) {
+      journal_.abandon();
+      companion_.abandon();
+    }
+  }
+
+  // A Session only ever acts in the process that started its run.
+  bool owns_process() const noexcept {
+    return !g_forked_child.load(std::memory_order_relaxed) && (!started_ || ::getpid() == pid_);
+  }
+  bool recording() const noexcept { return started_ && !finished_ && !g_forked_child.load(std::memory_order_relaxed); }
+
+  // ------------------------------------------------------------------------------------------------
+  void run_started(const RunInfo& run) {
+    if (started_ || !cfg_.enabled || g_forked_child.load() || ::getpid() != created_pid_) return;
+    started_ = true;
+    pid_ = ::getpid();
+    start_ns_ = mono_now_ns();
+    child_ = env_or("BSTEST_ROLE", "") == "child";
+    attempt_ = env_int("BSTEST_ATTEMPT", 1, 1, 1000);
+    run_id_ = env_or("BSTEST_RUN_ID", "");
+    if (!valid_run_id(run_id_)) run_id_ = new_run_id();
+    ci_ = detect_ci();
+
+    RunMeta meta;
+    meta.run_id = run_id_;
+    meta.framework = std::string(run.framework);
+    meta.framework_version = std::string(run.framework_version);
+    exe_ = self_exe();
+    meta.binary = base_name(exe_.empty() ? std::string("test") : exe_);
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    meta.host = host;
+    meta.pid = static_cast<long>(pid_);
+    meta.shard_index = run.shard_index;
+    meta.shard_total = run.shard_total;
+    if (meta.shard_total <= 0) {
+      int total = env_int("BSTEST_SHARD_TOTAL", 0, 0, 1 << 20);
+      int index = env_int("BSTEST_SHARD_INDEX", -1, 0, 1 << 20);
+      if (total > 0 && index >= 0 && index < total) {
+        meta.shard_total = total;
+        meta.shard_index = index;
+      }
+    }
+    meta.has_random_seed = run.has_random_seed;
+    meta.random_seed = run.random_seed;
+    meta.attempt = attempt_;
+    meta.bstest_version = BSTEST_VERSION;
+    sharded_ = meta.shard_total > 1;
+    journal_id_ = random_hex(6);
+    enc_.set_id_prefix(journal_id_);
+    enc_.set_run(meta);
+    enc_.set_ci(ci_);
+
+    redactor_.collect_from_environment(cfg_.redact);
+    redactor_.add(cfg_.logs.token.reveal());
+    redactor_.add(cfg_.errors.key.reveal());
+    redactor_.add(cfg_.heartbeat.url.reveal());
+
+    if (!child_) {
+      for (const auto& p : cfg_.problems) say("bstest: " + p);
+    }
+
+    std::string err;
+    std::string jdir = journal_dir(cfg_.dir);
+    if (!make_private_dir(jdir, err) ||
+        !journal_.open(jdir + "/" + run_id_ + "." + std::to_string(pid_) + "." + journal_id_ + ".journal", err)) {
+      say("bstest: cannot keep records in " + cfg_.dir + " (" + err +
+          "); this run is not recorded. Set BSTEST_DIR to a writable folder.");
+      journal_failed_ = true;
+    }
+
+    rec_.clear();
+    enc_.begin(rec_, "info", "run_started");
+    rec_.put("\"START ");
+    put_json_chars(rec_, meta.binary, kMaxNameBytes);
+    rec_.put(" (");
+    put_json_chars(rec_, meta.framework, kMaxNameBytes);
+    if (!meta.framework_version.empty()) {
+      rec_.put(' ');
+      put_json_chars(rec_, meta.framework_version, kMaxNameBytes);
+    }
+    if (attempt_ > 1) {
+      rec_.put(", attempt ");
+      rec_.put_int(attempt_);
+    }
+    rec_.put(")\"");
+    enc_.put_run(rec_);
+    enc_.put_ci(rec_);
+    LogEncoder::end(rec_);
+    append();
+
+    // Local bookkeeping for re-runs: never sent.
+    rec_.clear();
+    rec_.put("{\"local\":\"process\",\"role\":\"");
+    rec_.put(child_ ? "child" : "owner");
+    rec_.put("\",\"exe\":");
+    put_json_string(rec_, exe_);
+    char cwd[4096] = {};
+    rec_.put(",\"cwd\":");
+    put_json_string(rec_, ::getcwd(cwd, sizeof cwd - 1) != nullptr ? cwd : "");
+    rec_.put(",\"argv\":[");
+    auto argv = self_argv();
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+      if (i) rec_.put(',');
+      put_json_string(rec_, argv[i]);
+    }
+    rec_.put("]}\n");
+    append();
+
+    g_active.store(this);
+    if (!journal_failed_) {
+      install_crash_handlers(&journal_, &SessionImpl::render_crash);
+      std::atexit(&SessionImpl::on_exit);
+    }
+
+    bool any_channel = cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
+    if (!child_ && any_channel && !journal_failed_) {
+      std::string why;
+      if (!companion_.start(cfg_, run_id_, why)) companion_problem_ = why;
+    }
+  }
+
+  void iteration_started(int iteration, bool has_seed, std::uint64_t seed) {
+    if (!recording()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    iteration_ = iteration;
+    iterations_ = std::max(iterations_, iteration + 1);
+    RunMeta meta = enc_.run();
+    meta.iteration = iteration;
+    meta.has_random_seed = has_seed;
+    meta.random_seed = seed;
+    enc_.set_run(meta);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  void test_started(const TestInfo& t) {
+    if (!recording()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    updating_.store(true, std::memory_order_relaxed);
+    std::string_view full = full_name_of(t);
+    ident_.clear();
+    name_at_ = LogEncoder::put_test_identity(ident_, t, full, name_len_);
+    suite_.assign(t.suite.data(), t.suite.size());
+    name_.assign(t.name.data(), t.name.size());
+    full_name_.assign(full.data(), full.size());
+    file_.assign(t.file.data(), t.file.size());
+    line_ = t.line;
+    disabled_test_ = t.name.substr(0, 9) == "DISABLED_" || t.suite.substr(0, 9) == "DISABLED_";
+    failures_.clear();
+    failure_count_ = 0;
+    failures_omitted_ = 0;
+    first_failure_ = FailedTest{};
+    has_first_failure_ = false;
+    properties_.clear();
+    in_test_.store(true, std::memory_order_relaxed);
+    updating_.store(false, std::memory_order_release);
+    test_start_ns_ = mono_now_ns();
+
+    rec_.clear();
+    enc_.begin(rec_, "info", "test_started");
+    rec_.put("\"START ");
+    rec_.put(std::string_view(ident_.data() + name_at_, name_len_));
+    rec_.put('"');
+    enc_.put_run(rec_);
+    rec_.put(",\"test\":{", 9);
+    rec_.put(ident_.view());
+    rec_.put("}}\n", 3);
+    append();
+  }
+
+  void failure(const Failure& f) {
+    if (!recording()) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (in_test_.load(std::memory_order_relaxed)) {
+        add_failure(f);
+        return;
+      }
+    }
+    fixture_failure(FixturePhase::run, {}, f);
+  }
+
+  void add_failure(const Failure& f) {
+    ++failure_count_;
+    if (!has_first_failure_ && !f.allowed) {
+      has_first_failure_ = true;
+      first_failure_.first_failure_file.assign(f.file.data(), f.file.size());
+      first_failure_.first_failure_line = f.line;
+      std::string msg;
+      redactor_.apply(first_line(f.message, kMaxSummaryLineBytes), msg);
+      first_failure_.first_failure_message = sanitize_utf8(msg);
+      first_failure_.exception_type.assign(f.exception_type.data(), f.exception_type.size());
+      first_failure_kind_ = f.kind;
+    }
+    if (failures_.size() >= kMaxFailuresBytes) {
+      ++failures_omitted_;
+      return;
+    }
+    updating_.store(true, std::memory_order_relaxed);
+    if (!failures_.empty()) failures_.put(',');
+    LogEncoder::put_failure(failures_, f, redactor_);
+    updating_.store(false, std::memory_order_release);
+  }
+
+  void property(std::string_view key, std::string_view value) {
+    if (!recording()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (properties_.size() >= kMaxPropertiesBytes) return;
+    if (!properties_.empty()) properties_.put(',');
+    put_json_string(properties_, key, 256);
+    properties_.put(':');
+    put_redacted_string(properties_, value, 2048, redactor_);
+  }
+
+  void test_finished(const TestEnd& end) {
+    if (!recording()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!in_test_.load(std::memory_order_relaxed)) return;
+    double ms = end.duration_ms >= 0 ? end.duration_ms : static_cast<double>(mono_now_ns() - test_start_ns_) / 1e6;
+    Result r = end.result;
+    count(r);
+    if (r == Result::failed) remember_failed();
+    track_repeat(r);
+
+    rec_.clear();
+    enc_.begin(rec_, r == Result::failed ? "error" : "info", "test_finished");
+    put_outcome_message(r, ms, end.skip_reason);
+    enc_.put_run(rec_);
+    rec_.put(",\"test\":{", 9);
+    rec_.put(ident_.view());
+    rec_.put(",\"result\":\"", 11);
+    rec_.put(to_string(r));
+    rec_.put("\",\"duration_ms\":", 16);
+    rec_.put_ms(ms);
+    if (!end.skip_reason.empty()) {
+      rec_.put(",\"skip_reason\":");
+      put_redacted_string(rec_, end.skip_reason, kMaxMessageBytes / 4, redactor_);
+    }
+    if (r == Result::failed && disabled_test_) rec_.put(",\"disabled\":true");
+    if (!child_ && attempt_ == 1 && r == Result::failed && !rerun_owner_) {
+      rec_.put(",\"rerun\":\"not possible: no re-run owner (link bstest-gtest-main / bstest-catch2-main or use `bstest run`)\"");
+    }
+    if (failure_count_ > 0) {
+      rec_.put(",\"failures\":[", 13);
+      rec_.put(failures_.view());
+      rec_.put(']');
+      if (failures_omitted_ > 0) {
+        rec_.put(",\"failures_omitted\":");
+        rec_.put_uint(failures_omitted_);
+      }
+    }
+    if (!properties_.empty()) {
+      rec_.put(",\"properties\":{");
+      rec_.put(properties_.view());
+      rec_.put('}');
+    }
+    rec_.put('}');
+    enc_.put_ci(rec_);
+    LogEncoder::end(rec_);
+    append();
+    in_test_.store(false, std::memory_order_relaxed);
+
+    // Without a re-run owner the verdict is final now: an uncaught exception is an error event.
+    if (r == Result::failed && !rerun_owner_ && !child_ && has_first_failure_ &&
+        first_failure_kind_ == FailureKind::exception) {
+      append_error(ErrorKind::exception, current_failed(), {});
+    }
+  }
+
+  void test_not_run(const TestInfo& t, Result result, std::string_view reason) {
+    if (!recording()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    count(result);
+    Buf ident;
+    std::size_t len = 0;
+    std::size_t at = LogEncoder::put_test_identity(ident, t, full_name_of(t), len);
+    rec_.clear();
+    enc_.begin(rec_, "info", "test_finished");
+    rec_.put('"');
+    rec_.put(result == Result::disabled ? "DISABLED " : "NOT RUN ");
+    rec_.put(std::string_view(ident.data() + at, len));
+    if (!reason.empty()) {
+      rec_.put(": ");
+      put_json_chars(rec_, first_line(reason, kMaxSummaryLineBytes));
+    }
+    rec_.put('"');
+    enc_.put_run(rec_);
+    rec_.put(",\"test\":{");
+    rec_.put(ident.view());
+    rec_.put(",\"result\":\"");
+    rec_.put(to_string(result));
+    rec_.put("\",\"duration_ms\":0.000,\"ran\":false");
+    if (!reason.empty()) {
+      rec_.put(",\"skip_reason\":");
+      put_redacted_string(rec_, reason, kMaxMessageBytes / 4, redactor_);
+    }
+    rec_.put('}');
+    enc_.put_ci(rec_);
+    LogEncoder::end(rec_);
+    append();
+  }
+
+  void fixture_failure(FixturePhase phase, std::string_view scope, const Failure& f) {
+    if (!recording()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    ++counts_.fixture_failures;
+    rec_.clear();
+    enc_.begin(rec_, f.allowed ? "warn" : "error", "fixture_failed");
+    rec_.put("\"FAILED outside any test (");
+    rec_.put(to_string(phase));
+    if (!scope.empty()) {
+      rec_.put(" of ");
+      put_json_chars(rec_, scope, kMaxNameBytes);
+    }
+    rec_.put(")");
+    if (!f.file.empty()) {
+      rec_.put(": ");
+      put_json_chars(rec_, f.file, kMaxNameBytes);
+      if (f.line >= 0) {
+        rec_.put(':');
+        rec_.put_int(f.line);
+      }
+    }
+    std::string msg;
+    redactor_.apply(first_line(f.message, kMaxSummaryLineBytes), msg);
+    if (!msg.empty()) {
+      rec_.put(": ");
+      put_json_chars(rec_, msg);
+    }
+    rec_.put('"');
+    enc_.put_run(rec_);
+    rec_.put(",\"fixture\":{\"phase\":\"");
+    rec_.put(to_string(phase));
+    rec_.put('"');
+    if (!scope.empty()) {
+      rec_.put(",\"suite\":");
+      put_json_string(rec_, scope, kMaxNameBytes);
+    }
+    rec_.put("},\"failure\":");
+    LogEncoder::put_failure(rec_, f, redactor_);
+    enc_.put_ci(rec_);
+    LogEncoder::end(rec_);
+    append();
+    if (fixture_failures_kept_.size() < 20) {
+      fixture_failures_kept_.push_back(std::string(to_string(phase)) + (scope.empty() ? "" : " of " + std::string(scope)) +
+                                       ": " + sanitize_utf8(msg));
+    }
+  }
+
+  void run_problem(std::string_view message, bool fails_run) {
+    if (!recording()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fails_run) run_failed_ = true;
+    rec_.clear();
+    enc_.begin(rec_, fails_run ? "error" : "warn", "run_problem");
+    put_redacted_string(rec_, message, kMaxSummaryLineBytes, redactor_);
+    enc_.put_run(rec_);
+    rec_.put(",\"problem\":{\"fails_run\":");
+    rec_.put(fails_run ? "true" : "false");
+    rec_.put('}');
+    enc_.put_ci(rec_);
+    LogEncoder::end(rec_);
+    append();
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Verdicts after re-runs (owners of the exit code).
+
+  void test_flaky(const FailedTest& t, const std::vector<AttemptOutcome>& attempts) {
+    if (!recording()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    ++counts_.flaky;
+    if (counts_.failed > 0) --counts_.failed;
+    ++counts_.passed;
+    flaky_names_.push_back(t.full_name);
+    write_verdict(t, attempts, true);
+    append_error(ErrorKind::flaky, t, attempts);
+  }
+
+  void test_failed_every_attempt(const FailedTest& t, const std::vector<AttemptOutcome>& attempts) {
+    if (!recording()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    write_verdict(t, attempts, false);
+    if (!t.exception_type.empty() || exception_failed_.count(t.full_name) != 0) {
+      append_error(ErrorKind::exception, t, attempts);
+    }
+  }
+
+  void write_verdict(const FailedTest& t, const std::vector<AttemptOutcome>& attempts, bool flaky) {
+    rec_.clear();
+    enc_.begin(rec_, flaky ? "warn" : "error", flaky ? "test_flaky" : "test_failed");
+    rec_.put('"');
+    rec_.put(flaky ? "FLAKY " : "FAILED ");
+    put_json_chars(rec_, t.full_name, kMaxNameBytes);
+    rec_.put(flaky ? " (failed, then passed on attempt " : " (failed all ");
+    int passed_at = 0;
+    for (const auto& a : attempts) {
+      if (a.result == Result::passed && passed_at == 0) passed_at = a.attempt;
+    }
+    rec_.put_int(flaky ? passed_at : static_cast<int>(attempts.size()));
+    rec_.put(flaky ? ")" : " attempts)");
+    if (!t.first_failure_message.empty()) {
+      rec_.put(": ");
+      if (!t.first_failure_file.empty()) {
+        put_json_chars(rec_, t.first_failure_file, kMaxNameBytes);
+        rec_.put(':');
+        rec_.put_int(t.first_failure_line);
+        rec_.put(": ");
+      }
+      put_json_chars(rec_, t.first_failure_message, kMaxSummaryLineBytes);
+    }
+    rec_.put('"');
+    enc_.put_run(rec_);
+    rec_.put(",\"test\":{\"suite\":");
+    put_json_string(rec_, t.suite, kMaxNameBytes);
+    rec_.put(",\"name\":");
+    put_json_string(rec_, t.name, kMaxNameBytes);
+    rec_.put(",\"full_name\":");
+    put_json_string(rec_, t.full_name, kMaxNameBytes);
+    if (!t.file.empty()) {
+      rec_.put(",\"file\":");
+      put_json_string(rec_, t.file, kMaxNameBytes);
+      rec_.put(",\"line\":");
+      rec_.put_int(t.line);
+    }
+    rec_.put(",\"result\":\"");
+    rec_.put(flaky ? "flaky" : "failed");
+    rec_.put("\",\"attempts\":[");
+    for (std::size_t i = 0; i < attempts.size(); ++i) {
+      if (i) rec_.put(',');
+      rec_.put("{\"attempt\":");
+      rec_.put_int(attempts[i].attempt);
+      rec_.put(",\"result\":\"");
+      rec_.put(attempts[i].crashed ? "crashed" : to_string(attempts[i].result));
+      rec_.put("\"}");
+    }
+    rec_.put("]");
+    if (!t.first_failure_message.empty()) {
+      rec_.put(",\"failures\":[{");
+      if (!t.first_failure_file.empty()) {
+        rec_.put("\"file\":");
+        put_json_string(rec_, t.first_failure_file, kMaxNameBytes);
+        rec_.put(",\"line\":");
+        rec_.put_int(t.first_failure_line);
+        rec_.put(',');
+      }
+      rec_.put("\"message\":");
+      put_json_string(rec_, t.first_failure_message, kMaxMessageBytes);
+      rec_.put("}]");
+    }
+    rec_.put('}');
+    enc_.put_ci(rec_);
+    LogEncoder::end(rec_);
+    append();
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  void run_finished() {
+    if (!started_ || finished_ || !owns_process()) return;
+    std::unique_lock<std::mutex> lock(mu_);
+    detect_repeat_flakes();
+    double ms = static_cast<double>(mono_now_ns() - start_ns_) / 1e6;
+    bool ok = passed_locked();
+    rec_.clear();
+    enc_.begin(rec_, ok ? "info" : "error", "run_finished");
+    rec_.put('"');
+    rec_.put(ok ? "PASSED " : "FAILED ");
+    put_json_chars(rec_, enc_.run().binary, kMaxNameBytes);
+    rec_.put(": ");
+    rec_.put(counts_text());
+    rec_.put(" (");
+    rec_.put_ms(ms);
+    rec_.put(" ms)\"");
+    enc_.put_run(rec_);
+    rec_.put(",\"summary\":{\"result\":\"");
+    rec_.put(ok ? "passed" : "failed");
+    rec_.put("\",\"total\":");
+    rec_.put_uint(counts_.total);
+    rec_.put(",\"passed\":");
+    rec_.put_uint(counts_.passed);
+    rec_.put(",\"failed\":");
+    rec_.put_uint(counts_.failed);
+    rec_.put(",\"skipped\":");
+    rec_.put_uint(counts_.skipped);
+    rec_.put(",\"disabled\":");
+    rec_.put_uint(counts_.disabled);
+    rec_.put(",\"flaky\":");
+    rec_.put_uint(counts_.flaky);
+    rec_.put(",\"crashed\":");
+    rec_.put_uint(counts_.crashed);
+    rec_.put(",\"fixture_failures\":");
+    rec_.put_uint(counts_.fixture_failures);
+    rec_.put(",\"duration_ms\":");
+    rec_.put_ms(ms);
+    rec_.put(",\"records\":");
+    rec_.put_uint(enc_.records());
+    rec_.put(",\"records_dropped\":");
+    rec_.put_uint(counts_.records_dropped);
+    rec_.put('}');
+    enc_.put_ci(rec_);
+    LogEncoder::end(rec_);
+    append();
+    write_heartbeat_decision(ok);
+    lock.unlock();
+    close_and_ship(counts_line(ok));
+  }
+
+  // The end of a run that did not reach run_finished (exit() in a test, a destroyed reporter).
+  void end_early(const char* why) {
+    if (!started_ || finished_) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (claim_crash_record()) {
+        static char buf[kCrashRecordCapacity];
+        std::size_t n = render_crash_into(buf, sizeof buf, 0);
+        if (n > 0) {
+          append_raw(buf, n);
+          std::string err = crash_error_line(std::string_view(buf, n - 1));
+          if (!err.empty()) append_raw(err.data(), err.size());
+        }
+        ++counts_.crashed;
+      }
+      write_heartbeat_decision(false);
+    }
+    close_and_ship(std::string("bstest: the run ended early: ") + why);
+  }
+
+  void close_and_ship(const std::string& counts_line) {
+    finished_ = true;
+    append_raw("{\"local\":\"closed\"}\n", 18);
+    uninstall_crash_handlers();
+    journal_.close();
+    bool any_channel = cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
+    if (child_) {
+      if (companion_.running()) {
+        std::string ignored;
+        companion_.finish(cfg_.flush_timeout_ms, ignored);
+      }
+      return;
+    }
+    std::string summary;
+    if (companion_.running()) {
+      if (!companion_.finish(cfg_.flush_timeout_ms, summary) || summary.empty()) {
+        summary = "bstest: the shipper did not finish within BSTEST_FLUSH_TIMEOUT_MS=" +
+                  std::to_string(cfg_.flush_timeout_ms) + "; what was not sent is kept in " + cfg_.dir +
+                  " for `bstest flush`";
+      }
+    } else if (any_channel && !journal_failed_) {
+      // No companion: ship now, in this process, within the deadline.
+      ShipOptions opt;
+      opt.run_id = run_id_;
+      opt.drain_deadline_ms = cfg_.flush_timeout_ms;
+      ShipStats stats = ship(cfg_, opt);
+      summary = ship_summary_line(stats, cfg_);
+      if (!companion_problem_.empty()) summary += " [shipped at exit: " + companion_problem_ + "]";
+    }
+    if (cfg_.quiet && cfg_.problems.empty()) return;
+    say(counts_line);
+    if (!summary.empty()) {
+      say(summary);
+    } else if (!any_channel && !journal_failed_) {
+      say("bstest: " + std::to_string(enc_.records()) + " records kept in " + journal_dir(cfg_.dir) +
+          " (no Better Stack variables set); to send them, set BETTERSTACK_SOURCE_TOKEN and "
+          "BETTERSTACK_INGEST_HOST, then run `bstest flush " + cfg_.dir + "`");
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Reading
+
+  const Counts& counts() const { return counts_; }
+  const std::vector<FailedTest>& failed_tests() const { return failed_; }
+  bool passed() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return passed_locked();
+  }
+  bool passed_locked() const {
+    bool flaky_fail = cfg_.flaky_fails && counts_.flaky > 0;
+    return counts_.failed == 0 && counts_.crashed == 0 && counts_.fixture_failures == 0 && !run_failed_ && !flaky_fail;
+  }
+  const Config& config() const { return cfg_; }
+  const std::string& run_id() const { return run_id_; }
+  int attempt() const { return attempt_; }
+  void set_rerun_owner(bool v) { rerun_owner_ = v; }
+  bool active() const { return started_ && !journal_failed_ && cfg_.enabled; }
+
+ private:
+  std::string_view full_name_of(const TestInfo& t) {
+    if (!t.full_name.empty()) return t.full_name;
+    scratch_name_.assign(t.suite.data(), t.suite.size());
+    if (!scratch_name_.empty()) scratch_name_ += '.';
+    scratch_name_.append(t.name.data(), t.name.size());
+    return scratch_name_;
+  }
+
+  void count(Result r) {
+    ++counts_.total;
+    switch (r) {
+      case Result::passed: ++counts_.passed; break;
+      case Result::failed: ++counts_.failed; break;
+      case Result::skipped: ++counts_.skipped; break;
+      case Result::disabled: ++counts_.disabled; break;
+    }
+  }
+
+  FailedTest current_failed() const {
+    FailedTest f = first_failure_;
+    f.suite = suite_;
+    f.name = name_;
+    f.full_name = full_name_;
+    f.file = file_;
+    f.line = line_;
+    f.iteration = iteration_;
+    f.disabled = disabled_test_;
+    return f;
+  }
+
+  void remember_failed() {
+    if (has_first_failure_ && first_failure_kind_ == FailureKind::exception) exception_failed_[full_name_] = 1;
+    if (failed_.size() < kMaxFailedTestsKept) failed_.push_back(current_failed());
+  }
+
+  // --gtest_repeat: a test that both passed and failed across iterations is flaky.
+  void track_repeat(Result r) {
+    if (r == Result::failed) {
+      auto& s = repeat_[full_name_];
+      if (s.fails == 0) s.first_fail_iteration = iteration_;
+      ++s.fails;
+    } else if (r == Result::passed && !repeat_.empty()) {
+      auto it = repeat_.find(full_name_);
+      if (it != repeat_.end()) ++it->second.passes;
+    }
+  }
+
+  void detect_repeat_flakes() {
+    if (iterations_ <= 1) return;
+    for (const auto& [name, s] : repeat_) {
+      // Every iteration runs the same tests: failing in fewer iterations than ran means it also passed.
+      bool passed_somewhere = s.passes > 0 || s.first_fail_iteration > 0;
+      if (!passed_somewhere) continue;
+      for (const auto& f : failed_) {
+        if (f.full_name != name) continue;
+        std::vector<AttemptOutcome> attempts;
+        attempts.push_back({1, Result::failed, false});
+        attempts.push_back({2, Result::passed, false});
+        ++counts_.flaky;
+        write_verdict(f, attempts, true);
+        append_error(ErrorKind::flaky, f, attempts);
+        break;
+      }
+    }
+  }
+
+  void put_outcome_message(Result r, double ms, std::string_view skip_reason) {
+    rec_.put('"');
+    switch (r) {
+      case Result::passed: rec_.put("PASSED "); break;
+      case Result::failed: rec_.put("FAILED "); break;
+      case Result::skipped: rec_.put("SKIPPED "); break;
+      case Result::disabled: rec_.put("DISABLED "); break;
+    }
+    rec_.put(std::string_view(ident_.data() + name_at_, name_len_));
+    rec_.put(" (");
+    rec_.put_ms(ms);
+    rec_.put(" ms)");
+    if (r == Result::failed && has_first_failure_) {
+      rec_.put(": ");
+      if (!first_failure_.first_failure_file.empty()) {
+        put_json_chars(rec_, first_failure_.first_failure_file, kMaxNameBytes);
+        if (first_failure_.first_failure_line >= 0) {
+          rec_.put(':');
+          rec_.put_int(first_failure_.first_failure_line);
+        }
+        rec_.put(": ");
+      }
+      put_json_chars(rec_, first_failure_.first_failure_message, kMaxSummaryLineBytes);
+    } else if (r == Result::skipped && !skip_reason.empty()) {
+      rec_.put(": ");
+      std::string clean;
+      redactor_.apply(first_line(skip_reason, kMaxSummaryLineBytes), clean);
+      put_json_chars(rec_, clean);
+    }
+    rec_.put('"');
+  }
+
+  void append_error(ErrorKind kind, const FailedTest& t, const std::vector<AttemptOutcome>& attempts) {
+    ErrorEvent e;
+    e.kind = kind;
+    e.framework = enc_.run().framework;
+    e.binary = enc_.run().binary;
+    e.suite = t.suite;
+    e.name = t.name;
+    e.full_name = t.full_name;
+    e.file = t.file;
+    e.line = t.line;
+    e.failure_file = t.first_failure_file;
+    e.failure_line = t.first_failure_line;
+    e.failure_message = t.first_failure_message;
+    e.exception_type = t.exception_type;
+    for (const auto& a : attempts) {
+      e.attempts.push_back(std::to_string(a.attempt) + ":" + (a.crashed ? "crashed" : std::string(to_string(a.result))));
+      if (a.result == Result::failed) e.failed_attempts.push_back(a.attempt);
+    }
+    e.run_id = run_id_;
+    e.run_url = ci_.run_url;
+    e.release = ci_.commit;
+    e.environment = environment_name(ci_, cfg_.environment);
+    e.server_name = enc_.run().host;
+    e.ci_provider = ci_.provider;
+    e.branch = ci_.branch;
+    e.shard_index = enc_.run().shard_index;
+    e.shard_total = enc_.run().shard_total;
+    std::string line = sentry_line(e);
+    append_raw(line.data(), line.size());
+  }
+
+  void write_heartbeat_decision(bool ok) {
+    // Only the suite's owner decides: not a wrapped binary or re-run child, not a shard.
+    if (child_ || sharded_) return;
+    if (!ok && !cfg_.heartbeat_on_failure) return;
+    bool ran = counts_.passed + counts_.failed + counts_.skipped > 0;
+    Buf b;
+    b.put("{\"heartbeat\":{\"success\":");
+    bool success = ok && ran;
+    b.put(success ? "true" : "false");
+    if (!success) {
+      b.put(",\"exit_code\":");
+      b.put_int(exit_code_ > 0 ? exit_code_ : -1);
+      b.put(",\"body\":");
+      put_json_string(b, failure_report(ran), 10000);
+    }
+    b.put("}}\n");
+    append_raw(b.data(), b.size());
+  }
+
+  std::string failure_report(bool ran) const {
+    std::string body = enc_.run().binary + ": " + counts_text() + "\n";
+    if (!ran) body += "no test ran\n";
+    for (const auto& f : fixture_failures_kept_) body += "outside any test: " + f + "\n";
+    std::size_t shown = 0;
+    for (const auto& f : failed_) {
+      if (std::find(flaky_names_.begin(), flaky_names_.end(), f.full_name) != flaky_names_.end()) continue;
+      if (++shown > 20) break;
+      body += "FAILED " + f.full_name;
+      if (!f.first_failure_file.empty()) body += " " + f.first_failure_file + ":" + std::to_string(f.first_failure_line);
+      if (!f.first_failure_message.empty()) body += ": " + f.first_failure_message;
+      body += "\n";
+      if (body.size() > 9000) break;
+    }
+    return body;
+  }
+
+  std::string counts_text() const {
+    std::string s = std::to_string(counts_.total) + (counts_.total == 1 ? " test" : " tests");
+    auto part = [&](std::uint64_t n, const char* what) {
+      if (n > 0) s += ", " + std::to_string(n) + " " + what;
+    };
+    part(counts_.passed, "passed");
+    part(counts_.failed, "failed");
+    part(counts_.flaky, "flaky");
+    part(counts_.crashed, "crashed");
+    part(counts_.skipped, "skipped");
+    part(counts_.disabled, "disabled");
+    if (counts_.fixture_failures > 0) {
+      s += ", " + std::to_string(counts_.fixture_failures) + " failure" + (counts_.fixture_failures == 1 ? "" : "s") +
+           " outside tests";
+    }
+    return s;
+  }
+
+  std::string counts_line(bool ok) const {
+    return std::string("bstest: ") + (ok ? "PASSED " : "FAILED ") + enc_.run().binary + ": " + counts_text();
+  }
+
+  void append() { append_raw(rec_.data(), rec_.size()); }
+
+  void append_raw(const char* data, std::size_t n) {
+    if (journal_failed_ || !journal_.append(data, n)) {
+      ++counts_.records_dropped;
+      if (!journal_failed_ && journal_.failed() && !warned_write_) {
+        warned_write_ = true;
+        say("bstest: cannot write to the journal (" + journal_.last_error() +
+            "); later records of this run are lost. Free space in " + cfg_.dir + " or set BSTEST_DIR.");
+      }
+    }
+  }
+
+  // --- crash record, async-signal-safe -----------------------------------------------------------------
+
+  static std::size_t render_crash(char* out, std::size_t cap, int signo) {
+    SessionImpl* s = g_active.load();
+    if (s == nullptr) return 0;
+    return s->render_crash_into(out, cap, signo);
+  }
+
+  std::size_t render_crash_into(char* out, std::size_t cap, int signo) {
+    std::size_t n = 0;
+    bool ok = true;
+    auto put = [&](const char* p, std::size_t len) {
+      if (!ok || n + len > cap) {
+        ok = false;
+        return;
+      }
+      std::memcpy(out + n, p, len);
+      n += len;
+    };
+    auto puts = [&](const char* p) { put(p, std::strlen(p)); };
+    char num[24];
+    puts("{\"id\":\"");
+    put(enc_.id_prefix().data(), enc_.id_prefix().size());
+    puts("-");
+    put(num, format_uint(num, enc_.next_seq()));
+    puts("\",\"dt\":\"");
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char tsbuf[kTimestampLength];
+    format_timestamp(tsbuf, ts.tv_sec, ts.tv_nsec / 1000);
+    put(tsbuf, kTimestampLength);
+    puts("\",\"level\":\"error\",\"event\":\"run_crashed\",\"message\":\"CRASHED");
+    bool in_test = in_test_.load(std::memory_order_relaxed) && !updating_.load(std::memory_order_acquire);
+    if (in_test) {
+      puts(" ");
+      put(ident_.data() + name_at_, name_len_);
+    }
+    puts(": ");
+    puts(signo == 0 ? "exit() was called" : signal_name(signo));
+    if (signo != 0) {
+      puts(" (");
+      puts(signal_description(signo));
+      puts(")");
+    }
+    puts(in_test ? " while the test was running\"" : " outside any test\"");
+    const std::string& run = enc_.run_fragment_view();
+    put(run.data(), run.size());
+    if (in_test) {
+      puts(",\"test\":{");
+      put(ident_.data(), ident_.size());
+      puts(",\"result\":\"failed\"");
+      if (!failures_.empty()) {
+        std::size_t before = n;
+        puts(",\"failures\":[");
+        put(failures_.data(), failures_.size());
+        puts("]");
+        if (!ok) {  // too large: drop the failures, keep the record
+          ok = true;
+          n = before;
+        }
+      }
+      puts("}");
+    }
+    puts(",\"crash\":{\"reason\":\"");
+    puts(signo == 0 ? "exit" : "signal");
+    puts("\",\"signal\":\"");
+    puts(signal_name(signo));
+    puts("\",\"signo\":");
+    put(num, format_uint(num, static_cast<std::uint64_t>(signo)));
+    puts("}");
+    const std::string& ci = enc_.ci_fragment_view();
+    put(ci.data(), ci.size());
+    puts("}\n");
+    return ok ? n : 0;
+  }
+
+  static void on_exit() {
+    SessionImpl* s = g_active.load();
+    if (s == nullptr || !s->started_ || s->finished_ || g_forked_child.load() || ::getpid() != s->pid_) return;
+    s->end_early("exit() was called before the run finished");
+  }
+
+ public:
+  static std::atomic<SessionImpl*> g_active;
+  int exit_code_ = -1;
+
+ private:
+  Config cfg_;
+  mutable std::mutex mu_;
+  pid_t created_pid_ = 0;
+  pid_t pid_ = 0;
+  bool started_ = false;
+  bool finished_ = false;
+  bool child_ = false;
+  bool sharded_ = false;
+  bool rerun_owner_ = false;
+  bool journal_failed_ = false;
+  bool warned_write_ = false;
+  bool run_failed_ = false;
+  int attempt_ = 1;
+  int iteration_ = 0;
+  int iterations_ = 1;
+  std::int64_t start_ns_ = 0;
+  std::string run_id_;
+  std::string journal_id_;
+  std::string exe_;
+  std::string companion_problem_;
+  CiInfo ci_;
+  JournalWriter journal_;
+  LogEncoder enc_;
+  Redactor redactor_;
+  Companion companion_;
+  Buf rec_{4096};
+
+  // The running test.
+  std::atomic<bool> in_test_{false};
+  std::atomic<bool> updating_{false};
+  Buf ident_{1024};
+  std::size_t name_at_ = 0;
+  std::size_t name_len_ = 0;
+  std::string suite_, name_, full_name_, file_, scratch_name_;
+  int line_ = 0;
+  bool disabled_test_ = false;
+  std::int64_t test_start_ns_ = 0;
+  Buf failures_;
+  std::size_t failure_count_ = 0;
+  std::size_t failures_omitted_ = 0;
+  bool has_first_failure_ = false;
+  FailureKind first_failure_kind_ = FailureKind::assertion;
+  FailedTest first_failure_;
+  Buf properties_;
+
+  Counts counts_;
+  std::vector<FailedTest> failed_;
+  std::vector<std::string> flaky_names_;
+  std::vector<std::string> fixture_failures_kept_;
+  std::unordered_map<std::string, char> exception_failed_;
+  struct RepeatState {
+    int fails = 0;
+    int passes = 0;
+    int first_fail_iteration = 0;
+  };
+  std::unordered_map<std::string, RepeatState> repeat_;
+};
+
+std::atomic<SessionImpl*> SessionImpl::g_active{nullptr};
+
+}  // namespace detail
+
+// -----------------------------------------------------------------------------------------------------
+// The public face: every call is noexcept and guarded.
+
+#define BSTEST_GUARD(body) \
+  try {                    \
+    body;                  \
+  } catch (...) {          \
+  }
+
+Session::Session(Config config) : impl_(std::make_unique<detail::SessionImpl>(std::move(config))) {}
+Session::~Session() = default;
+
+void Session::run_started(const RunInfo& run) noexcept { BSTEST_GUARD(impl_->run_started(run)) }
+void Session::iteration_started(int i, bool has_seed, std::uint64_t seed) noexcept {
+  BSTEST_GUARD(impl_->iteration_started(i, has_seed, seed))
+}
+void Session::test_started(const TestInfo& t) noexcept { BSTEST_GUARD(impl_->test_started(t)) }
+void Session::failure(const Failure& f) noexcept { BSTEST_GUARD(impl_->failure(f)) }
+void Session::property(std::string_view k, std::string_view v) noexcept { BSTEST_GUARD(impl_->property(k, v)) }
+void Session::test_finished(const TestEnd& e) noexcept { BSTEST_GUARD(impl_->test_finished(e)) }
+void Session::test_not_run(const TestInfo& t, Result r, std::string_view reason) noexcept {
+  BSTEST_GUARD(impl_->test_not_run(t, r, reason))
+}
+void Session::fixture_failure(FixturePhase p, std::string_view scope, const Failure& f) noexcept {
+  BSTEST_GUARD(impl_->fixture_failure(p, scope, f))
+}
+void Session::run_problem(std::string_view message, bool fails_run) noexcept {
+  BSTEST_GUARD(impl_->run_problem(message, fails_run))
+}
+void Session::test_flaky(const FailedTest& t, const std::vector<AttemptOutcome>& a) noexcept {
+  BSTEST_GUARD(impl_->test_flaky(t, a))
+}
+void Session::test_failed_every_attempt(const FailedTest& t, const std::vector<AttemptOutcome>& a) noexcept {
+  BSTEST_GUARD(impl_->test_failed_every_attempt(t, a))
+}
+void Session::set_rerun_owner(bool owner) noexcept { impl_->set_rerun_owner(owner); }
+void Session::set_exit_code(int code) noexcept { impl_->exit_code_ = code; }
+void Session::run_finished() noexcept { BSTEST_GUARD(impl_->run_finished()) }
+
+bool Session::active() const noexcept { return impl_->active(); }
+const Counts& Session::counts() const noexcept { return impl_->counts(); }
+const std::vector<FailedTest>& Session::failed_tests() const noexcept { return impl_->failed_tests(); }
+bool Session::passed() const noexcept {
+  try {
+    return impl_->passed();
+  } catch (...) {
+    return false;
+  }
+}
+const Config& Session::config() const noexcept { return impl_->config(); }
+const std::string& Session::run_id() const noexcept { return impl_->run_id(); }
+int Session::attempt() const noexcept { return impl_->attempt(); }
+
+}  // namespace bstest

@@ -1,0 +1,43 @@
+// The companion shipper: `bstest ship`, started by a test program at run start so that records leave
+// while the tests run, without a thread in the test process.
+//
+// Two pipes tie it to the test program: the companion sleeps on the read end of "wake" (the test program
+// closing its end, or dying, wakes it at once), and writes its one-line summary into "notify" before it
+// exits. It runs in its own process group, so a Ctrl-C or a time-out kill of the test's group leaves it
+// alive to ship what was recorded.
+#pragma once
+
+#include <bstest/config.hpp>
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace bstest::detail {
+
+class Companion {
+ public:
+  Companion() = default;
+  ~Companion();
+  Companion(const Companion&) = delete;
+  Companion& operator=(const Companion&) = delete;
+
+  // Starts `bstest ship` for run `run_id`. False (with `why`) when the program cannot be found or started.
+  bool start(const Config& config, const std::string& run_id, std::string& why);
+  bool running() const noexcept { return pid_ > 0; }
+  // Tells the companion the run is over and waits for its summary line, at most `timeout_ms`.
+  // Returns false on time-out (the companion keeps going in the background, bounded by its own deadline).
+  bool finish(int timeout_ms, std::string& summary);
+  // In a forked child: forget the companion without touching it.
+  void abandon() noexcept;
+
+  // Where `bstest` is: BSTEST_SHIPPER, next to the build, the install prefix, then PATH. Empty if none.
+  static std::string find_program(const Config& config);
+
+ private:
+  pid_t pid_ = -1;
+  int wake_fd_ = -1;    // our end (write); closing it wakes the companion
+  int notify_fd_ = -1;  // our end (read)
+};
+
+}  // namespace bstest::detail

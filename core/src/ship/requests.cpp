@@ -1,0 +1,107 @@
+// The three endpoints' requests, as data; and gzip.
+#include <bstest/version.hpp>
+
+#include "ship/http.hpp"
+
+#include <zlib.h>
+
+#include <cstring>
+
+namespace bstest::detail {
+
+std::string user_agent() { return std::string("bstest/") + BSTEST_VERSION; }
+
+bool gzip_compress(std::string_view in, std::string& out, int level) {
+  z_stream zs{};
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
+  std::size_t start = out.size();
+  out.resize(start + deflateBound(&zs, static_cast<uLong>(in.size())) + 32);
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data() + start);
+  zs.avail_out = static_cast<uInt>(out.size() - start);
+  int rc = deflate(&zs, Z_FINISH);
+  std::size_t produced = zs.total_out;
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) {
+    out.resize(start);
+    return false;
+  }
+  out.resize(start + produced);
+  return true;
+}
+
+bool gzip_decompress(std::string_view in, std::string& out, std::size_t max_out) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) return false;  // +32: gzip or zlib header
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  char chunk[64 * 1024];
+  int rc;
+  do {
+    zs.next_out = reinterpret_cast<Bytef*>(chunk);
+    zs.avail_out = sizeof(chunk);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&zs);
+      return false;
+    }
+    out.append(chunk, sizeof(chunk) - zs.avail_out);
+    if (out.size() > max_out) {
+      inflateEnd(&zs);
+      return false;
+    }
+  } while (rc != Z_STREAM_END && (zs.avail_in > 0 || zs.avail_out == 0));
+  inflateEnd(&zs);
+  return rc == Z_STREAM_END;
+}
+
+HttpRequest logs_request(const LogsTarget& target, std::string_view ndjson) {
+  HttpRequest r;
+  r.url = target.url;
+  r.headers = {
+      {"Authorization", "Bearer " + target.token.reveal()},
+      {"Content-Type", "application/x-ndjson"},
+      {"Content-Encoding", "gzip"},
+      {"User-Agent", user_agent()},
+  };
+  if (!gzip_compress(ndjson, r.body)) {
+    r.body.assign(ndjson.data(), ndjson.size());
+    r.headers.erase(r.headers.begin() + 2);
+  }
+  return r;
+}
+
+HttpRequest envelope_request(const ErrorsTarget& target, std::string_view envelope) {
+  HttpRequest r;
+  r.url = target.envelope_url;
+  r.headers = {
+      {"X-Sentry-Auth", "Sentry sentry_version=7, sentry_key=" + target.key.reveal() + ", sentry_client=" + user_agent()},
+      {"Content-Type", "application/x-sentry-envelope"},
+      {"Content-Encoding", "gzip"},
+      {"User-Agent", user_agent()},
+  };
+  if (!gzip_compress(envelope, r.body)) {
+    r.body.assign(envelope.data(), envelope.size());
+    r.headers.erase(r.headers.begin() + 2);
+  }
+  return r;
+}
+
+HttpRequest heartbeat_request(const HeartbeatTarget& target, bool success, int exit_code, std::string_view body) {
+  HttpRequest r;
+  r.url = target.url.reveal();
+  r.headers = {{"User-Agent", user_agent()}};
+  if (success) {
+    r.method = "GET";
+    return r;
+  }
+  r.method = "POST";
+  r.url += exit_code > 0 ? "/" + std::to_string(exit_code) : std::string("/fail");
+  r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+  constexpr std::size_t kMaxBody = 10000;
+  r.body.assign(body.data(), std::min(body.size(), kMaxBody));
+  return r;
+}
+
+}  // namespace bstest::detail

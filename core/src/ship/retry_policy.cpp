@@ -1,0 +1,199 @@
+// How each endpoint's answers are judged. Pure functions of (status, transport error, headers, attempt).
+#include "ship/http.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+
+namespace bstest::detail {
+
+namespace {
+constexpr int kBaseDelayMs = 300;
+constexpr int kMaxDelayMs = 30000;
+constexpr int kMaxRetryAfterMs = 120000;  // a server asking for longer is capped
+constexpr int kDefaultRateLimitMs = 60000;
+
+int retry_after_ms(const HttpResponse& r, std::int64_t now_unix) {
+  int s = parse_retry_after_seconds(r.retry_after, now_unix);
+  if (s < 0) return -1;
+  return std::min(kMaxRetryAfterMs, s * 1000);
+}
+}  // namespace
+
+int backoff_ms(int attempt, double random01) {
+  if (attempt < 1) attempt = 1;
+  double d = kBaseDelayMs * std::pow(2.0, std::min(attempt - 1, 16));
+  d = std::min<double>(d, kMaxDelayMs);
+  double jittered = d / 2 + (d / 2) * std::clamp(random01, 0.0, 1.0);
+  return static_cast<int>(jittered);
+}
+
+int parse_retry_after_seconds(std::string_view v, std::int64_t now_unix) {
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  if (v.empty()) return -1;
+  if (std::all_of(v.begin(), v.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    if (v.size() > 9) return kMaxRetryAfterMs / 1000;
+    return std::atoi(std::string(v).c_str());
+  }
+  // HTTP-date: "Wed, 21 Oct 2015 07:28:00 GMT"
+  std::tm tm{};
+  std::string s(v);
+  if (strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm) == nullptr) return -1;
+  std::int64_t when = timegm(&tm);
+  if (when <= now_unix) return 0;
+  return static_cast<int>(std::min<std::int64_t>(when - now_unix, kMaxRetryAfterMs / 1000));
+}
+
+double parse_sentry_rate_limit(std::string_view header) {
+  // "60:error;transaction:organization, 2700:default:organization"
+  double best = -1;
+  std::size_t start = 0;
+  while (start <= header.size()) {
+    std::size_t comma = header.find(',', start);
+    std::string_view item = header.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    start = comma == std::string_view::npos ? header.size() + 1 : comma + 1;
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    if (item.empty()) continue;
+    std::size_t c1 = item.find(':');
+    std::string secs(item.substr(0, c1));
+    char* end = nullptr;
+    double seconds = std::strtod(secs.c_str(), &end);
+    if (end == secs.c_str() || seconds < 0) continue;
+    std::string_view cats = c1 == std::string_view::npos ? std::string_view() : item.substr(c1 + 1);
+    std::size_t c2 = cats.find(':');
+    cats = cats.substr(0, c2);
+    bool applies = cats.empty();
+    std::size_t p = 0;
+    while (!applies && p <= cats.size()) {
+      std::size_t semi = cats.find(';', p);
+      std::string_view cat = cats.substr(p, semi == std::string_view::npos ? std::string_view::npos : semi - p);
+      if (cat == "error" || cat == "default") applies = true;
+      if (semi == std::string_view::npos) break;
+      p = semi + 1;
+    }
+    if (applies) best = std::max(best, seconds);
+  }
+  return best;
+}
+
+std::string describe(const HttpResponse& r) {
+  if (r.transport_error != 0 || r.status == 0) {
+    if (!r.error.empty()) return r.error;
+    return "no answer";
+  }
+  std::string s = "HTTP " + std::to_string(r.status);
+  switch (r.status) {
+    case 402: s += " (quota or spending limit reached)"; break;
+    case 403: s += " (the token was refused)"; break;
+    case 406: s += " (the server could not read the body)"; break;
+    case 413: s += " (request too large)"; break;
+    case 429: s += " (rate limited)"; break;
+    default:
+      if (r.status >= 300 && r.status < 400) s += " (redirect, not followed)";
+      break;
+  }
+  return s;
+}
+
+Outcome classify_logs(const HttpResponse& r, int attempt, double random01, std::int64_t now_unix) {
+  Outcome o;
+  o.reason = describe(r);
+  if (r.transport_error != 0 || r.status == 0) {
+    o.verdict = Verdict::retry;
+    o.delay_ms = backoff_ms(attempt, random01);
+    return o;
+  }
+  int s = r.status;
+  if (s >= 200 && s < 300) {
+    o.verdict = Verdict::sent;
+    return o;
+  }
+  if (s == 408 || s == 429 || s >= 500) {
+    o.verdict = Verdict::retry;
+    int ra = retry_after_ms(r, now_unix);
+    o.delay_ms = ra >= 0 ? std::max(ra, 100) : backoff_ms(attempt, random01);
+    return o;
+  }
+  if (s == 413) {
+    o.verdict = Verdict::split;
+    return o;
+  }
+  if (s == 402) {
+    o.verdict = Verdict::stop_channel;
+    o.reason = "HTTP 402: the Better Stack quota or spending limit is reached";
+    return o;
+  }
+  if (s == 401 || s == 403) {
+    o.verdict = Verdict::stop_channel;
+    o.reason = "HTTP " + std::to_string(s) + ": Better Stack refused the source token (check BETTERSTACK_SOURCE_TOKEN)";
+    return o;
+  }
+  if (s >= 300 && s < 400) {
+    // A redirect is never followed (it would carry the token elsewhere); treat it as a server fault.
+    o.verdict = Verdict::retry;
+    o.delay_ms = backoff_ms(attempt, random01);
+    return o;
+  }
+  o.verdict = Verdict::reject;  // 406 and other 4xx: the body itself was refused
+  return o;
+}
+
+Outcome classify_errors(const HttpResponse& r, int attempt, double random01, std::int64_t now_unix) {
+  Outcome o;
+  o.reason = describe(r);
+  double limit = parse_sentry_rate_limit(r.rate_limits);
+  if (r.transport_error != 0 || r.status == 0) {
+    o.verdict = Verdict::retry;
+    o.delay_ms = backoff_ms(attempt, random01);
+    return o;
+  }
+  int s = r.status;
+  if (s >= 200 && s < 300) {
+    o.verdict = Verdict::sent;
+    // A rate limit announced on a success still applies to the next event.
+    if (limit > 0) o.delay_ms = static_cast<int>(std::min<double>(limit * 1000, kMaxRetryAfterMs));
+    return o;
+  }
+  if (s == 429) {
+    o.verdict = Verdict::retry;
+    int ms = limit >= 0 ? static_cast<int>(limit * 1000) : retry_after_ms(r, now_unix);
+    if (ms < 0) ms = kDefaultRateLimitMs;
+    o.delay_ms = std::min(std::max(ms, 100), kMaxRetryAfterMs);
+    o.reason = "HTTP 429 (rate limited for " + std::to_string(o.delay_ms / 1000) + " s)";
+    return o;
+  }
+  if (s == 401 || s == 403) {
+    o.verdict = Verdict::stop_channel;
+    o.reason = "HTTP " + std::to_string(s) + ": Better Stack Errors refused the DSN's key (check BETTERSTACK_ERRORS_DSN)";
+    return o;
+  }
+  if (s == 402) {
+    o.verdict = Verdict::stop_channel;
+    o.reason = "HTTP 402: the Better Stack Errors quota is reached";
+    return o;
+  }
+  // Sentry's rule: an HTTP error is final for that event; it is not retried.
+  o.verdict = Verdict::give_up;
+  return o;
+}
+
+Outcome classify_heartbeat(const HttpResponse& r, int attempt, double random01) {
+  Outcome o;
+  o.reason = describe(r);
+  if (r.transport_error != 0 || r.status == 0) {
+    o.verdict = Verdict::retry;
+    o.delay_ms = backoff_ms(attempt, random01);
+    return o;
+  }
+  if (r.status >= 200 && r.status < 300) {
+    o.verdict = Verdict::sent;
+    return o;
+  }
+  o.verdict = Verdict::give_up;
+  return o;
+}
+
+}  // namespace bstest::detail

@@ -1,0 +1,815 @@
+// The shipper loop: discover journals, read complete lines, route them to their channel, send batches,
+// judge answers, remember progress.
+//
+// Journal lines come in four kinds, told apart by their first key:
+//   {"id":…}         a log record          -> Better Stack Logs (NDJSON batches)
+//   {"sentry":{…}}   an error event        -> Better Stack Errors (one envelope each)
+//   {"heartbeat":…}  the suite's verdict   -> the Uptime heartbeat URL
+//   {"local":…}      bookkeeping (argv for re-runs, the "closed" marker); never sent
+// Each channel has its own cursor: the journal offset before which all of its lines were delivered.
+#include <bstest/ship.hpp>
+#include <bstest/version.hpp>
+
+#include "journal/journal.hpp"
+#include "record/envelope.hpp"
+#include "record/json.hpp"
+#include "record/log_encoder.hpp"
+#include "ship/http.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <memory>
+#include <random>
+#include <thread>
+
+namespace bstest {
+
+std::string journal_dir(const std::string& bstest_dir) { return bstest_dir + "/journal"; }
+
+namespace detail {
+namespace {
+
+constexpr std::size_t kMaxPendingBytesPerJournal = 16u << 20;
+constexpr int kPollIntervalMs = 50;
+constexpr int kScanIntervalMs = 200;
+constexpr int kMaxHeartbeatAttempts = 3;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+bool starts_with(std::string_view s, std::string_view p) { return s.size() >= p.size() && s.compare(0, p.size(), p) == 0; }
+
+// The "event" of a log record, found in its head without parsing the whole record.
+std::string_view event_of(std::string_view line) {
+  std::string_view head = line.substr(0, 160);
+  auto at = head.find(",\"event\":\"");
+  if (at == std::string_view::npos) return {};
+  head = head.substr(at + 10);
+  auto end = head.find('"');
+  return end == std::string_view::npos ? std::string_view() : head.substr(0, end);
+}
+
+struct LineRef {
+  std::size_t start;       // in the journal's pending buffer
+  std::size_t len;         // including '\n'
+  std::uint64_t end_off;   // journal offset just after the line
+};
+
+struct Item {
+  std::string text;
+  std::uint64_t end_off;
+  std::uint64_t start_off;
+};
+
+struct Cursor {
+  std::uint64_t logs = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t heartbeat = 0;
+};
+
+struct Journal {
+  std::string path;
+  std::string base;  // file name without ".journal"
+  int cursor_fd = -1;
+  JournalReader reader;
+  Cursor cursor;
+  Cursor saved;
+  std::uint64_t read_off = 0;  // lines before this are routed (or skipped as delivered)
+  std::uint64_t scan_off = 0;  // lines before this were looked at for run state
+
+  Buf logs;
+  std::deque<LineRef> log_lines;
+  std::size_t logs_head = 0;
+  std::int64_t oldest_ms = 0;
+  std::deque<Item> errors;
+  std::deque<Item> heartbeats;
+
+  bool started = false;
+  bool closed = false;
+  bool crash_recorded = false;
+  bool writer_gone = false;
+  bool owner_role = true;
+  std::string run_started_line;
+  std::string last_started_line;
+
+  ~Journal() {
+    if (cursor_fd >= 0) ::close(cursor_fd);
+  }
+  std::size_t pending_log_bytes() const { return logs.size() - logs_head; }
+};
+
+struct Channel {
+  bool enabled = false;
+  bool stopped = false;
+  int attempt = 0;
+  std::int64_t next_at = 0;
+  std::size_t batch_limit = 0;  // logs: records per batch (shrinks after 413)
+};
+
+bool write_cursor(Journal& j) {
+  char buf[96];
+  int n = std::snprintf(buf, sizeof buf, "bstest-cursor 1 %020llu %020llu %020llu\n",
+                        static_cast<unsigned long long>(j.cursor.logs), static_cast<unsigned long long>(j.cursor.errors),
+                        static_cast<unsigned long long>(j.cursor.heartbeat));
+  if (::pwrite(j.cursor_fd, buf, static_cast<std::size_t>(n), 0) != n) return false;
+  j.saved = j.cursor;
+  return true;
+}
+
+bool read_cursor(Journal& j) {
+  char buf[128] = {};
+  ssize_t n = ::pread(j.cursor_fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return true;  // new cursor
+  unsigned long long a = 0, b = 0, c = 0;
+  if (std::sscanf(buf, "bstest-cursor 1 %llu %llu %llu", &a, &b, &c) != 3) return false;
+  j.cursor = {a, b, c};
+  j.saved = j.cursor;
+  return true;
+}
+
+class Shipper {
+ public:
+  Shipper(const Config& config, const ShipOptions& options)
+      : cfg_(config), opt_(options), client_(make_curl_client(config)), rng_(std::random_device{}()) {
+    dir_ = opt_.dir.empty() ? cfg_.dir : opt_.dir;
+    logs_.enabled = cfg_.logs.enabled();
+    errors_.enabled = cfg_.errors.enabled();
+    heartbeat_.enabled = cfg_.heartbeat.enabled();
+    logs_.batch_limit = cfg_.max_batch_records;
+  }
+
+  ShipStats run() {
+    std::int64_t last_scan = -kScanIntervalMs;
+    std::int64_t last_progress = now_ms();
+    bool following = opt_.follow;
+    if (following) {
+      for (;;) {
+        std::int64_t t = now_ms();
+        if (t - last_scan >= kScanIntervalMs) {
+          scan();
+          last_scan = t;
+        }
+        read_all();
+        send_due(false, -1);
+        if (opt_.progress && t - last_progress >= 1000) {
+          opt_.progress(stats_);
+          last_progress = t;
+        }
+        bool owner_done = owner_done_ || (opt_.keep_following && !opt_.keep_following());
+        if (owner_done) {
+          scan();
+          read_all();
+          if (all_writers_gone()) break;
+        }
+        sleep_or_wake(kPollIntervalMs);
+      }
+    }
+    // Drain: nothing more will be written; deliver what is left within the deadline.
+    std::int64_t deadline = now_ms() + opt_.drain_deadline_ms;
+    scan();
+    for (;;) {
+      read_all();
+      finalize_dead_journals();
+      read_all();
+      bool more = send_due(true, deadline);
+      remove_finished();
+      if (!more) break;
+      std::int64_t t = now_ms();
+      if (t >= deadline) break;
+      std::int64_t wake = next_wake();
+      if (wake > t) {
+        if (wake >= deadline) break;  // the next try would come after the deadline
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::int64_t>(wake - t, 50)));
+      }
+      if (opt_.progress && t - last_progress >= 1000) {
+        opt_.progress(stats_);
+        last_progress = t;
+      }
+    }
+    finish();
+    return stats_;
+  }
+
+ private:
+  // --- discovery -------------------------------------------------------------------------------------
+
+  void scan() {
+    std::string jdir = journal_dir(dir_);
+    DIR* d = ::opendir(jdir.c_str());
+    if (d == nullptr) return;
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name.size() <= 8 || name.compare(name.size() - 8, 8, ".journal") != 0) continue;
+      if (!opt_.run_id.empty() && !starts_with(name, opt_.run_id + ".")) continue;
+      names.push_back(name);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      std::string path = jdir + "/" + name;
+      if (journals_.count(path) != 0 || skipped_.count(path) != 0) continue;
+      adopt(path, name.substr(0, name.size() - 8));
+    }
+  }
+
+  void adopt(const std::string& path, const std::string& base) {
+    auto j = std::make_unique<Journal>();
+    j->path = path;
+    j->base = base;
+    std::string err;
+    if (!j->reader.open(path, err)) return;
+    // Without follow, a journal still being written belongs to whoever follows it.
+    if (!opt_.follow && j->reader.writer_alive()) {
+      skipped_.insert({path, true});
+      return;
+    }
+    std::string cursor_path = journal_dir(dir_) + "/" + base + ".cursor";
+    j->cursor_fd = ::open(cursor_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (j->cursor_fd < 0) return;
+    if (::flock(j->cursor_fd, LOCK_EX | LOCK_NB) != 0) {
+      skipped_.insert({path, true});  // another shipper has it
+      return;
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return;  // removed meanwhile by the shipper that had it
+    if (!read_cursor(*j)) j->cursor = {};
+    // Read from the start: the run's state (run_started, the test running last) comes from the whole
+    // journal; lines before a channel's cursor are not sent again.
+    journals_.emplace(path, std::move(j));
+  }
+
+  // --- reading ---------------------------------------------------------------------------------------
+
+  void read_all() {
+    for (auto& [path, j] : journals_) read_journal(*j);
+  }
+
+  void read_journal(Journal& j) {
+    if (!j.writer_gone && !j.reader.writer_alive()) j.writer_gone = true;
+    bool gone = j.writer_gone;
+    for (int rounds = 0; rounds < 64; ++rounds) {
+      bool buffering = j.pending_log_bytes() < kMaxPendingBytesPerJournal;
+      // Over the memory cap, lines are only looked at (for run state), from where looking stopped.
+      std::uint64_t from = buffering ? j.read_off : std::max(j.read_off, j.scan_off);
+      chunk_.clear();
+      ends_.clear();
+      std::uint64_t next = j.reader.read_lines(from, chunk_, 1u << 20, gone, &ends_);
+      if (next == from) break;
+      std::string_view all = chunk_.view();
+      std::size_t pos = 0;
+      for (std::uint64_t end_off : ends_) {
+        std::size_t nl = all.find('\n', pos);
+        route(j, all.substr(pos, nl - pos), end_off, buffering);
+        pos = nl + 1;
+      }
+      if (buffering) j.read_off = next;
+      if (j.scan_off < next) j.scan_off = next;
+      if (chunk_.size() < (1u << 20)) break;
+    }
+  }
+
+  void route(Journal& j, std::string_view line, std::uint64_t end_off, bool buffering) {
+    std::uint64_t start_off = end_off - line.size() - 1;
+    bool fresh = end_off > j.scan_off;  // not seen before for run state
+    if (opt_.on_line && fresh) opt_.on_line(j.path, line);
+    if (starts_with(line, "{\"id\":")) {
+      if (fresh) track(j, line);
+      if (!buffering || !logs_.enabled || end_off <= j.cursor.logs) return;
+      if (j.log_lines.empty()) j.oldest_ms = now_ms();
+      j.log_lines.push_back({j.logs.size(), line.size() + 1, end_off});
+      j.logs.put(line);
+      j.logs.put('\n');
+      return;
+    }
+    if (starts_with(line, "{\"sentry\":")) {
+      if (!buffering || !errors_.enabled || end_off <= j.cursor.errors) return;
+      if (line.size() < 12) return;
+      j.errors.push_back({std::string(line.substr(10, line.size() - 11)), end_off, start_off});
+      return;
+    }
+    if (starts_with(line, "{\"heartbeat\":")) {
+      if (!buffering || !heartbeat_.enabled || end_off <= j.cursor.heartbeat) return;
+      j.heartbeats.push_back({std::string(line), end_off, start_off});
+      return;
+    }
+    if (starts_with(line, "{\"local\":") && fresh) {
+      if (line.find("\"closed\"") != std::string_view::npos) j.closed = true;
+      if (line.find("\"role\":\"child\"") != std::string_view::npos) j.owner_role = false;
+    }
+  }
+
+  void track(Journal& j, std::string_view line) {
+    std::string_view ev = event_of(line);
+    if (ev == "test_started") {
+      j.last_started_line.assign(line.data(), line.size());
+    } else if (ev == "test_finished") {
+      j.last_started_line.clear();
+    } else if (ev == "run_started") {
+      j.started = true;
+      j.run_started_line.assign(line.data(), line.size());
+    } else if (ev == "run_crashed") {
+      j.crash_recorded = true;
+    }
+  }
+
+  // --- the end of a journal whose writer died ----------------------------------------------------------
+
+  void finalize_dead_journals() {
+    for (auto& [path, j] : journals_) {
+      if (!j->writer_gone || j->closed) continue;
+      if (j->scan_off < j->reader.file_size()) continue;  // not read to the end yet
+      std::string extra;
+      if (!j->crash_recorded && j->started) {
+        extra += synthesize_crash(*j);
+        ++stats_.runs_crashed;
+      }
+      extra += "{\"local\":\"closed\",\"by\":\"shipper\"}\n";
+      int fd = ::open(j->path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+      if (fd >= 0) {
+        if (::write(fd, extra.data(), extra.size()) != static_cast<ssize_t>(extra.size())) {
+          // Could not finish the journal: it stays open-ended; the next shipper tries again.
+        }
+        ::close(fd);
+      }
+    }
+  }
+
+  std::string synthesize_crash(Journal& j) {
+    rapidjson::Document started;
+    started.Parse(j.run_started_line.data(), j.run_started_line.size());
+    rapidjson::Document test;
+    bool has_test = !j.last_started_line.empty();
+    if (has_test) test.Parse(j.last_started_line.data(), j.last_started_line.size());
+    if (has_test && (test.HasParseError() || !test.IsObject() || !test.HasMember("test"))) has_test = false;
+    std::string full_name = has_test && test["test"].HasMember("full_name") && test["test"]["full_name"].IsString()
+                                ? test["test"]["full_name"].GetString()
+                                : std::string();
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    w.StartObject();
+    w.Key("id");
+    std::string id = j.base.substr(j.base.rfind('.') + 1) + "-ended";
+    w.String(id.c_str());
+    w.Key("dt");
+    char ts[kTimestampLength + 1] = {};
+    WallTime now = wall_now();
+    format_timestamp(ts, now.seconds, now.microseconds);
+    w.String(ts, kTimestampLength);
+    w.Key("level");
+    w.String("error");
+    w.Key("event");
+    w.String("run_crashed");
+    w.Key("message");
+    std::string msg = has_test ? "CRASHED " + full_name +
+                                     ": the test program ended while this test was running (killed, or crashed "
+                                     "without a chance to say so)"
+                               : std::string("CRASHED: the test program ended without finishing its run (killed, "
+                                             "or crashed without a chance to say so)");
+    w.String(msg.c_str(), static_cast<rapidjson::SizeType>(msg.size()));
+    if (!started.HasParseError() && started.IsObject() && started.HasMember("run")) {
+      w.Key("run");
+      started["run"].Accept(w);
+    }
+    if (has_test) {
+      w.Key("test");
+      w.StartObject();
+      for (auto& m : test["test"].GetObject()) {
+        w.Key(m.name.GetString(), m.name.GetStringLength());
+        m.value.Accept(w);
+      }
+      w.Key("result");
+      w.String("failed");
+      w.EndObject();
+    }
+    w.Key("crash");
+    w.StartObject();
+    w.Key("reason");
+    w.String("ended");
+    w.Key("signal");
+    w.String("unknown");
+    w.EndObject();
+    if (!started.HasParseError() && started.IsObject() && started.HasMember("ci")) {
+      w.Key("ci");
+      started["ci"].Accept(w);
+    }
+    w.EndObject();
+    std::string line(sb.GetString(), sb.GetSize());
+    line += '\n';
+    std::string err_line = crash_error_line(line);
+    if (!err_line.empty()) line += err_line;
+    return line;
+  }
+
+  // --- sending ---------------------------------------------------------------------------------------
+
+  // Sends what is due; returns true while something is left to deliver.
+  bool send_due(bool draining, std::int64_t deadline) {
+    bool left = false;
+    for (auto& [path, jp] : journals_) {
+      Journal& j = *jp;
+      left |= send_logs(j, draining, deadline);
+      left |= send_errors(j, deadline);
+      left |= send_heartbeats(j, deadline);
+      update_cursor(j);
+    }
+    return left;
+  }
+
+  int request_timeout(std::int64_t deadline) const {
+    int t = cfg_.request_timeout_ms;
+    if (deadline > 0) t = static_cast<int>(std::min<std::int64_t>(t, std::max<std::int64_t>(deadline - now_ms(), 1)));
+    return t;
+  }
+
+  double random01() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+
+  void problem(const std::string& channel, const std::string& reason) {
+    std::string line = channel + ": " + reason;
+    if (std::find(stats_.problems.begin(), stats_.problems.end(), line) == stats_.problems.end()) {
+      stats_.problems.push_back(line);
+    }
+  }
+
+  bool send_logs(Journal& j, bool draining, std::int64_t deadline) {
+    if (!logs_.enabled || logs_.stopped || j.log_lines.empty()) return false;
+    std::int64_t t = now_ms();
+    for (int guard = 0; guard < 1000 && !j.log_lines.empty(); ++guard) {
+      if (t < logs_.next_at) return true;
+      bool due = draining || j.log_lines.size() >= cfg_.max_batch_records ||
+                 j.pending_log_bytes() >= cfg_.max_batch_bytes || t - j.oldest_ms >= cfg_.flush_interval_ms ||
+                 j.writer_gone;
+      if (!due) return true;
+      if (deadline > 0 && t >= deadline) return true;
+      std::size_t n = 0;
+      std::size_t bytes = 0;
+      std::size_t limit = std::max<std::size_t>(1, logs_.batch_limit);
+      while (n < j.log_lines.size() && n < limit) {
+        std::size_t len = j.log_lines[n].len;
+        if (n > 0 && bytes + len > cfg_.max_batch_bytes) break;
+        bytes += len;
+        ++n;
+      }
+      std::string_view body(j.logs.data() + j.log_lines.front().start, bytes);
+      HttpRequest req = logs_request(cfg_.logs, body);
+      HttpResponse resp = client_->send(req, request_timeout(deadline));
+      Outcome o = classify_logs(resp, logs_.attempt + 1, random01(), wall_now().seconds);
+      t = now_ms();
+      switch (o.verdict) {
+        case Verdict::sent:
+          stats_.records_sent += n;
+          stats_.batches_sent += 1;
+          stats_.bytes_sent += req.body.size();
+          stats_.bytes_uncompressed += bytes;
+          logs_.attempt = 0;
+          logs_.batch_limit = std::min(cfg_.max_batch_records, logs_.batch_limit * 2);
+          pop_logs(j, n);
+          break;
+        case Verdict::split:
+          if (n > 1) {
+            logs_.batch_limit = std::max<std::size_t>(1, n / 2);
+          } else {
+            send_too_large_note(j, body, deadline);
+            pop_logs(j, 1);
+          }
+          break;
+        case Verdict::retry:
+          logs_.attempt += 1;
+          logs_.next_at = t + o.delay_ms;
+          problem("Better Stack Logs", o.reason);
+          return true;
+        case Verdict::stop_channel:
+        case Verdict::give_up:
+          logs_.stopped = true;
+          problem("Better Stack Logs", o.reason);
+          return false;
+        case Verdict::reject:
+          set_aside(j, body);
+          stats_.records_rejected += n;
+          problem("Better Stack Logs", o.reason + "; the batch was set aside in " + dir_ + "/rejected/");
+          pop_logs(j, n);
+          break;
+      }
+      update_cursor(j);
+    }
+    return !j.log_lines.empty();
+  }
+
+  void pop_logs(Journal& j, std::size_t n) {
+    for (std::size_t i = 0; i < n && !j.log_lines.empty(); ++i) {
+      j.logs_head = j.log_lines.front().start + j.log_lines.front().len;
+      j.log_lines.pop_front();
+    }
+    if (j.log_lines.empty()) {
+      j.logs.clear();
+      j.logs_head = 0;
+    } else {
+      j.oldest_ms = now_ms();
+      if (j.logs_head > (8u << 20)) {  // compact
+        std::size_t keep = j.logs.size() - j.logs_head;
+        std::memmove(j.logs.data(), j.logs.data() + j.logs_head, keep);
+        j.logs.truncate(keep);
+        for (auto& l : j.log_lines) l.start -= j.logs_head;
+        j.logs_head = 0;
+      }
+    }
+  }
+
+  void send_too_large_note(Journal& j, std::string_view record, std::int64_t deadline) {
+    ++stats_.records_dropped;
+    rapidjson::Document d;
+    d.Parse(record.data(), record.size() - 1);
+    std::string id = !d.HasParseError() && d.IsObject() && d.HasMember("id") && d["id"].IsString() ? d["id"].GetString() : "";
+    std::string ev(event_of(record));
+    Buf note;
+    note.put("{\"id\":");
+    put_json_string(note, id + "-dropped");
+    note.put(",\"dt\":\"");
+    WallTime now = wall_now();
+    char ts[kTimestampLength];
+    format_timestamp(ts, now.seconds, now.microseconds);
+    note.put(std::string_view(ts, kTimestampLength));
+    note.put("\",\"level\":\"warn\",\"event\":\"record_dropped\",\"message\":");
+    put_json_string(note, "bstest: a " + ev + " record of " + std::to_string(record.size()) +
+                              " bytes was refused by Better Stack as too large (HTTP 413) and replaced by this note");
+    note.put(",\"dropped\":{\"id\":");
+    put_json_string(note, id);
+    note.put(",\"event\":");
+    put_json_string(note, ev);
+    note.put(",\"bytes\":");
+    note.put_uint(record.size());
+    note.put("}}\n");
+    HttpResponse resp = client_->send(logs_request(cfg_.logs, note.view()), request_timeout(deadline));
+    if (resp.status >= 200 && resp.status < 300) ++stats_.records_sent;
+    problem("Better Stack Logs", "a record too large to send was replaced by a note (HTTP 413)");
+    (void)j;
+  }
+
+  void set_aside(Journal& j, std::string_view body) {
+    std::string err;
+    std::string rdir = dir_ + "/rejected";
+    if (!make_private_dir(rdir, err)) return;
+    std::string path = rdir + "/" + j.base + "." + std::to_string(j.read_off) + "." + random_hex(4) + ".ndjson";
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    if (::write(fd, body.data(), body.size()) != static_cast<ssize_t>(body.size())) {
+      // best effort: the count in the summary still says records were rejected
+    }
+    ::close(fd);
+  }
+
+  bool send_errors(Journal& j, std::int64_t deadline) {
+    if (!errors_.enabled || errors_.stopped) return false;
+    while (!j.errors.empty()) {
+      std::int64_t t = now_ms();
+      if (t < errors_.next_at) return true;
+      if (deadline > 0 && t >= deadline) return true;
+      std::string envelope = make_envelope(j.errors.front().text);
+      HttpResponse resp = client_->send(envelope_request(cfg_.errors, envelope), request_timeout(deadline));
+      Outcome o = classify_errors(resp, errors_.attempt + 1, random01(), wall_now().seconds);
+      switch (o.verdict) {
+        case Verdict::sent:
+          ++stats_.errors_sent;
+          errors_.attempt = 0;
+          if (o.delay_ms > 0) errors_.next_at = now_ms() + o.delay_ms;
+          j.errors.pop_front();
+          break;
+        case Verdict::retry:
+          errors_.attempt += 1;
+          errors_.next_at = now_ms() + o.delay_ms;
+          problem("Better Stack Errors", o.reason);
+          return true;
+        case Verdict::stop_channel:
+          errors_.stopped = true;
+          problem("Better Stack Errors", o.reason);
+          return false;
+        case Verdict::split:
+        case Verdict::reject:
+        case Verdict::give_up:
+          ++stats_.errors_dropped;
+          problem("Better Stack Errors", o.reason + " (event not sent; Sentry rules say not to retry)");
+          j.errors.pop_front();
+          break;
+      }
+      update_cursor(j);
+    }
+    return false;
+  }
+
+  bool send_heartbeats(Journal& j, std::int64_t deadline) {
+    if (!heartbeat_.enabled || heartbeat_.stopped) return false;
+    while (!j.heartbeats.empty()) {
+      std::int64_t t = now_ms();
+      if (t < heartbeat_.next_at) return true;
+      if (deadline > 0 && t >= deadline) return true;
+      rapidjson::Document d;
+      const std::string& text = j.heartbeats.front().text;
+      d.Parse(text.data(), text.size());
+      if (d.HasParseError() || !d.IsObject() || !d.HasMember("heartbeat") || !d["heartbeat"].IsObject()) {
+        j.heartbeats.pop_front();
+        continue;
+      }
+      const auto& hb = d["heartbeat"];
+      bool success = hb.HasMember("success") && hb["success"].IsBool() && hb["success"].GetBool();
+      int exit_code = hb.HasMember("exit_code") && hb["exit_code"].IsInt() ? hb["exit_code"].GetInt() : -1;
+      std::string body = hb.HasMember("body") && hb["body"].IsString() ? hb["body"].GetString() : "";
+      HttpResponse resp =
+          client_->send(heartbeat_request(cfg_.heartbeat, success, exit_code, body), request_timeout(deadline));
+      Outcome o = classify_heartbeat(resp, heartbeat_.attempt + 1, random01());
+      switch (o.verdict) {
+        case Verdict::sent:
+          ++stats_.heartbeats_sent;
+          heartbeat_.attempt = 0;
+          j.heartbeats.pop_front();
+          break;
+        case Verdict::retry:
+          heartbeat_.attempt += 1;
+          if (heartbeat_.attempt >= kMaxHeartbeatAttempts) {
+            heartbeat_.stopped = true;
+            problem("Better Stack heartbeat", o.reason + "; the ping is kept for `bstest flush`");
+            return false;
+          }
+          heartbeat_.next_at = now_ms() + std::min(o.delay_ms, 2000);
+          return true;
+        default:
+          problem("Better Stack heartbeat", o.reason + " (ping not sent)");
+          j.heartbeats.pop_front();
+          break;
+      }
+      update_cursor(j);
+    }
+    return false;
+  }
+
+  void update_cursor(Journal& j) {
+    auto before = [&](const auto& q, std::uint64_t fallback) -> std::uint64_t {
+      return q.empty() ? fallback : q.front().start_off;
+    };
+    std::uint64_t logs_at = j.log_lines.empty() ? j.read_off : j.log_lines.front().end_off - j.log_lines.front().len;
+    if (logs_.enabled) j.cursor.logs = std::max(j.cursor.logs, logs_at);
+    if (errors_.enabled) j.cursor.errors = std::max(j.cursor.errors, before(j.errors, j.read_off));
+    if (heartbeat_.enabled) j.cursor.heartbeat = std::max(j.cursor.heartbeat, before(j.heartbeats, j.read_off));
+    if (j.cursor.logs != j.saved.logs || j.cursor.errors != j.saved.errors || j.cursor.heartbeat != j.saved.heartbeat) {
+      write_cursor(j);
+    }
+  }
+
+  // --- the end ---------------------------------------------------------------------------------------
+
+  bool all_writers_gone() {
+    for (auto& [path, j] : journals_) {
+      if (!j->writer_gone && j->reader.writer_alive()) return false;
+      j->writer_gone = true;
+    }
+    return true;
+  }
+
+  bool delivered(const Journal& j) const {
+    bool logs_done = logs_.enabled && j.log_lines.empty();
+    bool errors_done = !errors_.enabled || j.errors.empty();
+    bool hb_done = !heartbeat_.enabled || j.heartbeats.empty();
+    return logs_done && errors_done && hb_done;
+  }
+
+  void remove_finished() {
+    for (auto it = journals_.begin(); it != journals_.end();) {
+      Journal& j = *it->second;
+      bool at_end = j.writer_gone && j.closed && j.read_off >= j.reader.file_size();
+      if (at_end && delivered(j)) {
+        std::string cursor_path = journal_dir(dir_) + "/" + j.base + ".cursor";
+        ::unlink(j.path.c_str());
+        ::unlink(cursor_path.c_str());
+        ++stats_.journals_finished;
+        it = journals_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  std::int64_t next_wake() const {
+    std::int64_t w = now_ms() + kPollIntervalMs;
+    for (const Channel* c : {&logs_, &errors_, &heartbeat_}) {
+      if (c->enabled && !c->stopped && c->next_at > now_ms()) w = std::max(w, c->next_at);
+    }
+    return w;
+  }
+
+  void sleep_or_wake(int ms) {
+    if (opt_.wake_fd < 0 || owner_done_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      return;
+    }
+    pollfd p{opt_.wake_fd, POLLIN, 0};
+    int rc = ::poll(&p, 1, ms);
+    if (rc > 0) {
+      char buf[64];
+      ssize_t n = ::read(opt_.wake_fd, buf, sizeof buf);
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) owner_done_ = true;
+    }
+  }
+
+  void finish() {
+    for (auto& [path, j] : journals_) {
+      update_cursor(*j);
+      stats_.records_pending += j->log_lines.size();
+      stats_.errors_pending += j->errors.size();
+      stats_.heartbeats_pending += j->heartbeats.size();
+      // Lines not read yet (a backlog beyond the memory cap) are pending too.
+      if (logs_.enabled) stats_.records_pending += count_records(*j, j->read_off);
+    }
+    journals_.clear();
+  }
+
+  std::uint64_t count_records(Journal& j, std::uint64_t from) {
+    std::uint64_t n = 0;
+    for (;;) {
+      chunk_.clear();
+      std::uint64_t next = j.reader.read_lines(from, chunk_, 1u << 20, j.writer_gone);
+      if (next == from) break;
+      std::string_view all = chunk_.view();
+      for (std::size_t pos = 0; pos < all.size();) {
+        std::size_t nl = all.find('\n', pos);
+        if (starts_with(all.substr(pos), "{\"id\":")) ++n;
+        pos = nl + 1;
+      }
+      from = next;
+    }
+    return n;
+  }
+
+  const Config& cfg_;
+  const ShipOptions& opt_;
+  std::string dir_;
+  std::unique_ptr<HttpClient> client_;
+  std::mt19937_64 rng_;
+  std::map<std::string, std::unique_ptr<Journal>> journals_;
+  std::map<std::string, bool> skipped_;
+  Channel logs_, errors_, heartbeat_;
+  ShipStats stats_;
+  Buf chunk_;
+  std::vector<std::uint64_t> ends_;
+  bool owner_done_ = false;
+};
+
+}  // namespace
+}  // namespace detail
+
+ShipStats ship(const Config& config, const ShipOptions& options) {
+  detail::Shipper s(config, options);
+  return s.run();
+}
+
+std::string ship_summary_line(const ShipStats& s, const Config& config) {
+  std::string line = "bstest: ";
+  auto plural = [](std::uint64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  std::vector<std::string> parts;
+  if (config.logs.enabled()) {
+    parts.push_back(plural(s.records_sent, "record", "records") + " sent to Better Stack Logs in " +
+                    plural(s.batches_sent, "batch", "batches"));
+  }
+  if (config.errors.enabled() && (s.errors_sent + s.errors_pending + s.errors_dropped) > 0) {
+    parts.push_back(plural(s.errors_sent, "error event", "error events") + " sent to Better Stack Errors");
+  }
+  if (config.heartbeat.enabled() && s.heartbeats_sent > 0) parts.push_back("heartbeat sent");
+  for (std::size_t i = 0; i < parts.size(); ++i) line += (i ? "; " : "") + parts[i];
+  if (s.records_dropped > 0) line += "; " + plural(s.records_dropped, "record", "records") + " too large, dropped";
+  if (s.records_rejected > 0) line += "; " + plural(s.records_rejected, "record", "records") + " rejected (kept in rejected/)";
+  if (s.errors_dropped > 0) line += "; " + plural(s.errors_dropped, "error event", "error events") + " refused";
+  if (!s.complete()) {
+    line += "; not yet sent: ";
+    std::vector<std::string> left;
+    if (s.records_pending) left.push_back(plural(s.records_pending, "record", "records"));
+    if (s.errors_pending) left.push_back(plural(s.errors_pending, "error event", "error events"));
+    if (s.heartbeats_pending) left.push_back("the heartbeat");
+    for (std::size_t i = 0; i < left.size(); ++i) line += (i ? ", " : "") + left[i];
+    line += ", kept in " + config.dir + " for `bstest flush`";
+  }
+  if (!s.problems.empty()) {
+    line += " (";
+    for (std::size_t i = 0; i < s.problems.size() && i < 3; ++i) line += (i ? "; " : "") + s.problems[i];
+    line += ")";
+  }
+  return line;
+}
+
+}  // namespace bstest
