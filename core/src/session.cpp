@@ -128,10 +128,9 @@ class SessionImpl {
     }
   }
 
-  // A Session only ever acts in the process that started its run.
-  bool owns_process() const noexcept {
-    return !g_forked_child.load(std::memory_order_relaxed) && (!started_ || ::getpid() == pid_);
-  }
+  // A Session only ever acts in the process that started its run. fork() sets the flag in the child
+  // (pthread_atfork), so this costs a load, not a system call.
+  bool owns_process() const noexcept { return !g_forked_child.load(std::memory_order_relaxed); }
   bool recording() const noexcept { return started_ && !finished_ && !g_forked_child.load(std::memory_order_relaxed); }
 
   // ------------------------------------------------------------------------------------------------
@@ -652,7 +651,8 @@ class SessionImpl {
 
   void close_and_ship(const std::string& counts_line) {
     finished_ = true;
-    append_raw("{\"local\":\"closed\"}\n", 18);
+    constexpr std::string_view kClosed = "{\"local\":\"closed\"}\n";
+    append_raw(kClosed.data(), kClosed.size());
     uninstall_crash_handlers();
     journal_.close();
     bool any_channel = cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
@@ -1099,6 +1099,7 @@ void Session::set_exit_code(int code) noexcept { impl_->exit_code_ = code; }
 void Session::run_finished() noexcept { BSTEST_GUARD(impl_->run_finished()) }
 
 bool Session::active() const noexcept { return impl_->active(); }
+bool Session::in_owner_process() const noexcept { return impl_->owns_process(); }
 const Counts& Session::counts() const noexcept { return impl_->counts(); }
 const std::vector<FailedTest>& Session::failed_tests() const noexcept { return impl_->failed_tests(); }
 bool Session::passed() const noexcept {

@@ -121,6 +121,9 @@ class Session {
 
   // --- reading the run, for owners of the exit code (provided mains, bstest run) ---
   bool active() const noexcept;  // run_started happened in this process and bstest is enabled
+  // False in a child forked after run_started (a death-test child): a reporter does nothing there.
+  // Costs no system call, so it can guard every callback.
+  bool in_owner_process() const noexcept;
   const Counts& counts() const noexcept;
   const std::vector<FailedTest>& failed_tests() const noexcept;  // first 1000 failed tests
   // True when no test failed or crashed and nothing failed outside a test (flaky tests count as passed

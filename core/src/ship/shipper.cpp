@@ -282,7 +282,6 @@ class Shipper {
       }
       if (buffering) j.read_off = next;
       if (j.scan_off < next) j.scan_off = next;
-      if (chunk_.size() < (1u << 20)) break;
     }
   }
 
@@ -805,7 +804,9 @@ std::string ship_summary_line(const ShipStats& s, const Config& config) {
     line += ", kept in " + config.dir + " for `bstest flush`";
   }
   if (!s.problems.empty()) {
-    line += " (";
+    // Delivered in the end: say what was overcome. Not delivered: say why.
+    line += s.complete() && s.records_dropped == 0 && s.records_rejected == 0 && s.errors_dropped == 0 ? " (retried after: "
+                                                                                                          : " (";
     for (std::size_t i = 0; i < s.problems.size() && i < 3; ++i) line += (i ? "; " : "") + s.problems[i];
     line += ")";
   }

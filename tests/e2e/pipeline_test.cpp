@@ -1,0 +1,292 @@
+// The core pipeline end to end: a program driving a Session, its companion shipper, and the local Better
+// Stack server. Each test asserts what a user would see: the records that arrive, once each, in order,
+// and what the program says on stderr.
+#include "fake_betterstack.hpp"
+#include "process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+using namespace bstest::testing;
+
+namespace {
+
+struct Env {
+  std::vector<std::pair<std::string, std::string>> vars;
+  Env& add(const std::string& k, const std::string& v) {
+    vars.emplace_back(k, v);
+    return *this;
+  }
+};
+
+class Pipeline : public ::testing::Test {
+ protected:
+  std::string driver = build_path("BSTEST_TEST_DRIVER");
+  std::string bstest = build_path("BSTEST_TEST_BSTEST");
+  TempDir dir;
+
+  RunResult drive(const std::vector<std::string>& args, std::vector<std::pair<std::string, std::string>> env) {
+    RunSpec spec;
+    spec.argv = {driver};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env = std::move(env);
+    spec.env.emplace_back("BSTEST_DIR", dir / "bs");
+    spec.env.emplace_back("BSTEST_SHIPPER", bstest);
+    spec.env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "3000");
+    spec.env.emplace_back("BSTEST_FLUSH_INTERVAL_MS", "200");
+    spec.cwd = dir.path();
+    spec.timeout_ms = 60000;
+    return run(spec);
+  }
+
+  RunResult flush(std::vector<std::pair<std::string, std::string>> env) {
+    RunSpec spec;
+    spec.argv = {bstest, "ship", "--dir", dir / "bs"};
+    spec.env = std::move(env);
+    spec.env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "5000");
+    spec.cwd = dir.path();
+    return run(spec);
+  }
+
+  std::vector<std::string> journals() { return list_files(dir / "bs/journal"); }
+};
+
+// Every record exactly once: ids are unique and the set matches what the journal held.
+void expect_unique_ids(const std::vector<Json>& records) {
+  std::set<std::string> ids;
+  for (const auto& r : records) {
+    EXPECT_TRUE(ids.insert(r.str("id")).second) << "duplicate record " << r.str("id");
+  }
+}
+
+std::vector<std::string> events(const std::vector<Json>& records) {
+  std::vector<std::string> e;
+  for (const auto& r : records) e.push_back(r.str("event"));
+  return e;
+}
+
+TEST_F(Pipeline, BasicRunArrivesOnceInOrderWithTheFieldsUsersQuery) {
+  FakeBetterStack server;
+  RunResult r = drive({"basic"}, server.env());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto records = parse_all(server.records());
+  expect_unique_ids(records);
+  EXPECT_EQ(events(records),
+            (std::vector<std::string>{"run_started", "test_started", "test_finished", "test_started", "test_finished",
+                                      "test_started", "test_finished", "test_started", "test_finished", "test_finished",
+                                      "fixture_failed", "test_started", "test_finished", "run_finished"}));
+  for (const auto& rec : records) {
+    EXPECT_FALSE(rec.str("dt").empty());
+    EXPECT_EQ(rec.str("dt").size(), 27u) << rec.str("dt");
+    EXPECT_FALSE(rec.str("message").empty());
+    EXPECT_EQ(rec.str("run.framework"), "driver");
+    EXPECT_EQ(rec.num("run.attempt"), 1);
+    EXPECT_EQ(rec.num("run.iteration"), 0);
+    EXPECT_EQ(rec.str("run.id"), records[0].str("run.id"));
+  }
+  auto finished = with_event(records, "test_finished");
+  ASSERT_EQ(finished.size(), 6u);
+  const Json& sub = finished[1];
+  EXPECT_EQ(sub.str("level"), "error");
+  EXPECT_EQ(sub.str("test.suite"), "Math");
+  EXPECT_EQ(sub.str("test.name"), "Sub");
+  EXPECT_EQ(sub.str("test.full_name"), "Math.Sub");
+  EXPECT_EQ(sub.str("test.file"), "tests/fixtures/session_driver.cpp");
+  EXPECT_EQ(sub.num("test.line"), 20);
+  EXPECT_EQ(sub.str("test.result"), "failed");
+  EXPECT_GE(sub.dbl("test.duration_ms"), 0.0);
+  ASSERT_EQ(sub.size("test.failures"), 1u);
+  EXPECT_EQ(sub.str("test.failures.0.file"), "math_test.cc");
+  EXPECT_EQ(sub.num("test.failures.0.line"), 42);
+  EXPECT_NE(sub.str("test.failures.0.message").find("Which is: 2"), std::string::npos);
+  EXPECT_EQ(sub.str("test.properties.ticket"), "BUG-7");
+  EXPECT_EQ(sub.str("message").rfind("FAILED Math.Sub (", 0), 0u) << sub.str("message");
+  EXPECT_NE(sub.str("message").find("math_test.cc:42: Expected equality of these values:"), std::string::npos);
+  const Json& throws = finished[2];
+  EXPECT_FALSE(throws.has("test.failures.0.file")) << "file is absent when unknown";
+  EXPECT_EQ(throws.str("test.failures.0.kind"), "exception");
+  EXPECT_EQ(finished[3].str("test.result"), "skipped");
+  EXPECT_EQ(finished[3].str("test.skip_reason"), "needs network");
+  EXPECT_EQ(finished[4].str("test.result"), "disabled");
+  auto fixture = with_event(records, "fixture_failed")[0];
+  EXPECT_EQ(fixture.str("fixture.phase"), "suite_setup");
+  EXPECT_EQ(fixture.str("failure.message"), "server did not start");
+  auto end = with_event(records, "run_finished")[0];
+  EXPECT_EQ(end.num("summary.total"), 6);
+  EXPECT_EQ(end.num("summary.passed"), 2);
+  EXPECT_EQ(end.num("summary.failed"), 2);
+  EXPECT_EQ(end.num("summary.skipped"), 1);
+  EXPECT_EQ(end.num("summary.disabled"), 1);
+  EXPECT_EQ(end.num("summary.flaky"), 0);
+  EXPECT_EQ(end.num("summary.fixture_failures"), 1);
+  EXPECT_EQ(end.str("summary.result"), "failed");
+  EXPECT_NE(r.err.find("14 records sent to Better Stack Logs"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("FAILED session_driver: 6 tests, 2 passed, 2 failed, 1 skipped, 1 disabled"), std::string::npos)
+      << r.err;
+  EXPECT_TRUE(journals().empty()) << "a fully delivered journal is removed";
+  auto headers = server.log_headers();
+  EXPECT_NE(std::find(headers.begin(), headers.end(), "content-encoding: gzip"), headers.end());
+  EXPECT_NE(std::find(headers.begin(), headers.end(), "content-type: application/x-ndjson"), headers.end());
+}
+
+TEST_F(Pipeline, ServiceUnavailableThreeTimesThenEverythingArrivesOnce) {
+  FakeBetterStack server;
+  Fault f;
+  f.status = 503;
+  f.retry_after = "0";
+  server.inject(Channel::logs, f, 3);
+  RunResult r = drive({"many", "50"}, server.env());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto records = parse_all(server.records());
+  EXPECT_EQ(records.size(), 102u) << r.err;  // run_started, 50 x 2, run_finished
+  expect_unique_ids(records);
+  EXPECT_GE(server.requests(Channel::logs), 4u);
+  EXPECT_TRUE(journals().empty());
+}
+
+TEST_F(Pipeline, ServerDownForTheWholeRunThenFlushDeliversEverything) {
+  FakeBetterStack server;
+  auto env = server.env();
+  server.stop_listening();
+  RunResult r = drive({"basic"}, env);
+  EXPECT_EQ(r.exit_code, 1) << "telemetry never changes the exit code";
+  EXPECT_LT(r.seconds, 3.0 + 5.0) << "exit waits at most the flush deadline (plus start-up)";
+  EXPECT_NE(r.err.find("connection refused"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bstest flush"), std::string::npos) << r.err;
+  EXPECT_EQ(server.record_count(), 0u);
+  ASSERT_FALSE(journals().empty());
+
+  server.start_listening();
+  RunResult f = flush(env);
+  EXPECT_EQ(f.exit_code, 0) << f.err;
+  auto records = parse_all(server.records());
+  EXPECT_EQ(records.size(), 14u) << f.err;
+  expect_unique_ids(records);
+  EXPECT_TRUE(journals().empty()) << "flushed journals are removed";
+  // A second flush finds nothing and sends nothing again.
+  RunResult again = flush(env);
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_EQ(server.record_count(), 14u);
+}
+
+TEST_F(Pipeline, EmbeddedDefaultKeepsEverythingLocallyAndSaysHowToSendIt) {
+  RunResult r = drive({"basic"}, {});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("records kept in"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bstest flush"), std::string::npos) << r.err;
+  auto lines = journal_lines(dir / "bs");
+  std::size_t records = 0;
+  for (const auto& l : lines) records += l.rfind("{\"id\":", 0) == 0 ? 1 : 0;
+  EXPECT_EQ(records, 14u);
+  // Sent later, with the variables set:
+  FakeBetterStack server;
+  RunResult f = flush(server.env());
+  EXPECT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_EQ(server.record_count(), 14u);
+}
+
+TEST_F(Pipeline, BadTokenStopsLogsWithOneLineAndKeepsTheJournal) {
+  FakeBetterStack server;
+  auto env = server.env();
+  for (auto& [k, v] : env) {
+    if (k == "BETTERSTACK_SOURCE_TOKEN") v = "wrong-token-0000";
+  }
+  RunResult r = drive({"basic"}, env);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("refused the source token"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("wrong-token-0000"), std::string::npos) << "the token is never printed";
+  EXPECT_EQ(server.requests(Channel::logs), 1u) << "403 is not retried";
+  EXPECT_FALSE(journals().empty());
+}
+
+TEST_F(Pipeline, TooLargeBatchesAreSplitAndEveryRecordArrives) {
+  FakeBetterStack::Options o;
+  o.max_body_bytes = 1500;  // compressed; a batch of 200 records is larger
+  FakeBetterStack server(o);
+  RunResult r = drive({"many", "100"}, server.env());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto records = parse_all(server.records());
+  EXPECT_EQ(records.size(), 202u) << r.err;
+  expect_unique_ids(records);
+}
+
+TEST_F(Pipeline, UnreadableBatchIsSetAsideAndCounted) {
+  FakeBetterStack server;
+  Fault f;
+  f.status = 406;
+  server.inject(Channel::logs, f, 1);
+  RunResult r = drive({"basic"}, server.env());
+  EXPECT_NE(r.err.find("rejected"), std::string::npos) << r.err;
+  auto rejected = list_files(dir / "bs/rejected");
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_NE(read_file(dir / ("bs/rejected/" + rejected[0])).find("run_started"), std::string::npos);
+}
+
+TEST_F(Pipeline, HostileStringsGiveValidCappedRecords) {
+  FakeBetterStack server;
+  RunResult r = drive({"nasty"}, server.env());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto raw = server.records();
+  auto records = parse_all(raw);
+  for (const auto& rec : records) EXPECT_TRUE(rec.ok());
+  for (const auto& text : raw) EXPECT_LE(text.size(), 100u << 10) << "a record never exceeds 100 KiB";
+  auto finished = with_event(records, "test_finished");
+  ASSERT_EQ(finished.size(), 1u);
+  std::string name = finished[0].str("test.name");
+  EXPECT_NE(name.find("quote\" back\\ nl\n nul"), std::string::npos);
+  EXPECT_NE(name.find("\xEF\xBF\xBD"), std::string::npos) << "invalid UTF-8 is replaced";
+  EXPECT_GT(finished[0].num("test.failures_omitted"), 99000);
+  EXPECT_NE(finished[0].str("test.failures.0.message").find("truncated"), std::string::npos);
+}
+
+TEST_F(Pipeline, CrashesAreRecordedInTheTestThatWasRunning) {
+  for (const std::string kind : {"segv", "abort", "exit3", "overflow"}) {
+    FakeBetterStack server;
+    RunResult r = drive({"crash", kind}, server.env());
+    if (kind == "segv" || kind == "overflow") {
+      EXPECT_EQ(r.signal, SIGSEGV) << kind;
+    } else if (kind == "abort") {
+      EXPECT_EQ(r.signal, SIGABRT) << kind;
+    } else {
+      EXPECT_EQ(r.exit_code, 3) << kind;
+    }
+    ASSERT_TRUE(server.wait_for_records(5, 8000)) << kind << ": " << r.err;
+    auto records = parse_all(server.records());
+    auto crashed = with_event(records, "run_crashed");
+    ASSERT_EQ(crashed.size(), 1u) << kind;
+    EXPECT_EQ(crashed[0].str("test.full_name"), "Crash." + kind) << kind;
+    EXPECT_EQ(crashed[0].str("test.failures.0.message"), "a failure recorded before the crash") << kind;
+    EXPECT_EQ(with_event(records, "test_finished").size(), 1u) << "the test before it";
+    if (kind == "exit3") {
+      EXPECT_EQ(crashed[0].str("crash.reason"), "exit");
+    } else {
+      EXPECT_EQ(crashed[0].str("crash.reason"), "signal");
+      EXPECT_EQ(crashed[0].str("crash.signal"), kind == "abort" ? "SIGABRT" : "SIGSEGV");
+    }
+    expect_unique_ids(records);
+  }
+}
+
+TEST_F(Pipeline, KilledRunIsReportedByTheShipperAndNothingIsLost) {
+  FakeBetterStack server;
+  auto env = server.env();
+  env.emplace_back("BSTEST_DIR", dir / "bs");
+  env.emplace_back("BSTEST_SHIPPER", bstest);
+  RunSpec spec;
+  spec.argv = {"sh", "-c", "\"$0\" crash sleep & pid=$!; sleep 1; kill -9 $pid; wait $pid; exit 0", driver};
+  spec.env = env;
+  spec.cwd = dir.path();
+  RunResult r = run(spec);
+  ASSERT_TRUE(server.wait_for_records(5, 10000)) << r.err;
+  auto records = parse_all(server.records());
+  auto crashed = with_event(records, "run_crashed");
+  ASSERT_EQ(crashed.size(), 1u);
+  EXPECT_EQ(crashed[0].str("test.full_name"), "Crash.sleep");
+  EXPECT_EQ(crashed[0].str("crash.reason"), "ended");
+  EXPECT_EQ(with_event(records, "test_started").size(), 2u);
+  expect_unique_ids(records);
+}
+
+}  // namespace

@@ -1,0 +1,86 @@
+// Helpers for end-to-end tests: run a program with a controlled environment, temporary folders, records.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bstest::testing {
+
+struct RunSpec {
+  std::vector<std::string> argv;
+  // Added to the environment. Every BETTERSTACK_* and BSTEST_* variable of the test process itself is
+  // removed first, so runs are hermetic.
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string cwd;
+  int timeout_ms = 60000;
+  std::string stdin_text;
+};
+
+struct RunResult {
+  int exit_code = -1;   // -1 when killed by a signal
+  int signal = 0;       // the signal that ended it, 0 if it exited
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+  double seconds = 0;
+};
+
+RunResult run(const RunSpec& spec);
+
+// A fresh folder under $TMPDIR, removed (recursively) when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Files in a folder (names only, sorted); recursive lists "sub/name".
+std::vector<std::string> list_files(const std::string& dir, bool recursive = false);
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& text);
+
+// A parsed record, with helpers to read nested fields by dotted path ("test.full_name").
+class Json {
+ public:
+  explicit Json(const std::string& text);
+  Json(const Json& other) { doc_.CopyFrom(other.doc_, doc_.GetAllocator()); }
+  Json& operator=(const Json& other) {
+    if (this != &other) doc_.CopyFrom(other.doc_, doc_.GetAllocator());
+    return *this;
+  }
+  Json(Json&&) = default;
+  Json& operator=(Json&&) = default;
+  bool ok() const { return !doc_.HasParseError(); }
+  bool has(const std::string& path) const;
+  std::string str(const std::string& path) const;     // "" when missing or not a string
+  long long num(const std::string& path) const;       // -1 when missing
+  double dbl(const std::string& path) const;
+  bool boolean(const std::string& path) const;
+  std::size_t size(const std::string& path) const;    // array length, 0 when missing
+  const rapidjson::Value* at(const std::string& path) const;
+  const rapidjson::Document& doc() const { return doc_; }
+
+ private:
+  rapidjson::Document doc_;
+};
+
+std::vector<Json> parse_all(const std::vector<std::string>& texts);
+// Records whose "event" is `event`.
+std::vector<Json> with_event(const std::vector<Json>& records, const std::string& event);
+// Lines of every *.journal file under `dir` (recursively), in file order.
+std::vector<std::string> journal_lines(const std::string& dir);
+
+// Where the test binaries are, from the environment meson test gives us (set in tests/meson.build).
+std::string build_path(const std::string& env_name);
+
+}  // namespace bstest::testing

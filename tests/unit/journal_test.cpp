@@ -1,0 +1,239 @@
+// The journal: appends survive, readers take only complete records, torn tails are skipped, memory stays
+// flat across windows, and the writer's lock tells readers whether it is alive.
+#include "journal/journal.hpp"
+
+#include "process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+using bstest::detail::Buf;
+using bstest::detail::JournalReader;
+using bstest::detail::JournalWriter;
+using bstest::testing::TempDir;
+
+namespace {
+
+std::string record(int i, std::size_t pad = 0) {
+  return "{\"id\":\"r-" + std::to_string(i) + "\",\"pad\":\"" + std::string(pad, 'p') + "\"}\n";
+}
+
+std::vector<std::string> read_all(const std::string& path, bool gone, std::uint64_t from = 0, std::uint64_t* end = nullptr) {
+  JournalReader r;
+  std::string err;
+  EXPECT_TRUE(r.open(path, err)) << err;
+  std::vector<std::string> lines;
+  for (;;) {
+    Buf out;
+    std::uint64_t next = r.read_lines(from, out, 1 << 16, gone);
+    std::string text = out.str();
+    for (std::size_t p = 0; p < text.size();) {
+      std::size_t nl = text.find('\n', p);
+      lines.push_back(text.substr(p, nl - p));
+      p = nl + 1;
+    }
+    if (next == from) break;
+    from = next;
+  }
+  if (end != nullptr) *end = from;
+  return lines;
+}
+
+TEST(Journal, AppendsAreReadBackInOrder) {
+  TempDir dir;
+  std::string path = dir / "a.journal";
+  JournalWriter w;
+  std::string err;
+  ASSERT_TRUE(w.open(path, err)) << err;
+  for (int i = 0; i < 100; ++i) {
+    std::string r = record(i);
+    ASSERT_TRUE(w.append(r.data(), r.size()));
+  }
+  // Readable while the writer is alive (from the shared mapping's page cache), without the zero tail.
+  auto live = read_all(path, false);
+  ASSERT_EQ(live.size(), 100u);
+  EXPECT_EQ(live[0], "{\"id\":\"r-0\",\"pad\":\"\"}");
+  EXPECT_EQ(live[99], "{\"id\":\"r-99\",\"pad\":\"\"}");
+  w.close();
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::size_t expected = 0;
+  for (int i = 0; i < 100; ++i) expected += record(i).size();
+  EXPECT_EQ(static_cast<std::size_t>(st.st_size), expected) << "close() trims the reserved tail";
+  EXPECT_EQ(read_all(path, true).size(), 100u);
+}
+
+TEST(Journal, ManyWindowsKeepEveryRecord) {
+  TempDir dir;
+  std::string path = dir / "big.journal";
+  JournalWriter w;
+  std::string err;
+  ASSERT_TRUE(w.open(path, err));
+  // ~12 MiB through a 1 MiB window, with records of varying size crossing window edges.
+  const int n = 30000;
+  for (int i = 0; i < n; ++i) {
+    std::string r = record(i, static_cast<std::size_t>(i % 700));
+    ASSERT_TRUE(w.append(r.data(), r.size()));
+  }
+  std::string huge = record(-1, 300u << 10);  // larger than the slack: written with pwrite
+  ASSERT_TRUE(w.append(huge.data(), huge.size()));
+  w.close();
+  auto lines = read_all(path, true);
+  ASSERT_EQ(lines.size(), static_cast<std::size_t>(n + 1));
+  for (int i = 0; i < n; i += 997) EXPECT_EQ(lines[static_cast<std::size_t>(i)] + "\n", record(i, static_cast<std::size_t>(i % 700)));
+  EXPECT_EQ(lines.back().size() + 1, huge.size());
+}
+
+TEST(Journal, ResumesFromAnOffset) {
+  TempDir dir;
+  std::string path = dir / "r.journal";
+  JournalWriter w;
+  std::string err;
+  ASSERT_TRUE(w.open(path, err));
+  for (int i = 0; i < 10; ++i) {
+    std::string r = record(i);
+    w.append(r.data(), r.size());
+  }
+  std::uint64_t end = 0;
+  ASSERT_EQ(read_all(path, false, 0, &end).size(), 10u);
+  for (int i = 10; i < 15; ++i) {
+    std::string r = record(i);
+    w.append(r.data(), r.size());
+  }
+  auto rest = read_all(path, false, end);
+  ASSERT_EQ(rest.size(), 5u);
+  EXPECT_EQ(rest[0], "{\"id\":\"r-10\",\"pad\":\"\"}");
+}
+
+TEST(Journal, TornLastRecordIsSkippedOnlyOnceTheWriterIsGone) {
+  TempDir dir;
+  std::string path = dir / "torn.journal";
+  // What a kill leaves: two complete records, then a record whose middle was never copied (zeros) and
+  // whose end never arrived, then the zero-filled reserve.
+  std::string good = record(1) + record(2);
+  std::string torn = "{\"id\":\"r-3\",\"message\":\"half";
+  std::string file = good + torn + std::string(64, '\0') + "tail\"}\n" + std::string(4096, '\0');
+  bstest::testing::write_file(path, file);
+  auto while_alive = read_all(path, false);
+  EXPECT_EQ(while_alive.size(), 2u) << "a live writer may still be copying the third";
+  auto after = read_all(path, true);
+  ASSERT_EQ(after.size(), 2u) << "the torn record and its orphaned tail are dropped";
+  EXPECT_EQ(after[1], "{\"id\":\"r-2\",\"pad\":\"\"}");
+}
+
+TEST(Journal, RecordAfterATornRegionIsKeptWhenItIsWholeJson) {
+  TempDir dir;
+  std::string path = dir / "gap.journal";
+  // A thread killed mid-copy, and the crash handler's record written after it.
+  std::string file = record(1) + "{\"id\":\"r-2\",\"x\":" + std::string(10, '\0') + record(3) + "{\"never-finished\":";
+  bstest::testing::write_file(path, file);
+  auto lines = read_all(path, true);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "{\"id\":\"r-1\",\"pad\":\"\"}");
+  EXPECT_EQ(lines[1], "{\"id\":\"r-3\",\"pad\":\"\"}");
+}
+
+TEST(Journal, RecordsSurviveAKillMinus9) {
+  TempDir dir;
+  std::string path = dir / "killed.journal";
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    JournalWriter w;
+    std::string err;
+    if (!w.open(path, err)) ::_exit(2);
+    for (int i = 0; i < 500; ++i) {
+      std::string r = record(i);
+      w.append(r.data(), r.size());
+    }
+    char c = 'x';
+    ssize_t n = ::write(ready[1], &c, 1);
+    (void)n;
+    ::pause();
+    ::_exit(0);
+  }
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  JournalReader alive;
+  std::string err;
+  ASSERT_TRUE(alive.open(path, err));
+  EXPECT_TRUE(alive.writer_alive());
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_FALSE(alive.writer_alive()) << "the lock dies with the writer";
+  auto lines = read_all(path, true);
+  EXPECT_EQ(lines.size(), 500u) << "memcpy into the shared mapping is enough to survive SIGKILL";
+}
+
+TEST(Journal, ConcurrentAppendsFromThreadsAreAllKept) {
+  TempDir dir;
+  std::string path = dir / "threads.journal";
+  JournalWriter w;
+  std::string err;
+  ASSERT_TRUE(w.open(path, err));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5000; ++i) {
+        std::string r = record(t * 100000 + i, static_cast<std::size_t>(i % 300));
+        w.append(r.data(), r.size());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  w.close();
+  auto lines = read_all(path, true);
+  EXPECT_EQ(lines.size(), 20000u);
+}
+
+TEST(Journal, SignalPathAppendsAfterTheMappedOnes) {
+  TempDir dir;
+  std::string path = dir / "sig.journal";
+  JournalWriter w;
+  std::string err;
+  ASSERT_TRUE(w.open(path, err));
+  std::string a = record(1), b = record(2);
+  w.append(a.data(), a.size());
+  w.append_from_signal(b.data(), b.size());
+  w.close();
+  auto lines = read_all(path, true);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1], "{\"id\":\"r-2\",\"pad\":\"\"}");
+}
+
+TEST(Journal, UnwritableFolderIsAClearError) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root ignores folder permissions";
+  TempDir dir;
+  std::string ro = dir / "ro";
+  ::mkdir(ro.c_str(), 0500);
+  JournalWriter w;
+  std::string err;
+  EXPECT_FALSE(w.open(ro + "/x.journal", err));
+  EXPECT_NE(err.find("cannot create"), std::string::npos) << err;
+}
+
+TEST(Journal, PrivateFolderIsCreatedWith0700) {
+  TempDir dir;
+  std::string err;
+  std::string nested = dir / "a/b/c";
+  ASSERT_TRUE(bstest::detail::make_private_dir(nested, err)) << err;
+  struct stat st {};
+  ASSERT_EQ(::stat(nested.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  std::string file = dir / "file";
+  bstest::testing::write_file(file, "x");
+  EXPECT_FALSE(bstest::detail::make_private_dir(file, err));
+}
+
+}  // namespace

@@ -1,0 +1,121 @@
+// The record encoder's string rules: escaping, UTF-8 repair, caps, timestamps.
+#include "record/json.hpp"
+#include "record/log_encoder.hpp"
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <string>
+
+using bstest::detail::Buf;
+using bstest::detail::put_json_string;
+
+namespace {
+
+std::string encode(std::string_view s, std::size_t cap = SIZE_MAX) {
+  Buf b;
+  put_json_string(b, s, cap);
+  return b.str();
+}
+
+// Parses `json` (a string literal) back; the round trip must give `expected`.
+std::string decode(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.c_str(), json.size());
+  EXPECT_FALSE(d.HasParseError()) << json;
+  EXPECT_TRUE(d.IsString()) << json;
+  return d.IsString() ? std::string(d.GetString(), d.GetStringLength()) : std::string();
+}
+
+TEST(JsonString, PlainAsciiIsCopied) { EXPECT_EQ(encode("Math.Add"), "\"Math.Add\""); }
+
+TEST(JsonString, QuotesBackslashesAndControlsAreEscaped) {
+  std::string in = std::string("a\"b\\c\nd\re\tf") + '\x01' + '\x1f' + std::string(1, '\0') + "g";
+  std::string out = encode(in);
+  EXPECT_EQ(out, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001\\u001f\\u0000g\"");
+  EXPECT_EQ(decode(out), in);
+}
+
+TEST(JsonString, ValidUtf8IsKept) {
+  std::string in = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80";  // café € 😀
+  EXPECT_EQ(decode(encode(in)), in);
+}
+
+TEST(JsonString, InvalidUtf8IsReplaced) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(decode(encode("a\xFF" "b")), "a" + fffd + "b");
+  EXPECT_EQ(decode(encode("\xC3")), fffd);                         // truncated sequence
+  EXPECT_EQ(decode(encode("\xC0\xAF")), fffd + fffd);              // overlong
+  EXPECT_EQ(decode(encode("\xED\xA0\x80")), fffd + fffd + fffd);   // UTF-16 surrogate
+  EXPECT_EQ(decode(encode("\xF4\x90\x80\x80")), fffd + fffd + fffd + fffd);  // above U+10FFFF
+}
+
+TEST(JsonString, CapCutsAtACharacterBoundaryAndSaysSo) {
+  std::string in = std::string(10, 'x') + "\xC3\xA9" + std::string(100, 'y');
+  std::string out = decode(encode(in, 11));  // the cut would split the é
+  EXPECT_EQ(out.substr(0, 10), std::string(10, 'x'));
+  EXPECT_EQ(out.find('\xC3'), std::string::npos);
+  EXPECT_NE(out.find("[bstest: truncated, kept 10 of 112 bytes]"), std::string::npos) << out;
+}
+
+TEST(JsonString, TenMegabytesAreCappedAndStayValid) {
+  std::string big(10u << 20, 'm');
+  big[12345] = '\0';
+  big[23456] = '\xFF';
+  std::string out = encode(big, bstest::detail::kMaxMessageBytes);
+  EXPECT_LT(out.size(), bstest::detail::kMaxMessageBytes * 2);
+  std::string back = decode(out);
+  EXPECT_NE(back.find("truncated"), std::string::npos);
+}
+
+TEST(Timestamp, Rfc3339WithMicroseconds) {
+  char out[bstest::detail::kTimestampLength];
+  bstest::detail::format_timestamp(out, 1795626365, 123456);  // 2026-11-25T17:06:05Z
+  EXPECT_EQ(std::string(out, sizeof out), "2026-11-25T17:06:05.123456Z");
+  bstest::detail::format_timestamp(out, 951782400, 7);  // leap day 2000-02-29
+  EXPECT_EQ(std::string(out, sizeof out), "2000-02-29T00:00:00.000007Z");
+}
+
+TEST(Timestamp, CacheMatchesTheSlowPath) {
+  bstest::detail::TimestampCache cache;
+  for (std::int64_t s : {1795626365LL, 1795626365LL, 1795626366LL, 4102444799LL}) {
+    Buf b;
+    cache.put(b, s, 999999);
+    char out[bstest::detail::kTimestampLength];
+    bstest::detail::format_timestamp(out, s, 999999);
+    EXPECT_EQ(b.str(), std::string(out, sizeof out));
+  }
+}
+
+TEST(BufNumbers, IntegersAndMilliseconds) {
+  Buf b;
+  b.put_int(-42);
+  b.put(' ');
+  b.put_uint(18446744073709551615ull);
+  b.put(' ');
+  b.put_ms(3.14159);
+  b.put(' ');
+  b.put_ms(0);
+  EXPECT_EQ(b.str(), "-42 18446744073709551615 3.142 0.000");
+}
+
+TEST(Redactor, ReplacesSecretValuesLongestFirst) {
+  bstest::detail::Redactor r;
+  r.add("s3cret-token-value");
+  r.add("s3cret-token-value-longer");
+  r.add("abc");  // too short to redact safely
+  std::string out;
+  EXPECT_TRUE(r.apply("token=s3cret-token-value-longer, other=s3cret-token-value, abc", out));
+  EXPECT_EQ(out, "token=[redacted], other=[redacted], abc");
+}
+
+TEST(Redactor, NamesThatLookSecret) {
+  using bstest::detail::Redactor;
+  EXPECT_TRUE(Redactor::name_looks_secret("BETTERSTACK_SOURCE_TOKEN", {}));
+  EXPECT_TRUE(Redactor::name_looks_secret("db_password", {}));
+  EXPECT_TRUE(Redactor::name_looks_secret("AWS_SECRET_ACCESS_KEY", {}));
+  EXPECT_FALSE(Redactor::name_looks_secret("HOME", {}));
+  EXPECT_TRUE(Redactor::name_looks_secret("MY_PRIVATE_THING", {"*private*"}));
+}
+
+}  // namespace
