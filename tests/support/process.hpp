@@ -80,6 +80,25 @@ std::vector<Json> with_event(const std::vector<Json>& records, const std::string
 // Lines of every *.journal file under `dir` (recursively), in file order.
 std::vector<std::string> journal_lines(const std::string& dir);
 
+// Sanitizers install their own SIGSEGV handler: a segfault then ends with SIGABRT (AddressSanitizer with
+// abort_on_error) or exit code 66 (ThreadSanitizer) instead of SIGSEGV. Either way it is not a clean exit.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitizer = true;
+#else
+constexpr bool kSanitizer = false;
+#endif
+#else
+constexpr bool kSanitizer = false;
+#endif
+
+inline bool ended_by_segv(const RunResult& r) {
+  if (!kSanitizer) return r.signal == 11;
+  return r.signal == 11 || r.signal == 6 || r.exit_code == 66;
+}
+
 // Where the test binaries are, from the environment meson test gives us (set in tests/meson.build).
 std::string build_path(const std::string& env_name);
 
