@@ -11,6 +11,7 @@
 #include "record/log_encoder.hpp"
 #include "ship/companion.hpp"
 
+#include <cxxabi.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ std::once_flag g_atfork_once;
 void on_fork_child() { g_forked_child.store(true, std::memory_order_relaxed); }
 
 constexpr std::size_t kMaxFailedTestsKept = 1000;
+constexpr std::size_t kMaxFirstFailureBytes = 2000;  // of a failed test's first failure, kept for verdicts
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
@@ -142,6 +144,7 @@ class SessionImpl {
     child_ = env_or("BSTEST_ROLE", "") == "child";
     attempt_ = env_int("BSTEST_ATTEMPT", 1, 1, 1000);
     run_id_ = env_or("BSTEST_RUN_ID", "");
+    result_file_ = env_or("BSTEST_RESULT_FILE", "");
     if (!valid_run_id(run_id_)) run_id_ = new_run_id();
     ci_ = detect_ci();
 
@@ -292,8 +295,16 @@ class SessionImpl {
     append();
   }
 
-  void failure(const Failure& f) {
+  void failure(const Failure& failure) {
     if (!recording()) return;
+    // Frameworks report an escaped exception from inside their catch block: its type is still known to
+    // the C++ runtime there, though neither framework keeps it.
+    Failure f = failure;
+    std::string type;
+    if (f.kind == FailureKind::exception && f.exception_type.empty()) {
+      type = current_exception_type();
+      f.exception_type = type;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (in_test_.load(std::memory_order_relaxed)) {
@@ -304,6 +315,16 @@ class SessionImpl {
     fixture_failure(FixturePhase::run, {}, f);
   }
 
+  static std::string current_exception_type() {
+    std::type_info* t = abi::__cxa_current_exception_type();
+    if (t == nullptr) return {};
+    int status = 0;
+    char* name = abi::__cxa_demangle(t->name(), nullptr, nullptr, &status);
+    std::string r = status == 0 && name != nullptr ? name : t->name();
+    std::free(name);
+    return r;
+  }
+
   void add_failure(const Failure& f) {
     ++failure_count_;
     if (!has_first_failure_ && !f.allowed) {
@@ -311,7 +332,8 @@ class SessionImpl {
       first_failure_.first_failure_file.assign(f.file.data(), f.file.size());
       first_failure_.first_failure_line = f.line;
       std::string msg;
-      redactor_.apply(first_line(f.message, kMaxSummaryLineBytes), msg);
+      std::string_view head = f.message.substr(0, kMaxFirstFailureBytes);
+      redactor_.apply(head, msg);
       first_failure_.first_failure_message = sanitize_utf8(msg);
       first_failure_.exception_type.assign(f.exception_type.data(), f.exception_type.size());
       first_failure_kind_ = f.kind;
@@ -344,6 +366,7 @@ class SessionImpl {
     Result r = end.result;
     count(r);
     if (r == Result::failed) remember_failed();
+    if (!result_file_.empty()) results_.emplace_back(full_name_, std::string(to_string(r)));
     track_repeat(r);
 
     rec_.clear();
@@ -531,7 +554,7 @@ class SessionImpl {
         rec_.put_int(t.first_failure_line);
         rec_.put(": ");
       }
-      put_json_chars(rec_, t.first_failure_message, kMaxSummaryLineBytes);
+      put_json_chars(rec_, first_line(t.first_failure_message, kMaxSummaryLineBytes));
     }
     rec_.put('"');
     enc_.put_run(rec_);
@@ -643,6 +666,7 @@ class SessionImpl {
           if (!err.empty()) append_raw(err.data(), err.size());
         }
         ++counts_.crashed;
+        finished_crash_ = true;
       }
       write_heartbeat_decision(false);
     }
@@ -651,6 +675,7 @@ class SessionImpl {
 
   void close_and_ship(const std::string& counts_line) {
     finished_ = true;
+    write_result_file();
     constexpr std::string_view kClosed = "{\"local\":\"closed\"}\n";
     append_raw(kClosed.data(), kClosed.size());
     uninstall_crash_handlers();
@@ -706,6 +731,10 @@ class SessionImpl {
   const Config& config() const { return cfg_; }
   const std::string& run_id() const { return run_id_; }
   int attempt() const { return attempt_; }
+  const std::string& framework() const { return enc_.run().framework; }
+  bool owns_suite() const { return started_ && !child_; }
+  bool has_random_seed() const { return enc_.run().has_random_seed; }
+  std::uint64_t random_seed() const { return enc_.run().random_seed; }
   void set_rerun_owner(bool v) { rerun_owner_ = v; }
   bool active() const { return started_ && !journal_failed_ && cfg_.enabled; }
 
@@ -798,7 +827,7 @@ class SessionImpl {
         }
         rec_.put(": ");
       }
-      put_json_chars(rec_, first_failure_.first_failure_message, kMaxSummaryLineBytes);
+      put_json_chars(rec_, first_line(first_failure_.first_failure_message, kMaxSummaryLineBytes));
     } else if (r == Result::skipped && !skip_reason.empty()) {
       rec_.put(": ");
       std::string clean;
@@ -868,11 +897,34 @@ class SessionImpl {
       if (++shown > 20) break;
       body += "FAILED " + f.full_name;
       if (!f.first_failure_file.empty()) body += " " + f.first_failure_file + ":" + std::to_string(f.first_failure_line);
-      if (!f.first_failure_message.empty()) body += ": " + f.first_failure_message;
+      if (!f.first_failure_message.empty()) body += ": " + std::string(first_line(f.first_failure_message, 300));
       body += "\n";
       if (body.size() > 9000) break;
     }
     return body;
+  }
+
+  // For the process that re-runs us: each test's result, one JSON object per line.
+  void write_result_file() {
+    if (result_file_.empty()) return;
+    int fd = ::open(result_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    Buf b;
+    for (const auto& [name, result] : results_) {
+      b.put("{\"full_name\":");
+      put_json_string(b, name);
+      b.put(",\"result\":\"");
+      b.put(result);
+      b.put("\"}\n");
+    }
+    if (in_test_.load() && finished_crash_) {
+      b.put("{\"full_name\":");
+      put_json_string(b, full_name_);
+      b.put(",\"result\":\"crashed\"}\n");
+    }
+    ssize_t rc = ::write(fd, b.data(), b.size());
+    (void)rc;
+    ::close(fd);
   }
 
   std::string counts_text() const {
@@ -1017,6 +1069,9 @@ class SessionImpl {
   std::string journal_id_;
   std::string exe_;
   std::string companion_problem_;
+  std::string result_file_;
+  std::vector<std::pair<std::string, std::string>> results_;
+  bool finished_crash_ = false;
   CiInfo ci_;
   JournalWriter journal_;
   LogEncoder enc_;
@@ -1112,5 +1167,9 @@ bool Session::passed() const noexcept {
 const Config& Session::config() const noexcept { return impl_->config(); }
 const std::string& Session::run_id() const noexcept { return impl_->run_id(); }
 int Session::attempt() const noexcept { return impl_->attempt(); }
+const std::string& Session::framework() const noexcept { return impl_->framework(); }
+bool Session::owns_suite() const noexcept { return impl_->owns_suite(); }
+bool Session::has_random_seed() const noexcept { return impl_->has_random_seed(); }
+std::uint64_t Session::random_seed() const noexcept { return impl_->random_seed(); }
 
 }  // namespace bstest

@@ -134,6 +134,38 @@ TEST(Crash, Now) {
   }
 }
 
+// FIXTURE_FLAKY=1: flaky and broken tests, decided by the attempt number a re-run carries.
+namespace fixture {
+struct DatabaseError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+}  // namespace fixture
+
+namespace {
+bool first_attempt() {
+  const char* a = std::getenv("BSTEST_ATTEMPT");
+  return a == nullptr || std::strcmp(a, "1") == 0;
+}
+bool flaky_mode() { return env_is("FIXTURE_FLAKY", "1"); }
+}  // namespace
+
+TEST(Flaky, PassesOnSecondAttempt) {
+  if (flaky_mode()) {
+    EXPECT_FALSE(first_attempt()) << "the network was slow";
+  }
+}
+TEST(Flaky, ThrowsOnFirstAttempt) {
+  if (flaky_mode() && first_attempt()) throw std::out_of_range("index 7 out of range");
+}
+TEST(Flaky, AlwaysFails) {
+  if (flaky_mode()) {
+    EXPECT_EQ(1, 2) << "really broken";
+  }
+}
+TEST(Flaky, AlwaysThrows) {
+  if (flaky_mode()) throw fixture::DatabaseError("connection to db-7 refused");
+}
+
 TEST(Zz, LastTest) { SUCCEED(); }
 
 #if FIXTURE_OWN_MAIN

@@ -133,7 +133,7 @@ std::string sentry_event_json(const ErrorEvent& e) {
       }
       value += " and then passed";
       if (!e.failure_message.empty()) {
-        value += ": " + (where.empty() ? std::string() : where + ": ") + std::string(first_line(e.failure_message, 2000));
+        value += ": " + (where.empty() ? std::string() : where + ": ") + e.failure_message;
       }
       break;
     }

@@ -108,6 +108,7 @@ struct Journal {
   bool owner_role = true;
   std::string run_started_line;
   std::string last_started_line;
+  std::string crash_line;  // the run_crashed record the test program wrote itself (signal handler)
 
   ~Journal() {
     if (cursor_fd >= 0) ::close(cursor_fd);
@@ -326,6 +327,7 @@ class Shipper {
       j.run_started_line.assign(line.data(), line.size());
     } else if (ev == "run_crashed") {
       j.crash_recorded = true;
+      j.crash_line.assign(line.data(), line.size());
     }
   }
 
@@ -335,8 +337,13 @@ class Shipper {
     for (auto& [path, j] : journals_) {
       if (!j->writer_gone || j->closed) continue;
       if (j->scan_off < j->reader.file_size()) continue;  // not read to the end yet
+      // The writer died without closing its journal: report the crash (its own record, or one made here
+      // from the last test it started) as an error event too, then close the journal.
       std::string extra;
-      if (!j->crash_recorded && j->started) {
+      if (j->crash_recorded) {
+        extra += crash_error_line(j->crash_line);
+        ++stats_.runs_crashed;
+      } else if (j->started) {
         extra += synthesize_crash(*j);
         ++stats_.runs_crashed;
       }
