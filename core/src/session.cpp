@@ -9,6 +9,7 @@
 #include "record/envelope.hpp"
 #include "record/json.hpp"
 #include "record/log_encoder.hpp"
+#include "record/verdict.hpp"
 #include "ship/companion.hpp"
 
 #include <cxxabi.h>
@@ -535,69 +536,7 @@ class SessionImpl {
 
   void write_verdict(const FailedTest& t, const std::vector<AttemptOutcome>& attempts, bool flaky) {
     rec_.clear();
-    enc_.begin(rec_, flaky ? "warn" : "error", flaky ? "test_flaky" : "test_failed");
-    rec_.put('"');
-    rec_.put(flaky ? "FLAKY " : "FAILED ");
-    put_json_chars(rec_, t.full_name, kMaxNameBytes);
-    rec_.put(flaky ? " (failed, then passed on attempt " : " (failed all ");
-    int passed_at = 0;
-    for (const auto& a : attempts) {
-      if (a.result == Result::passed && passed_at == 0) passed_at = a.attempt;
-    }
-    rec_.put_int(flaky ? passed_at : static_cast<int>(attempts.size()));
-    rec_.put(flaky ? ")" : " attempts)");
-    if (!t.first_failure_message.empty()) {
-      rec_.put(": ");
-      if (!t.first_failure_file.empty()) {
-        put_json_chars(rec_, t.first_failure_file, kMaxNameBytes);
-        rec_.put(':');
-        rec_.put_int(t.first_failure_line);
-        rec_.put(": ");
-      }
-      put_json_chars(rec_, first_line(t.first_failure_message, kMaxSummaryLineBytes));
-    }
-    rec_.put('"');
-    enc_.put_run(rec_);
-    rec_.put(",\"test\":{\"suite\":");
-    put_json_string(rec_, t.suite, kMaxNameBytes);
-    rec_.put(",\"name\":");
-    put_json_string(rec_, t.name, kMaxNameBytes);
-    rec_.put(",\"full_name\":");
-    put_json_string(rec_, t.full_name, kMaxNameBytes);
-    if (!t.file.empty()) {
-      rec_.put(",\"file\":");
-      put_json_string(rec_, t.file, kMaxNameBytes);
-      rec_.put(",\"line\":");
-      rec_.put_int(t.line);
-    }
-    rec_.put(",\"result\":\"");
-    rec_.put(flaky ? "flaky" : "failed");
-    rec_.put("\",\"attempts\":[");
-    for (std::size_t i = 0; i < attempts.size(); ++i) {
-      if (i) rec_.put(',');
-      rec_.put("{\"attempt\":");
-      rec_.put_int(attempts[i].attempt);
-      rec_.put(",\"result\":\"");
-      rec_.put(attempts[i].crashed ? "crashed" : to_string(attempts[i].result));
-      rec_.put("\"}");
-    }
-    rec_.put("]");
-    if (!t.first_failure_message.empty()) {
-      rec_.put(",\"failures\":[{");
-      if (!t.first_failure_file.empty()) {
-        rec_.put("\"file\":");
-        put_json_string(rec_, t.first_failure_file, kMaxNameBytes);
-        rec_.put(",\"line\":");
-        rec_.put_int(t.first_failure_line);
-        rec_.put(',');
-      }
-      rec_.put("\"message\":");
-      put_json_string(rec_, t.first_failure_message, kMaxMessageBytes);
-      rec_.put("}]");
-    }
-    rec_.put('}');
-    enc_.put_ci(rec_);
-    LogEncoder::end(rec_);
+    encode_verdict(enc_, rec_, t, attempts, flaky);
     append();
   }
 
@@ -838,33 +777,7 @@ class SessionImpl {
   }
 
   void append_error(ErrorKind kind, const FailedTest& t, const std::vector<AttemptOutcome>& attempts) {
-    ErrorEvent e;
-    e.kind = kind;
-    e.framework = enc_.run().framework;
-    e.binary = enc_.run().binary;
-    e.suite = t.suite;
-    e.name = t.name;
-    e.full_name = t.full_name;
-    e.file = t.file;
-    e.line = t.line;
-    e.failure_file = t.first_failure_file;
-    e.failure_line = t.first_failure_line;
-    e.failure_message = t.first_failure_message;
-    e.exception_type = t.exception_type;
-    for (const auto& a : attempts) {
-      e.attempts.push_back(std::to_string(a.attempt) + ":" + (a.crashed ? "crashed" : std::string(to_string(a.result))));
-      if (a.result == Result::failed) e.failed_attempts.push_back(a.attempt);
-    }
-    e.run_id = run_id_;
-    e.run_url = ci_.run_url;
-    e.release = ci_.commit;
-    e.environment = environment_name(ci_, cfg_.environment);
-    e.server_name = enc_.run().host;
-    e.ci_provider = ci_.provider;
-    e.branch = ci_.branch;
-    e.shard_index = enc_.run().shard_index;
-    e.shard_total = enc_.run().shard_total;
-    std::string line = sentry_line(e);
+    std::string line = sentry_line(error_event(kind, t, attempts, enc_.run(), ci_, environment_name(ci_, cfg_.environment)));
     append_raw(line.data(), line.size());
   }
 

@@ -106,6 +106,7 @@ struct Journal {
   bool crash_recorded = false;
   bool writer_gone = false;
   bool owner_role = true;
+  bool has_log_records = false;
   std::string run_started_line;
   std::string last_started_line;
   std::string crash_line;  // the run_crashed record the test program wrote itself (signal handler)
@@ -163,11 +164,13 @@ class Shipper {
     if (following) {
       for (;;) {
         std::int64_t t = now_ms();
-        if (t - last_scan >= kScanIntervalMs) {
+        bool scanned = t - last_scan >= kScanIntervalMs;
+        if (scanned) {
           scan();
           last_scan = t;
         }
         read_all();
+        if (scanned && opt_.after_pass) opt_.after_pass();
         send_due(false, -1);
         if (opt_.progress && t - last_progress >= 1000) {
           opt_.progress(stats_);
@@ -291,6 +294,7 @@ class Shipper {
     bool fresh = end_off > j.scan_off;  // not seen before for run state
     if (opt_.on_line && fresh) opt_.on_line(j.path, line);
     if (starts_with(line, "{\"id\":")) {
+      j.has_log_records = true;
       if (fresh) track(j, line);
       if (!buffering || !logs_.enabled || end_off <= j.cursor.logs) return;
       if (j.log_lines.empty()) j.oldest_ms = now_ms();
@@ -688,7 +692,9 @@ class Shipper {
   }
 
   bool delivered(const Journal& j) const {
-    bool logs_done = logs_.enabled && j.log_lines.empty();
+    // A journal with log records is only done once Logs took them; one without (a heartbeat alone) is
+    // done when its own channels are.
+    bool logs_done = j.log_lines.empty() && (logs_.enabled || !j.has_log_records);
     bool errors_done = !errors_.enabled || j.errors.empty();
     bool hb_done = !heartbeat_.enabled || j.heartbeats.empty();
     return logs_done && errors_done && hb_done;
