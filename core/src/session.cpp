@@ -615,24 +615,23 @@ class SessionImpl {
   void close_and_ship(const std::string& counts_line) {
     finished_ = true;
     write_result_file();
-    constexpr std::string_view kClosed = "{\"local\":\"closed\"}\n";
-    append_raw(kClosed.data(), kClosed.size());
+    // The companion's drain deadline counts from this moment (CLOCK_MONOTONIC is shared by processes).
+    Buf closed;
+    closed.put("{\"local\":\"closed\",\"mono_ms\":");
+    closed.put_int(mono_now_ns() / 1000000);
+    closed.put("}\n");
+    append_raw(closed.data(), closed.size());
     uninstall_crash_handlers();
     journal_.close();
     bool any_channel = cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
-    if (child_) {
-      if (companion_.running()) {
-        std::string ignored;
-        companion_.finish(cfg_.flush_timeout_ms, ignored);
-      }
-      return;
-    }
+    if (child_) return;  // a wrapped binary or a re-run: whoever owns the suite ships and reports
     std::string summary;
     if (companion_.running()) {
-      if (!companion_.finish(cfg_.flush_timeout_ms, summary) || summary.empty()) {
-        summary = "bstest: the shipper did not finish within BSTEST_FLUSH_TIMEOUT_MS=" +
-                  std::to_string(cfg_.flush_timeout_ms) + "; what was not sent is kept in " + cfg_.dir +
-                  " for `bstest flush`";
+      std::string problem;
+      if (!companion_.finish(cfg_.flush_timeout_ms, summary, problem) || summary.empty()) {
+        summary = "bstest: not everything was sent within BSTEST_FLUSH_TIMEOUT_MS=" + std::to_string(cfg_.flush_timeout_ms) +
+                  " ms; what was not sent is kept in " + cfg_.dir + " for `bstest flush`" +
+                  (problem.empty() ? std::string() : " (" + problem + ")");
       }
     } else if (any_channel && !journal_failed_) {
       // No companion: ship now, in this process, within the deadline.

@@ -323,10 +323,16 @@ void FakeBetterStack::serve(std::shared_ptr<Conn> conn) {
   conn->close_now(false);
 }
 
+namespace {
+thread_local std::size_t t_pad_bytes = 0;  // a `padded` fault on this connection's current request
+}
+
 std::string FakeBetterStack::answer(int status, const std::string& body, const std::vector<std::string>& headers) {
   std::string r = "HTTP/1.1 " + std::to_string(status) + " " + status_text(status) + "\r\n";
   for (const auto& h : headers) r += h + "\r\n";
-  r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string padded = body + std::string(t_pad_bytes, ' ');
+  t_pad_bytes = 0;
+  r += "Content-Length: " + std::to_string(padded.size()) + "\r\n\r\n" + padded;
   return r;
 }
 
@@ -363,6 +369,9 @@ bool FakeBetterStack::handle(Conn& conn, Request& req) {
       case Fault::Kind::slow:
         std::this_thread::sleep_for(std::chrono::milliseconds(f.delay_ms));
         break;  // then answer normally
+      case Fault::Kind::padded:
+        t_pad_bytes = static_cast<std::size_t>(f.delay_ms) * 1024;
+        break;  // answer normally, with a huge body
       case Fault::Kind::status: {
         std::vector<std::string> headers;
         if (!f.retry_after.empty()) headers.push_back("Retry-After: " + f.retry_after);

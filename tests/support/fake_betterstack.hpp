@@ -35,6 +35,7 @@ struct Fault {
     slow,        // wait `delay_ms`, then answer normally
     garbage,     // answer with bytes that are not HTTP
     close,       // close the connection without answering
+    padded,      // handle the request normally, but answer with a body of `delay_ms` KiB
   };
   Kind kind = Kind::status;
   int status = 503;

@@ -165,6 +165,7 @@ class CurlClient final : public HttpClient {
           response.error = "connection closed without an answer";
           break;
         case CURLE_WEIRD_SERVER_REPLY:
+        case CURLE_UNSUPPORTED_PROTOCOL:  // we only ask for http(s): this is about the answer
           response.error = "the server's answer is not HTTP";
           break;
         default:

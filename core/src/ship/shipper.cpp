@@ -107,6 +107,7 @@ struct Journal {
   bool writer_gone = false;
   bool owner_role = true;
   bool has_log_records = false;
+  std::int64_t closed_mono_ms = 0;  // when the writer closed it (CLOCK_MONOTONIC), 0 if unknown
   std::string run_started_line;
   std::string last_started_line;
   std::string crash_line;  // the run_crashed record the test program wrote itself (signal handler)
@@ -185,8 +186,14 @@ class Shipper {
         sleep_or_wake(kPollIntervalMs);
       }
     }
-    // Drain: nothing more will be written; deliver what is left within the deadline.
+    // Drain: nothing more will be written; deliver what is left within the deadline, counted from when
+    // the writers closed their journals (a request that was hanging then does not extend it).
     std::int64_t deadline = now_ms() + opt_.drain_deadline_ms;
+    if (opt_.follow) {
+      for (const auto& [path, j] : journals_) {
+        if (j->closed_mono_ms > 0) deadline = std::min(deadline, j->closed_mono_ms + opt_.drain_deadline_ms);
+      }
+    }
     scan();
     for (;;) {
       read_all();
@@ -315,7 +322,11 @@ class Shipper {
       return;
     }
     if (starts_with(line, "{\"local\":") && fresh) {
-      if (line.find("\"closed\"") != std::string_view::npos) j.closed = true;
+      if (line.find("\"closed\"") != std::string_view::npos) {
+        j.closed = true;
+        auto at = line.find("\"mono_ms\":");
+        if (at != std::string_view::npos) j.closed_mono_ms = std::atoll(std::string(line.substr(at + 10, 24)).c_str());
+      }
       if (line.find("\"role\":\"child\"") != std::string_view::npos) j.owner_role = false;
     }
   }
@@ -455,6 +466,7 @@ class Shipper {
     std::string line = channel + ": " + reason;
     if (std::find(stats_.problems.begin(), stats_.problems.end(), line) == stats_.problems.end()) {
       stats_.problems.push_back(line);
+      if (opt_.on_problem) opt_.on_problem(line);
     }
   }
 
@@ -493,6 +505,7 @@ class Shipper {
           pop_logs(j, n);
           break;
         case Verdict::split:
+          problem("Better Stack Logs", "HTTP 413 (request too large): batches split");
           if (n > 1) {
             logs_.batch_limit = std::max<std::size_t>(1, n / 2);
           } else {
@@ -651,9 +664,9 @@ class Shipper {
           break;
         case Verdict::retry:
           heartbeat_.attempt += 1;
+          problem("Better Stack heartbeat", o.reason);
           if (heartbeat_.attempt >= kMaxHeartbeatAttempts) {
             heartbeat_.stopped = true;
-            problem("Better Stack heartbeat", o.reason + "; the ping is kept for `bstest flush`");
             return false;
           }
           heartbeat_.next_at = now_ms() + std::min(o.delay_ms, 2000);
