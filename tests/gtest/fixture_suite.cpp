@@ -109,7 +109,14 @@ TEST_F(TearDownFails, Only) {}
 template <typename T>
 class Typed : public ::testing::Test {};
 using TypedTypes = ::testing::Types<int, double>;
-TYPED_TEST_SUITE(Typed, TypedTypes);
+// Names as GoogleTest's default (0, 1), given explicitly: the macro's empty variadic form is not pedantic C++.
+struct TypeIndexNames {
+  template <typename T>
+  static std::string GetName(int i) {
+    return std::to_string(i);
+  }
+};
+TYPED_TEST_SUITE(Typed, TypedTypes, TypeIndexNames);
 TYPED_TEST(Typed, DefaultIsZero) { EXPECT_EQ(TypeParam(), TypeParam(0)); }
 
 class Param : public ::testing::TestWithParam<int> {};
