@@ -62,6 +62,23 @@ TEST_F(Cli, PassingMultiBinarySuiteSendsExactlyOneSuccessPing) {
   EXPECT_TRUE(list_files(dir / "bs/journal").empty()) << "all delivered";
 }
 
+// The nightly example: all of `meson test` (several binaries, each registered a different way) is one suite.
+TEST_F(Cli, MesonTestUnderBstestRunIsOneSuite) {
+  if (build_path("BSTEST_TEST_HAS_NIGHTLY") != "1") GTEST_SKIP() << "the examples are not built (-Dexamples=disabled)";
+  std::string build = build_path("BSTEST_TEST_BUILD_ROOT");
+  RunResult r = bs({"run", "--", "meson", "test", "-C", build, "--suite", "nightly", "--no-rebuild", "--logbase",
+                    "nightly-under-bstest"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto all = records();
+  EXPECT_EQ(with_event(all, "run_started").size(), 2u) << r.err;
+  auto suite = with_event(all, "suite_finished");
+  ASSERT_EQ(suite.size(), 1u);
+  EXPECT_EQ(suite[0].num("summary.programs"), 2);
+  EXPECT_EQ(suite[0].num("summary.passed"), 10);
+  ASSERT_EQ(server.heartbeats().size(), 1u);
+  EXPECT_EQ(server.heartbeats()[0].path_suffix, "");
+}
+
 TEST_F(Cli, FailingSuitePingsTheExitCodeWithWhatBroke) {
   RunResult r = bs({"run", "--", fixture, "--gtest_filter=Basic.Passes:Basic.FailsWithMessage"}, {{"BSTEST_RETRIES", "0"}});
   EXPECT_EQ(r.exit_code, 1);
