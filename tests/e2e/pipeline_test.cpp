@@ -171,6 +171,19 @@ TEST_F(Pipeline, ServerDownForTheWholeRunThenFlushDeliversEverything) {
   EXPECT_EQ(server.record_count(), 14u);
 }
 
+// The shipper holds at most 16 MiB of a journal in memory; a bigger journal is still delivered in one go.
+TEST_F(Pipeline, FlushDeliversAJournalLargerThanTheShippersMemoryCap) {
+  RunResult r = drive({"many", "25000"}, {});  // about 21 MiB of records, kept locally
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  FakeBetterStack::Options o;
+  o.keep_bodies = false;
+  FakeBetterStack server(o);
+  RunResult f = flush(server.env());
+  EXPECT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_EQ(server.record_count(), 50002u) << f.err;
+  EXPECT_TRUE(journals().empty());
+}
+
 TEST_F(Pipeline, EmbeddedDefaultKeepsEverythingLocallyAndSaysHowToSendIt) {
   RunResult r = drive({"basic"}, {});
   EXPECT_EQ(r.exit_code, 1);

@@ -177,11 +177,12 @@ bool Companion::finish(int timeout_ms, std::string& summary, std::string& proble
     }
   }
   if (eof) {
-    // It has closed its end, so it is exiting: reap it (briefly) so no zombie is left behind.
-    for (int i = 0; i < 50; ++i) {
+    // It has closed its end, so it is exiting: reap it so no zombie is left behind, within the deadline
+    // (left to init otherwise).
+    for (;;) {
       pid_t r = ::waitpid(pid_, nullptr, WNOHANG);
-      if (r == pid_ || (r < 0 && errno == ECHILD)) break;
-      ::usleep(2000);
+      if (r == pid_ || (r < 0 && errno == ECHILD) || now_ms() + 2 > deadline) break;
+      ::usleep(1000);
     }
   }
   pid_ = -1;

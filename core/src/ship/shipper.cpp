@@ -70,6 +70,7 @@ struct LineRef {
   std::size_t start;       // in the journal's pending buffer
   std::size_t len;         // including '\n'
   std::uint64_t end_off;   // journal offset just after the line
+  std::int64_t read_ms;    // when the shipper read it (a batch leaves when its oldest line is old enough)
 };
 
 struct Item {
@@ -97,7 +98,6 @@ struct Journal {
   Buf logs;
   std::deque<LineRef> log_lines;
   std::size_t logs_head = 0;
-  std::int64_t oldest_ms = 0;
   std::deque<Item> errors;
   std::deque<Item> heartbeats;
 
@@ -196,11 +196,15 @@ class Shipper {
     }
     scan();
     for (;;) {
+      std::uint64_t read_before = total_read();
       read_all();
       finalize_dead_journals();
       read_all();
       bool more = send_due(true, deadline);
       remove_finished();
+      // Lines beyond the memory cap are read once earlier batches are gone: keep going while any remain
+      // (and reading still makes progress).
+      if (!more) more = unread_lines_left() && total_read() != read_before;
       if (!more) break;
       std::int64_t t = now_ms();
       if (t >= deadline) break;
@@ -304,8 +308,7 @@ class Shipper {
       j.has_log_records = true;
       if (fresh) track(j, line);
       if (!buffering || !logs_.enabled || end_off <= j.cursor.logs) return;
-      if (j.log_lines.empty()) j.oldest_ms = now_ms();
-      j.log_lines.push_back({j.logs.size(), line.size() + 1, end_off});
+      j.log_lines.push_back({j.logs.size(), line.size() + 1, end_off, now_ms()});
       j.logs.put(line);
       j.logs.put('\n');
       return;
@@ -476,7 +479,7 @@ class Shipper {
     for (int guard = 0; guard < 1000 && !j.log_lines.empty(); ++guard) {
       if (t < logs_.next_at) return true;
       bool due = draining || j.log_lines.size() >= cfg_.max_batch_records ||
-                 j.pending_log_bytes() >= cfg_.max_batch_bytes || t - j.oldest_ms >= cfg_.flush_interval_ms ||
+                 j.pending_log_bytes() >= cfg_.max_batch_bytes || t - j.log_lines.front().read_ms >= cfg_.flush_interval_ms ||
                  j.writer_gone;
       if (!due) return true;
       if (deadline > 0 && t >= deadline) return true;
@@ -544,7 +547,6 @@ class Shipper {
       j.logs.clear();
       j.logs_head = 0;
     } else {
-      j.oldest_ms = now_ms();
       if (j.logs_head > (8u << 20)) {  // compact
         std::size_t keep = j.logs.size() - j.logs_head;
         std::memmove(j.logs.data(), j.logs.data() + j.logs_head, keep);
@@ -695,6 +697,20 @@ class Shipper {
   }
 
   // --- the end ---------------------------------------------------------------------------------------
+
+  std::uint64_t total_read() const {
+    std::uint64_t n = 0;
+    for (const auto& [path, j] : journals_) n += j->read_off;
+    return n;
+  }
+
+  bool unread_lines_left() {
+    if (!logs_.enabled || logs_.stopped) return false;
+    for (const auto& [path, j] : journals_) {
+      if (j->read_off < j->reader.file_size()) return true;
+    }
+    return false;
+  }
 
   bool all_writers_gone() {
     for (auto& [path, j] : journals_) {
