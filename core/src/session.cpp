@@ -190,8 +190,12 @@ class SessionImpl {
 
     std::string err;
     std::string jdir = journal_dir(cfg_.dir);
+    // Someone else empties our ring while we run (the companion, or bstest run): let it fill before we do.
+    bool shipped_by_another = child_ || cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
+    std::size_t self_drain_at = shipped_by_another ? JournalWriter::kRingBytes : JournalWriter::kRingBytes / 2;
     if (!make_private_dir(jdir, err) ||
-        !journal_.open(jdir + "/" + run_id_ + "." + std::to_string(pid_) + "." + journal_id_ + ".journal", err)) {
+        !journal_.open(jdir + "/" + run_id_ + "." + std::to_string(pid_) + "." + journal_id_ + ".journal", err,
+                       self_drain_at)) {
       say("bstest: cannot keep records in " + cfg_.dir + " (" + err +
           "); this run is not recorded. Set BSTEST_DIR to a writable folder.");
       journal_failed_ = true;

@@ -280,6 +280,9 @@ class Shipper {
   void read_journal(Journal& j) {
     if (!j.writer_gone && !j.reader.writer_alive()) j.writer_gone = true;
     bool gone = j.writer_gone;
+    // Records reach the journal file through the writer's ring: move the complete ones in first.
+    std::string err;
+    if (!absorb_ring(j.path, gone, err)) problem("journal", err);
     for (int rounds = 0; rounds < 64; ++rounds) {
       bool buffering = j.pending_log_bytes() < kMaxPendingBytesPerJournal;
       // Over the memory cap, lines are only looked at (for run state), from where looking stopped.
@@ -737,6 +740,7 @@ class Shipper {
         std::string cursor_path = journal_dir(dir_) + "/" + j.base + ".cursor";
         ::unlink(j.path.c_str());
         ::unlink(cursor_path.c_str());
+        ::unlink(ring_path_of(j.path).c_str());
         ++stats_.journals_finished;
         it = journals_.erase(it);
       } else {
