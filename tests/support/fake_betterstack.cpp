@@ -389,6 +389,9 @@ bool FakeBetterStack::handle(Conn& conn, Request& req) {
 }
 
 bool FakeBetterStack::handle_logs(Conn& conn, Request& req) {
+  const std::int64_t received_unix_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   if (req.method != "POST" || req.path != "/") return conn.write_all(answer(404, "Not Found"));
   if (req.headers["authorization"] != "Bearer " + options_.source_token) {
     return conn.write_all(answer(403, "Unauthorized"));
@@ -446,8 +449,15 @@ bool FakeBetterStack::handle_logs(Conn& conn, Request& req) {
     last_log_headers_.clear();
     for (const auto& [k, v] : req.headers) last_log_headers_.push_back(k + ": " + v);
     if (options_.keep_bodies) {
-      for (auto& t : texts) records_.push_back(std::move(t));
+      if (options_.on_record) {
+        records_.insert(records_.end(), texts.begin(), texts.end());  // still handed to on_record below
+      } else {
+        for (auto& t : texts) records_.push_back(std::move(t));
+      }
     }
+  }
+  if (options_.on_record) {
+    for (const auto& t : texts) options_.on_record(t, received_unix_us);
   }
   cv_.notify_all();
   return conn.write_all(answer(202, ""));

@@ -15,10 +15,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -71,6 +73,10 @@ class FakeBetterStack {
     std::size_t max_body_bytes = 10u << 20;    // compressed, like Better Stack's limit -> 413
     std::size_t max_record_bytes = 10u << 20;  // one record -> 413
     bool keep_bodies = true;                   // false: count records only (benchmarks)
+    // Optional, for benchmarks: called once per accepted Logs record, on the connection's thread and
+    // outside the server's lock, with the record's JSON text and when its request had been read in full
+    // (CLOCK_REALTIME, microseconds since 1970). Empty: not called.
+    std::function<void(std::string_view record, std::int64_t received_unix_us)> on_record;
   };
 
   FakeBetterStack();
