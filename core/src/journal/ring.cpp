@@ -125,6 +125,27 @@ bool copy_out(RingHeader* h, char* ring, int journal_fd, bool writer_gone, Buf& 
   return true;
 }
 
+// The writer's own drain: everything between `consumed` and `end` is complete (the writer holds its lock,
+// so no record is half copied), so it goes to the journal straight from the ring, in at most two writes.
+// The caller holds the ring's flock.
+bool copy_out_complete(RingHeader* h, char* ring, int journal_fd, std::string& error) {
+  const std::size_t size = static_cast<std::size_t>(h->size);
+  std::uint64_t c = h->consumed.load(std::memory_order_acquire);
+  std::uint64_t e = h->end.load(std::memory_order_acquire);
+  if (e <= c) return true;
+  if (e - c > size) e = c + size;
+  std::size_t len = static_cast<std::size_t>(e - c);
+  std::size_t start = static_cast<std::size_t>(c % size);
+  std::size_t first = len < size - start ? len : size - start;
+  if (!pwrite_all(journal_fd, ring + start, first, c) || (len > first && !pwrite_all(journal_fd, ring, len - first, c + first))) {
+    error = std::string("cannot write the journal: ") + std::strerror(errno);
+    return false;
+  }
+  ring_zero(ring, size, c, e);
+  h->consumed.store(e, std::memory_order_release);
+  return true;
+}
+
 }  // namespace
 
 std::string ring_path_of(const std::string& journal_path) {
@@ -209,10 +230,10 @@ std::uint64_t JournalWriter::size() const noexcept {
   return header_ != nullptr ? header_->end.load(std::memory_order_relaxed) : 0;
 }
 
-bool JournalWriter::drain(bool writer_gone) noexcept {
+bool JournalWriter::drain() noexcept {
   if (::flock(ring_fd_, LOCK_EX) != 0) return false;
   std::string err;
-  bool ok = copy_out(header_, ring_, journal_fd_, writer_gone, scratch_, err);
+  bool ok = copy_out_complete(header_, ring_, journal_fd_, err);
   ::flock(ring_fd_, LOCK_UN);
   if (!ok) fail(err);
   return ok;
@@ -225,14 +246,14 @@ bool JournalWriter::append(const char* data, std::size_t n) noexcept {
     std::uint64_t end = header_->end.load(std::memory_order_relaxed);
     // Keep room: copy the ring out ourselves when nobody else did in time.
     if (end + n - header_->consumed.load(std::memory_order_acquire) > self_drain_at_) {
-      if (!drain(false)) return false;
+      if (!drain()) return false;
     }
     if (n > size_ / 4) {
       // A record too large for the ring goes straight to the journal, after everything before it.
       std::uint64_t off = header_->end.fetch_add(n, std::memory_order_relaxed);
       if (::flock(ring_fd_, LOCK_EX) != 0) return false;
       std::string err;
-      bool ok = copy_out(header_, ring_, journal_fd_, false, scratch_, err) && pwrite_all(journal_fd_, data, n, off);
+      bool ok = copy_out_complete(header_, ring_, journal_fd_, err) && pwrite_all(journal_fd_, data, n, off);
       if (ok) header_->consumed.store(off + n, std::memory_order_release);
       ::flock(ring_fd_, LOCK_UN);
       if (!ok) fail(err.empty() ? std::string("cannot write the journal: ") + std::strerror(errno) : err);
@@ -266,7 +287,7 @@ void JournalWriter::close() noexcept {
   if (header_ == nullptr) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    drain(false);
+    drain();
     bool empty = header_->consumed.load() >= header_->end.load();
     ::munmap(static_cast<void*>(header_), kHeaderBytes + size_);
     header_ = nullptr;

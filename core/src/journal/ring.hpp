@@ -65,7 +65,7 @@ class JournalWriter {
   const std::string& path() const noexcept { return path_; }
 
  private:
-  bool drain(bool writer_gone) noexcept;
+  bool drain() noexcept;
   void fail(const std::string& what) noexcept;
 
   int journal_fd_ = -1;
@@ -77,7 +77,6 @@ class JournalWriter {
   std::string path_;
   std::string ring_path_;
   std::mutex mu_;
-  Buf scratch_;
   bool failed_ = false;
   std::string error_;
   pid_t owner_ = 0;
