@@ -167,7 +167,8 @@ std::size_t delivered(const FakeBetterStack& server, Channel c) {
 TEST_P(Faults, OutcomeIsUnchangedAndNothingIsLostOrDuplicated) {
   const Case& c = GetParam();
   FakeBetterStack server;
-  FakeBetterStack other;  // "another host", for redirects
+  FakeBetterStack other;   // "another host", for redirects
+  ClosedPort closed;       // a port nobody listens on, kept ours for the whole test
   auto env = server.env();
   std::unique_ptr<FakeBetterStack> tls_server;
   std::string cert, key;
@@ -175,13 +176,9 @@ TEST_P(Faults, OutcomeIsUnchangedAndNothingIsLostOrDuplicated) {
     case Where::inject:
       server.inject(c.channel, c.fault, c.count);
       break;
-    case Where::refused: {
-      FakeBetterStack closed;
-      std::string origin = closed.origin();
-      closed.stop_listening();
-      point(env, c.channel, origin, server);
+    case Where::refused:
+      point(env, c.channel, closed.origin(), server);
       break;
-    }
     case Where::tls: {
       ASSERT_TRUE(make_self_signed_cert(dir.path(), cert, key)) << "openssl is needed for this test";
       FakeBetterStack::Options o;

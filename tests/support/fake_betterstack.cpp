@@ -187,14 +187,20 @@ void FakeBetterStack::listen_on(int port) {
   listen_fd_ = fd;
 }
 
-void FakeBetterStack::stop_listening() {
-  int fd = listen_fd_.exchange(-1);
-  if (fd >= 0) ::close(fd);
+ClosedPort::ClosedPort() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("closed port: bind");
+  socklen_t len = sizeof addr;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
 }
 
-void FakeBetterStack::start_listening() {
-  if (listen_fd_ >= 0) return;
-  listen_on(port_);
+ClosedPort::~ClosedPort() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 std::string FakeBetterStack::origin() const {

@@ -98,9 +98,6 @@ class FakeBetterStack {
   void inject(Channel channel, Fault fault, int count = 1);
   // Removes every fault; requests hanging in a `hang` fault are dropped.
   void clear_faults();
-  // While stopped, connections to the port are refused. Start listens on the same port again.
-  void stop_listening();
-  void start_listening();
 
   // What arrived (accepted requests only).
   std::vector<std::string> records() const;  // each Logs record's JSON text, in arrival order
@@ -151,6 +148,22 @@ class FakeBetterStack {
   std::size_t logs_decoded_ = 0;
   std::vector<std::string> last_log_headers_;
   std::uint64_t release_generation_ = 0;
+};
+
+// A loopback port where nobody listens, reserved for as long as the object lives: bound without any reuse
+// option, so no other socket (another test's server) can take it, and connections to it are refused.
+class ClosedPort {
+ public:
+  ClosedPort();
+  ~ClosedPort();
+  ClosedPort(const ClosedPort&) = delete;
+  ClosedPort& operator=(const ClosedPort&) = delete;
+  int port() const { return port_; }
+  std::string origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
 };
 
 // Creates a self-signed certificate for localhost / 127.0.0.1 in `dir` (cert.pem, key.pem) with the
