@@ -76,6 +76,13 @@ int cmd_ship(const Args& args) {
     }
     opt.follow = true;
     opt.wake_fd = wake_fd;
+    if (notify_fd >= 0) {
+      opt.on_problem = [notify_fd](const std::string& problem) {
+        std::string line = "problem: " + problem + "\n";
+        ssize_t rc = ::write(notify_fd, line.data(), line.size());
+        (void)rc;
+      };
+    }
   }
   ShipStats stats = ship(cfg, opt);
   std::string line = ship_summary_line(stats, cfg) + "\n";

@@ -9,6 +9,10 @@ namespace bstest::cli {
 using Args = std::vector<std::string>;
 
 int cmd_ship(const Args& args);
+int cmd_run(const Args& args);
+int cmd_flush(const Args& args);
+int cmd_heartbeat(const Args& args);
+int cmd_doctor(const Args& args);
 
 // Exit codes shared by every command.
 constexpr int kOk = 0;

@@ -31,7 +31,11 @@ const char* kUsageText =
     "usage: bstest <command> [options]\n"
     "\n"
     "Commands:\n"
-    "  ship        ship journals to Better Stack (started by test programs; rarely run by hand)\n"
+    "  run         run a test command as one suite: ship live, re-run failures, heartbeat\n"
+    "  flush       send what earlier runs could not (offline, killed, quota)\n"
+    "  heartbeat   send one heartbeat ping (or decide one for a sharded run)\n"
+    "  doctor      check the configuration and each Better Stack channel\n"
+    "  ship        ship journals (started by test programs; rarely run by hand)\n"
     "  version     print the version\n"
     "  help        this text; `bstest <command> --help` for a command's options\n"
     "\n"
@@ -58,6 +62,10 @@ int main(int argc, char** argv) {
     return kOk;
   }
   if (cmd == "ship") return cmd_ship(args);
+  if (cmd == "run") return cmd_run(args);
+  if (cmd == "flush") return cmd_flush(args);
+  if (cmd == "heartbeat") return cmd_heartbeat(args);
+  if (cmd == "doctor") return cmd_doctor(args);
   std::fprintf(stderr, "bstest: unknown command '%s'\n\n%s", cmd.c_str(), kUsageText);
   return kUsage;
 }

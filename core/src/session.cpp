@@ -9,8 +9,10 @@
 #include "record/envelope.hpp"
 #include "record/json.hpp"
 #include "record/log_encoder.hpp"
+#include "record/verdict.hpp"
 #include "ship/companion.hpp"
 
+#include <cxxabi.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -36,6 +38,7 @@ std::once_flag g_atfork_once;
 void on_fork_child() { g_forked_child.store(true, std::memory_order_relaxed); }
 
 constexpr std::size_t kMaxFailedTestsKept = 1000;
+constexpr std::size_t kMaxFirstFailureBytes = 2000;  // of a failed test's first failure, kept for verdicts
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
@@ -142,6 +145,7 @@ class SessionImpl {
     child_ = env_or("BSTEST_ROLE", "") == "child";
     attempt_ = env_int("BSTEST_ATTEMPT", 1, 1, 1000);
     run_id_ = env_or("BSTEST_RUN_ID", "");
+    result_file_ = env_or("BSTEST_RESULT_FILE", "");
     if (!valid_run_id(run_id_)) run_id_ = new_run_id();
     ci_ = detect_ci();
 
@@ -186,8 +190,12 @@ class SessionImpl {
 
     std::string err;
     std::string jdir = journal_dir(cfg_.dir);
+    // Someone else empties our ring while we run (the companion, or bstest run): let it fill before we do.
+    bool shipped_by_another = child_ || cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
+    std::size_t self_drain_at = shipped_by_another ? JournalWriter::kRingBytes : JournalWriter::kRingBytes / 2;
     if (!make_private_dir(jdir, err) ||
-        !journal_.open(jdir + "/" + run_id_ + "." + std::to_string(pid_) + "." + journal_id_ + ".journal", err)) {
+        !journal_.open(jdir + "/" + run_id_ + "." + std::to_string(pid_) + "." + journal_id_ + ".journal", err,
+                       self_drain_at)) {
       say("bstest: cannot keep records in " + cfg_.dir + " (" + err +
           "); this run is not recorded. Set BSTEST_DIR to a writable folder.");
       journal_failed_ = true;
@@ -292,8 +300,16 @@ class SessionImpl {
     append();
   }
 
-  void failure(const Failure& f) {
+  void failure(const Failure& failure) {
     if (!recording()) return;
+    // Frameworks report an escaped exception from inside their catch block: its type is still known to
+    // the C++ runtime there, though neither framework keeps it.
+    Failure f = failure;
+    std::string type;
+    if (f.kind == FailureKind::exception && f.exception_type.empty()) {
+      type = current_exception_type();
+      f.exception_type = type;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (in_test_.load(std::memory_order_relaxed)) {
@@ -304,6 +320,16 @@ class SessionImpl {
     fixture_failure(FixturePhase::run, {}, f);
   }
 
+  static std::string current_exception_type() {
+    std::type_info* t = abi::__cxa_current_exception_type();
+    if (t == nullptr) return {};
+    int status = 0;
+    char* name = abi::__cxa_demangle(t->name(), nullptr, nullptr, &status);
+    std::string r = status == 0 && name != nullptr ? name : t->name();
+    std::free(name);
+    return r;
+  }
+
   void add_failure(const Failure& f) {
     ++failure_count_;
     if (!has_first_failure_ && !f.allowed) {
@@ -311,7 +337,8 @@ class SessionImpl {
       first_failure_.first_failure_file.assign(f.file.data(), f.file.size());
       first_failure_.first_failure_line = f.line;
       std::string msg;
-      redactor_.apply(first_line(f.message, kMaxSummaryLineBytes), msg);
+      std::string_view head = f.message.substr(0, kMaxFirstFailureBytes);
+      redactor_.apply(head, msg);
       first_failure_.first_failure_message = sanitize_utf8(msg);
       first_failure_.exception_type.assign(f.exception_type.data(), f.exception_type.size());
       first_failure_kind_ = f.kind;
@@ -344,6 +371,7 @@ class SessionImpl {
     Result r = end.result;
     count(r);
     if (r == Result::failed) remember_failed();
+    if (!result_file_.empty()) results_.emplace_back(full_name_, std::string(to_string(r)));
     track_repeat(r);
 
     rec_.clear();
@@ -512,69 +540,7 @@ class SessionImpl {
 
   void write_verdict(const FailedTest& t, const std::vector<AttemptOutcome>& attempts, bool flaky) {
     rec_.clear();
-    enc_.begin(rec_, flaky ? "warn" : "error", flaky ? "test_flaky" : "test_failed");
-    rec_.put('"');
-    rec_.put(flaky ? "FLAKY " : "FAILED ");
-    put_json_chars(rec_, t.full_name, kMaxNameBytes);
-    rec_.put(flaky ? " (failed, then passed on attempt " : " (failed all ");
-    int passed_at = 0;
-    for (const auto& a : attempts) {
-      if (a.result == Result::passed && passed_at == 0) passed_at = a.attempt;
-    }
-    rec_.put_int(flaky ? passed_at : static_cast<int>(attempts.size()));
-    rec_.put(flaky ? ")" : " attempts)");
-    if (!t.first_failure_message.empty()) {
-      rec_.put(": ");
-      if (!t.first_failure_file.empty()) {
-        put_json_chars(rec_, t.first_failure_file, kMaxNameBytes);
-        rec_.put(':');
-        rec_.put_int(t.first_failure_line);
-        rec_.put(": ");
-      }
-      put_json_chars(rec_, t.first_failure_message, kMaxSummaryLineBytes);
-    }
-    rec_.put('"');
-    enc_.put_run(rec_);
-    rec_.put(",\"test\":{\"suite\":");
-    put_json_string(rec_, t.suite, kMaxNameBytes);
-    rec_.put(",\"name\":");
-    put_json_string(rec_, t.name, kMaxNameBytes);
-    rec_.put(",\"full_name\":");
-    put_json_string(rec_, t.full_name, kMaxNameBytes);
-    if (!t.file.empty()) {
-      rec_.put(",\"file\":");
-      put_json_string(rec_, t.file, kMaxNameBytes);
-      rec_.put(",\"line\":");
-      rec_.put_int(t.line);
-    }
-    rec_.put(",\"result\":\"");
-    rec_.put(flaky ? "flaky" : "failed");
-    rec_.put("\",\"attempts\":[");
-    for (std::size_t i = 0; i < attempts.size(); ++i) {
-      if (i) rec_.put(',');
-      rec_.put("{\"attempt\":");
-      rec_.put_int(attempts[i].attempt);
-      rec_.put(",\"result\":\"");
-      rec_.put(attempts[i].crashed ? "crashed" : to_string(attempts[i].result));
-      rec_.put("\"}");
-    }
-    rec_.put("]");
-    if (!t.first_failure_message.empty()) {
-      rec_.put(",\"failures\":[{");
-      if (!t.first_failure_file.empty()) {
-        rec_.put("\"file\":");
-        put_json_string(rec_, t.first_failure_file, kMaxNameBytes);
-        rec_.put(",\"line\":");
-        rec_.put_int(t.first_failure_line);
-        rec_.put(',');
-      }
-      rec_.put("\"message\":");
-      put_json_string(rec_, t.first_failure_message, kMaxMessageBytes);
-      rec_.put("}]");
-    }
-    rec_.put('}');
-    enc_.put_ci(rec_);
-    LogEncoder::end(rec_);
+    encode_verdict(enc_, rec_, t, attempts, flaky);
     append();
   }
 
@@ -643,6 +609,7 @@ class SessionImpl {
           if (!err.empty()) append_raw(err.data(), err.size());
         }
         ++counts_.crashed;
+        finished_crash_ = true;
       }
       write_heartbeat_decision(false);
     }
@@ -651,24 +618,24 @@ class SessionImpl {
 
   void close_and_ship(const std::string& counts_line) {
     finished_ = true;
-    constexpr std::string_view kClosed = "{\"local\":\"closed\"}\n";
-    append_raw(kClosed.data(), kClosed.size());
+    write_result_file();
+    // The companion's drain deadline counts from this moment (CLOCK_MONOTONIC is shared by processes).
+    Buf closed;
+    closed.put("{\"local\":\"closed\",\"mono_ms\":");
+    closed.put_int(mono_now_ns() / 1000000);
+    closed.put("}\n");
+    append_raw(closed.data(), closed.size());
     uninstall_crash_handlers();
     journal_.close();
     bool any_channel = cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
-    if (child_) {
-      if (companion_.running()) {
-        std::string ignored;
-        companion_.finish(cfg_.flush_timeout_ms, ignored);
-      }
-      return;
-    }
+    if (child_) return;  // a wrapped binary or a re-run: whoever owns the suite ships and reports
     std::string summary;
     if (companion_.running()) {
-      if (!companion_.finish(cfg_.flush_timeout_ms, summary) || summary.empty()) {
-        summary = "bstest: the shipper did not finish within BSTEST_FLUSH_TIMEOUT_MS=" +
-                  std::to_string(cfg_.flush_timeout_ms) + "; what was not sent is kept in " + cfg_.dir +
-                  " for `bstest flush`";
+      std::string problem;
+      if (!companion_.finish(cfg_.flush_timeout_ms, summary, problem) || summary.empty()) {
+        summary = "bstest: not everything was sent within BSTEST_FLUSH_TIMEOUT_MS=" + std::to_string(cfg_.flush_timeout_ms) +
+                  " ms; what was not sent is kept in " + cfg_.dir + " for `bstest flush`" +
+                  (problem.empty() ? std::string() : " (" + problem + ")");
       }
     } else if (any_channel && !journal_failed_) {
       // No companion: ship now, in this process, within the deadline.
@@ -706,6 +673,10 @@ class SessionImpl {
   const Config& config() const { return cfg_; }
   const std::string& run_id() const { return run_id_; }
   int attempt() const { return attempt_; }
+  const std::string& framework() const { return enc_.run().framework; }
+  bool owns_suite() const { return started_ && !child_; }
+  bool has_random_seed() const { return enc_.run().has_random_seed; }
+  std::uint64_t random_seed() const { return enc_.run().random_seed; }
   void set_rerun_owner(bool v) { rerun_owner_ = v; }
   bool active() const { return started_ && !journal_failed_ && cfg_.enabled; }
 
@@ -798,7 +769,7 @@ class SessionImpl {
         }
         rec_.put(": ");
       }
-      put_json_chars(rec_, first_failure_.first_failure_message, kMaxSummaryLineBytes);
+      put_json_chars(rec_, first_line(first_failure_.first_failure_message, kMaxSummaryLineBytes));
     } else if (r == Result::skipped && !skip_reason.empty()) {
       rec_.put(": ");
       std::string clean;
@@ -809,33 +780,7 @@ class SessionImpl {
   }
 
   void append_error(ErrorKind kind, const FailedTest& t, const std::vector<AttemptOutcome>& attempts) {
-    ErrorEvent e;
-    e.kind = kind;
-    e.framework = enc_.run().framework;
-    e.binary = enc_.run().binary;
-    e.suite = t.suite;
-    e.name = t.name;
-    e.full_name = t.full_name;
-    e.file = t.file;
-    e.line = t.line;
-    e.failure_file = t.first_failure_file;
-    e.failure_line = t.first_failure_line;
-    e.failure_message = t.first_failure_message;
-    e.exception_type = t.exception_type;
-    for (const auto& a : attempts) {
-      e.attempts.push_back(std::to_string(a.attempt) + ":" + (a.crashed ? "crashed" : std::string(to_string(a.result))));
-      if (a.result == Result::failed) e.failed_attempts.push_back(a.attempt);
-    }
-    e.run_id = run_id_;
-    e.run_url = ci_.run_url;
-    e.release = ci_.commit;
-    e.environment = environment_name(ci_, cfg_.environment);
-    e.server_name = enc_.run().host;
-    e.ci_provider = ci_.provider;
-    e.branch = ci_.branch;
-    e.shard_index = enc_.run().shard_index;
-    e.shard_total = enc_.run().shard_total;
-    std::string line = sentry_line(e);
+    std::string line = sentry_line(error_event(kind, t, attempts, enc_.run(), ci_, environment_name(ci_, cfg_.environment)));
     append_raw(line.data(), line.size());
   }
 
@@ -868,11 +813,34 @@ class SessionImpl {
       if (++shown > 20) break;
       body += "FAILED " + f.full_name;
       if (!f.first_failure_file.empty()) body += " " + f.first_failure_file + ":" + std::to_string(f.first_failure_line);
-      if (!f.first_failure_message.empty()) body += ": " + f.first_failure_message;
+      if (!f.first_failure_message.empty()) body += ": " + std::string(first_line(f.first_failure_message, 300));
       body += "\n";
       if (body.size() > 9000) break;
     }
     return body;
+  }
+
+  // For the process that re-runs us: each test's result, one JSON object per line.
+  void write_result_file() {
+    if (result_file_.empty()) return;
+    int fd = ::open(result_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    Buf b;
+    for (const auto& [name, result] : results_) {
+      b.put("{\"full_name\":");
+      put_json_string(b, name);
+      b.put(",\"result\":\"");
+      b.put(result);
+      b.put("\"}\n");
+    }
+    if (in_test_.load() && finished_crash_) {
+      b.put("{\"full_name\":");
+      put_json_string(b, full_name_);
+      b.put(",\"result\":\"crashed\"}\n");
+    }
+    ssize_t rc = ::write(fd, b.data(), b.size());
+    (void)rc;
+    ::close(fd);
   }
 
   std::string counts_text() const {
@@ -1017,6 +985,9 @@ class SessionImpl {
   std::string journal_id_;
   std::string exe_;
   std::string companion_problem_;
+  std::string result_file_;
+  std::vector<std::pair<std::string, std::string>> results_;
+  bool finished_crash_ = false;
   CiInfo ci_;
   JournalWriter journal_;
   LogEncoder enc_;
@@ -1112,5 +1083,9 @@ bool Session::passed() const noexcept {
 const Config& Session::config() const noexcept { return impl_->config(); }
 const std::string& Session::run_id() const noexcept { return impl_->run_id(); }
 int Session::attempt() const noexcept { return impl_->attempt(); }
+const std::string& Session::framework() const noexcept { return impl_->framework(); }
+bool Session::owns_suite() const noexcept { return impl_->owns_suite(); }
+bool Session::has_random_seed() const noexcept { return impl_->has_random_seed(); }
+std::uint64_t Session::random_seed() const noexcept { return impl_->random_seed(); }
 
 }  // namespace bstest

@@ -97,7 +97,8 @@ class Listener final : public ::testing::EmptyTestEventListener {
     run.has_random_seed = shuffle_;
     run.random_seed = static_cast<std::uint64_t>(unit.random_seed());
     fail_fast_ = GTEST_FLAG_GET(fail_fast);
-    session_.set_rerun_owner(options_.rerun_owner);
+    // Failures are only provisional when someone will re-run them.
+    session_.set_rerun_owner(options_.rerun_owner && session_.config().retries > 0);
     session_.run_started(run);
   }
 

@@ -148,8 +148,11 @@ TEST_F(Pipeline, ServiceUnavailableThreeTimesThenEverythingArrivesOnce) {
 
 TEST_F(Pipeline, ServerDownForTheWholeRunThenFlushDeliversEverything) {
   FakeBetterStack server;
+  ClosedPort down;  // where the ingest host points during the run: nobody listens there
   auto env = server.env();
-  server.stop_listening();
+  for (auto& [k, v] : env) {
+    if (k == "BETTERSTACK_INGEST_HOST") v = down.origin();
+  }
   RunResult r = drive({"basic"}, env);
   EXPECT_EQ(r.exit_code, 1) << "telemetry never changes the exit code";
   EXPECT_LT(r.seconds, 3.0 + 5.0) << "exit waits at most the flush deadline (plus start-up)";
@@ -158,7 +161,7 @@ TEST_F(Pipeline, ServerDownForTheWholeRunThenFlushDeliversEverything) {
   EXPECT_EQ(server.record_count(), 0u);
   ASSERT_FALSE(journals().empty());
 
-  server.start_listening();
+  env = server.env();  // back up: the records wait in the journal, whatever the address was
   RunResult f = flush(env);
   EXPECT_EQ(f.exit_code, 0) << f.err;
   auto records = parse_all(server.records());
@@ -169,6 +172,22 @@ TEST_F(Pipeline, ServerDownForTheWholeRunThenFlushDeliversEverything) {
   RunResult again = flush(env);
   EXPECT_EQ(again.exit_code, 0);
   EXPECT_EQ(server.record_count(), 14u);
+}
+
+// The shipper holds at most 16 MiB of a journal in memory; a bigger journal is still delivered in one go.
+TEST_F(Pipeline, FlushDeliversAJournalLargerThanTheShippersMemoryCap) {
+  RunResult r = drive({"many", "25000"}, {});  // about 21 MiB of records, kept locally
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  FakeBetterStack::Options o;
+  o.keep_bodies = false;
+  FakeBetterStack server(o);
+  RunSpec spec;  // a generous deadline: sanitizer builds are slow
+  spec.argv = {bstest, "flush", dir / "bs", "--deadline-ms", "120000"};
+  spec.env = server.env();
+  RunResult f = run(spec);
+  EXPECT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_EQ(server.record_count(), 50002u) << f.err;
+  EXPECT_TRUE(journals().empty());
 }
 
 TEST_F(Pipeline, EmbeddedDefaultKeepsEverythingLocallyAndSaysHowToSendIt) {

@@ -109,7 +109,14 @@ TEST_F(TearDownFails, Only) {}
 template <typename T>
 class Typed : public ::testing::Test {};
 using TypedTypes = ::testing::Types<int, double>;
-TYPED_TEST_SUITE(Typed, TypedTypes);
+// Names as GoogleTest's default (0, 1), given explicitly: the macro's empty variadic form is not pedantic C++.
+struct TypeIndexNames {
+  template <typename T>
+  static std::string GetName(int i) {
+    return std::to_string(i);
+  }
+};
+TYPED_TEST_SUITE(Typed, TypedTypes, TypeIndexNames);
 TYPED_TEST(Typed, DefaultIsZero) { EXPECT_EQ(TypeParam(), TypeParam(0)); }
 
 class Param : public ::testing::TestWithParam<int> {};
@@ -132,6 +139,38 @@ TEST(Crash, Now) {
   } else if (std::strcmp(how, "throw") == 0) {
     throw std::logic_error("escaped with exceptions not caught");
   }
+}
+
+// FIXTURE_FLAKY=1: flaky and broken tests, decided by the attempt number a re-run carries.
+namespace fixture {
+struct DatabaseError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+}  // namespace fixture
+
+namespace {
+bool first_attempt() {
+  const char* a = std::getenv("BSTEST_ATTEMPT");
+  return a == nullptr || std::strcmp(a, "1") == 0;
+}
+bool flaky_mode() { return env_is("FIXTURE_FLAKY", "1"); }
+}  // namespace
+
+TEST(Flaky, PassesOnSecondAttempt) {
+  if (flaky_mode()) {
+    EXPECT_FALSE(first_attempt()) << "the network was slow";
+  }
+}
+TEST(Flaky, ThrowsOnFirstAttempt) {
+  if (flaky_mode() && first_attempt()) throw std::out_of_range("index 7 out of range");
+}
+TEST(Flaky, AlwaysFails) {
+  if (flaky_mode()) {
+    EXPECT_EQ(1, 2) << "really broken";
+  }
+}
+TEST(Flaky, AlwaysThrows) {
+  if (flaky_mode()) throw fixture::DatabaseError("connection to db-7 refused");
 }
 
 TEST(Zz, LastTest) { SUCCEED(); }

@@ -187,14 +187,20 @@ void FakeBetterStack::listen_on(int port) {
   listen_fd_ = fd;
 }
 
-void FakeBetterStack::stop_listening() {
-  int fd = listen_fd_.exchange(-1);
-  if (fd >= 0) ::close(fd);
+ClosedPort::ClosedPort() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("closed port: bind");
+  socklen_t len = sizeof addr;
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
 }
 
-void FakeBetterStack::start_listening() {
-  if (listen_fd_ >= 0) return;
-  listen_on(port_);
+ClosedPort::~ClosedPort() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 std::string FakeBetterStack::origin() const {
@@ -323,10 +329,16 @@ void FakeBetterStack::serve(std::shared_ptr<Conn> conn) {
   conn->close_now(false);
 }
 
+namespace {
+thread_local std::size_t t_pad_bytes = 0;  // a `padded` fault on this connection's current request
+}
+
 std::string FakeBetterStack::answer(int status, const std::string& body, const std::vector<std::string>& headers) {
   std::string r = "HTTP/1.1 " + std::to_string(status) + " " + status_text(status) + "\r\n";
   for (const auto& h : headers) r += h + "\r\n";
-  r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string padded = body + std::string(t_pad_bytes, ' ');
+  t_pad_bytes = 0;
+  r += "Content-Length: " + std::to_string(padded.size()) + "\r\n\r\n" + padded;
   return r;
 }
 
@@ -363,6 +375,9 @@ bool FakeBetterStack::handle(Conn& conn, Request& req) {
       case Fault::Kind::slow:
         std::this_thread::sleep_for(std::chrono::milliseconds(f.delay_ms));
         break;  // then answer normally
+      case Fault::Kind::padded:
+        t_pad_bytes = static_cast<std::size_t>(f.delay_ms) * 1024;
+        break;  // answer normally, with a huge body
       case Fault::Kind::status: {
         std::vector<std::string> headers;
         if (!f.retry_after.empty()) headers.push_back("Retry-After: " + f.retry_after);
@@ -380,6 +395,9 @@ bool FakeBetterStack::handle(Conn& conn, Request& req) {
 }
 
 bool FakeBetterStack::handle_logs(Conn& conn, Request& req) {
+  const std::int64_t received_unix_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   if (req.method != "POST" || req.path != "/") return conn.write_all(answer(404, "Not Found"));
   if (req.headers["authorization"] != "Bearer " + options_.source_token) {
     return conn.write_all(answer(403, "Unauthorized"));
@@ -437,8 +455,15 @@ bool FakeBetterStack::handle_logs(Conn& conn, Request& req) {
     last_log_headers_.clear();
     for (const auto& [k, v] : req.headers) last_log_headers_.push_back(k + ": " + v);
     if (options_.keep_bodies) {
-      for (auto& t : texts) records_.push_back(std::move(t));
+      if (options_.on_record) {
+        records_.insert(records_.end(), texts.begin(), texts.end());  // still handed to on_record below
+      } else {
+        for (auto& t : texts) records_.push_back(std::move(t));
+      }
     }
+  }
+  if (options_.on_record) {
+    for (const auto& t : texts) options_.on_record(t, received_unix_us);
   }
   cv_.notify_all();
   return conn.write_all(answer(202, ""));

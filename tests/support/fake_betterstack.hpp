@@ -15,10 +15,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -35,6 +37,7 @@ struct Fault {
     slow,        // wait `delay_ms`, then answer normally
     garbage,     // answer with bytes that are not HTTP
     close,       // close the connection without answering
+    padded,      // handle the request normally, but answer with a body of `delay_ms` KiB
   };
   Kind kind = Kind::status;
   int status = 503;
@@ -70,6 +73,10 @@ class FakeBetterStack {
     std::size_t max_body_bytes = 10u << 20;    // compressed, like Better Stack's limit -> 413
     std::size_t max_record_bytes = 10u << 20;  // one record -> 413
     bool keep_bodies = true;                   // false: count records only (benchmarks)
+    // Optional, for benchmarks: called once per accepted Logs record, on the connection's thread and
+    // outside the server's lock, with the record's JSON text and when its request had been read in full
+    // (CLOCK_REALTIME, microseconds since 1970). Empty: not called.
+    std::function<void(std::string_view record, std::int64_t received_unix_us)> on_record;
   };
 
   FakeBetterStack();
@@ -91,9 +98,6 @@ class FakeBetterStack {
   void inject(Channel channel, Fault fault, int count = 1);
   // Removes every fault; requests hanging in a `hang` fault are dropped.
   void clear_faults();
-  // While stopped, connections to the port are refused. Start listens on the same port again.
-  void stop_listening();
-  void start_listening();
 
   // What arrived (accepted requests only).
   std::vector<std::string> records() const;  // each Logs record's JSON text, in arrival order
@@ -144,6 +148,22 @@ class FakeBetterStack {
   std::size_t logs_decoded_ = 0;
   std::vector<std::string> last_log_headers_;
   std::uint64_t release_generation_ = 0;
+};
+
+// A loopback port where nobody listens, reserved for as long as the object lives: bound without any reuse
+// option, so no other socket (another test's server) can take it, and connections to it are refused.
+class ClosedPort {
+ public:
+  ClosedPort();
+  ~ClosedPort();
+  ClosedPort(const ClosedPort&) = delete;
+  ClosedPort& operator=(const ClosedPort&) = delete;
+  int port() const { return port_; }
+  std::string origin() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
 };
 
 // Creates a self-signed certificate for localhost / 127.0.0.1 in `dir` (cert.pem, key.pem) with the

@@ -34,7 +34,12 @@ RunResult run(const RunSpec& spec) {
     bool overridden = std::any_of(spec.env.begin(), spec.env.end(), [&](const auto& p) { return p.first == name; });
     if (!overridden) env.push_back(kv);
   }
-  for (const auto& [k, v] : spec.env) env.push_back(k + "=" + v);
+  // A later entry for the same name wins.
+  for (std::size_t i = 0; i < spec.env.size(); ++i) {
+    bool later = false;
+    for (std::size_t j = i + 1; j < spec.env.size(); ++j) later = later || spec.env[j].first == spec.env[i].first;
+    if (!later) env.push_back(spec.env[i].first + "=" + spec.env[i].second);
+  }
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);

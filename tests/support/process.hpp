@@ -11,8 +11,8 @@ namespace bstest::testing {
 
 struct RunSpec {
   std::vector<std::string> argv;
-  // Added to the environment. Every BETTERSTACK_* and BSTEST_* variable of the test process itself is
-  // removed first, so runs are hermetic.
+  // Added to the environment (a later entry for the same name wins). Every BETTERSTACK_*, BSTEST_* and
+  // GTEST_* variable of the test process itself is removed first, so runs are hermetic.
   std::vector<std::pair<std::string, std::string>> env;
   std::string cwd;
   int timeout_ms = 60000;

@@ -1,5 +1,5 @@
-// The journal: appends survive, readers take only complete records, torn tails are skipped, memory stays
-// flat across windows, and the writer's lock tells readers whether it is alive.
+// The journal: appends go through a fixed shared ring into the journal file, survive a kill, readers take
+// only complete records, torn ones are skipped, and the writer's lock tells readers whether it is alive.
 #include "journal/journal.hpp"
 
 #include "process.hpp"
@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +31,7 @@ std::string record(int i, std::size_t pad = 0) {
 std::vector<std::string> read_all(const std::string& path, bool gone, std::uint64_t from = 0, std::uint64_t* end = nullptr) {
   JournalReader r;
   std::string err;
+  EXPECT_TRUE(bstest::detail::absorb_ring(path, gone, err)) << err;
   EXPECT_TRUE(r.open(path, err)) << err;
   std::vector<std::string> lines;
   for (;;) {
@@ -57,7 +60,7 @@ TEST(Journal, AppendsAreReadBackInOrder) {
     std::string r = record(i);
     ASSERT_TRUE(w.append(r.data(), r.size()));
   }
-  // Readable while the writer is alive (from the shared mapping's page cache), without the zero tail.
+  // Readable while the writer is alive: the reader's side absorbs the ring into the journal first.
   auto live = read_all(path, false);
   ASSERT_EQ(live.size(), 100u);
   EXPECT_EQ(live[0], "{\"id\":\"r-0\",\"pad\":\"\"}");
@@ -68,29 +71,61 @@ TEST(Journal, AppendsAreReadBackInOrder) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   std::size_t expected = 0;
   for (int i = 0; i < 100; ++i) expected += record(i).size();
-  EXPECT_EQ(static_cast<std::size_t>(st.st_size), expected) << "close() trims the reserved tail";
+  EXPECT_EQ(static_cast<std::size_t>(st.st_size), expected) << "the journal holds exactly the records";
+  EXPECT_NE(::stat(bstest::detail::ring_path_of(path).c_str(), &st), 0) << "a closed journal has no ring";
   EXPECT_EQ(read_all(path, true).size(), 100u);
 }
 
-TEST(Journal, ManyWindowsKeepEveryRecord) {
+TEST(Journal, ManyTimesAroundTheRingWithoutACopierKeepsEveryRecord) {
   TempDir dir;
   std::string path = dir / "big.journal";
   JournalWriter w;
   std::string err;
-  ASSERT_TRUE(w.open(path, err));
-  // ~12 MiB through a 1 MiB window, with records of varying size crossing window edges.
+  ASSERT_TRUE(w.open(path, err));  // no companion: the writer empties its ring itself
+  // ~12 MiB through a 4 MiB ring, records of varying size wrapping around its end.
   const int n = 30000;
   for (int i = 0; i < n; ++i) {
     std::string r = record(i, static_cast<std::size_t>(i % 700));
     ASSERT_TRUE(w.append(r.data(), r.size()));
   }
-  std::string huge = record(-1, 300u << 10);  // larger than the slack: written with pwrite
+  std::string huge = record(-1, 2u << 20);  // larger than a quarter of the ring: written to the journal directly
   ASSERT_TRUE(w.append(huge.data(), huge.size()));
+  std::string after = record(n);
+  ASSERT_TRUE(w.append(after.data(), after.size()));
   w.close();
   auto lines = read_all(path, true);
-  ASSERT_EQ(lines.size(), static_cast<std::size_t>(n + 1));
-  for (int i = 0; i < n; i += 997) EXPECT_EQ(lines[static_cast<std::size_t>(i)] + "\n", record(i, static_cast<std::size_t>(i % 700)));
-  EXPECT_EQ(lines.back().size() + 1, huge.size());
+  ASSERT_EQ(lines.size(), static_cast<std::size_t>(n + 2));
+  for (int i = 0; i < n; i += 997) {
+    EXPECT_EQ(lines[static_cast<std::size_t>(i)] + "\n", record(i, static_cast<std::size_t>(i % 700)));
+  }
+  EXPECT_EQ(lines[static_cast<std::size_t>(n)].size() + 1, huge.size());
+  EXPECT_EQ(lines.back() + "\n", after);
+}
+
+TEST(Journal, AWriterAndAConcurrentCopierLoseAndRepeatNothing) {
+  TempDir dir;
+  std::string path = dir / "copier.journal";
+  JournalWriter w;
+  std::string err;
+  ASSERT_TRUE(w.open(path, err, JournalWriter::kRingBytes));  // a companion empties the ring
+  std::atomic<bool> done{false};
+  std::thread copier([&] {
+    std::string e;
+    while (!done.load()) bstest::detail::absorb_ring(path, false, e);
+  });
+  const int n = 50000;
+  for (int i = 0; i < n; ++i) {
+    std::string r = record(i, static_cast<std::size_t>(i % 300));
+    ASSERT_TRUE(w.append(r.data(), r.size()));
+  }
+  done = true;
+  copier.join();
+  w.close();
+  auto lines = read_all(path, true);
+  ASSERT_EQ(lines.size(), static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    ASSERT_EQ(lines[static_cast<std::size_t>(i)] + "\n", record(i, static_cast<std::size_t>(i % 300))) << i;
+  }
 }
 
 TEST(Journal, ResumesFromAnOffset) {
@@ -176,6 +211,37 @@ TEST(Journal, RecordsSurviveAKillMinus9) {
   EXPECT_EQ(lines.size(), 500u) << "memcpy into the shared mapping is enough to survive SIGKILL";
 }
 
+TEST(Journal, ARecordTornInTheRingByAKillIsSkipped) {
+  TempDir dir;
+  std::string path = dir / "torn-ring.journal";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    JournalWriter w;
+    std::string err;
+    if (!w.open(path, err, JournalWriter::kRingBytes)) ::_exit(2);
+    std::string a = record(1), b = record(2);
+    w.append(a.data(), a.size());
+    w.append(b.data(), b.size());
+    // What a kill in the middle of the next memcpy leaves in the ring: a reserved record, half copied.
+    int fd = ::open(bstest::detail::ring_path_of(path).c_str(), O_RDWR);
+    auto* h = static_cast<bstest::detail::RingHeader*>(
+        ::mmap(nullptr, JournalWriter::kHeaderBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    std::string c = record(3);
+    std::uint64_t off = h->end.fetch_add(c.size());
+    if (::pwrite(fd, c.data(), c.size() / 2, static_cast<off_t>(JournalWriter::kHeaderBytes + off)) < 0) ::_exit(3);
+    ::_exit(0);  // no close: the ring is left as the kill left it
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(read_all(path, false).size(), 2u) << "a live writer may still finish the third";
+  auto lines = read_all(path, true);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1], "{\"id\":\"r-2\",\"pad\":\"\"}");
+  struct stat st {};
+  EXPECT_NE(::stat(bstest::detail::ring_path_of(path).c_str(), &st), 0) << "the emptied ring of a dead writer is removed";
+}
+
 TEST(Journal, ConcurrentAppendsFromThreadsAreAllKept) {
   TempDir dir;
   std::string path = dir / "threads.journal";
@@ -197,19 +263,26 @@ TEST(Journal, ConcurrentAppendsFromThreadsAreAllKept) {
   EXPECT_EQ(lines.size(), 20000u);
 }
 
-TEST(Journal, SignalPathAppendsAfterTheMappedOnes) {
+TEST(Journal, SignalPathAppendsAfterTheOthersEvenWhenTheRingIsFull) {
   TempDir dir;
   std::string path = dir / "sig.journal";
   JournalWriter w;
   std::string err;
-  ASSERT_TRUE(w.open(path, err));
+  ASSERT_TRUE(w.open(path, err, JournalWriter::kRingBytes));
   std::string a = record(1), b = record(2);
   w.append(a.data(), a.size());
   w.append_from_signal(b.data(), b.size());
-  w.close();
+  // Nobody empties the ring; the signal path goes on past it (straight to the journal).
+  const int n = 12000;
+  for (int i = 0; i < n; ++i) {
+    std::string r = record(100 + i, 400);
+    ASSERT_TRUE(w.append_from_signal(r.data(), r.size()));
+  }
   auto lines = read_all(path, true);
-  ASSERT_EQ(lines.size(), 2u);
+  ASSERT_EQ(lines.size(), static_cast<std::size_t>(n + 2));
   EXPECT_EQ(lines[1], "{\"id\":\"r-2\",\"pad\":\"\"}");
+  EXPECT_EQ(lines.back() + "\n", record(100 + n - 1, 400));
+  w.abandon();
 }
 
 TEST(Journal, UnwritableFolderIsAClearError) {

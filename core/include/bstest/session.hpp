@@ -56,7 +56,7 @@ struct FailedTest {
   bool disabled = false;            // a DISABLED_ test that was run on request
   std::string first_failure_file;   // empty when unknown
   int first_failure_line = -1;
-  std::string first_failure_message;
+  std::string first_failure_message; // the first 2000 bytes, secrets redacted
   std::string exception_type;       // when the failure was an uncaught exception of a known type
 };
 
@@ -132,6 +132,13 @@ class Session {
   const Config& config() const noexcept;
   const std::string& run_id() const noexcept;
   int attempt() const noexcept;
+  const std::string& framework() const noexcept;
+  // False when this process runs under `bstest run` or is itself a re-run (BSTEST_ROLE=child): then it
+  // neither re-runs failures nor decides the heartbeat.
+  bool owns_suite() const noexcept;
+  // The random seed of a shuffled run (replayed by re-runs); has_random_seed() is false otherwise.
+  bool has_random_seed() const noexcept;
+  std::uint64_t random_seed() const noexcept;
 
  private:
   std::unique_ptr<detail::SessionImpl> impl_;

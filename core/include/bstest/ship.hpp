@@ -54,6 +54,11 @@ struct ShipOptions {
   int drain_deadline_ms = 5000;
   // Every line read from a journal (records and local lines), for callers that keep a ledger of the run.
   std::function<void(const std::string& journal, std::string_view line)> on_line;
+  // Follow mode: called after each pass that looked for new journals and read every journal to its end
+  // (from the shipper's thread). Two calls after a writer finished mean its lines were all seen.
+  std::function<void()> after_pass;
+  // Called with each new fault ("Better Stack Logs: connection refused") as it happens.
+  std::function<void(const std::string&)> on_problem;
   // Called about once a second while shipping.
   std::function<void(const ShipStats&)> progress;
 };

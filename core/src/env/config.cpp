@@ -102,6 +102,13 @@ bool check_secure_url(const detail::Url& u, const char* name, const std::string&
   return true;
 }
 
+// The ingest host as quoted in messages: without a "user:password@" part (a token pasted there is still
+// a token).
+std::string host_shown(const std::string& host) {
+  if (host.find("://") != std::string::npos) return detail::strip_userinfo(host);
+  return detail::strip_userinfo("https://" + host).substr(8);
+}
+
 void parse_logs(Reader& r) {
   std::string token, host;
   bool has_token = r.value("BETTERSTACK_SOURCE_TOKEN", token);
@@ -131,7 +138,7 @@ void parse_logs(Reader& r) {
                           "it is not sent anywhere") + kLogsOff);
     return;
   }
-  std::string shown = " '" + Reader::detail_quote(host) + "'";
+  std::string shown = " '" + Reader::detail_quote(host_shown(host)) + "'";
   if (detail::has_space_or_control(host)) {
     r.problem(std::string("BETTERSTACK_INGEST_HOST") + shown + " contains whitespace or control characters" + kLogsOff);
     return;

@@ -10,6 +10,15 @@ std::string lower(std::string_view s) {
   for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return r;
 }
+
+// RFC 3986 scheme syntax, and short (real schemes are).
+bool looks_like_scheme(std::string_view s) {
+  if (s.empty() || s.size() > 16 || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return false;
+  }
+  return true;
+}
 }  // namespace
 
 std::string Url::origin() const {
@@ -71,7 +80,13 @@ bool parse_url(std::string_view text, Url& out, std::string& why) {
   }
   out.scheme = lower(text.substr(0, sep));
   if (out.scheme != "https" && out.scheme != "http") {
-    why = "uses the scheme '" + out.scheme + "'; only https is supported";
+    // Quoted only when it looks like a scheme: the text before "://" can be part of a secret (a token, or
+    // a URL pasted without its scheme and with "://" further on).
+    if (looks_like_scheme(out.scheme)) {
+      why = "uses the scheme '" + out.scheme + "'; only https is supported";
+    } else {
+      why = "does not start with https://";
+    }
     return false;
   }
   std::string_view rest = text.substr(sep + 3);

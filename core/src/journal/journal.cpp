@@ -14,155 +14,6 @@
 namespace bstest::detail {
 
 // ---------------------------------------------------------------------------------------------------------
-// JournalWriter
-
-JournalWriter::~JournalWriter() {
-  if (owner_ != 0 && owner_ == ::getpid()) {
-    close();
-  } else {
-    abandon();
-  }
-}
-
-void JournalWriter::fail(const char* what, int err) noexcept {
-  if (!failed_) {
-    failed_ = true;
-    try {
-      error_ = std::string(what) + ": " + std::strerror(err);
-    } catch (...) {
-    }
-  }
-}
-
-bool JournalWriter::open(const std::string& path, std::string& error) {
-  std::string tmp = path + ".new";
-  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    error = "cannot create " + tmp + ": " + std::strerror(errno);
-    return false;
-  }
-  // The lock is taken before the file gets its final name, so no reader sees it unlocked.
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = "cannot set up " + path + ": " + std::strerror(errno);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  fd_ = fd;
-  path_ = path;
-  owner_ = ::getpid();
-  end_.store(0);
-  reserved_ = 0;
-  if (!ensure_reserved(kWindow + kSlack)) {
-    error = error_;
-    return false;
-  }
-  if (!map_window(0)) use_mmap_ = false;
-  return true;
-}
-
-bool JournalWriter::ensure_reserved(std::uint64_t upto) noexcept {
-  if (upto <= reserved_) return true;
-  std::uint64_t want = (upto + kReserveStep - 1) / kReserveStep * kReserveStep;
-  int rc = ::posix_fallocate(fd_, static_cast<off_t>(reserved_), static_cast<off_t>(want - reserved_));
-  if (rc != 0) {
-    fail("cannot reserve journal space", rc);
-    return false;
-  }
-  reserved_ = want;
-  return true;
-}
-
-bool JournalWriter::map_window(std::uint64_t offset) noexcept {
-  std::uint64_t base = offset & ~static_cast<std::uint64_t>(kWindow - 1);
-  std::size_t len = kWindow + kSlack;
-  if (!ensure_reserved(base + len)) return false;
-  if (map_ != nullptr) {
-    ::munmap(map_, map_len_);
-    map_ = nullptr;
-  }
-  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, static_cast<off_t>(base));
-  if (p == MAP_FAILED) return false;
-  map_ = static_cast<char*>(p);
-  map_base_ = base;
-  map_len_ = len;
-  return true;
-}
-
-bool JournalWriter::append(const char* data, std::size_t n) noexcept {
-  if (fd_ < 0 || failed_ || n == 0) return false;
-  std::lock_guard<std::mutex> lock(mu_);
-  std::uint64_t off = end_.fetch_add(n, std::memory_order_relaxed);
-  if (!ensure_reserved(off + n)) return false;
-  if (use_mmap_ && n <= kSlack) {
-    if (map_ == nullptr || off < map_base_ || off >= map_base_ + kWindow) {
-      if (!map_window(off)) use_mmap_ = false;
-    }
-    if (use_mmap_) {
-      std::memcpy(map_ + (off - map_base_), data, n);
-      return true;
-    }
-  }
-  // Large record, or no mapping: one positioned write.
-  std::size_t done = 0;
-  while (done < n) {
-    ssize_t w = ::pwrite(fd_, data + done, n - done, static_cast<off_t>(off + done));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail("cannot write to the journal", errno);
-      return false;
-    }
-    done += static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
-bool JournalWriter::append_from_signal(const char* data, std::size_t n) noexcept {
-  if (fd_ < 0) return false;
-  std::uint64_t off = end_.fetch_add(n, std::memory_order_relaxed);
-  std::size_t done = 0;
-  while (done < n) {
-    ssize_t w = ::pwrite(fd_, data + done, n - done, static_cast<off_t>(off + done));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    done += static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
-void JournalWriter::close() noexcept {
-  if (fd_ < 0) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  if (map_ != nullptr) {
-    ::munmap(map_, map_len_);
-    map_ = nullptr;
-  }
-  // Drop the zero-filled reserve so the file holds exactly the records.
-  if (::ftruncate(fd_, static_cast<off_t>(end_.load())) != 0) {
-    // Not fatal: readers skip the zero tail of a finished journal.
-  }
-  ::close(fd_);
-  fd_ = -1;
-  owner_ = 0;
-}
-
-void JournalWriter::abandon() noexcept {
-  if (map_ != nullptr) {
-    ::munmap(map_, map_len_);
-    map_ = nullptr;
-  }
-  if (fd_ >= 0) {
-    // Closing our copy of the descriptor does not release the parent's lock: the lock belongs to the
-    // open file description, which the parent still holds.
-    ::close(fd_);
-    fd_ = -1;
-  }
-  owner_ = 0;
-}
-
-// ---------------------------------------------------------------------------------------------------------
 // JournalReader
 
 JournalReader::~JournalReader() {
@@ -207,7 +58,7 @@ bool is_blank(const char* p, std::size_t n) {
 
 bool is_json_object(const char* p, std::size_t n) {
   rapidjson::Document d;
-  d.Parse(p, n);
+  d.Parse<rapidjson::kParseIterativeFlag>(p, n);  // no recursion: deep nesting cannot overflow the stack
   return !d.HasParseError() && d.IsObject();
 }
 
@@ -220,6 +71,17 @@ std::uint64_t JournalReader::read_lines(std::uint64_t from, Buf& out, std::size_
   Buf buf;
   const std::size_t out_start = out.size();
   const std::size_t ends_start = line_ends != nullptr ? line_ends->size() : 0;
+  // A line that starts right after a NUL byte follows a torn region, also when an earlier call consumed
+  // the NUL bytes (the region ended at its chunk's end, or the line did not fit in it).
+  bool starts_after_gap = false;
+  if (writer_gone && from > 0) {
+    char before = 1;
+    ssize_t n;
+    do {
+      n = ::pread(fd_, &before, 1, static_cast<off_t>(from - 1));
+    } while (n < 0 && errno == EINTR);
+    starts_after_gap = n == 1 && before == '\0';
+  }
   for (;;) {
     buf.clear();
     out.truncate(out_start);
@@ -234,7 +96,7 @@ std::uint64_t JournalReader::read_lines(std::uint64_t from, Buf& out, std::size_
     bool at_eof = len < chunk;
     std::size_t pos = 0;
     std::size_t consumed = 0;
-    bool after_gap = false;
+    bool after_gap = starts_after_gap;
     bool progressed = false;
     bool waiting = false;  // stopped at a record the live writer is still copying
     while (pos < len) {

@@ -110,22 +110,31 @@ void Redactor::add(std::string value) {
 }
 
 bool Redactor::apply(std::string_view in, std::string& out) const {
+  if (values_.empty()) {
+    out.append(in.data(), in.size());
+    return false;
+  }
+  // Where each secret occurs next; a position is searched again only once the text before it is used up,
+  // so a long message with many secrets is still scanned about once per secret.
+  std::vector<std::size_t> next(values_.size());
+  for (std::size_t k = 0; k < values_.size(); ++k) next[k] = in.find(values_[k]);
   bool replaced = false;
   std::size_t i = 0;
-  while (i < in.size()) {
+  for (;;) {
     std::size_t best = std::string_view::npos;
-    std::size_t best_len = 0;
-    for (const auto& v : values_) {
-      std::size_t at = in.find(v, i);
-      if (at != std::string_view::npos && (at < best || (at == best && v.size() > best_len))) {
-        best = at;
-        best_len = v.size();
+    std::size_t best_k = 0;
+    for (std::size_t k = 0; k < values_.size(); ++k) {
+      if (next[k] != std::string_view::npos && next[k] < i) next[k] = in.find(values_[k], i);
+      // Earliest first; at the same place the longest (values_ is sorted longest first).
+      if (next[k] < best) {
+        best = next[k];
+        best_k = k;
       }
     }
     if (best == std::string_view::npos) break;
     out.append(in.data() + i, best - i);
     out += "[redacted]";
-    i = best + best_len;
+    i = best + values_[best_k].size();
     replaced = true;
   }
   out.append(in.data() + i, in.size() - i);

@@ -29,7 +29,18 @@ void tag(Buf& b, bool& first, const char* key, std::string_view value) {
   if (!first) b.put(',');
   first = false;
   put_key(b, key);
-  put_json_string(b, value, kMaxTagBytes);
+  // Sentry drops a tag value over 200 characters or with a newline: cut it without the truncation note
+  // (which would pass 200), not inside a character, and turn newlines into spaces.
+  std::size_t cut = value.size();
+  if (cut > kMaxTagBytes) {
+    cut = kMaxTagBytes;
+    for (int k = 0; k < 3 && cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80; ++k) --cut;
+  }
+  std::string v(value.substr(0, cut));
+  for (char& c : v) {
+    if (c == '\n') c = ' ';
+  }
+  put_json_string(b, v);
 }
 
 std::string compiler_name() {
@@ -133,7 +144,7 @@ std::string sentry_event_json(const ErrorEvent& e) {
       }
       value += " and then passed";
       if (!e.failure_message.empty()) {
-        value += ": " + (where.empty() ? std::string() : where + ": ") + std::string(first_line(e.failure_message, 2000));
+        value += ": " + (where.empty() ? std::string() : where + ": ") + e.failure_message;
       }
       break;
     }
@@ -246,8 +257,13 @@ std::string sentry_line(const ErrorEvent& e) { return "{\"sentry\":" + sentry_ev
 std::string make_envelope(std::string_view event_json) {
   std::string_view id;
   constexpr std::string_view kIdKey = "{\"event_id\":\"";
-  if (event_json.compare(0, kIdKey.size(), kIdKey) == 0 && event_json.size() >= kIdKey.size() + 32) {
-    id = event_json.substr(kIdKey.size(), 32);
+  if (event_json.compare(0, kIdKey.size(), kIdKey) == 0 && event_json.size() > kIdKey.size() + 32 &&
+      event_json[kIdKey.size() + 32] == '"') {
+    // Copied into the header as is: only a real id (32 lowercase hex digits), never arbitrary bytes.
+    std::string_view candidate = event_json.substr(kIdKey.size(), 32);
+    bool hex = true;
+    for (char c : candidate) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+    if (hex) id = candidate;
   }
   std::string env;
   env.reserve(event_json.size() + 256);
@@ -284,7 +300,8 @@ int num(const rapidjson::Value& obj, const char* key, int fallback) {
 
 std::string crash_error_line(std::string_view crash_record) {
   rapidjson::Document d;
-  d.Parse(crash_record.data(), crash_record.size());
+  // No recursion: deep nesting cannot overflow the stack.
+  d.Parse<rapidjson::kParseIterativeFlag>(crash_record.data(), crash_record.size());
   if (d.HasParseError() || !d.IsObject()) return {};
   static const rapidjson::Value kEmpty(rapidjson::kObjectType);
   const rapidjson::Value& run = d.HasMember("run") ? d["run"] : kEmpty;

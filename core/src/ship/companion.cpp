@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -93,7 +94,8 @@ bool Companion::start(const Config& config, const std::string& run_id, std::stri
                                    "--notify-fd",
                                    "4",
                                    "--deadline-ms",
-                                   std::to_string(config.flush_timeout_ms)};
+                                   // A little less than we wait, so its summary arrives in time.
+                                   std::to_string(std::max(config.flush_timeout_ms - 300, config.flush_timeout_ms * 3 / 4))};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -135,7 +137,7 @@ bool Companion::start(const Config& config, const std::string& run_id, std::stri
   return true;
 }
 
-bool Companion::finish(int timeout_ms, std::string& summary) {
+bool Companion::finish(int timeout_ms, std::string& summary, std::string& problem) {
   if (pid_ <= 0) return true;
   ::close(wake_fd_);
   wake_fd_ = -1;
@@ -160,14 +162,27 @@ bool Companion::finish(int timeout_ms, std::string& summary) {
   }
   ::close(notify_fd_);
   notify_fd_ = -1;
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  summary = text;
+  // Lines: "problem: <fault>" while shipping, then the summary line.
+  summary.clear();
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) break;  // an unfinished line is ignored
+    std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.rfind("problem: ", 0) == 0) {
+      problem = line.substr(9);
+    } else if (!line.empty()) {
+      summary = line;
+    }
+  }
   if (eof) {
-    // It has closed its end, so it is exiting: reap it (briefly) so no zombie is left behind.
-    for (int i = 0; i < 50; ++i) {
+    // It has closed its end, so it is exiting: reap it so no zombie is left behind, within the deadline
+    // (left to init otherwise).
+    for (;;) {
       pid_t r = ::waitpid(pid_, nullptr, WNOHANG);
-      if (r == pid_ || (r < 0 && errno == ECHILD)) break;
-      ::usleep(2000);
+      if (r == pid_ || (r < 0 && errno == ECHILD) || now_ms() + 2 > deadline) break;
+      ::usleep(1000);
     }
   }
   pid_ = -1;

@@ -3,7 +3,8 @@
 //
 // Two pipes tie it to the test program: the companion sleeps on the read end of "wake" (the test program
 // closing its end, or dying, wakes it at once), and writes its one-line summary into "notify" before it
-// exits. It runs in its own process group, so a Ctrl-C or a time-out kill of the test's group leaves it
+// exits (and "problem: ..." lines as faults happen, so a late summary can still say what went wrong).
+// It runs in its own process group, so a Ctrl-C or a time-out kill of the test's group leaves it
 // alive to ship what was recorded.
 #pragma once
 
@@ -25,9 +26,10 @@ class Companion {
   // Starts `bstest ship` for run `run_id`. False (with `why`) when the program cannot be found or started.
   bool start(const Config& config, const std::string& run_id, std::string& why);
   bool running() const noexcept { return pid_ > 0; }
-  // Tells the companion the run is over and waits for its summary line, at most `timeout_ms`.
-  // Returns false on time-out (the companion keeps going in the background, bounded by its own deadline).
-  bool finish(int timeout_ms, std::string& summary);
+  // Tells the companion the run is over and waits for its summary line, at most `timeout_ms`. `problem`
+  // gets the last fault it reported on the way ("Better Stack Logs: timed out"). Returns false on time-out
+  // (the companion keeps going in the background, bounded by its own deadline).
+  bool finish(int timeout_ms, std::string& summary, std::string& problem);
   // In a forked child: forget the companion without touching it.
   void abandon() noexcept;
 

@@ -97,6 +97,40 @@ class CurlClient final : public HttpClient {
     CURLcode rc = curl_easy_perform(h);
     curl_slist_free_all(headers);
     if (rc != CURLE_OK) {
+      describe_error(rc, response);
+      return response;
+    }
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    response.status = static_cast<int>(status);
+    return response;
+  }
+
+  HttpResponse connect_only(const std::string& url, int timeout_ms) override {
+    HttpResponse response;
+    CURL* h = curl_easy_init();
+    if (h == nullptr) {
+      response.transport_error = -1;
+      response.error = "libcurl could not be initialised";
+      return response;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!ca_bundle_.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca_bundle_.c_str());
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeout_ms));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
+    CURLcode rc = curl_easy_perform(h);
+    if (rc != CURLE_OK) describe_error(rc, response);
+    curl_easy_cleanup(h);
+    return response;
+  }
+
+ private:
+  static void describe_error(CURLcode rc, HttpResponse& response) {
+    {
       response.transport_error = static_cast<int>(rc);
       response.status = 0;
       switch (rc) {
@@ -131,20 +165,15 @@ class CurlClient final : public HttpClient {
           response.error = "connection closed without an answer";
           break;
         case CURLE_WEIRD_SERVER_REPLY:
+        case CURLE_UNSUPPORTED_PROTOCOL:  // we only ask for http(s): this is about the answer
           response.error = "the server's answer is not HTTP";
           break;
         default:
           response.error = curl_easy_strerror(rc);
       }
-      return response;
     }
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    response.status = static_cast<int>(status);
-    return response;
   }
 
- private:
   CURL* handle_ = nullptr;
   int connect_timeout_ms_;
   std::string ca_bundle_;

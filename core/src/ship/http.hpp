@@ -42,6 +42,9 @@ class HttpClient {
   virtual ~HttpClient() = default;
   // Sends and waits at most `timeout_ms` for the whole exchange. Never throws.
   virtual HttpResponse send(const HttpRequest& request, int timeout_ms) = 0;
+  // Resolves, connects and (for https) completes the TLS handshake with `url`'s host, sending nothing.
+  // status is 0; transport_error is 0 when all of that worked.
+  virtual HttpResponse connect_only(const std::string& url, int timeout_ms) = 0;
 };
 
 // The libcurl client: one reused handle (keep-alive), TLS verification on, no redirects, http and https

@@ -70,6 +70,7 @@ struct LineRef {
   std::size_t start;       // in the journal's pending buffer
   std::size_t len;         // including '\n'
   std::uint64_t end_off;   // journal offset just after the line
+  std::int64_t read_ms;    // when the shipper read it (a batch leaves when its oldest line is old enough)
 };
 
 struct Item {
@@ -97,7 +98,6 @@ struct Journal {
   Buf logs;
   std::deque<LineRef> log_lines;
   std::size_t logs_head = 0;
-  std::int64_t oldest_ms = 0;
   std::deque<Item> errors;
   std::deque<Item> heartbeats;
 
@@ -106,8 +106,11 @@ struct Journal {
   bool crash_recorded = false;
   bool writer_gone = false;
   bool owner_role = true;
+  bool has_log_records = false;
+  std::int64_t closed_mono_ms = 0;  // when the writer closed it (CLOCK_MONOTONIC), 0 if unknown
   std::string run_started_line;
   std::string last_started_line;
+  std::string crash_line;  // the run_crashed record the test program wrote itself (signal handler)
 
   ~Journal() {
     if (cursor_fd >= 0) ::close(cursor_fd);
@@ -162,11 +165,13 @@ class Shipper {
     if (following) {
       for (;;) {
         std::int64_t t = now_ms();
-        if (t - last_scan >= kScanIntervalMs) {
+        bool scanned = t - last_scan >= kScanIntervalMs;
+        if (scanned) {
           scan();
           last_scan = t;
         }
         read_all();
+        if (scanned && opt_.after_pass) opt_.after_pass();
         send_due(false, -1);
         if (opt_.progress && t - last_progress >= 1000) {
           opt_.progress(stats_);
@@ -181,15 +186,25 @@ class Shipper {
         sleep_or_wake(kPollIntervalMs);
       }
     }
-    // Drain: nothing more will be written; deliver what is left within the deadline.
+    // Drain: nothing more will be written; deliver what is left within the deadline, counted from when
+    // the writers closed their journals (a request that was hanging then does not extend it).
     std::int64_t deadline = now_ms() + opt_.drain_deadline_ms;
+    if (opt_.follow) {
+      for (const auto& [path, j] : journals_) {
+        if (j->closed_mono_ms > 0) deadline = std::min(deadline, j->closed_mono_ms + opt_.drain_deadline_ms);
+      }
+    }
     scan();
     for (;;) {
+      std::uint64_t read_before = total_read();
       read_all();
       finalize_dead_journals();
       read_all();
       bool more = send_due(true, deadline);
       remove_finished();
+      // Lines beyond the memory cap are read once earlier batches are gone: keep going while any remain
+      // (and reading still makes progress).
+      if (!more) more = unread_lines_left() && total_read() != read_before;
       if (!more) break;
       std::int64_t t = now_ms();
       if (t >= deadline) break;
@@ -265,6 +280,9 @@ class Shipper {
   void read_journal(Journal& j) {
     if (!j.writer_gone && !j.reader.writer_alive()) j.writer_gone = true;
     bool gone = j.writer_gone;
+    // Records reach the journal file through the writer's ring: move the complete ones in first.
+    std::string err;
+    if (!absorb_ring(j.path, gone, err)) problem("journal", err);
     for (int rounds = 0; rounds < 64; ++rounds) {
       bool buffering = j.pending_log_bytes() < kMaxPendingBytesPerJournal;
       // Over the memory cap, lines are only looked at (for run state), from where looking stopped.
@@ -290,10 +308,10 @@ class Shipper {
     bool fresh = end_off > j.scan_off;  // not seen before for run state
     if (opt_.on_line && fresh) opt_.on_line(j.path, line);
     if (starts_with(line, "{\"id\":")) {
+      j.has_log_records = true;
       if (fresh) track(j, line);
       if (!buffering || !logs_.enabled || end_off <= j.cursor.logs) return;
-      if (j.log_lines.empty()) j.oldest_ms = now_ms();
-      j.log_lines.push_back({j.logs.size(), line.size() + 1, end_off});
+      j.log_lines.push_back({j.logs.size(), line.size() + 1, end_off, now_ms()});
       j.logs.put(line);
       j.logs.put('\n');
       return;
@@ -310,7 +328,11 @@ class Shipper {
       return;
     }
     if (starts_with(line, "{\"local\":") && fresh) {
-      if (line.find("\"closed\"") != std::string_view::npos) j.closed = true;
+      if (line.find("\"closed\"") != std::string_view::npos) {
+        j.closed = true;
+        auto at = line.find("\"mono_ms\":");
+        if (at != std::string_view::npos) j.closed_mono_ms = std::atoll(std::string(line.substr(at + 10, 24)).c_str());
+      }
       if (line.find("\"role\":\"child\"") != std::string_view::npos) j.owner_role = false;
     }
   }
@@ -326,6 +348,7 @@ class Shipper {
       j.run_started_line.assign(line.data(), line.size());
     } else if (ev == "run_crashed") {
       j.crash_recorded = true;
+      j.crash_line.assign(line.data(), line.size());
     }
   }
 
@@ -335,8 +358,13 @@ class Shipper {
     for (auto& [path, j] : journals_) {
       if (!j->writer_gone || j->closed) continue;
       if (j->scan_off < j->reader.file_size()) continue;  // not read to the end yet
+      // The writer died without closing its journal: report the crash (its own record, or one made here
+      // from the last test it started) as an error event too, then close the journal.
       std::string extra;
-      if (!j->crash_recorded && j->started) {
+      if (j->crash_recorded) {
+        extra += crash_error_line(j->crash_line);
+        ++stats_.runs_crashed;
+      } else if (j->started) {
         extra += synthesize_crash(*j);
         ++stats_.runs_crashed;
       }
@@ -444,6 +472,7 @@ class Shipper {
     std::string line = channel + ": " + reason;
     if (std::find(stats_.problems.begin(), stats_.problems.end(), line) == stats_.problems.end()) {
       stats_.problems.push_back(line);
+      if (opt_.on_problem) opt_.on_problem(line);
     }
   }
 
@@ -453,7 +482,7 @@ class Shipper {
     for (int guard = 0; guard < 1000 && !j.log_lines.empty(); ++guard) {
       if (t < logs_.next_at) return true;
       bool due = draining || j.log_lines.size() >= cfg_.max_batch_records ||
-                 j.pending_log_bytes() >= cfg_.max_batch_bytes || t - j.oldest_ms >= cfg_.flush_interval_ms ||
+                 j.pending_log_bytes() >= cfg_.max_batch_bytes || t - j.log_lines.front().read_ms >= cfg_.flush_interval_ms ||
                  j.writer_gone;
       if (!due) return true;
       if (deadline > 0 && t >= deadline) return true;
@@ -482,6 +511,7 @@ class Shipper {
           pop_logs(j, n);
           break;
         case Verdict::split:
+          problem("Better Stack Logs", "HTTP 413 (request too large): batches split");
           if (n > 1) {
             logs_.batch_limit = std::max<std::size_t>(1, n / 2);
           } else {
@@ -520,7 +550,6 @@ class Shipper {
       j.logs.clear();
       j.logs_head = 0;
     } else {
-      j.oldest_ms = now_ms();
       if (j.logs_head > (8u << 20)) {  // compact
         std::size_t keep = j.logs.size() - j.logs_head;
         std::memmove(j.logs.data(), j.logs.data() + j.logs_head, keep);
@@ -640,9 +669,9 @@ class Shipper {
           break;
         case Verdict::retry:
           heartbeat_.attempt += 1;
+          problem("Better Stack heartbeat", o.reason);
           if (heartbeat_.attempt >= kMaxHeartbeatAttempts) {
             heartbeat_.stopped = true;
-            problem("Better Stack heartbeat", o.reason + "; the ping is kept for `bstest flush`");
             return false;
           }
           heartbeat_.next_at = now_ms() + std::min(o.delay_ms, 2000);
@@ -672,6 +701,20 @@ class Shipper {
 
   // --- the end ---------------------------------------------------------------------------------------
 
+  std::uint64_t total_read() const {
+    std::uint64_t n = 0;
+    for (const auto& [path, j] : journals_) n += j->read_off;
+    return n;
+  }
+
+  bool unread_lines_left() {
+    if (!logs_.enabled || logs_.stopped) return false;
+    for (const auto& [path, j] : journals_) {
+      if (j->read_off < j->reader.file_size()) return true;
+    }
+    return false;
+  }
+
   bool all_writers_gone() {
     for (auto& [path, j] : journals_) {
       if (!j->writer_gone && j->reader.writer_alive()) return false;
@@ -681,7 +724,9 @@ class Shipper {
   }
 
   bool delivered(const Journal& j) const {
-    bool logs_done = logs_.enabled && j.log_lines.empty();
+    // A journal with log records is only done once Logs took them; one without (a heartbeat alone) is
+    // done when its own channels are.
+    bool logs_done = j.log_lines.empty() && (logs_.enabled || !j.has_log_records);
     bool errors_done = !errors_.enabled || j.errors.empty();
     bool hb_done = !heartbeat_.enabled || j.heartbeats.empty();
     return logs_done && errors_done && hb_done;
@@ -695,6 +740,7 @@ class Shipper {
         std::string cursor_path = journal_dir(dir_) + "/" + j.base + ".cursor";
         ::unlink(j.path.c_str());
         ::unlink(cursor_path.c_str());
+        ::unlink(ring_path_of(j.path).c_str());
         ++stats_.journals_finished;
         it = journals_.erase(it);
       } else {

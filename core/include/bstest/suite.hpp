@@ -1,0 +1,94 @@
+// A suite of test programs run by one command (`bstest run -- meson test ...`): what each program did, as
+// read from the journals, and the suite-level records the wrapper writes (verdicts after re-runs, the
+// suite summary, the heartbeat).
+#pragma once
+
+#include <bstest/config.hpp>
+#include <bstest/rerun.hpp>
+#include <bstest/session.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bstest {
+
+// One test program of the suite (its first attempt), as its journal tells it.
+struct ProgramRun {
+  std::string journal;          // journal file path
+  std::string binary;           // "math_test"
+  std::string framework;
+  RerunTarget target;           // how to run it again
+  int attempt = 1;
+  bool started = false;
+  bool finished = false;        // wrote run_finished
+  bool crashed = false;         // wrote run_crashed, or never finished
+  std::string crashed_test;     // the test that was running, if known
+  std::string crash_signal;     // "SIGSEGV", "exit", or "" when unknown
+  Counts counts;                // per test of this program
+  double duration_ms = 0;
+  std::vector<FailedTest> failed;  // its failed tests (first 1000)
+  std::string run_record;       // its run_started record (JSON)
+};
+
+// Collects ProgramRun entries from journal lines (the shipper's on_line callback). Thread-safe.
+class SuiteLedger {
+ public:
+  SuiteLedger();
+  ~SuiteLedger();
+  void on_line(const std::string& journal, std::string_view line);
+  // First attempts only, in the order they started.
+  std::vector<ProgramRun> programs() const;
+
+ private:
+  struct State;
+  mutable std::mutex mu_;
+  std::unique_ptr<State> state_;
+};
+
+struct SuiteSummary {
+  Counts counts;            // summed over programs, flaky included
+  int programs = 0;
+  int crashed_programs = 0;
+  int exit_code = 0;        // what bstest run exits with
+  int command_exit_code = 0;
+  double duration_ms = 0;
+  bool passed = false;
+  int shard_index = -1;
+  int shard_total = 0;
+};
+
+// The wrapper's own journal, in the run's folder, shipped with the rest.
+class SuiteWriter {
+ public:
+  SuiteWriter(const Config& config, std::string run_id);
+  ~SuiteWriter();
+  bool open(std::string& error);
+  // A test's verdict after re-runs, in the name of the program that ran it (its record and error event).
+  void verdict(const ProgramRun& program, const FailedTest& test, const std::vector<AttemptOutcome>& attempts,
+               bool flaky);
+  // An uncaught exception that is final (no re-runs): its error event only.
+  void exception(const ProgramRun& program, const FailedTest& test);
+  void suite_finished(const SuiteSummary& summary);
+  // The suite's heartbeat ping (sent by the shipper; kept for `bstest flush` when it cannot be sent).
+  void heartbeat(bool success, int exit_code, const std::string& body);
+  void close();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Writes a journal that holds only a heartbeat ping (`bstest heartbeat`), so that ship() sends it with the
+// usual retries and a later `bstest flush` sends it if it could not be. Returns the run id used ("" on
+// failure, with `error` set).
+std::string queue_heartbeat(const Config& config, bool success, int exit_code, const std::string& body,
+                            std::string& error);
+
+// A run id: BSTEST_RUN_ID when valid, else a new sortable one ("20261125T181830Z-6b3fe822").
+std::string make_run_id();
+
+}  // namespace bstest

@@ -1,0 +1,353 @@
+#include "journal/ring.hpp"
+
+#include <rapidjson/document.h>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace bstest::detail {
+
+namespace {
+
+constexpr char kMagic[8] = {'B', 'S', 'T', 'R', 'I', 'N', 'G', '1'};
+
+bool pwrite_all(int fd, const char* p, std::size_t n, std::uint64_t off) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(off));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+    off += static_cast<std::uint64_t>(w);
+  }
+  return true;
+}
+
+bool whole_json_object(const char* p, std::size_t n) {
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseIterativeFlag>(p, n);
+  return !d.HasParseError() && d.IsObject();
+}
+
+// Copies ring bytes [from, to) (journal offsets) into `out`, which must hold to - from bytes.
+void ring_read(const char* ring, std::size_t size, std::uint64_t from, std::uint64_t to, char* out) {
+  std::size_t len = static_cast<std::size_t>(to - from);
+  std::size_t start = static_cast<std::size_t>(from % size);
+  std::size_t first = len < size - start ? len : size - start;
+  std::memcpy(out, ring + start, first);
+  if (len > first) std::memcpy(out + first, ring, len - first);
+}
+
+void ring_write(char* ring, std::size_t size, std::uint64_t at, const char* data, std::size_t n) {
+  std::size_t start = static_cast<std::size_t>(at % size);
+  std::size_t first = n < size - start ? n : size - start;
+  std::memcpy(ring + start, data, first);
+  if (n > first) std::memcpy(ring, data + first, n - first);
+}
+
+void ring_zero(char* ring, std::size_t size, std::uint64_t from, std::uint64_t to) {
+  std::size_t len = static_cast<std::size_t>(to - from);
+  std::size_t start = static_cast<std::size_t>(from % size);
+  std::size_t first = len < size - start ? len : size - start;
+  std::memset(ring + start, 0, first);
+  if (len > first) std::memset(ring, 0, len - first);
+}
+
+// The copier: moves the complete records between `consumed` and `end` into the journal file (written at
+// their own offsets, so a copy that is repeated after a kill writes the same bytes again), zeroes them in
+// the ring and advances `consumed`. The caller holds the ring's flock.
+bool copy_out(RingHeader* h, char* ring, int journal_fd, bool writer_gone, Buf& scratch, std::string& error) {
+  const std::size_t size = static_cast<std::size_t>(h->size);
+  std::uint64_t c = h->consumed.load(std::memory_order_acquire);
+  std::uint64_t e = h->end.load(std::memory_order_acquire);
+  if (e <= c) return true;
+  if (e - c > size) e = c + size;  // a reservation that did not fit went to the journal directly
+  std::size_t len = static_cast<std::size_t>(e - c);
+  scratch.clear();
+  char* buf = scratch.tail(len);
+  ring_read(ring, size, c, e, buf);
+  std::size_t pos = 0;
+  std::size_t good = 0;         // bytes that may be zeroed and consumed
+  std::size_t seg = 0;          // start of the run of complete lines not yet written
+  bool after_gap = false;
+  auto flush = [&](std::size_t upto) {
+    if (upto > seg && !pwrite_all(journal_fd, buf + seg, upto - seg, c + seg)) return false;
+    seg = upto;
+    return true;
+  };
+  while (pos < len) {
+    if (buf[pos] == '\0') {
+      if (!writer_gone) break;
+      if (!flush(pos)) break;
+      while (pos < len && buf[pos] == '\0') ++pos;
+      seg = good = pos;
+      after_gap = true;
+      continue;
+    }
+    const char* nl = static_cast<const char*>(std::memchr(buf + pos, '\n', len - pos));
+    std::size_t line_end = nl != nullptr ? static_cast<std::size_t>(nl - buf) : len;
+    const char* nul = static_cast<const char*>(std::memchr(buf + pos, '\0', line_end - pos));
+    if (nul != nullptr || nl == nullptr) {
+      if (!writer_gone) break;  // still being copied by the writer
+      // Torn by a kill: drop the partial record.
+      if (!flush(pos)) break;
+      pos = nul != nullptr ? static_cast<std::size_t>(nul - buf) : len;
+      seg = good = pos;
+      after_gap = true;
+      continue;
+    }
+    if (after_gap && !whole_json_object(buf + pos, line_end - pos)) {
+      // The tail of a torn record that happens to end in a newline: not a record.
+      if (!flush(pos)) break;
+      seg = line_end + 1;
+    }
+    after_gap = false;
+    pos = line_end + 1;
+    good = pos;
+  }
+  if (!flush(good)) {
+    error = std::string("cannot write the journal: ") + std::strerror(errno);
+    // Keep what was written: it is still in the ring and will be copied again.
+    return false;
+  }
+  if (good > 0) {
+    ring_zero(ring, size, c, c + good);
+    h->consumed.store(c + good, std::memory_order_release);
+  }
+  return true;
+}
+
+// The writer's own drain: everything between `consumed` and `end` is complete (the writer holds its lock,
+// so no record is half copied), so it goes to the journal straight from the ring, in at most two writes.
+// The caller holds the ring's flock.
+bool copy_out_complete(RingHeader* h, char* ring, int journal_fd, std::string& error) {
+  const std::size_t size = static_cast<std::size_t>(h->size);
+  std::uint64_t c = h->consumed.load(std::memory_order_acquire);
+  std::uint64_t e = h->end.load(std::memory_order_acquire);
+  if (e <= c) return true;
+  if (e - c > size) e = c + size;
+  std::size_t len = static_cast<std::size_t>(e - c);
+  std::size_t start = static_cast<std::size_t>(c % size);
+  std::size_t first = len < size - start ? len : size - start;
+  if (!pwrite_all(journal_fd, ring + start, first, c) || (len > first && !pwrite_all(journal_fd, ring, len - first, c + first))) {
+    error = std::string("cannot write the journal: ") + std::strerror(errno);
+    return false;
+  }
+  ring_zero(ring, size, c, e);
+  h->consumed.store(e, std::memory_order_release);
+  return true;
+}
+
+}  // namespace
+
+std::string ring_path_of(const std::string& journal_path) {
+  std::string p = journal_path;
+  if (p.size() > 8 && p.compare(p.size() - 8, 8, ".journal") == 0) p.resize(p.size() - 8);
+  return p + ".ring";
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// JournalWriter
+
+JournalWriter::~JournalWriter() {
+  if (owner_ != 0 && owner_ == ::getpid()) {
+    close();
+  } else {
+    abandon();
+  }
+}
+
+void JournalWriter::fail(const std::string& what) noexcept {
+  if (failed_) return;
+  failed_ = true;
+  try {
+    error_ = what;
+  } catch (...) {
+  }
+}
+
+bool JournalWriter::open(const std::string& path, std::string& error, std::size_t self_drain_at) {
+  ring_path_ = ring_path_of(path);
+  int rfd = ::open(ring_path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (rfd < 0) {
+    error = "cannot create " + ring_path_ + ": " + std::strerror(errno);
+    return false;
+  }
+  std::size_t total = kHeaderBytes + kRingBytes;
+  // Reserve the ring's blocks now: a full disk is an error here, never a SIGBUS later.
+  int rc = ::posix_fallocate(rfd, 0, static_cast<off_t>(total));
+  if (rc != 0) {
+    error = "cannot reserve " + std::to_string(total >> 20) + " MiB for " + ring_path_ + ": " + std::strerror(rc);
+    ::close(rfd);
+    ::unlink(ring_path_.c_str());
+    return false;
+  }
+  void* m = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
+  if (m == MAP_FAILED) {
+    error = "cannot map " + ring_path_ + ": " + std::strerror(errno);
+    ::close(rfd);
+    ::unlink(ring_path_.c_str());
+    return false;
+  }
+  auto* h = new (m) RingHeader();
+  std::memcpy(h->magic, kMagic, sizeof kMagic);
+  h->size = kRingBytes;
+  h->end.store(0);
+  h->consumed.store(0);
+
+  std::string tmp = path + ".new";
+  int jfd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  // The lock is taken before the journal gets its name, so no reader ever sees it unlocked.
+  if (jfd < 0 || ::flock(jfd, LOCK_EX | LOCK_NB) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    error = "cannot create " + path + ": " + std::strerror(errno);
+    if (jfd >= 0) ::close(jfd);
+    ::unlink(tmp.c_str());
+    ::munmap(m, total);
+    ::close(rfd);
+    ::unlink(ring_path_.c_str());
+    return false;
+  }
+  journal_fd_ = jfd;
+  ring_fd_ = rfd;
+  header_ = h;
+  ring_ = static_cast<char*>(m) + kHeaderBytes;
+  size_ = kRingBytes;
+  self_drain_at_ = self_drain_at < 4096 ? 4096 : (self_drain_at > kRingBytes ? kRingBytes : self_drain_at);
+  path_ = path;
+  owner_ = ::getpid();
+  return true;
+}
+
+std::uint64_t JournalWriter::size() const noexcept {
+  return header_ != nullptr ? header_->end.load(std::memory_order_relaxed) : 0;
+}
+
+bool JournalWriter::drain() noexcept {
+  if (::flock(ring_fd_, LOCK_EX) != 0) return false;
+  std::string err;
+  bool ok = copy_out_complete(header_, ring_, journal_fd_, err);
+  ::flock(ring_fd_, LOCK_UN);
+  if (!ok) fail(err);
+  return ok;
+}
+
+bool JournalWriter::append(const char* data, std::size_t n) noexcept {
+  if (header_ == nullptr || failed_ || n == 0) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    std::uint64_t end = header_->end.load(std::memory_order_relaxed);
+    // Keep room: copy the ring out ourselves when nobody else did in time.
+    if (end + n - header_->consumed.load(std::memory_order_acquire) > self_drain_at_) {
+      if (!drain()) return false;
+    }
+    if (n > size_ / 4) {
+      // A record too large for the ring goes straight to the journal, after everything before it.
+      std::uint64_t off = header_->end.fetch_add(n, std::memory_order_relaxed);
+      if (::flock(ring_fd_, LOCK_EX) != 0) return false;
+      std::string err;
+      bool ok = copy_out_complete(header_, ring_, journal_fd_, err) && pwrite_all(journal_fd_, data, n, off);
+      if (ok) header_->consumed.store(off + n, std::memory_order_release);
+      ::flock(ring_fd_, LOCK_UN);
+      if (!ok) fail(err.empty() ? std::string("cannot write the journal: ") + std::strerror(errno) : err);
+      return ok;
+    }
+    std::uint64_t off = header_->end.fetch_add(n, std::memory_order_relaxed);
+    if (off + n - header_->consumed.load(std::memory_order_acquire) > size_) {
+      // Only if a drain just failed to make room (disk full).
+      fail("the journal ring is full and cannot be emptied");
+      return false;
+    }
+    ring_write(ring_, size_, off, data, n);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+bool JournalWriter::append_from_signal(const char* data, std::size_t n) noexcept {
+  if (header_ == nullptr || journal_fd_ < 0) return false;
+  std::uint64_t off = header_->end.fetch_add(n, std::memory_order_relaxed);
+  if (off + n - header_->consumed.load(std::memory_order_acquire) <= size_) {
+    ring_write(ring_, size_, off, data, n);
+    return true;
+  }
+  // No room in the ring: write it to the journal at its own offset (copiers skip its zero ring bytes).
+  return pwrite_all(journal_fd_, data, n, off);
+}
+
+void JournalWriter::close() noexcept {
+  if (header_ == nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    drain();
+    bool empty = header_->consumed.load() >= header_->end.load();
+    ::munmap(static_cast<void*>(header_), kHeaderBytes + size_);
+    header_ = nullptr;
+    ring_ = nullptr;
+    if (empty) ::unlink(ring_path_.c_str());  // otherwise the shipper copies the rest out
+    ::close(ring_fd_);
+    ring_fd_ = -1;
+  }
+  ::close(journal_fd_);  // releases the writer's lock
+  journal_fd_ = -1;
+  owner_ = 0;
+}
+
+void JournalWriter::abandon() noexcept {
+  if (header_ != nullptr) ::munmap(static_cast<void*>(header_), kHeaderBytes + size_);
+  header_ = nullptr;
+  ring_ = nullptr;
+  // Closing our copies of the descriptors does not release the parent's lock: it belongs to the open file
+  // description, which the parent still holds.
+  if (ring_fd_ >= 0) ::close(ring_fd_);
+  if (journal_fd_ >= 0) ::close(journal_fd_);
+  ring_fd_ = journal_fd_ = -1;
+  owner_ = 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Readers' side
+
+bool absorb_ring(const std::string& journal_path, bool writer_gone, std::string& error) {
+  std::string rpath = ring_path_of(journal_path);
+  int rfd = ::open(rpath.c_str(), O_RDWR | O_CLOEXEC);
+  if (rfd < 0) return true;  // no ring: the writer closed cleanly, or never had one
+  struct stat st {};
+  if (::fstat(rfd, &st) != 0 || static_cast<std::size_t>(st.st_size) < JournalWriter::kHeaderBytes + 4096) {
+    ::close(rfd);
+    return true;
+  }
+  std::size_t total = static_cast<std::size_t>(st.st_size);
+  void* m = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
+  if (m == MAP_FAILED) {
+    ::close(rfd);
+    error = "cannot map " + rpath + ": " + std::strerror(errno);
+    return false;
+  }
+  auto* h = static_cast<RingHeader*>(m);
+  bool ok = true;
+  if (std::memcmp(h->magic, kMagic, sizeof kMagic) == 0 && h->size + JournalWriter::kHeaderBytes <= total) {
+    int jfd = ::open(journal_path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (jfd >= 0 && ::flock(rfd, LOCK_EX) == 0) {
+      Buf scratch;
+      ok = copy_out(h, static_cast<char*>(m) + JournalWriter::kHeaderBytes, jfd, writer_gone, scratch, error);
+      bool empty = h->consumed.load() >= h->end.load() || (writer_gone && ok);
+      if (writer_gone && empty) ::unlink(rpath.c_str());
+      ::flock(rfd, LOCK_UN);
+    }
+    if (jfd >= 0) ::close(jfd);
+  }
+  ::munmap(m, total);
+  ::close(rfd);
+  return ok;
+}
+
+}  // namespace bstest::detail

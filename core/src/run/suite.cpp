@@ -1,0 +1,384 @@
+#include <bstest/ship.hpp>
+#include <bstest/suite.hpp>
+#include <bstest/version.hpp>
+
+#include "env/ci.hpp"
+#include "journal/journal.hpp"
+#include "record/envelope.hpp"
+#include "record/json.hpp"
+#include "record/log_encoder.hpp"
+#include "record/verdict.hpp"
+
+#include <rapidjson/document.h>
+
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <map>
+
+namespace bstest {
+
+namespace {
+
+std::string_view event_of(std::string_view line) {
+  std::string_view head = line.substr(0, 160);
+  auto at = head.find(",\"event\":\"");
+  if (at == std::string_view::npos) return {};
+  head = head.substr(at + 10);
+  return head.substr(0, head.find('"'));
+}
+
+std::string str(const rapidjson::Value& v, const char* key) {
+  if (!v.IsObject()) return {};
+  auto it = v.FindMember(key);
+  return it != v.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
+                                                     : std::string();
+}
+
+long long num(const rapidjson::Value& v, const char* key, long long fallback) {
+  if (!v.IsObject()) return fallback;
+  auto it = v.FindMember(key);
+  return it != v.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : fallback;
+}
+
+detail::RunMeta meta_of(const rapidjson::Value& run) {
+  detail::RunMeta m;
+  m.run_id = str(run, "id");
+  m.framework = str(run, "framework");
+  m.framework_version = str(run, "framework_version");
+  m.binary = str(run, "binary");
+  m.host = str(run, "host");
+  m.pid = static_cast<long>(num(run, "pid", 0));
+  m.shard_index = static_cast<int>(num(run, "shard_index", -1));
+  m.shard_total = static_cast<int>(num(run, "shard_total", 0));
+  m.iteration = static_cast<int>(num(run, "iteration", 0));
+  if (run.IsObject() && run.HasMember("random_seed") && run["random_seed"].IsUint64()) {
+    m.has_random_seed = true;
+    m.random_seed = run["random_seed"].GetUint64();
+  }
+  m.attempt = static_cast<int>(num(run, "attempt", 1));
+  m.bstest_version = str(run, "bstest_version");
+  return m;
+}
+
+}  // namespace
+
+std::string make_run_id() {
+  const char* v = std::getenv("BSTEST_RUN_ID");
+  if (v != nullptr && *v != '\0' && std::string_view(v).size() <= 64) {
+    bool ok = true;
+    for (const char* p = v; *p != '\0'; ++p) {
+      ok = ok && (std::isalnum(static_cast<unsigned char>(*p)) || *p == '-' || *p == '_');
+    }
+    if (ok) return v;
+  }
+  detail::WallTime now = detail::wall_now();
+  char ts[detail::kTimestampLength];
+  detail::format_timestamp(ts, now.seconds, 0);
+  std::string id;
+  for (int i = 0; i < 19; ++i) {
+    if (ts[i] != '-' && ts[i] != ':') id += ts[i];
+  }
+  return id + "Z-" + detail::random_hex(4);
+}
+
+std::string queue_heartbeat(const Config& config, bool success, int exit_code, const std::string& body,
+                            std::string& error) {
+  std::string run_id = make_run_id() + "-hb";
+  std::string jdir = journal_dir(config.dir);
+  detail::JournalWriter journal;
+  if (!detail::make_private_dir(jdir, error) ||
+      !journal.open(jdir + "/" + run_id + "." + std::to_string(::getpid()) + "." + detail::random_hex(6) + ".journal",
+                    error)) {
+    return {};
+  }
+  detail::Buf b;
+  b.put("{\"heartbeat\":{\"success\":");
+  b.put(success ? "true" : "false");
+  if (!success) {
+    b.put(",\"exit_code\":");
+    b.put_int(exit_code);
+    b.put(",\"body\":");
+    detail::put_json_string(b, body, 10000);
+  }
+  b.put("}}\n{\"local\":\"closed\"}\n");
+  journal.append(b.data(), b.size());
+  journal.close();
+  return run_id;
+}
+
+// -------------------------------------------------------------------------------------------------------
+// SuiteLedger
+
+struct SuiteLedger::State {
+  std::map<std::string, ProgramRun> by_journal;
+  std::vector<std::string> order;
+};
+
+SuiteLedger::SuiteLedger() : state_(std::make_unique<State>()) {}
+SuiteLedger::~SuiteLedger() = default;
+
+void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, fresh] = state_->by_journal.try_emplace(journal);
+  ProgramRun& p = it->second;
+  if (fresh) {
+    p.journal = journal;
+    state_->order.push_back(journal);
+  }
+  if (line.rfind("{\"local\":\"process\"", 0) == 0) {
+    rapidjson::Document d;
+    d.Parse(line.data(), line.size());
+    if (d.HasParseError() || !d.IsObject()) return;
+    p.target.exe = str(d, "exe");
+    p.target.cwd = str(d, "cwd");
+    if (d.HasMember("argv") && d["argv"].IsArray()) {
+      for (const auto& a : d["argv"].GetArray()) {
+        if (a.IsString()) p.target.argv.emplace_back(a.GetString(), a.GetStringLength());
+      }
+    }
+    return;
+  }
+  if (line.rfind("{\"id\":", 0) != 0) return;
+  std::string_view ev = event_of(line);
+  if (ev == "test_finished") {
+    // The record's own "result" is the first one after "test":{ (property values come later).
+    auto test_at = line.find(",\"test\":{");
+    auto res_at = test_at == std::string_view::npos ? test_at : line.find(",\"result\":\"", test_at);
+    if (res_at == std::string_view::npos) return;
+    std::string_view r = line.substr(res_at + 11);
+    r = r.substr(0, r.find('"'));
+    ++p.counts.total;
+    if (r == "passed") ++p.counts.passed;
+    if (r == "skipped") ++p.counts.skipped;
+    if (r == "disabled") ++p.counts.disabled;
+    if (r != "failed") return;
+    ++p.counts.failed;
+    if (p.failed.size() >= 1000) return;
+    rapidjson::Document d;
+    d.Parse(line.data(), line.size());
+    if (d.HasParseError() || !d.HasMember("test")) return;
+    const auto& t = d["test"];
+    FailedTest f;
+    f.suite = str(t, "suite");
+    f.name = str(t, "name");
+    f.full_name = str(t, "full_name");
+    f.file = str(t, "file");
+    f.line = static_cast<int>(num(t, "line", 0));
+    f.disabled = t.HasMember("disabled") && t["disabled"].IsBool() && t["disabled"].GetBool();
+    f.iteration = static_cast<int>(num(d["run"], "iteration", 0));
+    if (t.HasMember("failures") && t["failures"].IsArray()) {
+      for (const auto& fl : t["failures"].GetArray()) {
+        if (fl.HasMember("allowed") && fl["allowed"].IsBool() && fl["allowed"].GetBool()) continue;
+        f.first_failure_file = str(fl, "file");
+        f.first_failure_line = static_cast<int>(num(fl, "line", -1));
+        f.first_failure_message = str(fl, "message").substr(0, 2000);
+        f.exception_type = str(fl, "exception_type");
+        if (f.exception_type.empty() && str(fl, "kind") == "exception") f.exception_type = "";
+        break;
+      }
+    }
+    p.failed.push_back(std::move(f));
+    return;
+  }
+  if (ev == "run_started" || ev == "run_finished" || ev == "run_crashed" || ev == "fixture_failed") {
+    rapidjson::Document d;
+    d.Parse(line.data(), line.size());
+    if (d.HasParseError() || !d.IsObject()) return;
+    if (ev == "run_started") {
+      p.started = true;
+      p.run_record.assign(line.data(), line.size());
+      detail::RunMeta m = meta_of(d["run"]);
+      p.binary = m.binary;
+      p.framework = m.framework;
+      p.attempt = m.attempt;
+      p.target.framework = m.framework;
+      p.target.has_random_seed = m.has_random_seed;
+      p.target.random_seed = m.random_seed;
+    } else if (ev == "run_finished") {
+      p.finished = true;
+      if (d.HasMember("summary") && d["summary"].IsObject()) {
+        const auto& s = d["summary"];
+        if (s.HasMember("duration_ms") && s["duration_ms"].IsNumber()) p.duration_ms = s["duration_ms"].GetDouble();
+        p.counts.fixture_failures = static_cast<std::uint64_t>(num(s, "fixture_failures", 0));
+      }
+    } else if (ev == "run_crashed") {
+      p.crashed = true;
+      if (d.HasMember("test")) p.crashed_test = str(d["test"], "full_name");
+      if (d.HasMember("crash")) p.crash_signal = str(d["crash"], "signal");
+    }
+  }
+}
+
+std::vector<ProgramRun> SuiteLedger::programs() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ProgramRun> out;
+  for (const auto& j : state_->order) {
+    const ProgramRun& p = state_->by_journal.at(j);
+    if (!p.started || p.attempt != 1 || p.framework == "suite") continue;
+    ProgramRun copy = p;
+    if (!copy.finished) copy.crashed = true;
+    if (copy.crashed) copy.counts.crashed = 1;
+    out.push_back(std::move(copy));
+  }
+  return out;
+}
+
+// -------------------------------------------------------------------------------------------------------
+// SuiteWriter
+
+struct SuiteWriter::Impl {
+  Config cfg;
+  std::string run_id;
+  detail::JournalWriter journal;
+  detail::LogEncoder enc;
+  detail::RunMeta suite_meta;
+  detail::CiInfo ci;
+  detail::Buf rec;
+  bool open = false;
+
+  void append() {
+    if (open) journal.append(rec.data(), rec.size());
+  }
+  void append(const std::string& s) {
+    if (open) journal.append(s.data(), s.size());
+  }
+};
+
+SuiteWriter::SuiteWriter(const Config& config, std::string run_id) : impl_(std::make_unique<Impl>()) {
+  impl_->cfg = config;
+  impl_->run_id = std::move(run_id);
+}
+
+SuiteWriter::~SuiteWriter() { close(); }
+
+bool SuiteWriter::open(std::string& error) {
+  Impl& m = *impl_;
+  std::string jdir = journal_dir(m.cfg.dir);
+  std::string jid = detail::random_hex(6);
+  if (!detail::make_private_dir(jdir, error) ||
+      !m.journal.open(jdir + "/" + m.run_id + "." + std::to_string(::getpid()) + "." + jid + ".journal", error)) {
+    return false;
+  }
+  m.open = true;
+  m.ci = detail::detect_ci();
+  m.enc.set_id_prefix(jid);
+  m.suite_meta.run_id = m.run_id;
+  m.suite_meta.framework = "suite";
+  m.suite_meta.binary = "bstest run";
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  m.suite_meta.host = host;
+  m.suite_meta.pid = ::getpid();
+  m.suite_meta.bstest_version = BSTEST_VERSION;
+  m.enc.set_run(m.suite_meta);
+  m.enc.set_ci(m.ci);
+  m.rec.clear();
+  m.enc.begin(m.rec, "info", "suite_started");
+  detail::put_json_string(m.rec, "START suite (bstest run)");
+  m.enc.put_run(m.rec);
+  m.enc.put_ci(m.rec);
+  detail::LogEncoder::end(m.rec);
+  m.append();
+  m.append(std::string("{\"local\":\"process\",\"role\":\"suite\"}\n"));
+  return true;
+}
+
+void SuiteWriter::verdict(const ProgramRun& program, const FailedTest& test, const std::vector<AttemptOutcome>& attempts,
+                          bool flaky) {
+  Impl& m = *impl_;
+  rapidjson::Document d;
+  d.Parse(program.run_record.data(), program.run_record.size());
+  detail::RunMeta meta = !d.HasParseError() && d.IsObject() && d.HasMember("run") ? meta_of(d["run"]) : m.suite_meta;
+  m.enc.set_run(meta);
+  m.rec.clear();
+  detail::encode_verdict(m.enc, m.rec, test, attempts, flaky);
+  m.append();
+  std::string env = detail::environment_name(m.ci, m.cfg.environment);
+  if (flaky) {
+    m.append(detail::sentry_line(detail::error_event(detail::ErrorKind::flaky, test, attempts, meta, m.ci, env)));
+  } else if (!test.exception_type.empty()) {
+    m.append(detail::sentry_line(detail::error_event(detail::ErrorKind::exception, test, attempts, meta, m.ci, env)));
+  }
+  m.enc.set_run(m.suite_meta);
+}
+
+void SuiteWriter::exception(const ProgramRun& program, const FailedTest& test) {
+  Impl& m = *impl_;
+  rapidjson::Document d;
+  d.Parse(program.run_record.data(), program.run_record.size());
+  detail::RunMeta meta = !d.HasParseError() && d.IsObject() && d.HasMember("run") ? meta_of(d["run"]) : m.suite_meta;
+  std::vector<AttemptOutcome> one = {{1, Result::failed, false}};
+  m.append(detail::sentry_line(detail::error_event(detail::ErrorKind::exception, test, one, meta, m.ci,
+                                                   detail::environment_name(m.ci, m.cfg.environment))));
+}
+
+void SuiteWriter::suite_finished(const SuiteSummary& s) {
+  Impl& m = *impl_;
+  m.rec.clear();
+  m.enc.begin(m.rec, s.passed ? "info" : "error", "suite_finished");
+  std::string msg = std::string(s.passed ? "PASSED" : "FAILED") + " suite: " + std::to_string(s.programs) +
+                    " programs, " + std::to_string(s.counts.total) + " tests, " + std::to_string(s.counts.passed) +
+                    " passed, " + std::to_string(s.counts.failed) + " failed, " + std::to_string(s.counts.flaky) +
+                    " flaky, " + std::to_string(s.crashed_programs) + " crashed";
+  detail::put_json_string(m.rec, msg);
+  m.enc.put_run(m.rec);
+  auto field = [&](const char* k, std::uint64_t v) {
+    m.rec.put(",\"");
+    m.rec.put(k);
+    m.rec.put("\":");
+    m.rec.put_uint(v);
+  };
+  m.rec.put(",\"summary\":{\"result\":\"");
+  m.rec.put(s.passed ? "passed" : "failed");
+  m.rec.put('"');
+  field("programs", static_cast<std::uint64_t>(s.programs));
+  field("total", s.counts.total);
+  field("passed", s.counts.passed);
+  field("failed", s.counts.failed);
+  field("skipped", s.counts.skipped);
+  field("disabled", s.counts.disabled);
+  field("flaky", s.counts.flaky);
+  field("crashed", static_cast<std::uint64_t>(s.crashed_programs));
+  field("fixture_failures", s.counts.fixture_failures);
+  m.rec.put(",\"exit_code\":");
+  m.rec.put_int(s.exit_code);
+  m.rec.put(",\"command_exit_code\":");
+  m.rec.put_int(s.command_exit_code);
+  m.rec.put(",\"duration_ms\":");
+  m.rec.put_ms(s.duration_ms);
+  if (s.shard_total > 0) {
+    field("shard_index", static_cast<std::uint64_t>(s.shard_index));
+    field("shard_total", static_cast<std::uint64_t>(s.shard_total));
+  }
+  m.rec.put('}');
+  m.enc.put_ci(m.rec);
+  detail::LogEncoder::end(m.rec);
+  m.append();
+}
+
+void SuiteWriter::heartbeat(bool success, int exit_code, const std::string& body) {
+  Impl& m = *impl_;
+  m.rec.clear();
+  m.rec.put("{\"heartbeat\":{\"success\":");
+  m.rec.put(success ? "true" : "false");
+  if (!success) {
+    m.rec.put(",\"exit_code\":");
+    m.rec.put_int(exit_code);
+    m.rec.put(",\"body\":");
+    detail::put_json_string(m.rec, body, 10000);
+  }
+  m.rec.put("}}\n");
+  m.append();
+}
+
+void SuiteWriter::close() {
+  Impl& m = *impl_;
+  if (!m.open) return;
+  m.append(std::string("{\"local\":\"closed\"}\n"));
+  m.journal.close();
+  m.open = false;
+}
+
+}  // namespace bstest

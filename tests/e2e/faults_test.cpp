@@ -1,0 +1,277 @@
+// The fault matrix: for each channel (Logs, Errors, heartbeat) and each fault the network can produce, a
+// test program's exit code and output are unchanged, it ends within the flush deadline plus a margin,
+// the stderr summary names the fault, and once the fault clears (or after `bstest flush`) every record is
+// delivered exactly once, except what the endpoint's rules say must be dropped, which is said.
+#include "fake_betterstack.hpp"
+#include "process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+using namespace bstest::testing;
+
+namespace {
+
+constexpr int kFlushTimeoutMs = 2500;
+constexpr double kMarginSeconds = 4.0;  // process start-up and sanitizer slowness
+constexpr std::size_t kRecords = 14;    // what `session_driver basic` writes
+
+enum class Where {
+  inject,        // the server misbehaves on this channel's requests
+  refused,       // the channel points at a closed port
+  tls,           // the channel points at a TLS server whose certificate is not trusted
+  unresolvable,  // the channel points at a host that does not resolve
+  redirect,      // the server redirects to another server
+};
+
+enum class Then {
+  live,     // everything arrives during the run
+  soon,     // a transient fault: everything arrives during the run, or else `bstest flush` delivers it
+  flush,    // kept, and `bstest flush` delivers it once the fault is gone
+  dropped,  // the endpoint's rules say: not retried, not kept (and the summary says so)
+  rejected, // Logs 406: set aside in rejected/
+};
+
+struct Case {
+  std::string name;
+  Channel channel;
+  Where where;
+  Fault fault;
+  int count;         // for inject: how many requests misbehave (-1: all until cleared)
+  Then then;
+  std::string says;  // in the stderr summary
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+Fault status(int s, std::string retry_after = "", std::string rate_limits = "") {
+  Fault f;
+  f.kind = Fault::Kind::status;
+  f.status = s;
+  f.retry_after = std::move(retry_after);
+  f.rate_limits = std::move(rate_limits);
+  return f;
+}
+Fault kind(Fault::Kind k, int delay_ms = 0) {
+  Fault f;
+  f.kind = k;
+  f.delay_ms = delay_ms;
+  return f;
+}
+Fault big_body() { return kind(Fault::Kind::padded, 4096); }  // a 4 MiB answer
+
+std::string channel_name(Channel c) {
+  return c == Channel::logs ? "Logs" : c == Channel::errors ? "Errors" : "Heartbeat";
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> all;
+  for (Channel c : {Channel::logs, Channel::errors, Channel::heartbeat}) {
+    std::string p = channel_name(c) + "_";
+    bool logs = c == Channel::logs;
+    bool errors = c == Channel::errors;
+    // Network faults: never lost.
+    all.push_back({p + "ConnectionRefused", c, Where::refused, {}, 0, Then::flush, "connection refused"});
+    all.push_back({p + "ResetMidRequest", c, Where::inject, kind(Fault::Kind::reset), -1, Then::flush, "connection"});
+    all.push_back({p + "AcceptsAndNeverAnswers", c, Where::inject, kind(Fault::Kind::hang), -1, Then::flush, "timed out"});
+    all.push_back({p + "GarbageAnswer", c, Where::inject, kind(Fault::Kind::garbage), -1, Then::flush, "not HTTP"});
+    all.push_back({p + "UntrustedCertificate", c, Where::tls, {}, 0, Then::flush, "TLS"});
+    all.push_back({p + "UnresolvableHost", c, Where::unresolvable, {}, 0, Then::flush, "host name not found"});
+    // Slow but fine.
+    all.push_back({p + "SlowAnswers", c, Where::inject, kind(Fault::Kind::slow, 300), -1, Then::live, ""});
+    all.push_back({p + "OversizedAnswerBody", c, Where::inject, big_body(), -1, Then::live, ""});
+    // HTTP errors: Logs retries 5xx/429 and keeps; Errors and the heartbeat follow their rules (no retry).
+    Then http_error = logs ? Then::flush : Then::dropped;
+    for (int s : {500, 502, 503}) {
+      all.push_back({p + "Status" + std::to_string(s), c, Where::inject, status(s), -1, http_error, "HTTP " + std::to_string(s)});
+    }
+    all.push_back({p + "Status503RetryAfterThenOk", c, Where::inject, status(503, "1"), 1, logs ? Then::soon : Then::dropped,
+                   "HTTP 503"});
+    all.push_back({p + "Status429RetryAfterThenOk", c, Where::inject, status(429, "1"), 1,
+                   c == Channel::heartbeat ? Then::dropped : Then::soon, "429"});
+    if (errors) {
+      all.push_back({p + "SentryRateLimitsThenOk", c, Where::inject, status(429, "", "1:error:key"), 1, Then::soon, "429"});
+    }
+    all.push_back({p + "Status413Once", c, Where::inject, status(413), 1, logs ? Then::soon : Then::dropped, "413"});
+    all.push_back({p + "Status402Quota", c, Where::inject, status(402), -1,
+                   c == Channel::heartbeat ? Then::dropped : Then::flush, "402"});
+    all.push_back({p + "Status403BadToken", c, Where::inject, status(403), -1,
+                   c == Channel::heartbeat ? Then::dropped : Then::flush, "403"});
+    all.push_back({p + "Status406Once", c, Where::inject, status(406), 1, logs ? Then::rejected : Then::dropped, "406"});
+    all.push_back({p + "RedirectToAnotherHost", c, Where::redirect, {}, -1, logs ? Then::flush : Then::dropped, "redirect"});
+  }
+  return all;
+}
+
+class Faults : public ::testing::TestWithParam<Case> {
+ protected:
+  std::string driver = build_path("BSTEST_TEST_DRIVER");
+  std::string bstest = build_path("BSTEST_TEST_BSTEST");
+  TempDir dir;
+
+  static std::vector<std::pair<std::string, std::string>> tuned(std::vector<std::pair<std::string, std::string>> env) {
+    env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", std::to_string(kFlushTimeoutMs));
+    env.emplace_back("BSTEST_REQUEST_TIMEOUT_MS", "1500");
+    env.emplace_back("BSTEST_CONNECT_TIMEOUT_MS", "1500");
+    env.emplace_back("BSTEST_FLUSH_INTERVAL_MS", "100");
+    return env;
+  }
+
+  RunResult run_driver(std::vector<std::pair<std::string, std::string>> env) {
+    RunSpec spec;
+    spec.argv = {driver, "basic"};
+    spec.env = tuned(std::move(env));
+    spec.env.emplace_back("BSTEST_DIR", dir / "bs");
+    spec.env.emplace_back("BSTEST_SHIPPER", bstest);
+    spec.cwd = dir.path();
+    return run(spec);
+  }
+
+  RunResult flush(std::vector<std::pair<std::string, std::string>> env) {
+    RunSpec spec;
+    spec.argv = {bstest, "flush", dir / "bs", "--deadline-ms", "8000"};
+    spec.env = std::move(env);
+    spec.cwd = dir.path();
+    return run(spec);
+  }
+};
+
+// Sets the one faulty channel's address in `env`.
+void point(std::vector<std::pair<std::string, std::string>>& env, Channel c, const std::string& origin,
+           const FakeBetterStack& s) {
+  for (auto& [k, v] : env) {
+    if (c == Channel::logs && k == "BETTERSTACK_INGEST_HOST") v = origin;
+    if (c == Channel::errors && k == "BETTERSTACK_ERRORS_DSN") {
+      auto scheme = origin.find("://");
+      v = origin.substr(0, scheme + 3) + s.options().errors_key + "@" + origin.substr(scheme + 3) + "/1";
+    }
+    if (c == Channel::heartbeat && k == "BETTERSTACK_UPTIME_HEARTBEAT_URL") {
+      v = origin + "/api/v1/heartbeat/" + s.options().heartbeat_token;
+    }
+  }
+}
+
+std::size_t delivered(const FakeBetterStack& server, Channel c) {
+  if (c == Channel::logs) {
+    std::set<std::string> ids;
+    for (const auto& r : server.records()) ids.insert(Json(r).str("id"));
+    EXPECT_EQ(ids.size(), server.record_count()) << "a record arrived twice";
+    return server.record_count();
+  }
+  if (c == Channel::errors) return server.envelopes().size();
+  return server.heartbeats().size();
+}
+
+TEST_P(Faults, OutcomeIsUnchangedAndNothingIsLostOrDuplicated) {
+  const Case& c = GetParam();
+  FakeBetterStack server;
+  FakeBetterStack other;   // "another host", for redirects
+  ClosedPort closed;       // a port nobody listens on, kept ours for the whole test
+  auto env = server.env();
+  std::unique_ptr<FakeBetterStack> tls_server;
+  std::string cert, key;
+  switch (c.where) {
+    case Where::inject:
+      server.inject(c.channel, c.fault, c.count);
+      break;
+    case Where::refused:
+      point(env, c.channel, closed.origin(), server);
+      break;
+    case Where::tls: {
+      ASSERT_TRUE(make_self_signed_cert(dir.path(), cert, key)) << "openssl is needed for this test";
+      FakeBetterStack::Options o;
+      o.tls_cert = cert;
+      o.tls_key = key;
+      tls_server = std::make_unique<FakeBetterStack>(o);
+      point(env, c.channel, tls_server->origin(), server);
+      break;
+    }
+    case Where::unresolvable:
+      point(env, c.channel, "https://no-such-host.invalid", server);
+      break;
+    case Where::redirect: {
+      Fault f = status(302);
+      f.location = other.origin() + "/";
+      server.inject(c.channel, f, -1);
+      break;
+    }
+  }
+
+  RunResult r = run_driver(env);
+  // The program's own outcome is untouched.
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_LT(r.seconds, kFlushTimeoutMs / 1000.0 + kMarginSeconds) << "exit waited past the flush deadline";
+  if (!c.says.empty()) {
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << "stderr:\n" << r.err;
+  }
+  EXPECT_EQ(other.requests(Channel::any), 0u) << "a redirect was followed (and a token could have leaked)";
+  for (const auto& [k, v] : server.env()) {
+    if (k != "BETTERSTACK_INGEST_HOST") {
+      EXPECT_EQ(r.err.find(v), std::string::npos) << "a secret was printed: " << k;
+    }
+  }
+
+  // The other channels are not affected.
+  for (Channel other_channel : {Channel::logs, Channel::errors, Channel::heartbeat}) {
+    if (other_channel == c.channel) continue;
+    std::size_t want = other_channel == Channel::logs ? kRecords : 1;
+    if (other_channel == Channel::logs) server.wait_for_records(want, 3000);
+    EXPECT_EQ(delivered(server, other_channel), want) << channel_name(other_channel) << " suffered from the fault";
+  }
+
+  std::size_t want = c.channel == Channel::logs ? kRecords : 1;
+  std::size_t now = delivered(server, c.channel);
+  if (tls_server) now += delivered(*tls_server, c.channel);
+  switch (c.then) {
+    case Then::live:
+      EXPECT_EQ(now, want) << r.err;
+      break;
+    case Then::soon:
+      if (now < want) {  // the retry did not fit in the deadline: it was kept
+        EXPECT_NE(r.err.find("bstest flush"), std::string::npos) << r.err;
+        RunResult f = flush(server.env());
+        EXPECT_EQ(f.exit_code, 0) << f.err;
+      }
+      EXPECT_EQ(delivered(server, c.channel), want) << "exactly once\n" << r.err;
+      break;
+    case Then::dropped: {
+      EXPECT_EQ(now, 0u) << r.err;
+      server.clear_faults();
+      RunResult f = flush(server.env());
+      EXPECT_EQ(delivered(server, c.channel), 0u) << "dropped by the endpoint's rules, never sent later\n" << f.err;
+      break;
+    }
+    case Then::rejected: {
+      auto rejected = list_files(dir / "bs/rejected");
+      ASSERT_EQ(rejected.size(), 1u);
+      std::string body = read_file(dir / ("bs/rejected/" + rejected[0]));
+      std::size_t set_aside = static_cast<std::size_t>(std::count(body.begin(), body.end(), '\n'));
+      EXPECT_EQ(now + set_aside, want) << "every record is either delivered or set aside";
+      break;
+    }
+    case Then::flush: {
+      EXPECT_LT(now, want) << "the fault should have kept something back";
+      EXPECT_NE(r.err.find("bstest flush"), std::string::npos) << r.err;
+      server.clear_faults();
+      auto flush_env = server.env();
+      if (tls_server) {  // the same server, now trusted through BSTEST_CA_BUNDLE
+        flush_env = env;
+        flush_env.emplace_back("BSTEST_CA_BUNDLE", cert);
+      }
+      RunResult f = flush(flush_env);
+      EXPECT_EQ(f.exit_code, 0) << f.err;
+      std::size_t total = delivered(server, c.channel) + (tls_server ? delivered(*tls_server, c.channel) : 0);
+      EXPECT_EQ(total, want) << "after the fault cleared, exactly once\n" << f.err;
+      EXPECT_TRUE(list_files(dir / "bs/journal").empty()) << "everything delivered, journals removed";
+      break;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Matrix, Faults, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
+
+}  // namespace

@@ -1,0 +1,202 @@
+// Reliability and security beyond the network: secrets never leak, secret-looking values are redacted,
+// many binaries share one folder, an unusable journal folder never hurts the tests, and killed or crashed
+// runs under `bstest run` lose nothing.
+#include "fake_betterstack.hpp"
+#include "process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <set>
+#include <string>
+
+using namespace bstest::testing;
+
+namespace {
+
+class Reliability : public ::testing::Test {
+ protected:
+  std::string driver = build_path("BSTEST_TEST_DRIVER");
+  std::string bstest = build_path("BSTEST_TEST_BSTEST");
+  TempDir dir;
+  FakeBetterStack server;
+
+  RunResult go(std::vector<std::string> argv, std::vector<std::pair<std::string, std::string>> env = {},
+               bool with_server = true) {
+    RunSpec spec;
+    spec.argv = std::move(argv);
+    if (with_server) spec.env = server.env();
+    spec.env.emplace_back("BSTEST_DIR", dir / "bs");
+    spec.env.emplace_back("BSTEST_SHIPPER", bstest);
+    spec.env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "5000");
+    spec.env.emplace_back("BSTEST_FLUSH_INTERVAL_MS", "100");
+    for (auto& e : env) spec.env.push_back(e);
+    spec.cwd = dir.path();
+    return run(spec);
+  }
+
+  std::vector<Json> records() { return parse_all(server.records()); }
+};
+
+std::size_t count_unique_ids(const std::vector<std::string>& texts) {
+  std::set<std::string> ids;
+  for (const auto& t : texts) ids.insert(Json(t).str("id"));
+  return ids.size();
+}
+
+// Every byte a run leaves anywhere: streams, files under the folder, what the server received.
+std::string everything(const RunResult& r, const std::string& folder, const FakeBetterStack& server) {
+  std::string all = r.out + r.err;
+  for (const auto& f : list_files(folder, true)) all += read_file(folder + "/" + f);
+  for (const auto& rec : server.records()) all += rec;
+  for (const auto& e : server.envelopes()) all += e.header + e.item + e.event;
+  for (const auto& h : server.heartbeats()) all += h.body;
+  return all;
+}
+
+TEST_F(Reliability, TokensAndTheHeartbeatUrlNeverAppearAnywhere) {
+  std::vector<std::pair<std::string, std::string>> secrets = {{"MY_API_KEY", "sk-live-7f3a9c1e2b4d6f80"}};
+  // A run that fails, crashes nothing, leaves a journal behind (Logs down), then a flush.
+  Fault down = {};
+  down.kind = Fault::Kind::status;
+  down.status = 503;
+  server.inject(Channel::logs, down, -1);
+  RunResult r = go({driver, "leak"}, secrets);
+  RunResult crash = go({driver, "crash", "segv"}, secrets);
+  std::string kept = everything(r, dir / "bs", server) + everything(crash, dir / "bs", server);
+  server.clear_faults();
+  RunResult f = go({bstest, "flush", dir / "bs"}, secrets);
+  std::string all = kept + everything(f, dir / "bs", server);
+  ASSERT_FALSE(server.records().empty());
+  const auto& o = server.options();
+  for (const std::string& secret : {o.source_token, o.errors_key, o.heartbeat_token, server.heartbeat_url(),
+                                    std::string("sk-live-7f3a9c1e2b4d6f80")}) {
+    EXPECT_EQ(all.find(secret), std::string::npos) << "leaked: " << secret;
+  }
+}
+
+TEST_F(Reliability, SecretLookingValuesAreRedactedFromMessagesAndProperties) {
+  RunResult r = go({driver, "leak"}, {{"MY_API_KEY", "key-0123456789abcdef"},
+                                      {"DB_PASSWORD", "hunter2-hunter2"},
+                                      {"INTERNAL_THING", "not-a-secret-by-name"},
+                                      {"BSTEST_REDACT", "INTERNAL_*"}});
+  auto fin = with_event(records(), "test_finished");
+  ASSERT_EQ(fin.size(), 1u) << r.err;
+  std::string msg = fin[0].str("test.failures.0.message");
+  EXPECT_EQ(msg, "connect failed: token=[redacted] dsn=[redacted] api_key=[redacted] custom=[redacted]");
+  EXPECT_EQ(fin[0].str("test.properties.db_password"), "[redacted]");
+  EXPECT_EQ(fin[0].str("message").find(server.options().source_token), std::string::npos);
+}
+
+TEST_F(Reliability, ManyBinariesInParallelShareOneFolderWithoutLossOrDuplicates) {
+  const int n = 8;
+  std::string loop = "for i in 1 2 3 4 5 6 7 8; do \"$0\" many 200 & done; wait";
+  RunResult alone = go({"sh", "-c", loop, driver});
+  EXPECT_EQ(alone.exit_code, 0) << alone.err;
+  auto texts = server.records();
+  EXPECT_EQ(texts.size(), static_cast<std::size_t>(n * 402)) << alone.err;
+  EXPECT_EQ(count_unique_ids(texts), texts.size());
+  EXPECT_TRUE(list_files(dir / "bs/journal").empty());
+
+  server.reset_received();
+  RunResult wrapped = go({bstest, "run", "--", "sh", "-c", loop, driver});
+  EXPECT_EQ(wrapped.exit_code, 0) << wrapped.err;
+  texts = server.records();
+  std::size_t suite_records = 2;  // suite_started, suite_finished
+  EXPECT_EQ(texts.size(), static_cast<std::size_t>(n * 402) + suite_records) << wrapped.err;
+  EXPECT_EQ(count_unique_ids(texts), texts.size());
+  EXPECT_EQ(server.heartbeats().size(), 1u);
+}
+
+TEST_F(Reliability, FlushNeverTakesAJournalThatIsStillBeingWritten) {
+  RunSpec spec;
+  spec.env = server.env();
+  spec.env.emplace_back("BSTEST_DIR", dir / "bs");
+  spec.env.emplace_back("BSTEST_SHIPPER", bstest);
+  spec.env.emplace_back("BSTEST_FLUSH_INTERVAL_MS", "100");
+  spec.cwd = dir.path();
+  // The driver waits in a test; flush runs meanwhile; then the driver is killed and flush runs again.
+  spec.argv = {"sh", "-c",
+               "\"$0\" crash sleep > ready & p=$!; while ! grep -q READY ready; do sleep 0.05; done; "
+               "\"$1\" flush \"$2\" --deadline-ms 2000; echo first=$?; kill -9 $p; wait $p; "
+               "\"$1\" flush \"$2\" --deadline-ms 5000; echo second=$?",
+               driver, bstest, dir / "bs"};
+  RunResult r = run(spec);
+  EXPECT_NE(r.out.find("first=0"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("second=0"), std::string::npos) << r.out << r.err;
+  // The killed driver's companion may still be finishing its journal (it owns it, so the second flush leaves
+  // it alone): wait for all five records.
+  ASSERT_TRUE(server.wait_for_records(5, 15000)) << r.out << r.err;
+  auto texts = server.records();
+  EXPECT_EQ(count_unique_ids(texts), texts.size()) << "nothing sent twice";
+  auto crashed = with_event(records(), "run_crashed");
+  ASSERT_EQ(crashed.size(), 1u) << r.err;
+  EXPECT_EQ(crashed[0].str("test.full_name"), "Crash.sleep");
+}
+
+TEST_F(Reliability, UnwritableJournalFolderWarnsOnceAndTheTestsStillPass) {
+  write_file(dir / "a-file", "x");
+  RunSpec spec;
+  spec.argv = {driver, "many", "20"};
+  spec.env = server.env();
+  spec.env.emplace_back("BSTEST_DIR", dir / "a-file/bs");
+  spec.env.emplace_back("BSTEST_SHIPPER", bstest);
+  RunResult r = run(spec);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("cannot keep records in"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("Set BSTEST_DIR to a writable folder"), std::string::npos) << r.err;
+  std::size_t lines = 0;
+  for (char c : r.err) lines += c == '\n';
+  EXPECT_LE(lines, 3u) << "one warning, not one per record:\n" << r.err;
+}
+
+TEST_F(Reliability, FullDiskMidRunWarnsOnceAndTheTestsStillPass) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  RunSpec probe;
+  probe.argv = {"unshare", "-m", "true"};
+  if (run(probe).exit_code != 0) GTEST_SKIP() << "cannot create a mount namespace here";
+  RunSpec spec;
+  spec.argv = {"unshare", "-m", "sh", "-c",
+               "mkdir -p \"$1\" && mount -t tmpfs -o size=6m tmpfs \"$1\" && BSTEST_DIR=\"$1\" \"$0\" many 20000",
+               driver, dir / "small"};
+  spec.env.emplace_back("BSTEST_SHIPPER", bstest);
+  RunResult r = run(spec);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("cannot write to the journal"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("PASSED session_driver: 20000 tests, 20000 passed"), std::string::npos) << r.err;
+  std::size_t lines = 0;
+  for (char c : r.err) lines += c == '\n';
+  EXPECT_LE(lines, 4u) << r.err;
+}
+
+// Killed and crashed runs under bstest run: every record written before the end is delivered, and the run
+// is reported as crashed in the test that was running.
+TEST_F(Reliability, KilledAndCrashedRunsUnderBstestRunLoseNothing) {
+  struct Case {
+    std::string name;
+    std::string command;
+  };
+  for (const Case& c : {Case{"kill -9", "\"$0\" crash sleep & p=$!; sleep 1; kill -9 $p; wait $p"},
+                        Case{"segfault", "exec \"$0\" crash segv"}, Case{"abort", "exec \"$0\" crash abort"},
+                        Case{"stack overflow", "exec \"$0\" crash overflow"}, Case{"exit(3)", "exec \"$0\" crash exit3"},
+                        Case{"time-out kill", "exec timeout -s KILL 1 \"$0\" crash sleep"}}) {
+    server.reset_received();
+    RunResult r = go({bstest, "run", "--", "sh", "-c", c.command, driver});
+    EXPECT_NE(r.exit_code, 0) << c.name;
+    auto all = records();
+    auto crashed = with_event(all, "run_crashed");
+    ASSERT_EQ(crashed.size(), 1u) << c.name << "\n" << r.err;
+    EXPECT_EQ(crashed[0].str("test.full_name").rfind("Crash.", 0), 0u) << c.name;
+    auto finished = with_event(all, "test_finished");
+    ASSERT_EQ(finished.size(), 1u) << c.name;
+    EXPECT_EQ(finished[0].str("test.full_name"), "Before.Crash") << c.name;
+    EXPECT_EQ(with_event(all, "run_started").size(), 1u) << c.name;
+    EXPECT_EQ(count_unique_ids(server.records()), server.records().size()) << c.name;
+    ASSERT_TRUE(server.wait_for_heartbeats(1, 3000)) << c.name;
+    EXPECT_NE(server.heartbeats().back().path_suffix, "") << c.name << ": the suite failed";
+    EXPECT_NE(r.err.find("CRASHED"), std::string::npos) << c.name << "\n" << r.err;
+  }
+}
+
+}  // namespace

@@ -1,0 +1,238 @@
+// Fuzz target: bstest::Config::from_env with arbitrary values.
+//
+// Input: records separated by NUL bytes (environment values cannot hold one). The first byte of a record
+// picks the variable ('A' + index into kVars, any other byte modulo the count), the rest is its value; a
+// later record for the same variable wins. Variables without a record are unset.
+//
+// Checks, besides "never crashes":
+//  - no secret reaches `problems`: the configuration is parsed a second time with the secret parts changed
+//    to bytes no parsing rule tells apart (the token; the credentials in BETTERSTACK_INGEST_HOST; the
+//    DSN's key; the heartbeat URL's path, which holds its token; any non-ASCII byte of the DSN or the
+//    heartbeat URL). Both parses must give the same outcome and the same problem text, so no problem
+//    can quote any of those bytes;
+//  - every problem names its variable and holds no control character (it is printed to a terminal);
+//  - any enabled URL is https://, or http:// to a loopback host, with no credentials, query or fragment;
+//  - no URL or token contains whitespace or control characters;
+//  - numbers are within their documented ranges.
+#include <bstest/config.hpp>
+
+#include "fuzz_common.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace {
+
+constexpr const char* kVars[] = {
+    "BETTERSTACK_SOURCE_TOKEN",          // A
+    "BETTERSTACK_INGEST_HOST",           // B
+    "BETTERSTACK_ERRORS_DSN",            // C
+    "BETTERSTACK_UPTIME_HEARTBEAT_URL",  // D
+    "BSTEST_DISABLE",                    // E
+    "BSTEST_DIR",                        // F
+    "BSTEST_FLUSH_TIMEOUT_MS",           // G
+    "BSTEST_FLUSH_INTERVAL_MS",          // H
+    "BSTEST_BATCH_RECORDS",              // I
+    "BSTEST_BATCH_BYTES",                // J
+    "BSTEST_CONNECT_TIMEOUT_MS",         // K
+    "BSTEST_REQUEST_TIMEOUT_MS",         // L
+    "BSTEST_CA_BUNDLE",                  // M
+    "BSTEST_RETRIES",                    // N
+    "BSTEST_FLAKY_FAILS",                // O
+    "BSTEST_HEARTBEAT_ON_FAILURE",       // P
+    "BSTEST_ENVIRONMENT",                // Q
+    "BSTEST_REDACT",                     // R
+    "BSTEST_SHIPPER",                    // S
+    "BSTEST_QUIET",                      // T
+};
+constexpr std::size_t kVarCount = sizeof kVars / sizeof kVars[0];
+
+using Env = std::map<std::string, std::string>;
+
+bstest::Config parse(const Env& env) {
+  return bstest::Config::from_env([&](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+}
+
+bool space_or_control(unsigned char c) { return c <= 0x20 || c == 0x7F; }
+
+bool has_space_or_control(std::string_view s) {
+  for (unsigned char c : s) {
+    if (space_or_control(c)) return true;
+  }
+  return false;
+}
+
+// Another byte the parser cannot tell apart from `c`.
+char twin_printable(char c) {
+  auto u = static_cast<unsigned char>(c);
+  if (space_or_control(u)) return c;
+  if (u >= 0x80) return static_cast<char>(u ^ 1u);
+  return static_cast<char>(u == 0x7E ? 0x21 : u + 1);
+}
+char twin_non_ascii(char c) {
+  auto u = static_cast<unsigned char>(c);
+  return u >= 0x80 ? static_cast<char>(u ^ 1u) : c;
+}
+// Inside the parts of a URL that no rule looks into but for their separators: letters and digits too.
+char twin_text(char c) {
+  if (c >= 'a' && c <= 'z') return c == 'z' ? 'a' : static_cast<char>(c + 1);
+  if (c >= 'A' && c <= 'Z') return c == 'Z' ? 'A' : static_cast<char>(c + 1);
+  if (c >= '0' && c <= '9') return c == '9' ? '0' : static_cast<char>(c + 1);
+  return twin_non_ascii(c);
+}
+
+// A host or URL split the way a URL parser does: the authority starts after "scheme://" (or at the
+// start without one) and ends at the first '/', '?' or '#'; credentials run to its last '@'.
+struct Parts {
+  std::size_t userinfo_begin, userinfo_end;  // [begin, end), empty without '@'
+  std::size_t authority_end;                 // path, query and fragment follow
+};
+Parts split(std::string_view v) {
+  auto sep = v.find("://");
+  std::size_t start = sep == std::string_view::npos ? 0 : sep + 3;
+  std::size_t end = v.find_first_of("/?#", start);
+  if (end == std::string_view::npos) end = v.size();
+  auto at = v.substr(start, end - start).rfind('@');
+  return {start, at == std::string_view::npos ? start : start + at, end};
+}
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return r;
+}
+
+bool is_loopback(std::string_view host) {
+  std::string h = lower(host);
+  if (h == "localhost" || h == "[::1]" || h == "[0:0:0:0:0:0:0:1]") return true;
+  // 127.a.b.c, digits only
+  if (h.compare(0, 4, "127.") != 0) return false;
+  int dots = 0;
+  for (char c : h) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return dots == 3;
+}
+
+// A URL that receives a secret: https, or http to loopback; no credentials, query, fragment or whitespace.
+void check_target_url(const std::string& url, const char* what) {
+  std::string ctx = std::string(what) + ": " + url;
+  FUZZ_CHECK(!has_space_or_control(url), ctx);
+  FUZZ_CHECK(url.find_first_of("?#") == std::string::npos, ctx);
+  bool https = url.compare(0, 8, "https://") == 0;
+  bool http = url.compare(0, 7, "http://") == 0;
+  FUZZ_CHECK(https || http, ctx);
+  std::size_t start = https ? 8 : 7;
+  std::size_t end = url.find('/', start);
+  std::string authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  FUZZ_CHECK(!authority.empty(), ctx);
+  FUZZ_CHECK(authority.find('@') == std::string::npos, ctx);
+  if (http) {
+    std::string host = authority;
+    auto colon = host.rfind(':');
+    if (colon != std::string::npos && host.find(']', colon) == std::string::npos) host = host.substr(0, colon);
+    FUZZ_CHECK(is_loopback(host), ctx);
+  }
+}
+
+std::string all(const bstest::Config& c) {
+  std::string r;
+  for (const auto& p : c.problems) r += p + " | ";
+  return r;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  Env env;
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  while (!in.empty()) {
+    std::size_t nul = in.find('\0');
+    std::string_view rec = in.substr(0, nul);
+    in = nul == std::string_view::npos ? std::string_view() : in.substr(nul + 1);
+    if (rec.empty()) continue;
+    auto key = static_cast<unsigned char>(rec[0]);
+    std::size_t index = key >= 'A' && key < 'A' + kVarCount ? key - 'A' : key % kVarCount;
+    env[kVars[index]] = std::string(rec.substr(1));
+  }
+
+  const bstest::Config c = parse(env);
+
+  // The same configuration with every secret byte changed to one no parsing rule tells apart: all of the
+  // token; the credentials of the ingest host and of the DSN (its key); the heartbeat URL's credentials,
+  // path, query and fragment (its token); any non-ASCII byte of the DSN or the heartbeat URL.
+  Env twin = env;
+  auto change = [&](const char* name, auto&& which) {
+    auto it = twin.find(name);
+    if (it == twin.end()) return;
+    std::string& v = it->second;
+    const Parts p = split(v);
+    for (std::size_t i = 0; i < v.size(); ++i) v[i] = which(v[i], i, p);
+  };
+  change("BETTERSTACK_SOURCE_TOKEN", [](char ch, std::size_t, const Parts&) { return twin_printable(ch); });
+  change("BETTERSTACK_INGEST_HOST", [](char ch, std::size_t i, const Parts& p) {
+    return i >= p.userinfo_begin && i < p.userinfo_end ? twin_text(ch) : ch;
+  });
+  change("BETTERSTACK_ERRORS_DSN", [](char ch, std::size_t i, const Parts& p) {
+    return i >= p.userinfo_begin && i < p.userinfo_end ? twin_text(ch) : twin_non_ascii(ch);
+  });
+  change("BETTERSTACK_UPTIME_HEARTBEAT_URL", [](char ch, std::size_t i, const Parts& p) {
+    return (i >= p.userinfo_begin && i < p.userinfo_end) || i >= p.authority_end ? twin_text(ch) : twin_non_ascii(ch);
+  });
+  const bstest::Config t = parse(twin);
+  FUZZ_CHECK(c.logs.enabled() == t.logs.enabled(), all(c));
+  FUZZ_CHECK(c.errors.enabled() == t.errors.enabled(), all(c));
+  FUZZ_CHECK(c.heartbeat.enabled() == t.heartbeat.enabled(), all(c));
+  FUZZ_CHECK(c.problems.size() == t.problems.size(), all(c) + " vs " + all(t));
+  for (std::size_t i = 0; i < c.problems.size(); ++i) {
+    // A difference means a problem quotes secret bytes.
+    FUZZ_CHECK(c.problems[i] == t.problems[i], c.problems[i] + " vs " + t.problems[i]);
+  }
+
+  for (const auto& p : c.problems) {
+    FUZZ_CHECK(!p.empty(), all(c));
+    FUZZ_CHECK(p.find("BETTERSTACK_") != std::string::npos || p.find("BSTEST_") != std::string::npos, p);
+    for (unsigned char ch : p) FUZZ_CHECK(ch >= 0x20 && ch != 0x7F, p);
+  }
+
+  if (c.logs.enabled()) {
+    check_target_url(c.logs.url, "logs url");
+    FUZZ_CHECK(c.logs.url.back() == '/', c.logs.url);
+    FUZZ_CHECK(!has_space_or_control(c.logs.token.reveal()), "logs token");
+    FUZZ_CHECK(c.logs.token.reveal() == env["BETTERSTACK_SOURCE_TOKEN"], "logs token");
+  }
+  if (c.errors.enabled()) {
+    check_target_url(c.errors.envelope_url, "errors url");
+    const std::string suffix = "/envelope/";
+    FUZZ_CHECK(c.errors.envelope_url.size() > suffix.size() &&
+                   c.errors.envelope_url.compare(c.errors.envelope_url.size() - suffix.size(), suffix.size(),
+                                                 suffix) == 0,
+               c.errors.envelope_url);
+    FUZZ_CHECK(!has_space_or_control(c.errors.key.reveal()), "errors key");
+    FUZZ_CHECK(c.errors.key.reveal().find(':') == std::string::npos, "errors key");
+  }
+  if (c.heartbeat.enabled()) check_target_url(c.heartbeat.url.reveal(), "heartbeat url");
+
+  FUZZ_CHECK(c.flush_timeout_ms >= 0 && c.flush_timeout_ms <= 600000, all(c));
+  FUZZ_CHECK(c.flush_interval_ms >= 10 && c.flush_interval_ms <= 600000, all(c));
+  FUZZ_CHECK(c.max_batch_records >= 1 && c.max_batch_records <= 100000, all(c));
+  FUZZ_CHECK(c.max_batch_bytes >= 4096 && c.max_batch_bytes <= (64u << 20), all(c));
+  FUZZ_CHECK(c.connect_timeout_ms >= 100 && c.connect_timeout_ms <= 120000, all(c));
+  FUZZ_CHECK(c.request_timeout_ms >= 100 && c.request_timeout_ms <= 600000, all(c));
+  FUZZ_CHECK(c.retries >= 0 && c.retries <= 10, all(c));
+  FUZZ_CHECK(!c.dir.empty(), all(c));
+  for (const auto& r : c.redact) FUZZ_CHECK(!r.empty() && r.find_first_of(", ") == std::string::npos, r);
+  return 0;
+}

@@ -1,0 +1,174 @@
+// Fuzz target: JournalReader::read_lines on arbitrary journal files (NUL bytes, torn and partial lines).
+//
+// Input: one flags byte, then the file.
+//   bit 0     expand: in the file, 0xFE C B stands for (C + 1) * 1024 copies of byte B, so a small input
+//             makes lines and NUL runs longer than the reader's 256 KiB chunk (files stay under 320 KiB)
+//   bits 1-2  the "small" read size: 1, 100, 4096 or 300000 bytes per read_lines call
+// "Writer alive" and "writer gone" are read_lines' own mode flag: no process holds the file's lock here.
+//
+// Checks: every returned line ends with '\n' (its only one), has no NUL, starts with '{' and is the file's
+// bytes at the reported offset; in writer-gone mode a line right after NUL bytes parses as a JSON object
+// and the whole file is consumed; offsets never go backwards or past the file size; reading in small
+// calls gives exactly the lines and offsets of one large call; writer-alive mode stops at the first NUL and
+// returns exactly the writer-gone lines before it; the caller's buffer contents are kept.
+#include "journal/journal.hpp"
+#include "record/json.hpp"
+
+#include "fuzz_common.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using bstest::detail::Buf;
+using bstest::detail::JournalReader;
+
+namespace {
+
+constexpr std::size_t kMaxFile = 320u << 10;
+
+std::string g_template;  // $TMPDIR/bstest-fuzz-journal-XXXXXX
+
+// Writes `content` to a fresh temporary file and opens `r` on it. The file is removed at once (the
+// reader keeps its descriptor), so no run, not even a crashing one, leaves a file behind.
+void open_journal(JournalReader& r, std::string_view content) {
+  std::string path = g_template;
+  int fd = ::mkstemp(path.data());
+  FUZZ_CHECK(fd >= 0, path);
+  std::size_t done = 0;
+  while (done < content.size()) {
+    ssize_t w = ::write(fd, content.data() + done, content.size() - done);
+    FUZZ_CHECK(w > 0, path);
+    done += static_cast<std::size_t>(w);
+  }
+  ::close(fd);
+  std::string error;
+  const bool opened = r.open(path, error);
+  ::unlink(path.c_str());
+  FUZZ_CHECK(opened, error);
+}
+
+struct Lines {
+  std::vector<std::string> text;
+  std::vector<std::uint64_t> ends;
+  std::uint64_t offset = 0;  // where reading stopped
+  bool operator==(const Lines& o) const { return text == o.text && ends == o.ends && offset == o.offset; }
+};
+
+std::string describe(const Lines& l) {
+  std::string r = "offset " + std::to_string(l.offset) + ", lines:";
+  for (std::size_t i = 0; i < l.text.size(); ++i) {
+    r += " [" + std::to_string(l.ends[i]) + "] " + l.text[i].substr(0, 60);
+  }
+  return r;
+}
+
+// Calls read_lines from offset 0 until it stops advancing, checking each call's output.
+Lines read_all(const JournalReader& r, const std::string& file, std::size_t max_bytes, bool writer_gone) {
+  const std::uint64_t file_size = file.size();
+  static const std::string kPrefix = "caller's bytes|";
+  Lines res;
+  std::uint64_t from = 0;
+  for (std::size_t calls = 0;; ++calls) {
+    FUZZ_CHECK(calls <= file_size + 1, "read_lines does not advance");
+    Buf out;
+    out.put(kPrefix);
+    std::vector<std::uint64_t> ends = {~std::uint64_t{0}};
+    // max_bytes counts the bytes already in `out` too.
+    const std::uint64_t next = r.read_lines(from, out, kPrefix.size() + max_bytes, writer_gone, &ends);
+    const std::string ctx = "from " + std::to_string(from) + " next " + std::to_string(next) + " size " +
+                            std::to_string(file_size) + " max_bytes " + std::to_string(max_bytes);
+    FUZZ_CHECK(next >= from, ctx);
+    FUZZ_CHECK(next <= file_size, ctx);
+    FUZZ_CHECK(out.view().substr(0, kPrefix.size()) == kPrefix, ctx);
+    FUZZ_CHECK(!ends.empty() && ends[0] == ~std::uint64_t{0}, ctx);
+    std::string_view got = out.view().substr(kPrefix.size());
+    std::size_t k = 1;
+    std::uint64_t prev_end = from;
+    while (!got.empty()) {
+      const std::size_t nl = got.find('\n');
+      FUZZ_CHECK(nl != std::string_view::npos, ctx + ": output does not end with a newline");
+      const std::string line(got.substr(0, nl + 1));
+      got.remove_prefix(nl + 1);
+      FUZZ_CHECK(k < ends.size(), ctx + ": fewer line ends than lines");
+      const std::uint64_t end = ends[k++];
+      FUZZ_CHECK(end <= next && end >= line.size() && end - line.size() >= prev_end,
+                 ctx + ": line end " + std::to_string(end));
+      const std::uint64_t start = end - line.size();
+      FUZZ_CHECK(file.compare(start, line.size(), line) == 0, ctx + ": not the file's bytes: " + line);
+      FUZZ_CHECK(line.size() >= 2 && line.front() == '{', ctx + ": " + line);
+      FUZZ_CHECK(line.find('\0') == std::string::npos, ctx + ": " + line);
+      if (writer_gone && start > 0 && file[start - 1] == '\0') {
+        FUZZ_CHECK(fuzz::is_json_object(std::string_view(line).substr(0, line.size() - 1)),
+                   ctx + ": line after a torn region is not a JSON object, at " + std::to_string(start) + ": " +
+                       line.substr(0, 200));
+      }
+      res.text.push_back(line);
+      res.ends.push_back(end);
+      prev_end = end;
+    }
+    FUZZ_CHECK(k == ends.size(), ctx + ": more line ends than lines");
+    if (next == from) break;
+    from = next;
+  }
+  res.offset = from;
+  return res;
+}
+
+// The four reads of one file: small and large calls, writer gone and alive.
+void check_reads(const JournalReader& r, const std::string& file, std::size_t small) {
+  const std::size_t large = file.size() + 1;
+  const Lines gone_small = read_all(r, file, small, true);
+  const Lines gone_large = read_all(r, file, large, true);
+  FUZZ_CHECK(gone_small == gone_large, "small: " + describe(gone_small) + " | large: " + describe(gone_large));
+  FUZZ_CHECK(gone_large.offset == file.size(), describe(gone_large));
+
+  const Lines alive_small = read_all(r, file, small, false);
+  const Lines alive_large = read_all(r, file, large, false);
+  FUZZ_CHECK(alive_small == alive_large, "small: " + describe(alive_small) + " | large: " + describe(alive_large));
+
+  // A live writer's reader stops before the first NUL, after the last complete line before it.
+  const std::size_t first_nul = file.find('\0');
+  const std::size_t last_nl = file.rfind('\n', first_nul == std::string::npos ? std::string::npos : first_nul);
+  const std::uint64_t stop = last_nl == std::string::npos ? 0 : last_nl + 1;
+  FUZZ_CHECK(alive_large.offset == stop, describe(alive_large) + " expected stop " + std::to_string(stop));
+  Lines before_nul;
+  for (std::size_t i = 0; i < gone_large.text.size(); ++i) {
+    if (gone_large.ends[i] <= stop) {
+      before_nul.text.push_back(gone_large.text[i]);
+      before_nul.ends.push_back(gone_large.ends[i]);
+    }
+  }
+  before_nul.offset = stop;
+  FUZZ_CHECK(alive_large == before_nul, "alive: " + describe(alive_large) + " | gone: " + describe(gone_large));
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  const char* tmp = std::getenv("TMPDIR");
+  g_template = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/bstest-fuzz-journal-XXXXXX";
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const unsigned flags = data[0];
+  std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
+  const std::string file = (flags & 1u) != 0 ? fuzz::expand(body, kMaxFile) : std::string(body);
+  static constexpr std::size_t kSmall[] = {1, 100, 4096, 300000};
+  const std::size_t small = kSmall[(flags >> 1) & 3u];
+
+  JournalReader r;
+  open_journal(r, file);
+  FUZZ_CHECK(r.file_size() == file.size(), "file_size");
+  FUZZ_CHECK(!r.writer_alive(), "nobody holds the lock");
+  check_reads(r, file, small);
+  return 0;
+}
