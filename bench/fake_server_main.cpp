@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -84,6 +85,7 @@ int main() {
   options.keep_bodies = false;
   options.on_record = on_record;
   bstest::testing::FakeBetterStack server(options);
+  std::unique_ptr<bstest::testing::ClosedPort> closed;
   std::cout << "READY " << server.origin() << ' ' << options.source_token << std::endl;
 
   double cpu_at_reset = cpu_ms();
@@ -116,10 +118,11 @@ int main() {
       cpu_at_reset = cpu_ms();
       std::cout << "ok" << std::endl;
     } else if (cmd == "down") {
-      server.stop_listening();
-      std::cout << "ok" << std::endl;
+      // A port where nobody listens (reserved while it is "down"): point the runs there.
+      closed = std::make_unique<bstest::testing::ClosedPort>();
+      std::cout << "ok " << closed->origin() << std::endl;
     } else if (cmd == "up") {
-      server.start_listening();
+      closed.reset();
       std::cout << "ok" << std::endl;
     } else if (cmd == "quit") {
       break;

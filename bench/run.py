@@ -503,7 +503,8 @@ class Bench:
         if not prog:
             return
         plans = [(1000, self.args.runs), (5000, 1)]
-        self.server.cmd("down")
+        down = self.server.cmd("down").split()
+        closed_origin = down[1] if len(down) > 1 else "http://127.0.0.1:9"
         res = []
         try:
             for timeout_ms, count in plans:
@@ -511,7 +512,8 @@ class Bench:
                     f", {count} runs")
                 for i in range(count):
                     r = self.run_variant("ship", "gtest", {"bstest": prog}, 10000,
-                                         {"BSTEST_FLUSH_TIMEOUT_MS": str(timeout_ms)},
+                                         {"BSTEST_FLUSH_TIMEOUT_MS": str(timeout_ms),
+                                          "BETTERSTACK_INGEST_HOST": closed_origin},
                                          wait_report_s=timeout_ms / 1000 + 10)
                     r["timeout_ms"] = timeout_ms
                     res.append(r)

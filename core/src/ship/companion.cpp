@@ -1,5 +1,7 @@
 #include "ship/companion.hpp"
 
+#include "ship/location.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -34,9 +36,9 @@ std::int64_t now_ms() {
 
 std::string Companion::find_program(const Config& config) {
   if (!config.shipper_program.empty()) return is_executable(config.shipper_program) ? config.shipper_program : "";
-#ifdef BSTEST_BUILD_BINDIR
-  if (std::string p = std::string(BSTEST_BUILD_BINDIR) + "/bstest"; is_executable(p)) return p;
-#endif
+  if (const char* dir = build_tree_bindir(); dir != nullptr) {
+    if (std::string p = std::string(dir) + "/bstest"; is_executable(p)) return p;
+  }
 #ifdef BSTEST_INSTALL_BINDIR
   if (std::string p = std::string(BSTEST_INSTALL_BINDIR) + "/bstest"; is_executable(p)) return p;
 #endif
