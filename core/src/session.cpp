@@ -311,7 +311,15 @@ class SessionImpl {
       f.exception_type = type;
     }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      // A fatal error is reported from inside a signal handler (Catch2's): never wait for our lock there,
+      // the crashing thread may hold it. Without the lock the failure is left out; the crash record that
+      // follows still names the test.
+      std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
+      if (f.kind == FailureKind::fatal_error) {
+        if (!lock.try_lock()) return;
+      } else {
+        lock.lock();
+      }
       if (in_test_.load(std::memory_order_relaxed)) {
         add_failure(f);
         return;

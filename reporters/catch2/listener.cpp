@@ -98,7 +98,8 @@ class Translator {
       run.shard_index = static_cast<int>(config_.shardIndex());
     }
 #endif
-    session().set_rerun_owner(process().options.rerun_owner);
+    // Failures are only provisional when someone will re-run them.
+    session().set_rerun_owner(process().options.rerun_owner && session().config().retries > 0);
     session().run_started(run);
   }
 

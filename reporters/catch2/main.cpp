@@ -1,9 +1,11 @@
 // bstest-catch2-main: a main() for Catch2 programs that reports to Better Stack. Link it instead of
 // Catch2WithMain (v3) or your CATCH_CONFIG_MAIN file (v2); the command line is Catch2's, unchanged.
 //
-// It owns the exit code: Catch2's run does not end the bstest run, this main does, after Catch2 returned.
-// Re-runs of failed tests belong between the two (with bstest::catch2::session()->failed_tests()).
+// It owns the exit code: failed test cases are re-run alone (BSTEST_RETRIES times, default 2), each in a
+// fresh process selected by an escaped test spec and the same --rng-seed, and a run whose every failure
+// passed on a re-run (flaky) exits 0 unless BSTEST_FLAKY_FAILS=1.
 #include <bstest/catch2.hpp>
+#include <bstest/rerun.hpp>
 
 #if BSTEST_CATCH2_MAJOR == 2
 #define CATCH_CONFIG_RUNNER  // this file holds Catch2 v2's implementation, as CATCH_CONFIG_MAIN would
@@ -18,6 +20,11 @@ int main(int argc, char* argv[]) {
   {
     Catch::Session catch_session;
     exit_code = catch_session.run(argc, argv);
+  }
+  bstest::Session* session = bstest::catch2::session();
+  if (exit_code != 0 && session != nullptr && session->active() && session->owns_suite()) {
+    bstest::rerun_failed_tests(*session, bstest::rerun_target_of(*session));
+    if (session->passed()) exit_code = 0;  // every failure was flaky, and flaky tests do not fail the run
   }
   bstest::catch2::finish_run(exit_code);
   return exit_code;

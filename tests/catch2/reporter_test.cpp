@@ -36,6 +36,8 @@ class Catch2Reporter : public ::testing::Test {
     spec.argv = {binary};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     if (with_server) spec.env = server.env();
+    // The provided main re-runs failures; the tests that compare one run with Catch2's report turn that off.
+    spec.env.emplace_back("BSTEST_RETRIES", "0");
     for (auto& e : env) spec.env.push_back(e);
     spec.env.emplace_back("BSTEST_DIR", dir / "bs");
     spec.env.emplace_back("BSTEST_SHIPPER", bstest);
@@ -563,6 +565,48 @@ TEST_F(Catch2Reporter, ExampleReportsItsOneFailure) {
   const Json& failed = ours.at("a 15% discount on 19.99");
   EXPECT_EQ(failed.str("test.failures.0.expanded").rfind("1699", 0), 0u) << failed.str("test.failures.0.expanded");
   EXPECT_NE(r.err.find("bstest: FAILED catch2-listener"), std::string::npos) << r.err;
+}
+
+}  // namespace
+
+namespace {
+
+// The provided main owns the exit code: failed test cases are re-run alone, by an escaped test spec.
+TEST_F(Catch2Reporter, ProvidedMainReRunsFailuresToTellFlakyFromBroken) {
+  const std::pair<std::string, std::string> retries = {"BSTEST_RETRIES", "2"};
+  RunResult flaky = run_fixture(fixture_main, {"[flaky]"}, {retries});
+  EXPECT_EQ(flaky.exit_code, 0) << "every failure was flaky\n" << flaky.out << flaky.err;
+  auto all = records();
+  std::set<std::string> names;
+  for (auto& f : with_event(all, "test_flaky")) {
+    names.insert(f.str("test.full_name"));
+    EXPECT_EQ(f.str("run.framework"), "catch2");
+    EXPECT_EQ(f.str("test.attempts.1.result"), "passed");
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"flaky, passes when run again",
+                                           "flaky, with a comma, [brackets] and \\ in its name"}))
+      << "names with spec characters are escaped for the re-run";
+  std::size_t second_attempts = 0;
+  for (auto& t : with_event(all, "test_finished")) second_attempts += t.num("run.attempt") == 2 ? 1 : 0;
+  EXPECT_EQ(second_attempts, 2u) << "each re-run runs its test alone";
+  ASSERT_TRUE(server.wait_for_envelopes(2, 5000));
+  for (const auto& e : server.envelopes()) {
+    Json ev(e.event);
+    EXPECT_EQ(ev.str("exception.values.0.type"), "FlakyTest");
+    EXPECT_EQ(ev.str("fingerprint.2"), "catch2");
+  }
+
+  server.reset_received();
+  RunResult broken = run_fixture(fixture_main, {"[broken]"}, {retries});
+  EXPECT_NE(broken.exit_code, 0);
+  auto failed = with_event(records(), "test_failed");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].str("test.full_name"), "broken every time");
+  EXPECT_EQ(failed[0].size("test.attempts"), 3u);
+
+  server.reset_received();
+  RunResult strict = run_fixture(fixture_main, {"[flaky]"}, {retries, {"BSTEST_FLAKY_FAILS", "1"}});
+  EXPECT_NE(strict.exit_code, 0) << "BSTEST_FLAKY_FAILS=1: flaky tests fail the run";
 }
 
 }  // namespace
