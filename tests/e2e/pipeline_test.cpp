@@ -31,11 +31,11 @@ class Pipeline : public ::testing::Test {
     RunSpec spec;
     spec.argv = {driver};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.env = std::move(env);
+    // Defaults first: a later entry wins, so a test's own `env` can change them.
+    spec.env = {{"BSTEST_FLUSH_TIMEOUT_MS", "3000"}, {"BSTEST_FLUSH_INTERVAL_MS", "200"}};
+    spec.env.insert(spec.env.end(), env.begin(), env.end());
     spec.env.emplace_back("BSTEST_DIR", dir / "bs");
     spec.env.emplace_back("BSTEST_SHIPPER", bstest);
-    spec.env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "3000");
-    spec.env.emplace_back("BSTEST_FLUSH_INTERVAL_MS", "200");
     spec.cwd = dir.path();
     spec.timeout_ms = 60000;
     return run(spec);
@@ -188,6 +188,21 @@ TEST_F(Pipeline, FlushDeliversAJournalLargerThanTheShippersMemoryCap) {
   EXPECT_EQ(f.exit_code, 0) << f.err;
   EXPECT_EQ(server.record_count(), 50002u) << f.err;
   EXPECT_TRUE(journals().empty());
+}
+
+// The same at exit: the companion lags behind a fast program by more than its memory cap, and still delivers
+// everything before the program's flush deadline instead of leaving the rest for `bstest flush`.
+TEST_F(Pipeline, ExitDeliversARunLargerThanTheShippersMemoryCap) {
+  FakeBetterStack::Options o;
+  o.keep_bodies = false;
+  FakeBetterStack server(o);
+  auto env = server.env();
+  env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "120000");  // generous: sanitizer builds are slow
+  RunResult r = drive({"many", "100000"}, env);  // about 85 MiB of records, written in well under a second
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("not yet sent"), std::string::npos) << r.err;
+  EXPECT_EQ(server.record_count(), 200002u) << r.err;
+  EXPECT_TRUE(journals().empty()) << r.err;
 }
 
 TEST_F(Pipeline, EmbeddedDefaultKeepsEverythingLocallyAndSaysHowToSendIt) {

@@ -203,8 +203,11 @@ class Shipper {
       bool more = send_due(true, deadline);
       remove_finished();
       // Lines beyond the memory cap are read once earlier batches are gone: keep going while any remain
-      // (and reading still makes progress).
-      if (!more) more = unread_lines_left() && total_read() != read_before;
+      // and reading makes progress (now that the batches above have left, or earlier in this pass).
+      if (!more && unread_lines_left()) {
+        read_all();
+        more = total_read() != read_before;
+      }
       if (!more) break;
       std::int64_t t = now_ms();
       if (t >= deadline) break;
