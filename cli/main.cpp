@@ -3,6 +3,10 @@
 
 #include "commands.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -47,6 +51,14 @@ const char* kUsageText =
 int main(int argc, char** argv) {
   using namespace bstest::cli;
   std::signal(SIGPIPE, SIG_IGN);
+#if defined(__GLIBC__)
+  // Shipping allocates and frees buffers of a few MiB (reads of the journal, batches, gzip output). By
+  // default glibc maps each such buffer fresh and unmaps it when freed, and the first touch of a fresh page
+  // costs far more than the copy into it (about 15 us per 4 KiB page on the virtual machines we measured).
+  // Keep freed memory in the heap for reuse instead: the peak is the same, the page faults are gone.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
+#endif
   if (argc < 2) {
     std::fputs(kUsageText, stderr);
     return kUsage;

@@ -68,7 +68,7 @@ std::uint64_t JournalReader::read_lines(std::uint64_t from, Buf& out, std::size_
                                         std::vector<std::uint64_t>* line_ends) const {
   if (fd_ < 0) return from;
   std::size_t chunk = max_bytes < (256u << 10) ? (256u << 10) : max_bytes;
-  Buf buf;
+  Buf& buf = chunk_;
   const std::size_t out_start = out.size();
   const std::size_t ends_start = line_ends != nullptr ? line_ends->size() : 0;
   // A line that starts right after a NUL byte follows a torn region, also when an earlier call consumed

@@ -48,6 +48,7 @@ class JournalReader {
  private:
   int fd_ = -1;
   std::string path_;
+  mutable Buf chunk_;  // what read_lines reads into, reused: fresh pages cost more than the copy
 };
 
 // Creates `dir` (and parents) with mode 0700 when missing. False with `error` set otherwise.

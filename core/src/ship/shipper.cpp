@@ -314,6 +314,9 @@ class Shipper {
       j.has_log_records = true;
       if (fresh) track(j, line);
       if (!buffering || !logs_.enabled || end_off <= j.cursor.logs) return;
+      // Room for the most the buffer ever holds (the cap, one read beyond it, the 8 MiB sent before a
+      // compaction), asked for once: growing by doubling would copy it and touch twice the pages.
+      if (j.log_lines.empty() && j.logs.size() == 0) j.logs.reserve(kMaxPendingBytesPerJournal + (10u << 20));
       j.log_lines.push_back({j.logs.size(), line.size() + 1, end_off, now_ms()});
       j.logs.put(line);
       j.logs.put('\n');
