@@ -82,7 +82,7 @@ TEST(Journal, ManyTimesAroundTheRingWithoutACopierKeepsEveryRecord) {
   JournalWriter w;
   std::string err;
   ASSERT_TRUE(w.open(path, err));  // no companion: the writer empties its ring itself
-  // ~12 MiB through a 4 MiB ring, records of varying size wrapping around its end.
+  // ~12 MiB through the ring (1 MiB), records of varying size wrapping around its end.
   const int n = 30000;
   for (int i = 0; i < n; ++i) {
     std::string r = record(i, static_cast<std::size_t>(i % 700));

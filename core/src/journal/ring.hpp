@@ -3,7 +3,7 @@
 // Why a ring: the first write to a fresh page of a file costs far more than the record itself (a page
 // fault, a page allocated, disk blocks reserved: about 15 us per 4 KiB page on the machines we measured,
 // against 20 ns for a 500-byte memcpy into a page already mapped). So the test process only ever writes
-// into the same few MiB: `X.ring`, mapped MAP_SHARED, which survives the process being killed because it
+// into the same 1 MiB: `X.ring`, mapped MAP_SHARED, which survives the process being killed because it
 // is in the page cache. The records are copied from the ring into the append-only journal file `X.journal`
 // in large chunks by whoever ships it (the companion, `bstest run`, `bstest flush`), or by the writer itself
 // when the ring fills (no companion: the embedded default).
@@ -37,7 +37,7 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the ring header 
 
 class JournalWriter {
  public:
-  static constexpr std::size_t kRingBytes = 4u << 20;
+  static constexpr std::size_t kRingBytes = 1u << 20;
   static constexpr std::size_t kHeaderBytes = 4096;
 
   JournalWriter() = default;
