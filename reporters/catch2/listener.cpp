@@ -242,11 +242,14 @@ class Translator {
     session().test_not_run(info_of(tc, tags), Result::skipped, why);
   }
 
+  // A run problem fails the run exactly when Catch2 makes it change the exit code: bstest's verdict never
+  // disagrees with the framework's.
   void no_match(std::string_view spec) {
-    // As Catch2 judges it: only a run where nothing ran (and that is an error) exits non-zero.
 #if BSTEST_CATCH2_MAJOR == 2
-    const bool fails = tests_started_ == 0 && config_.warnAboutNoTests();
+    // v2 exits 2 for any unmatched spec under --warn NoTests, whatever else ran; otherwise it ignores it.
+    const bool fails = config_.warnAboutNoTests();
 #else
+    // v3 exits 3 for any unmatched spec under --warn UnmatchedTestSpec, 2 when nothing ran at all.
     const bool fails =
         (tests_started_ == 0 && !config_.zeroTestsCountAsSuccess()) || config_.warnAboutUnmatchedTestSpecs();
 #endif
@@ -255,7 +258,8 @@ class Translator {
 
   void invalid_spec(std::string_view spec) {
     run_starting();  // v3 reports this instead of starting a run
-    session().run_problem("invalid test spec '" + std::string(spec) + "'", true);
+    // v3 refuses to run (exit code 5); v2 runs what it could parse, and its exit code ignores the spec.
+    session().run_problem("invalid test spec '" + std::string(spec) + "'", BSTEST_CATCH2_MAJOR == 3);
   }
 
   void run_ended() {

@@ -3,7 +3,7 @@
 // `@name` markers in comments (so this file can change without breaking them).
 //
 // Hidden test cases run only when selected: [crash] ends the process with SIGSEGV, [hidden] and [slow]
-// check that hidden tests appear only when run.
+// check that hidden tests appear only when run, [dup] (v3) are two test cases of the same name.
 #if BSTEST_CATCH2_MAJOR == 2
 #include <catch2/catch.hpp>
 #else
@@ -11,10 +11,12 @@
 #include <catch2/generators/catch_generators.hpp>
 #endif
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -143,6 +145,20 @@ TEST_CASE("name, with [brackets] and \"quotes\" \xC3\xA9", "[names]") {
   std::string s = "tab\tand \"quote\"";
   CHECK(s == "x");  // @quoted
 }
+
+// Long enough for its duration to be measured, not noise.
+TEST_CASE("takes a while", "[timed]") {
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  CHECK(answer() == 42);
+}
+
+#if BSTEST_CATCH2_MAJOR == 3
+// v3 accepts two test cases of the same name when their tags (or class) differ; v2 refuses to start.
+TEST_CASE("same name", "[.][dup][linux]") { CHECK(answer() == 42); }
+TEST_CASE("same name", "[.][dup][windows]") {
+  CHECK(answer() == 7);  // @dup-fails
+}
+#endif
 
 // Hidden: selected by the re-run tests only. They fail on the first attempt (BSTEST_ATTEMPT unset or 1).
 namespace {

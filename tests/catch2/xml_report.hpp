@@ -1,5 +1,5 @@
 // Catch2's own XML report (`-r xml -o file`, v2 and v3 formats), read into what the reporter tests compare
-// with bstest's records: each test case's identity, result, skip message and failures.
+// with bstest's records: each test case's identity, result, duration, skip message and failures.
 //
 // The reader handles the XML Catch2 writes (elements, attributes, text, the five named entities and
 // numeric references, the prolog, comments); it is not a general XML parser.
@@ -169,6 +169,7 @@ struct TestCase {
   long line = 0;
   std::string result;  // passed, failed, skipped: as bstest names Catch2's verdict
   std::string skip;    // the first <Skip> message
+  double duration_ms = -1;  // OverallResult durationInSeconds, with `-d yes` only
   std::vector<Failure> failures;
 };
 
@@ -261,6 +262,9 @@ inline std::vector<TestCase> test_cases(const Node& root) {
       bool success = overall != nullptr && overall->attr("success") == "true";
       bool skips = overall != nullptr && std::atol(overall->attr("skips").c_str()) > 0;
       tc.result = !success ? "failed" : skips ? "skipped" : "passed";
+      if (overall != nullptr && !overall->attr("durationInSeconds").empty()) {
+        tc.duration_ms = std::atof(overall->attr("durationInSeconds").c_str()) * 1000.0;
+      }
       out.push_back(tc);
     }
   }
