@@ -18,7 +18,8 @@ using namespace bstest::testing::packaging;
 
 namespace {
 
-const std::vector<std::string> kTools = {"BSTEST_TEST_MESON", "BSTEST_TEST_NINJA", "BSTEST_TEST_GIT"};
+const std::vector<std::string> kTools = {"BSTEST_TEST_MESON", "BSTEST_TEST_NINJA", "BSTEST_TEST_GIT",
+                                         "BSTEST_TEST_PKG_CONFIG", "BSTEST_TEST_CMAKE"};
 const std::vector<std::string> kGtestNames = {"Consumer.Adds", "Consumer.Concatenates"};
 const std::vector<std::string> kCatch2Names = {"Consumer adds", "Consumer concatenates"};
 
