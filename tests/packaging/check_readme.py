@@ -9,6 +9,8 @@
                           project); indentation aside
   workflow excerpts       every line of a ```yaml block appears in .github/workflows/; a whole sketch (with
                           `jobs:`) is valid YAML whose commands pass the workflow checks
+  ready queries           each ```sql block reads both tables of a Better Stack source, the recent logs
+                          (remote(..._logs)) and the older ones (s3Cluster(primary, ..._s3), rows of _row_type 1)
   commands                `./dev X` and `bstest X` name real commands, and every --flag given to `bstest X`
                           is an option that cli/ parses; paths in the repository exist
   configuration table     names exactly the variables bstest reads (those it only sets for the programs it
@@ -16,8 +18,8 @@
   links                   relative links name existing files, #anchors existing headings
 
 Usage: check_readme.py SOURCE_ROOT. Prints one line per problem; exit 0 when there is none, 1 otherwise.
-       check_readme.py --self-test SOURCE_ROOT: damages README.md's code blocks in memory (a line deleted, two
-       lines swapped, a line changed) and checks that each damage is reported.
+       check_readme.py --self-test SOURCE_ROOT: damages README.md's code blocks and queries in memory (a line
+       deleted, two lines swapped, a line changed) and checks that each damage is reported.
 """
 import glob
 import os
@@ -161,6 +163,7 @@ class ReadmeChecker:
         blocks = fenced_blocks(self.text)
         self.check_setup(blocks)
         self.check_code()
+        self.check_queries(blocks)
         self.check_commands(blocks)
         self.check_configuration()
         self.check_links()
@@ -197,6 +200,20 @@ class ReadmeChecker:
                                             + self.nearest(block, units), file)
                 elif lang == "yaml" and file == "README.md":
                     self.check_yaml(first, body, workflows)
+
+    # Better Stack keeps recent logs and older ones in two tables ("Connect remotely" in its docs): a query on
+    # one of them alone silently misses the rest.
+    QUERY_TABLES = ("FROM remote(t123456_your_source_logs)",
+                    "SELECT dt, raw FROM s3Cluster(primary, t123456_your_source_s3) WHERE _row_type = 1")
+
+    def check_queries(self, blocks):
+        for lang, first, body in blocks:
+            if lang != "sql":
+                continue
+            text = " ".join(" ".join(body).split())
+            if "UNION ALL" not in text or not all(t in text for t in self.QUERY_TABLES):
+                self.problem(first, "this ```sql block does not read both tables of the source: "
+                                    + " UNION ALL ".join(self.QUERY_TABLES))
 
     @staticmethod
     def nearest(block, units):
@@ -308,6 +325,7 @@ def self_test():
     failures = []
     clean = ReadmeChecker(text)
     clean.check_code()
+    clean.check_queries(fenced_blocks(text))
     failures += [f"README.md as it is: {p}" for p in clean.problems]
 
     def damaged(what, change):
@@ -318,6 +336,7 @@ def self_test():
             return
         checker = ReadmeChecker("\n".join(changed))
         checker.check_code()
+        checker.check_queries(fenced_blocks(checker.text))
         if not checker.problems:
             failures.append(f"{what}: not reported")
 
@@ -353,6 +372,7 @@ def self_test():
     damaged("the wrap's revision changed", edit("revision =", "v0.1.0", "v9.9.9"))
     damaged("the Catch2 quick start links another dependency",
             edit("executable('with_catch2_main'", "bstest-catch2-main", "bstest-catch2"))
+    damaged("a ready query reads only the recent logs", delete("SELECT dt, raw FROM s3Cluster("))
     for f in failures:
         print(f)
     print(f"check_readme.py self-test: {len(failures)} problem(s)")
