@@ -34,7 +34,7 @@ ARGS = sys.argv[2:] if SELF_TEST else sys.argv[1:]
 ROOT = os.path.abspath(ARGS[0] if ARGS else ".")
 check_workflows.ROOT = ROOT
 
-# Files that a test builds and runs: code users copy must be a run of consecutive lines of one of them.
+# Files that a test builds and runs: code users copy must be whole paragraphs of one of them.
 BUILT_SOURCES = [
     "examples/**/*",
     "tests/packaging/consumers/**/*",
@@ -320,7 +320,7 @@ class ReadmeChecker:
 
 
 def self_test():
-    """Each damage to README.md's code must be reported by check_code; the README as it is must pass."""
+    """Each damage to README.md's code or queries must be reported; the README as it is must pass."""
     text = read("README.md")
     failures = []
     clean = ReadmeChecker(text)
