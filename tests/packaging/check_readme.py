@@ -2,11 +2,15 @@
 """Checks that README.md tells the truth about this repository:
 
   the set-up commands     the first ```sh block runs `./dev demo` and `./dev test`, and .ci/run runs `./dev test`
-  code users copy         every line of a ```cpp, ```meson, ```cmake or ```ini block appears in a file that a test
-                          builds or reads (examples/, tests/packaging/consumers/, docs/install.md, which the
-                          subproject test turns into a wrap, and the workflows)
+  code users copy         each ```cpp, ```meson, ```cmake or ```ini block (of README.md and docs/install.md) is
+                          whole paragraphs (runs of lines between blank lines), one after the other, of ONE file
+                          that a test builds (examples/, tests/packaging/consumers/) or of a block of
+                          docs/install.md that a test takes as it is written (the wrap files, the CMake
+                          project); indentation aside
   workflow excerpts       every line of a ```yaml block appears in .github/workflows/; a whole sketch (with
                           `jobs:`) is valid YAML whose commands pass the workflow checks
+  ready queries           each ```sql block reads both tables of a Better Stack source, the recent logs
+                          (remote(..._logs)) and the older ones (s3Cluster(primary, ..._s3), rows of _row_type 1)
   commands                `./dev X` and `bstest X` name real commands, and every --flag given to `bstest X`
                           is an option that cli/ parses; paths in the repository exist
   configuration table     names exactly the variables bstest reads (those it only sets for the programs it
@@ -14,6 +18,8 @@
   links                   relative links name existing files, #anchors existing headings
 
 Usage: check_readme.py SOURCE_ROOT. Prints one line per problem; exit 0 when there is none, 1 otherwise.
+       check_readme.py --self-test SOURCE_ROOT: damages README.md's code blocks and queries in memory (a line
+       deleted, two lines swapped, a line changed) and checks that each damage is reported.
 """
 import glob
 import os
@@ -23,16 +29,21 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check_workflows  # noqa: E402  (shares the knowledge of ./dev, bstest and meson commands)
 
-ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
+SELF_TEST = len(sys.argv) > 1 and sys.argv[1] == "--self-test"
+ARGS = sys.argv[2:] if SELF_TEST else sys.argv[1:]
+ROOT = os.path.abspath(ARGS[0] if ARGS else ".")
 check_workflows.ROOT = ROOT
 
-# Files whose contents a test builds, installs or reads: a README line found here is exercised.
-TESTED_SOURCES = [
+# Files that a test builds and runs: code users copy must be whole paragraphs of one of them.
+BUILT_SOURCES = [
     "examples/**/*",
     "tests/packaging/consumers/**/*",
-    "docs/install.md",
-    ".github/workflows/*.yml",
 ]
+# Blocks of docs/install.md that the packaging tests use as they are written (docs_block() in
+# tests/packaging/packaging_support.cpp): (language, how the block begins). subproject_test.cpp writes the two
+# wrap files from them, install_test.cpp builds the CMake project.
+EXTRACTED_BLOCKS = [("ini", "[wrap-git]"), ("ini", "[wrap-file]"), ("cmake", "cmake_minimum_required(")]
+CODE_LANGUAGES = ("cpp", "meson", "cmake", "ini")
 
 # Variables bstest sets for the programs it starts (re-runs, `bstest run`'s command), not user settings.
 INTERNAL_VARIABLES = {"BSTEST_ROLE", "BSTEST_ATTEMPT", "BSTEST_RESULT_FILE"}
@@ -61,17 +72,38 @@ def fenced_blocks(text):
     return blocks
 
 
-def tested_lines():
-    lines = set()
-    for pattern in TESTED_SOURCES:
+def paragraphs(lines):
+    """Code as a list of paragraphs (tuples of stripped lines), split at blank lines."""
+    out, cur = [], []
+    for l in lines + [""]:
+        if l.strip():
+            cur.append(l.strip())
+        elif cur:
+            out.append(tuple(cur))
+            cur = []
+    return out
+
+
+def tested_units():
+    """{name: paragraphs} of every file a test builds and every block of docs/install.md a test takes."""
+    units = {}
+    for pattern in BUILT_SOURCES:
         for path in glob.glob(os.path.join(ROOT, pattern), recursive=True):
             if os.path.isfile(path):
                 try:
                     with open(path, encoding="utf-8") as f:
-                        lines.update(l.strip() for l in f)
+                        units[os.path.relpath(path, ROOT)] = paragraphs(f.read().split("\n"))
                 except UnicodeDecodeError:
                     pass
-    return lines
+    for lang, first, body in fenced_blocks(read("docs/install.md")):
+        if any(lang == l and body and body[0].startswith(start) for l, start in EXTRACTED_BLOCKS):
+            units[f"docs/install.md:{first}"] = paragraphs(body)
+    return units
+
+
+def contiguous_in(block, unit):
+    n = len(block)
+    return any(unit[i:i + n] == block for i in range(len(unit) - n + 1))
 
 
 def workflow_lines():
@@ -119,18 +151,19 @@ def slug(heading):
 
 
 class ReadmeChecker:
-    def __init__(self):
-        self.text = read("README.md")
+    def __init__(self, text=None):
+        self.text = read("README.md") if text is None else text
         self.workflows = check_workflows.Checker()
         self.problems = []
 
-    def problem(self, line, what):
-        self.problems.append(f"README.md:{line}: {what}")
+    def problem(self, line, what, file="README.md"):
+        self.problems.append(f"{file}:{line}: {what}")
 
     def run(self):
         blocks = fenced_blocks(self.text)
         self.check_setup(blocks)
-        self.check_code(blocks)
+        self.check_code()
+        self.check_queries(blocks)
         self.check_commands(blocks)
         self.check_configuration()
         self.check_links()
@@ -150,17 +183,47 @@ class ReadmeChecker:
         if not re.search(r"^\s*(exec\s+)?(bash\s+)?\./dev test\b", ci, re.M):
             self.problem(line, ".ci/run does not run `./dev test`, the test command of README.md")
 
-    def check_code(self, blocks):
-        tested = tested_lines()
+    def check_code(self):
+        units = tested_units()
         workflows = workflow_lines()
+        docs = {"README.md": self.text, "docs/install.md": read("docs/install.md")}
+        for file, text in docs.items():
+            for lang, first, body in fenced_blocks(text):
+                if lang in CODE_LANGUAGES:
+                    block = paragraphs(body)
+                    if file == "docs/install.md" and f"{file}:{first}" in units:
+                        continue  # a test uses this very block
+                    if block and not any(contiguous_in(block, lines) for lines in units.values()):
+                        self.problem(first, f"this ```{lang} block is not whole paragraphs, in order, of one file "
+                                            f"that a test builds ({', '.join(BUILT_SOURCES)}) or of a block of "
+                                            "docs/install.md that a test uses; "
+                                            + self.nearest(block, units), file)
+                elif lang == "yaml" and file == "README.md":
+                    self.check_yaml(first, body, workflows)
+
+    # Better Stack keeps recent logs and older ones in two tables ("Connect remotely" in its docs): a query on
+    # one of them alone silently misses the rest.
+    QUERY_TABLES = ("FROM remote(t123456_your_source_logs)",
+                    "SELECT dt, raw FROM s3Cluster(primary, t123456_your_source_s3) WHERE _row_type = 1")
+
+    def check_queries(self, blocks):
         for lang, first, body in blocks:
-            if lang in ("cpp", "meson", "cmake", "ini"):
-                for n, l in enumerate(body):
-                    s = l.strip()
-                    if s and s not in tested:
-                        self.problem(first + n, f"`{s}` appears in no tested file ({', '.join(TESTED_SOURCES)})")
-            elif lang == "yaml":
-                self.check_yaml(first, body, workflows)
+            if lang != "sql":
+                continue
+            text = " ".join(" ".join(body).split())
+            if "UNION ALL" not in text or not all(t in text for t in self.QUERY_TABLES):
+                self.problem(first, "this ```sql block does not read both tables of the source: "
+                                    + " UNION ALL ".join(self.QUERY_TABLES))
+
+    @staticmethod
+    def nearest(block, units):
+        """Where the block's lines are, to say what differs."""
+        lines = [l for p in block for l in p]
+        best = max(units.items(), key=lambda u: sum(1 for l in lines if any(l in p for p in u[1])))
+        missing = [l for l in lines if not any(l in p for p in best[1])]
+        if missing:
+            return f"closest is {best[0]}, which lacks `{missing[0]}`"
+        return f"{best[0]} has every line, but not as these paragraphs in this order"
 
     def check_yaml(self, first, body, workflows):
         import yaml
@@ -256,7 +319,69 @@ class ReadmeChecker:
                     self.problem(n, f"link to {target}: no such file in the repository")
 
 
+def self_test():
+    """Each damage to README.md's code or queries must be reported; the README as it is must pass."""
+    text = read("README.md")
+    failures = []
+    clean = ReadmeChecker(text)
+    clean.check_code()
+    clean.check_queries(fenced_blocks(text))
+    failures += [f"README.md as it is: {p}" for p in clean.problems]
+
+    def damaged(what, change):
+        lines = text.split("\n")
+        changed = change(lines)
+        if changed is None:
+            failures.append(f"{what}: README.md no longer has the line this damage needs")
+            return
+        checker = ReadmeChecker("\n".join(changed))
+        checker.check_code()
+        checker.check_queries(fenced_blocks(checker.text))
+        if not checker.problems:
+            failures.append(f"{what}: not reported")
+
+    def index_of(lines, start):
+        return next((i for i, l in enumerate(lines) if l.strip().startswith(start)), None)
+
+    def delete(start):
+        def change(lines):
+            i = index_of(lines, start)
+            return None if i is None else lines[:i] + lines[i + 1:]
+        return change
+
+    def swap(first, second):
+        def change(lines):
+            i, j = index_of(lines, first), index_of(lines, second)
+            if i is None or j is None:
+                return None
+            lines = list(lines)
+            lines[i], lines[j] = lines[j], lines[i]
+            return lines
+        return change
+
+    def edit(start, old, new):
+        def change(lines):
+            i = index_of(lines, start)
+            return None if i is None else lines[:i] + [lines[i].replace(old, new)] + lines[i + 1:]
+        return change
+
+    damaged("InitGoogleTest deleted from the C++ quick start", delete("::testing::InitGoogleTest("))
+    damaged("find_program moved before dependency('gtest_main') in the subproject block",
+            swap("gtest_main = dependency('gtest_main')", "bstest_prog = find_program('bstest')"))
+    damaged("find_package deleted from the CMake block", delete("find_package(bstest"))
+    damaged("the wrap's revision changed", edit("revision =", "v0.1.0", "v9.9.9"))
+    damaged("the Catch2 quick start links another dependency",
+            edit("executable('with_catch2_main'", "bstest-catch2-main", "bstest-catch2"))
+    damaged("a ready query reads only the recent logs", delete("SELECT dt, raw FROM s3Cluster("))
+    for f in failures:
+        print(f)
+    print(f"check_readme.py self-test: {len(failures)} problem(s)")
+    return 1 if failures else 0
+
+
 def main():
+    if SELF_TEST:
+        return self_test()
     problems = ReadmeChecker().run()
     for p in problems:
         print(p)

@@ -1,13 +1,14 @@
 // `meson install` into a temporary prefix, then what a user of the installed package does: build test
-// programs with pkg-config and with CMake's find_package(bstest), run them, and see their records arrive at
-// the local Better Stack server. The build and source folders are deleted before anything runs, so the
-// installed libraries must find the installed `bstest` program on their own.
+// programs with pkg-config and with CMake's find_package(bstest) (each library and each target, and the CMake
+// project of docs/install.md as it is written there), run them, and see their records arrive at the local
+// Better Stack server through the installed `bstest` program. The build and source folders are deleted
+// before anything runs, so the installed libraries must find that program on their own.
 #include "packaging_support.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <iostream>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,7 +18,10 @@ using namespace bstest::testing::packaging;
 
 namespace {
 
-const std::vector<std::string> kTools = {"BSTEST_TEST_MESON", "BSTEST_TEST_NINJA", "BSTEST_TEST_GIT"};
+const std::vector<std::string> kTools = {"BSTEST_TEST_MESON", "BSTEST_TEST_NINJA", "BSTEST_TEST_GIT",
+                                         "BSTEST_TEST_PKG_CONFIG", "BSTEST_TEST_CMAKE"};
+const std::vector<std::string> kGtestNames = {"Consumer.Adds", "Consumer.Concatenates"};
+const std::vector<std::string> kCatch2Names = {"Consumer adds", "Consumer concatenates"};
 
 class Installed : public ::testing::Test {
  protected:
@@ -30,17 +34,15 @@ class Installed : public ::testing::Test {
     prefix_ = *root_ / "prefix";
     error_ = copy_checkout(src_);
     if (!error_.empty()) return;
-    int catch2 = std::atoi(env("BSTEST_TEST_CATCH2_MAJOR").c_str());
     // plain: no optimization and no debug information, the quickest build (the library is the same code).
     RunResult r = shell(quote(env("BSTEST_TEST_MESON")) + " setup " + quote(build_) + " " + quote(src_) +
-                            " --prefix " + quote(prefix_) +
-                            " --libdir " + quote(env("BSTEST_TEST_LIBDIR")) +
-                            " -Dbuildtype=plain --wrap-mode=nodownload -Dgtest=enabled -Dtests=disabled"
-                            " -Dexamples=disabled -Dbench=disabled -Dcatch2=" +
-                            (catch2 != 0 ? "enabled" : "disabled") + "\n" + quote(env("BSTEST_TEST_NINJA")) +
-                            " -C " + quote(build_) + " -j 2\n" + quote(env("BSTEST_TEST_MESON")) + " install -C " +
-                            quote(build_) + " --no-rebuild --quiet",
-                        root_->path());
+                            " --prefix " + quote(prefix_) + " --libdir " + quote(env("BSTEST_TEST_LIBDIR")) +
+                            " -Dbuildtype=plain --wrap-mode=nodownload -Dtests=disabled -Dexamples=disabled" +
+                            " -Dbench=disabled -Dgtest=" + (want_gtest() ? "enabled" : "disabled") +
+                            " -Dcatch2=" + (catch2_major() != 0 ? "enabled" : "disabled") + "\n" +
+                            quote(env("BSTEST_TEST_NINJA")) + " -C " + quote(build_) + " -j 2\n" +
+                            quote(env("BSTEST_TEST_MESON")) + " install -C " + quote(build_) + " --no-rebuild --quiet",
+                        root_->path(), catch2_env());
     if (r.exit_code != 0) {
       error_ = "configure, build or install failed: " + describe(r);
       return;
@@ -58,22 +60,70 @@ class Installed : public ::testing::Test {
   }
 
   static std::string libdir() { return prefix_ + "/" + env("BSTEST_TEST_LIBDIR"); }
-  static bool catch2() { return std::atoi(env("BSTEST_TEST_CATCH2_MAJOR").c_str()) != 0; }
-  static std::string catch2_major() { return env("BSTEST_TEST_CATCH2_MAJOR"); }
 
   // The variables a consumer program runs with: only the system's PATH, so that `bstest` is found through
   // the path compiled into the installed library.
   static EnvList run_env() { return {{"PATH", "/usr/bin:/bin"}}; }
 
-  static const std::vector<std::string> kGtestNames;
-  static const std::vector<std::string> kCatch2Names;
+  // What pkg-config needs to find the installed files (and the Catch2 they were built with).
+  static EnvList pkg_config_env() {
+    std::string path = libdir() + "/pkgconfig";
+    for (const auto& [name, value] : catch2_env()) {
+      if (name == "PKG_CONFIG_PATH") path += ":" + value;
+    }
+    return {{"PKG_CONFIG_PATH", path}};
+  }
+
+  // A folder with the consumers' sources, and `script` run there with pkg-config's variables; `c OUT ARGS...`
+  // compiles one program, as a Makefile would. Returns the folder.
+  static std::string build_with_pkg_config(const std::string& name, const std::string& script) {
+    std::string dir = *root_ / name;
+    EXPECT_EQ(copy_dir(env("BSTEST_TEST_CONSUMERS"), dir), "");
+    RunResult b = shell("c() { out=$1; shift; ${CXX:-c++} -std=c++17 -o \"$out\" \"$@\"; }\n" + script, dir,
+                        pkg_config_env());
+    EXPECT_EQ(b.exit_code, 0) << describe(b);
+    return dir;
+  }
+
+  static std::string pc() { return quote(env("BSTEST_TEST_PKG_CONFIG")); }
+  static std::string pc_flags(const std::string& packages) {
+    return " $(" + pc() + " --cflags --libs " + packages + ")";
+  }
+
+  // The CMake project of consumers/cmake, configured and built once for the tests that run its programs.
+  static const RunResult& cmake_consumers() {
+    static const RunResult result = [] {
+      std::string dir = *root_ / "cmake-consumer";
+      std::string consumers = env("BSTEST_TEST_CONSUMERS");
+      std::string copy = copy_dir(consumers, dir) + copy_dir(consumers + "/cmake", dir);
+      if (!copy.empty()) {
+        RunResult failed;
+        failed.err = copy;
+        return failed;
+      }
+      return cmake_build(dir, std::string(" -DBSTEST_EXPECTED_VERSION=") + env("BSTEST_TEST_VERSION") +
+                                  " -DCONSUMER_GTEST=" + (want_gtest() ? "ON" : "OFF") +
+                                  " -DCONSUMER_CATCH2_MAJOR=" + std::to_string(catch2_major()));
+    }();
+    return result;
+  }
+  static std::string cmake_dir() { return *root_ / "cmake-consumer"; }
+
+  // `cmake -S dir -B dir/build` against the prefix (and the Catch2 prefix), then `cmake --build`.
+  static RunResult cmake_build(const std::string& dir, const std::string& options) {
+    std::string cmake = quote(env("BSTEST_TEST_CMAKE"));
+    std::string prefixes = prefix_;
+    for (const auto& [name, value] : catch2_env()) {
+      if (name == "CMAKE_PREFIX_PATH") prefixes += ";" + value;
+    }
+    return shell(cmake + " -S . -B build -G Ninja -DCMAKE_MAKE_PROGRAM=" + quote(env("BSTEST_TEST_NINJA")) +
+                     " -DCMAKE_PREFIX_PATH=" + quote(prefixes) + options + "\n" + cmake + " --build build -j 2",
+                 dir);
+  }
 
   static inline std::unique_ptr<TempDir> root_;
   static inline std::string src_, build_, prefix_, skip_, error_;
 };
-
-const std::vector<std::string> Installed::kGtestNames = {"Consumer.Adds", "Consumer.Concatenates"};
-const std::vector<std::string> Installed::kCatch2Names = {"Consumer adds", "Consumer concatenates"};
 
 TEST_F(Installed, HasEveryPublicHeaderLibraryPkgConfigFileTheCMakePackageAndTheProgram) {
   std::vector<std::string> files = list_files(prefix_, true);
@@ -82,27 +132,23 @@ TEST_F(Installed, HasEveryPublicHeaderLibraryPkgConfigFileTheCMakePackageAndTheP
       "bin/bstest",
       "include/bstest/version.hpp",
       lib + "/libbstest.a",
-      lib + "/libbstest-gtest.a",
-      lib + "/libbstest-gtest-main.a",
-      lib + "/libbstest-gtest-auto.a",
       lib + "/pkgconfig/bstest.pc",
-      lib + "/pkgconfig/bstest-gtest.pc",
-      lib + "/pkgconfig/bstest-gtest-main.pc",
-      lib + "/pkgconfig/bstest-gtest-auto.pc",
       lib + "/cmake/bstest/bstestConfig.cmake",
       lib + "/cmake/bstest/bstestConfigVersion.cmake",
       lib + "/cmake/bstest/bstestTargets.cmake",
   };
-  if (catch2()) {
-    for (const std::string name : {"bstest-catch2", "bstest-catch2-main"}) {
-      want.push_back(lib + "/lib" + name + ".a");
-      want.push_back(lib + "/pkgconfig/" + name + ".pc");
-    }
+  std::vector<std::string> names;
+  if (want_gtest()) names = {"bstest-gtest", "bstest-gtest-main", "bstest-gtest-auto"};
+  if (catch2_major() != 0) names.insert(names.end(), {"bstest-catch2", "bstest-catch2-main"});
+  for (const auto& name : names) {
+    want.push_back(lib + "/lib" + name + ".a");
+    want.push_back(lib + "/pkgconfig/" + name + ".pc");
   }
   // Every header of the source tree's public include folders (a new header must be installed too).
   std::string src = env("BSTEST_TEST_SOURCE_ROOT");
-  std::vector<std::string> include_dirs = {"core/include/bstest", "reporters/gtest/include/bstest"};
-  if (catch2()) include_dirs.push_back("reporters/catch2/include/bstest");
+  std::vector<std::string> include_dirs = {"core/include/bstest"};
+  if (want_gtest()) include_dirs.push_back("reporters/gtest/include/bstest");
+  if (catch2_major() != 0) include_dirs.push_back("reporters/catch2/include/bstest");
   for (const auto& dir : include_dirs) {
     for (const auto& name : list_files(src + "/" + dir)) {
       if (name.size() > 4 && name.compare(name.size() - 4, 4, ".hpp") == 0) want.push_back("include/bstest/" + name);
@@ -119,70 +165,110 @@ TEST_F(Installed, TheProgramRunsFromThePrefix) {
   EXPECT_EQ(r.out, "bstest " + env("BSTEST_TEST_VERSION") + "\n");
 }
 
-TEST_F(Installed, PkgConfigConsumersLinkAndReport) {
-  if (env("BSTEST_TEST_PKG_CONFIG").empty()) GTEST_SKIP() << "pkg-config was not found when the build was configured";
-  std::string dir = *root_ / "pkg-config-consumer";
-  ASSERT_EQ(copy_dir(env("BSTEST_TEST_CONSUMERS"), dir), "");
-  std::string pc = quote(env("BSTEST_TEST_PKG_CONFIG"));
-  EnvList pc_env = {{"PKG_CONFIG_PATH", libdir() + "/pkgconfig"}};
+TEST_F(Installed, PkgConfigCoreLinksAndReports) {
+  RunResult v = shell(pc() + " --modversion bstest", root_->path(), pkg_config_env());
+  EXPECT_EQ(v.out, env("BSTEST_TEST_VERSION") + "\n") << describe(v);
+  std::string dir = build_with_pkg_config("pc-core", "c pc_core core_driver.cpp" + pc_flags("bstest") + "\n");
+  expect_run_arrives(dir + "/pc_core", dir, {"consumer", kGtestNames}, run_env());
+}
 
-  RunResult v = shell(pc + " --modversion bstest bstest-gtest bstest-gtest-main bstest-gtest-auto", dir, pc_env);
-  ASSERT_EQ(v.exit_code, 0) << describe(v);
+// What the summary line says is how expect_run_arrives tells the companion from the fallback: without the
+// installed program (and none on PATH), the records still arrive, sent by the test program at exit, and the
+// check sees that they did not go through `bstest ship`.
+TEST_F(Installed, WithoutItsProgramATestProgramShipsAtExitAndTheCheckSeesIt) {
+  std::string dir = build_with_pkg_config("pc-no-program", "c pc_core core_driver.cpp" + pc_flags("bstest") + "\n");
+  std::string program = prefix_ + "/bin/bstest";
+  std::string aside = *root_ / "bstest-aside";
+  ASSERT_EQ(std::rename(program.c_str(), aside.c_str()), 0);
+  struct PutBack {
+    std::string from, to;
+    ~PutBack() { std::rename(from.c_str(), to.c_str()); }
+  } put_back{aside, program};
+  Expected at_exit{"consumer", kGtestNames};
+  at_exit.companion = false;
+  expect_run_arrives(dir + "/pc_core", dir, at_exit, run_env());
+}
+
+TEST_F(Installed, PkgConfigGoogleTestLibrariesLinkAndReport) {
+  ASSERT_TRUE(want_gtest()) << "builds without GoogleTest run this test with --gtest_filter=-*GoogleTest*";
   std::string version = env("BSTEST_TEST_VERSION");
-  EXPECT_EQ(v.out, version + "\n" + version + "\n" + version + "\n" + version + "\n");
+  RunResult v = shell(pc() + " --modversion bstest-gtest bstest-gtest-main bstest-gtest-auto", root_->path(),
+                      pkg_config_env());
+  EXPECT_EQ(v.out, version + "\n" + version + "\n" + version + "\n") << describe(v);
+  std::string dir = build_with_pkg_config(
+      "pc-gtest", "c pc_gtest my_tests.cpp gtest_own_main.cpp" + pc_flags("bstest-gtest") + "\n" +
+                      "c pc_gtest_main my_tests.cpp" + pc_flags("bstest-gtest-main") + "\n" +
+                      "c pc_gtest_auto my_tests.cpp" + pc_flags("bstest-gtest-auto gtest_main") + "\n");
+  for (const std::string p : {"pc_gtest", "pc_gtest_main", "pc_gtest_auto"}) {
+    expect_run_arrives(dir + "/" + p, dir, {"googletest", kGtestNames}, run_env());
+  }
+}
+
+TEST_F(Installed, PkgConfigCatch2LibrariesLinkAndReport) {
+  int major = catch2_major();
+  ASSERT_NE(major, 0) << "builds without a Catch2 to test run this test with --gtest_filter=-*Catch2*";
+  // bstest-catch2 asks for the Catch2 major it was built with.
+  RunResult req = shell(pc() + " --print-requires bstest-catch2\n" + pc() + " --modversion catch2", root_->path(),
+                        pkg_config_env());
+  ASSERT_EQ(req.exit_code, 0) << describe(req);
+  EXPECT_NE(req.out.find("catch2 >= " + std::to_string(major) + "\n"), std::string::npos) << req.out;
+  EXPECT_NE(req.out.find("catch2 < " + std::to_string(major + 1) + "\n"), std::string::npos) << req.out;
+  EXPECT_NE(req.out.find("\n" + std::to_string(major) + "."), std::string::npos) << "catch2.pc: " << req.out;
 
   // The whole-archive wrapper of each self-registering library survives being combined with another one.
-  std::string both = catch2() ? "bstest-gtest-auto bstest-catch2" : "bstest-gtest-auto";
-  RunResult libs = shell(pc + " --libs " + both, dir, pc_env);
+  std::string both = want_gtest() ? "bstest-gtest-auto bstest-catch2" : "bstest-catch2";
+  RunResult libs = shell(pc() + " --libs " + both, root_->path(), pkg_config_env());
   ASSERT_EQ(libs.exit_code, 0) << describe(libs);
-  EXPECT_NE(libs.out.find("-Wl,--whole-archive," + libdir() + "/libbstest-gtest-auto.a,--no-whole-archive"),
-            std::string::npos)
-      << libs.out;
-  if (catch2()) {
-    EXPECT_NE(libs.out.find("-Wl,--whole-archive," + libdir() + "/libbstest-catch2.a,--no-whole-archive"),
+  for (const std::string lib : {"bstest-gtest-auto", "bstest-catch2"}) {
+    if (lib == "bstest-gtest-auto" && !want_gtest()) continue;
+    EXPECT_NE(libs.out.find("-Wl,--whole-archive," + libdir() + "/lib" + lib + ".a,--no-whole-archive"),
               std::string::npos)
         << libs.out;
   }
 
-  // One compiler command line per program, as a Makefile would have it.
-  std::string script =
-      "c() { out=$1; shift; ${CXX:-c++} -std=c++17 -o \"$out\" \"$@\"; }\n"
-      "c pc_gtest gtest_tests.cpp -DCONSUMER_OWN_MAIN $(" + pc + " --cflags --libs bstest-gtest)\n"
-      "c pc_gtest_main gtest_tests.cpp $(" + pc + " --cflags --libs bstest-gtest-main)\n"
-      "c pc_gtest_auto gtest_tests.cpp $(" + pc + " --cflags --libs bstest-gtest-auto gtest_main)\n";
-  if (catch2()) {
-    script += "c pc_catch2_main catch2_tests.cpp -DCONSUMER_CATCH2_MAJOR=" + catch2_major() + " $(" + pc +
-              " --cflags --libs bstest-catch2-main)\n";
+  // The user's own main next to bstest-catch2: Catch2WithMain (3.x) or a CATCH_CONFIG_MAIN file (2.x).
+  std::string own_main = major == 3 ? "c pc_catch2 catch2_tests.cpp" + pc_flags("bstest-catch2 catch2-with-main")
+                                    : "c pc_catch2 catch2_tests.cpp -DCONSUMER_OWN_MAIN" + pc_flags("bstest-catch2");
+  std::string dir = build_with_pkg_config(
+      "pc-catch2", own_main + "\nc pc_catch2_main catch2_tests.cpp" + pc_flags("bstest-catch2-main") + "\n");
+  for (const std::string p : {"pc_catch2", "pc_catch2_main"}) {
+    expect_run_arrives(dir + "/" + p, dir, {"catch2", kCatch2Names}, run_env());
   }
-  RunResult b = shell(script, dir, pc_env);
-  ASSERT_EQ(b.exit_code, 0) << describe(b);
-
-  for (const std::string p : {"pc_gtest", "pc_gtest_main", "pc_gtest_auto"}) {
-    expect_run_arrives(dir + "/" + p, dir, {"googletest", kGtestNames}, run_env());
-  }
-  if (catch2()) expect_run_arrives(dir + "/pc_catch2_main", dir, {"catch2", kCatch2Names}, run_env());
 }
 
-TEST_F(Installed, CMakeConsumersLinkAndReport) {
-  if (env("BSTEST_TEST_CMAKE").empty()) GTEST_SKIP() << "cmake was not found when the build was configured";
-  std::string dir = *root_ / "cmake-consumer";
-  ASSERT_EQ(copy_dir(env("BSTEST_TEST_CONSUMERS"), dir), "");
-  ASSERT_EQ(copy_dir(env("BSTEST_TEST_CONSUMERS") + "/cmake", dir), "");
-  std::string cmake = quote(env("BSTEST_TEST_CMAKE"));
-  RunResult b = shell(cmake + " -S . -B build -G Ninja -DCMAKE_MAKE_PROGRAM=" + quote(env("BSTEST_TEST_NINJA")) +
-                          " -DCMAKE_PREFIX_PATH=" + quote(prefix_) +
-                          " -DBSTEST_EXPECTED_VERSION=" + env("BSTEST_TEST_VERSION") +
-                          " -DCONSUMER_CATCH2_MAJOR=" + (catch2() ? catch2_major() : "0") + "\n" + cmake +
-                          " --build build -j 2",
-                      dir);
-  ASSERT_EQ(b.exit_code, 0) << describe(b);
+TEST_F(Installed, CMakeCoreTargetLinksAndReports) {
+  ASSERT_EQ(cmake_consumers().exit_code, 0) << describe(cmake_consumers());
+  expect_run_arrives(cmake_dir() + "/build/modern/cmake_core", cmake_dir(), {"consumer", kGtestNames}, run_env());
+}
 
-  for (const std::string p : {"modern/cmake_gtest_main", "modern/cmake_gtest_auto", "legacy/cmake_gtest_auto_legacy"}) {
-    expect_run_arrives(dir + "/build/" + p, dir, {"googletest", kGtestNames}, run_env());
+TEST_F(Installed, CMakeGoogleTestTargetsLinkAndReport) {
+  ASSERT_TRUE(want_gtest()) << "builds without GoogleTest run this test with --gtest_filter=-*GoogleTest*";
+  ASSERT_EQ(cmake_consumers().exit_code, 0) << describe(cmake_consumers());
+  for (const std::string p : {"modern/cmake_gtest", "modern/cmake_gtest_auto", "legacy/cmake_gtest_auto_legacy"}) {
+    expect_run_arrives(cmake_dir() + "/build/" + p, cmake_dir(), {"googletest", kGtestNames}, run_env());
   }
-  if (catch2()) {
-    expect_run_arrives(dir + "/build/modern/cmake_catch2_main", dir, {"catch2", kCatch2Names}, run_env());
+}
+
+TEST_F(Installed, CMakeCatch2TargetsLinkAndReport) {
+  ASSERT_NE(catch2_major(), 0) << "builds without a Catch2 to test run this test with --gtest_filter=-*Catch2*";
+  ASSERT_EQ(cmake_consumers().exit_code, 0) << describe(cmake_consumers());
+  for (const std::string p : {"modern/cmake_catch2", "modern/cmake_catch2_main"}) {
+    expect_run_arrives(cmake_dir() + "/build/" + p, cmake_dir(), {"catch2", kCatch2Names}, run_env());
   }
+}
+
+// The CMake project of docs/install.md, as it is written there, next to the user's my_tests.cpp.
+TEST_F(Installed, TheGoogleTestProjectOfTheInstallGuideBuildsAndReports) {
+  ASSERT_TRUE(want_gtest()) << "builds without GoogleTest run this test with --gtest_filter=-*GoogleTest*";
+  std::string error;
+  std::string project = docs_block("docs/install.md", "cmake", "cmake_minimum_required(", error);
+  ASSERT_EQ(error, "");
+  std::string dir = *root_ / "my-tests";
+  ASSERT_EQ(copy_dir(env("BSTEST_TEST_CONSUMERS"), dir), "");
+  write_file(dir + "/CMakeLists.txt", project);
+  RunResult b = cmake_build(dir, "");
+  ASSERT_EQ(b.exit_code, 0) << describe(b);
+  expect_run_arrives(dir + "/build/my_tests", dir, {"googletest", kGtestNames}, run_env());
 }
 
 // An installed file may name the install prefix, never the trees it was built from.

@@ -1,9 +1,12 @@
 #include "packaging_support.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <set>
+#include <sstream>
 
 namespace bstest::testing::packaging {
 
@@ -13,17 +16,28 @@ std::string env(const std::string& name) {
 }
 
 std::string skip_reason(const std::vector<std::string>& tools) {
-  std::string sanitize = env("BSTEST_TEST_SANITIZE");
-  if (!sanitize.empty() && sanitize != "none") {
-    return "packaging tests build whole projects; skipped in this -Db_sanitize=" + sanitize +
-           " build (they run in the plain build)";
-  }
   if (env("BSTEST_TEST_SOURCE_ROOT").empty()) return "BSTEST_TEST_SOURCE_ROOT is not set (run through meson test)";
   for (const auto& tool : tools) {
     if (env(tool).empty()) return tool + " is empty: that program was not found when the build was configured";
   }
+  std::string catch2 = env("BSTEST_TEST_CATCH2_PREFIX");
+  struct stat st {};
+  if (!catch2.empty() && ::stat(catch2.c_str(), &st) != 0) {
+    return "Catch2 is not installed in " + catch2 + " (installing it from the wrap's tarball needs cmake and ninja)";
+  }
   return "";
 }
+
+int catch2_major() { return std::atoi(env("BSTEST_TEST_CATCH2_MAJOR").c_str()); }
+
+EnvList catch2_env() {
+  std::string prefix = env("BSTEST_TEST_CATCH2_PREFIX");
+  if (prefix.empty()) return {};
+  // Catch2's CMake install puts its .pc files in share/pkgconfig and its CMake package under lib/cmake.
+  return {{"PKG_CONFIG_PATH", prefix + "/share/pkgconfig"}, {"CMAKE_PREFIX_PATH", prefix}};
+}
+
+bool want_gtest() { return env("BSTEST_TEST_GTEST") == "1"; }
 
 std::string quote(const std::string& text) {
   std::string q = "'";
@@ -55,6 +69,38 @@ std::string describe(const RunResult& r) {
                                                                : "exit " + std::to_string(r.exit_code);
   return head + " after " + std::to_string(r.seconds) + " s\n--- stdout:\n" + tail(r.out) + "\n--- stderr:\n" +
          tail(r.err);
+}
+
+std::string wrap_value(const std::string& wrap, const std::string& key) {
+  std::istringstream in(wrap);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) != 0) continue;
+    std::size_t eq = line.find('=');
+    if (eq == std::string::npos || line.find_first_not_of(' ', key.size()) != eq) continue;
+    std::size_t start = line.find_first_not_of(' ', eq + 1);
+    return start == std::string::npos ? "" : line.substr(start);
+  }
+  return "";
+}
+
+std::string docs_block(const std::string& file, const std::string& lang, const std::string& start,
+                       std::string& error) {
+  std::istringstream doc(read_file(env("BSTEST_TEST_SOURCE_ROOT") + "/" + file));
+  std::string line, block;
+  bool in_block = false, wanted = false;
+  while (std::getline(doc, line)) {
+    if (line.rfind("```", 0) == 0) {
+      if (in_block && wanted && block.rfind(start, 0) == 0) return block;
+      wanted = !in_block && line == "```" + lang;
+      in_block = !in_block;
+      block.clear();
+    } else if (in_block) {
+      block += line + "\n";
+    }
+  }
+  error = file + " has no ```" + lang + " block starting with " + start;
+  return "";
 }
 
 std::string copy_checkout(const std::string& dest) {
@@ -109,7 +155,28 @@ void expect_run_arrives(const std::string& program, const std::string& dir, cons
     }
   }
   EXPECT_EQ(finished, expected.tests);
-  EXPECT_NE(r.err.find(std::to_string(want) + " records sent to Better Stack Logs"), std::string::npos) << r.err;
+  // The summary line says how the records left: through the companion, or "[shipped at exit: <why>]" by the
+  // test program itself when it could not start one.
+  EXPECT_NE(r.err.find("bstest: " + std::to_string(want) + " records sent to Better Stack Logs"), std::string::npos)
+      << r.err;
+  if (expected.companion) {
+    EXPECT_EQ(r.err.find("[shipped at exit"), std::string::npos) << "the bstest program was not used:\n" << r.err;
+  } else {
+    EXPECT_NE(r.err.find("[shipped at exit: the bstest program was not found"), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace bstest::testing::packaging
+
+// Like gtest_main, except that a run in which some test skipped itself (a program this machine lacks) exits
+// 77, which `meson test` reports as SKIP: a packaging test that did not really run must not show OK.
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  int rc = RUN_ALL_TESTS();
+  int skipped = ::testing::UnitTest::GetInstance()->skipped_test_count();
+  if (rc == 0 && skipped > 0) {
+    std::fprintf(stderr, "%d test(s) skipped: exit code 77, so that meson test reports SKIP\n", skipped);
+    return 77;
+  }
+  return rc;
+}

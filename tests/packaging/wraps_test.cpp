@@ -11,27 +11,14 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <sstream>
 #include <string>
 
 using namespace bstest::testing;
 using namespace bstest::testing::packaging;
 
 namespace {
-
-std::string wrap_value(const std::string& wrap, const std::string& key) {
-  std::istringstream in(wrap);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key, 0) != 0) continue;
-    std::size_t eq = line.find('=');
-    if (eq == std::string::npos || line.find_first_not_of(' ', key.size()) != eq) continue;
-    std::size_t start = line.find_first_not_of(' ', eq + 1);
-    return start == std::string::npos ? "" : line.substr(start);
-  }
-  return "";
-}
 
 bool exists(const std::string& path) {
   struct stat st {};
@@ -121,6 +108,24 @@ TEST(Wraps, RapidJsonOverlayGivesWarningFreeHeaders) {
   RunResult r = shell("./build/uses_rapidjson", project);
   EXPECT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(r.out, "{\"event\":\"run_started\",\"n\":[1,2,3],\"ok\":true}\n");
+}
+
+// A packaging test that skips itself must not pass for one that ran: its program exits 77, which `meson test`
+// shows as SKIP (packaging_support.cpp's main). Here the RapidJSON test, told that meson is missing.
+TEST(Skips, ATestThatSkippedItselfMakesTheProgramExit77) {
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  ASSERT_GT(n, 0);
+  RunSpec spec;
+  spec.argv = {std::string(self, static_cast<std::size_t>(n)),
+               "--gtest_filter=Wraps.RapidJsonOverlayGivesWarningFreeHeaders"};
+  spec.env = {{"BSTEST_TEST_SOURCE_ROOT", env("BSTEST_TEST_SOURCE_ROOT")}, {"BSTEST_TEST_MESON", ""},
+              {"BSTEST_TEST_NINJA", env("BSTEST_TEST_NINJA")}};
+  RunResult r = run(spec);
+  EXPECT_EQ(r.exit_code, 77) << describe(r);
+  EXPECT_NE(r.out.find("[  SKIPPED ] Wraps.RapidJsonOverlayGivesWarningFreeHeaders"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("BSTEST_TEST_MESON is empty"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("1 test(s) skipped: exit code 77"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -1,13 +1,14 @@
-// Two Catch2 test cases (Catch2 v2 or v3: CONSUMER_CATCH2_MAJOR), built by the Catch2 consumers of the
-// packaging tests. With CONSUMER_OWN_MAIN the file brings Catch2's own main (v2: CATCH_CONFIG_MAIN; v3 links
-// Catch2WithMain instead) next to bstest-catch2; otherwise bstest-catch2-main provides main.
-#if CONSUMER_CATCH2_MAJOR == 2
+// Two Catch2 test cases, built by the Catch2 consumers of the packaging tests, with Catch2 2.x or 3.x
+// (whichever is on the include path: 3.x has <catch2/catch_test_macros.hpp>). bstest-catch2-main provides
+// main; next to bstest-catch2, Catch2 does: 3.x through Catch2WithMain, 2.x through this file when it is
+// compiled with CONSUMER_OWN_MAIN (CATCH_CONFIG_MAIN).
+#if __has_include(<catch2/catch_test_macros.hpp>)
+#include <catch2/catch_test_macros.hpp>
+#else
 #ifdef CONSUMER_OWN_MAIN
 #define CATCH_CONFIG_MAIN
 #endif
 #include <catch2/catch.hpp>
-#else
-#include <catch2/catch_test_macros.hpp>
 #endif
 
 #include <string>

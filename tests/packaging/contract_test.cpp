@@ -1,0 +1,313 @@
+// What users build on, checked against what real programs send:
+//   Programs.EveryFieldOfTheRecordsIsDocumented   session_driver, the GoogleTest and Catch2 fixture suites
+//       (alone, and under `bstest run` with re-runs, in a GitHub Actions job, as a shard), a crash, a run whose
+//       filter matches nothing, a record too large for Better Stack: every key path of every record that
+//       reaches the local Better Stack server must be documented in docs/records.md (arrays as `name[]`), and
+//       the fields of "Fields every record has" must be on every record of the run in CI (but where the
+//       table says "Absent on `event`")
+//   Programs.TheVersionIsTheSameEverywhere   `bstest version`, every record's run.bstest_version, the Sentry
+//       event's and envelope's sdk.version and the X-Sentry-Auth client report the version of meson.build
+//
+// docs/records.md is read the way a person reads its tables: the backquoted names in a row's first cell are
+// fields; a bare name after a dotted one is its sibling (`summary.total`, `passed`); a `<...>` segment stands
+// for any key (`test.properties.<key>`); a row that says "the fields of `X`" gives its field X's fields.
+// A field that holds documented fields (`run`, `test.failures[]`) counts as documented.
+#include "fake_betterstack.hpp"
+#include "process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace bstest::testing;
+
+namespace {
+
+std::string env(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  return v != nullptr ? v : "";
+}
+
+using EnvList = std::vector<std::pair<std::string, std::string>>;
+using Paths = std::map<std::string, std::set<std::string>>;  // key path -> the events it was seen on
+
+void collect(const rapidjson::Value& v, const std::string& path, const std::string& event, Paths& out) {
+  if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) {
+      std::string p = (path.empty() ? "" : path + ".") + m.name.GetString();
+      out[p].insert(event);
+      collect(m.value, p, event, out);
+    }
+  } else if (v.IsArray()) {
+    for (const auto& e : v.GetArray()) collect(e, path + "[]", event, out);
+  }
+}
+
+// "a.b[].c" -> "a.b.c": the documentation writes an array either way.
+std::string bare(std::string path) {
+  for (std::size_t at = path.find("[]"); at != std::string::npos; at = path.find("[]")) path.erase(at, 2);
+  return path;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : s) {
+    if (c == sep) {
+      parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  parts.push_back(cur);
+  return parts;
+}
+
+std::vector<std::string> backquoted(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::size_t at = text.find('`'); at != std::string::npos;) {
+    std::size_t end = text.find('`', at + 1);
+    if (end == std::string::npos) break;
+    out.push_back(text.substr(at + 1, end - at - 1));
+    at = text.find('`', end + 1);
+  }
+  return out;
+}
+
+class RecordsDoc {
+ public:
+  explicit RecordsDoc(const std::string& markdown) {
+    std::istringstream in(markdown);
+    std::string line, heading;
+    while (std::getline(in, line)) {
+      if (line.rfind("#", 0) == 0) heading = line;
+      if (line.rfind("|", 0) != 0) continue;
+      std::vector<std::string> cells = split(line, '|');
+      if (cells.size() < 3) continue;
+      std::string parent;
+      std::vector<std::string> row;
+      for (const auto& name : backquoted(cells[1])) {
+        std::string path = name;
+        if (name.find('.') != std::string::npos) {
+          parent = name.substr(0, name.rfind('.'));
+        } else if (!parent.empty()) {
+          path = parent + "." + name;
+        }
+        row.push_back(bare(path));
+      }
+      fields_.insert(row.begin(), row.end());
+      const std::string& meaning = cells[cells.size() - 2];
+      if (heading == "## Fields every record has" && row.size() == 1) {
+        std::size_t absent = meaning.find("Absent on");
+        std::vector<std::string> except = absent == std::string::npos ? std::vector<std::string>{}
+                                                                       : backquoted(meaning.substr(absent));
+        every_record_[row[0]] = std::set<std::string>(except.begin(), except.end());
+      }
+      std::size_t of = meaning.find("the fields of `");
+      if (of != std::string::npos && row.size() == 1) {
+        std::size_t start = of + 15;
+        aliases_[row[0]] = bare(meaning.substr(start, meaning.find('`', start) - start));
+      }
+    }
+  }
+
+  bool documents(const std::string& key_path) const {
+    std::string path = bare(key_path);
+    for (const auto& [alias, target] : aliases_) {
+      if (path.rfind(alias + ".", 0) == 0) return documents(target + path.substr(alias.size()));
+    }
+    for (const auto& field : fields_) {
+      if (matches(field, path)) return true;
+      if (field.rfind(path + ".", 0) == 0) return true;  // holds documented fields
+    }
+    return false;
+  }
+
+  std::size_t size() const { return fields_.size(); }
+  // "Fields every record has": field -> the events it is absent on.
+  const std::map<std::string, std::set<std::string>>& every_record() const { return every_record_; }
+
+ private:
+  static bool matches(const std::string& field, const std::string& path) {
+    std::vector<std::string> f = split(field, '.'), p = split(path, '.');
+    if (f.size() != p.size()) return false;
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      if (f[i] != p[i] && !(f[i].size() > 2 && f[i].front() == '<' && f[i].back() == '>')) return false;
+    }
+    return true;
+  }
+
+  std::set<std::string> fields_;
+  std::map<std::string, std::string> aliases_;
+  std::map<std::string, std::set<std::string>> every_record_;
+};
+
+// A GitHub Actions job of a scheduled workflow, as its runner sets the variables.
+const EnvList kGithub = {
+    {"CI", "true"},
+    {"GITHUB_ACTIONS", "true"},
+    {"GITHUB_RUN_ID", "9001"},
+    {"GITHUB_RUN_ATTEMPT", "2"},
+    {"GITHUB_SERVER_URL", "https://github.com"},
+    {"GITHUB_REPOSITORY", "example/project"},
+    {"GITHUB_WORKFLOW", "nightly"},
+    {"GITHUB_JOB", "tests"},
+    {"GITHUB_SHA", "4f1c2b7e9d0a"},
+    {"GITHUB_REF_NAME", "main"},
+    {"GITHUB_EVENT_NAME", "schedule"},
+};
+
+class Programs : public ::testing::Test {
+ protected:
+  // Runs argv (a path from the environment first) against `server`, with `extra` variables.
+  RunResult run_against(FakeBetterStack& server, std::vector<std::string> argv, const EnvList& extra = {}) {
+    RunSpec spec;
+    spec.argv = std::move(argv);
+    spec.cwd = dir.path();
+    spec.env = server.env();
+    spec.env.emplace_back("BSTEST_DIR", dir / "journal");
+    spec.env.emplace_back("BSTEST_SHIPPER", env("BSTEST_TEST_BSTEST"));
+    spec.env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "15000");
+    spec.env.emplace_back("BSTEST_FLUSH_INTERVAL_MS", "100");
+    spec.env.insert(spec.env.end(), extra.begin(), extra.end());
+    spec.timeout_ms = 120000;
+    RunResult r = run(spec);
+    EXPECT_FALSE(r.timed_out) << spec.argv[0];
+    return r;
+  }
+
+  static std::string program(const char* variable) {
+    std::string p = env(variable);
+    EXPECT_FALSE(p.empty()) << variable << " is not set (tests/packaging/meson.build sets it)";
+    return p;
+  }
+
+  TempDir dir;
+};
+
+// Whether a record of `event` arrives at `server` within 10 s (a crashed program's last records are sent by its
+// companion after it died).
+bool arrives(const FakeBetterStack& server, const std::string& event) {
+  for (int i = 0; i < 100; ++i) {
+    for (const auto& r : parse_all(server.records())) {
+      if (r.str("event") == event) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// Every key path of the records `server` received, with the events it was seen on.
+void add_paths(const FakeBetterStack& server, Paths& paths) {
+  for (const auto& text : server.records()) {
+    Json record(text);
+    ASSERT_TRUE(record.ok()) << text.substr(0, 300);
+    collect(record.doc(), "", record.str("event"), paths);
+  }
+}
+
+TEST_F(Programs, EveryFieldOfTheRecordsIsDocumented) {
+  RecordsDoc doc(read_file(env("BSTEST_TEST_SOURCE_ROOT") + "/docs/records.md"));
+  ASSERT_GT(doc.size(), 50u) << "docs/records.md has no tables of fields";
+
+  FakeBetterStack server;
+  std::string driver = program("BSTEST_TEST_DRIVER");
+  std::string bstest = program("BSTEST_TEST_BSTEST");
+  run_against(server, {driver, "basic"});
+  run_against(server, {driver, "nasty"});
+  FakeBetterStack crash;
+  run_against(crash, {driver, "crash", "abort"});
+  EXPECT_TRUE(arrives(crash, "run_crashed"));
+  std::string gtest_main = program("BSTEST_TEST_GTEST_FIXTURE_MAIN");
+  // A sharded suite in CI, with flaky and broken tests that are run again.
+  FakeBetterStack ci;
+  run_against(ci,
+              {bstest, "run", "--", gtest_main,
+               "--gtest_filter=Basic.*:Flaky.*:Typed/*:Values/*:SetUpFails.*:TearDownFails.*"},
+              [] {
+                EnvList e = kGithub;
+                e.insert(e.end(), {{"FIXTURE_FLAKY", "1"}, {"BSTEST_SHARD_INDEX", "1"}, {"BSTEST_SHARD_TOTAL", "3"}});
+                return e;
+              }());
+  // The listener alone (no re-runs), GoogleTest's own sharding, shuffling and repeating, disabled tests run.
+  run_against(server, {program("BSTEST_TEST_GTEST_FIXTURE"), "--gtest_filter=Basic.*:Flaky.*:DISABLED_WholeSuite.*",
+                       "--gtest_shuffle", "--gtest_repeat=2", "--gtest_also_run_disabled_tests"},
+              {{"FIXTURE_FLAKY", "1"}, {"GTEST_TOTAL_SHARDS", "2"}, {"GTEST_SHARD_INDEX", "0"}});
+  run_against(server, {gtest_main, "--gtest_filter=NoSuch.Test"});
+  std::string catch2_main = env("BSTEST_TEST_CATCH2_FIXTURE_MAIN");
+  if (!catch2_main.empty()) {
+    run_against(server, {catch2_main});
+    run_against(server, {catch2_main, "[a,b]"});
+  }
+  // A record too large for Better Stack even alone is replaced by a note.
+  FakeBetterStack::Options small;
+  small.max_record_bytes = 16 << 10;
+  FakeBetterStack strict(small);
+  run_against(strict, {driver, "nasty"});
+
+  Paths paths;
+  add_paths(server, paths);
+  add_paths(crash, paths);
+  add_paths(ci, paths);
+  add_paths(strict, paths);
+  std::set<std::string> events;
+  for (const auto& [path, seen] : paths) events.insert(seen.begin(), seen.end());
+  for (const std::string event : {"run_started", "test_started", "test_finished", "fixture_failed", "run_problem",
+                                  "run_crashed", "test_flaky", "test_failed", "run_finished", "suite_started",
+                                  "suite_finished", "record_dropped"}) {
+    EXPECT_TRUE(events.count(event)) << "no " << event << " record arrived: the scenarios no longer cover it";
+  }
+  for (const std::string path : {"ci.provider", "run.shard_index", "run.random_seed", "test.failures_omitted",
+                                 "test.rerun", "test.attempts", "summary.programs", "dropped.id"}) {
+    EXPECT_TRUE(paths.count(path)) << "no record had " << path << ": the scenarios no longer cover it";
+  }
+  for (const auto& [path, seen] : paths) {
+    std::string on;
+    for (const auto& e : seen) on += (on.empty() ? "" : ", ") + e;
+    EXPECT_TRUE(doc.documents(path)) << "`" << path << "` (on " << on << ") is not documented in docs/records.md";
+  }
+
+  ASSERT_GE(doc.every_record().size(), 6u) << "docs/records.md has no table \"Fields every record has\"";
+  std::vector<Json> in_ci = parse_all(ci.records());
+  ASSERT_FALSE(in_ci.empty());
+  for (const auto& record : in_ci) {
+    for (const auto& [field, absent_on] : doc.every_record()) {
+      if (absent_on.count(record.str("event"))) continue;
+      EXPECT_TRUE(record.has(field)) << "docs/records.md says every record has `" << field << "`, but this "
+                                     << record.str("event") << " has none";
+    }
+  }
+}
+
+TEST_F(Programs, TheVersionIsTheSameEverywhere) {
+  std::string version = env("BSTEST_TEST_VERSION");
+  ASSERT_FALSE(version.empty());
+  RunSpec v;
+  v.argv = {program("BSTEST_TEST_BSTEST"), "version"};
+  EXPECT_EQ(run(v).out, "bstest " + version + "\n");
+
+  FakeBetterStack server;
+  run_against(server, {program("BSTEST_TEST_GTEST_FIXTURE_MAIN"), "--gtest_filter=Flaky.PassesOnSecondAttempt"},
+              {{"FIXTURE_FLAKY", "1"}});
+  std::vector<Json> records = parse_all(server.records());
+  ASSERT_FALSE(records.empty());
+  for (const auto& r : records) EXPECT_EQ(r.str("run.bstest_version"), version) << r.str("event");
+  ASSERT_TRUE(server.wait_for_envelopes(1, 10000));
+  for (const auto& e : server.envelopes()) {
+    Json event(e.event);
+    EXPECT_EQ(event.str("sdk.name"), "bstest");
+    EXPECT_EQ(event.str("sdk.version"), version);
+    EXPECT_EQ(Json(e.header).str("sdk.version"), version);
+    EXPECT_EQ(e.auth.at("sentry_client"), "bstest/" + version);
+  }
+}
+
+}  // namespace
