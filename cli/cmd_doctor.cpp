@@ -8,8 +8,7 @@
 
 namespace bstest::cli {
 
-namespace {
-const char* kHelp =
+const char* const kDoctorHelp =
     "usage: bstest doctor [--send-test-event]\n"
     "\n"
     "Checks the BETTERSTACK_* and BSTEST_* variables, the journal folder, the companion program, and for each\n"
@@ -18,13 +17,12 @@ const char* kHelp =
     "                      (the heartbeat is never pinged: that would mark the monitor up)\n"
     "\n"
     "Exit code: 0 when nothing failed, 1 otherwise, 2 for a usage error.\n";
-}
 
 int cmd_doctor(const Args& args) {
   bool send = false;
   for (const auto& a : args) {
     if (a == "--help" || a == "-h") {
-      std::fputs(kHelp, stdout);
+      std::fputs(kDoctorHelp, stdout);
       return kOk;
     }
     if (a == "--send-test-event") {

@@ -11,8 +11,7 @@
 
 namespace bstest::cli {
 
-namespace {
-const char* kHelp =
+const char* const kFlushHelp =
     "usage: bstest flush [DIR] [--deadline-ms N]\n"
     "\n"
     "Sends the records, error events and heartbeats that earlier runs kept in DIR (default: BSTEST_DIR or\n"
@@ -21,6 +20,8 @@ const char* kHelp =
     "  --deadline-ms N   give up after N ms (default 30000); what is left stays for the next flush\n"
     "\n"
     "Exit code: 0 when everything was delivered, 1 when something is left, 2 for a usage error.\n";
+
+namespace {
 
 int count_journals(const std::string& dir) {
   int n = 0;
@@ -38,21 +39,26 @@ int count_journals(const std::string& dir) {
 int cmd_flush(const Args& args) {
   Config cfg = Config::from_env();
   int deadline = 30000;
+  bool dir_given = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--help" || a == "-h") {
-      std::fputs(kHelp, stdout);
+      std::fputs(kFlushHelp, stdout);
       return kOk;
-    } else if (a == "--deadline-ms" && i + 1 < args.size()) {
-      if (!parse_int(args[++i], deadline)) {
+    } else if (a == "--deadline-ms") {
+      if (i + 1 >= args.size() || !parse_int(args[++i], deadline)) {
         error("flush", "--deadline-ms needs a whole number");
         return kUsage;
       }
     } else if (!a.empty() && a[0] == '-') {
       error("flush", "unknown option '" + a + "' (see bstest flush --help)");
       return kUsage;
+    } else if (dir_given) {
+      error("flush", "one folder at a time: '" + cfg.dir + "' and '" + a + "' (see bstest flush --help)");
+      return kUsage;
     } else {
       cfg.dir = a;
+      dir_given = true;
     }
   }
   for (const auto& p : cfg.problems) std::fprintf(stderr, "bstest: %s\n", p.c_str());
@@ -70,10 +76,11 @@ int cmd_flush(const Args& args) {
   ShipOptions opt;
   opt.dir = cfg.dir;
   opt.drain_deadline_ms = deadline;
-  opt.progress = [](const ShipStats& s) {
-    std::fprintf(stderr, "bstest flush: sending... %llu records sent so far\n", static_cast<unsigned long long>(s.records_sent));
-  };
+  ProgressLine progress("bstest flush");
+  progress.start();
+  opt.progress = [&progress](const ShipStats& s) { progress.update(s); };
   ShipStats stats = ship(cfg, opt);
+  progress.finish();
   std::fprintf(stderr, "%s\n", ship_summary_line(stats, cfg).c_str());
   return stats.complete() ? kOk : kFailed;
 }

@@ -21,8 +21,7 @@
 
 namespace bstest::cli {
 
-namespace {
-const char* kHelp =
+const char* const kHeartbeatHelp =
     "usage: bstest heartbeat [--fail | --exit-code N] [--body-file FILE]\n"
     "       bstest heartbeat --summaries DIR --expect-shards N\n"
     "\n"
@@ -32,9 +31,13 @@ const char* kHelp =
     "With --summaries, decides for a sharded suite: DIR holds the files that each shard's\n"
     "`bstest run --summary-out FILE` wrote (searched recursively, as CI artifacts are unpacked). Success only\n"
     "when N distinct shards of the same run reported and all passed; otherwise a failure naming the missing\n"
-    "and failed shards.\n"
+    "and failed shards. Summaries are grouped by run (GitHub: the run id, whatever the attempt); when a job\n"
+    "was re-run (\"Re-run failed jobs\"), a shard's newest attempt counts.\n"
     "\n"
-    "A ping that cannot be sent is kept for `bstest flush`. Exit code: 0 sent, 1 not sent, 2 usage error.\n";
+    "A ping that cannot be sent is kept for `bstest flush`. Exit code: 0 sent (or, for a failure with\n"
+    "BSTEST_HEARTBEAT_ON_FAILURE=none, deliberately not sent), 1 not sent, 2 usage error.\n";
+
+namespace {
 
 struct ShardSummary {
   std::string suite;
@@ -44,7 +47,12 @@ struct ShardSummary {
   int shard_total = 0;
   std::vector<std::string> failures;
   std::string file;
-  long long mtime = 0;
+  int attempt = 1;          // the CI's attempt (GitHub: "Re-run failed jobs" makes attempt 2)
+  std::string finished_at;  // when the shard's bstest run ended (UTC, ISO 8601: sorts as text)
+  // Which of two summaries of one shard is newer: the later attempt, then the later end.
+  bool newer_than(const ShardSummary& o) const {
+    return attempt != o.attempt ? attempt > o.attempt : finished_at > o.finished_at;
+  }
 };
 
 void collect(const std::string& dir, std::vector<ShardSummary>& out) {
@@ -70,7 +78,8 @@ void collect(const std::string& dir, std::vector<ShardSummary>& out) {
     if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("bstest_summary")) continue;
     ShardSummary s;
     s.file = path;
-    s.mtime = static_cast<long long>(st.st_mtime);
+    if (doc.HasMember("attempt") && doc["attempt"].IsInt()) s.attempt = doc["attempt"].GetInt();
+    if (doc.HasMember("finished_at") && doc["finished_at"].IsString()) s.finished_at = doc["finished_at"].GetString();
     if (doc.HasMember("suite") && doc["suite"].IsString()) s.suite = doc["suite"].GetString();
     if (doc.HasMember("result") && doc["result"].IsString()) s.result = doc["result"].GetString();
     if (doc.HasMember("exit_code") && doc["exit_code"].IsInt()) s.exit_code = doc["exit_code"].GetInt();
@@ -93,10 +102,11 @@ bool judge_shards(const std::string& dir, int expect, std::string& body) {
   std::set<std::string> suites;
   for (const auto& s : all) suites.insert(s.suite);
   if (suites.size() > 1) {
-    // Several runs' summaries: keep those of the newest.
+    // Several runs' summaries: keep those of the run that ended last (file times say nothing once CI
+    // artifacts were downloaded).
     const ShardSummary* newest = nullptr;
     for (const auto& s : all) {
-      if (newest == nullptr || s.mtime > newest->mtime) newest = &s;
+      if (newest == nullptr || s.finished_at > newest->finished_at) newest = &s;
     }
     std::string keep = newest->suite;
     std::vector<ShardSummary> same;
@@ -111,7 +121,7 @@ bool judge_shards(const std::string& dir, int expect, std::string& body) {
   for (const auto& s : all) {
     int index = s.shard_total > 0 ? s.shard_index : 0;
     auto it = by_index.find(index);
-    if (it == by_index.end() || s.mtime >= it->second.mtime) by_index[index] = s;  // a re-run job replaces its shard
+    if (it == by_index.end() || s.newer_than(it->second)) by_index[index] = s;  // a re-run job replaces its shard
   }
   std::vector<int> missing, failed;
   for (int i = 0; i < expect; ++i) {
@@ -149,6 +159,18 @@ bool judge_shards(const std::string& dir, int expect, std::string& body) {
 }
 }  // namespace
 
+bool send_heartbeat(const Config& cfg, bool success, int exit_code, const std::string& body, int deadline_ms,
+                    ShipStats& stats, std::string& error) {
+  std::string run_id = queue_heartbeat(cfg, success, exit_code, body, error);
+  if (run_id.empty()) return false;
+  ShipOptions opt;
+  opt.dir = cfg.dir;
+  opt.run_id = run_id;
+  opt.drain_deadline_ms = deadline_ms;
+  stats = ship(cfg, opt);
+  return true;
+}
+
 int cmd_heartbeat(const Args& args) {
   Config cfg = Config::from_env();
   bool success = true;
@@ -164,7 +186,7 @@ int cmd_heartbeat(const Args& args) {
     };
     std::string v;
     if (a == "--help" || a == "-h") {
-      std::fputs(kHelp, stdout);
+      std::fputs(kHeartbeatHelp, stdout);
       return kOk;
     } else if (a == "--fail") {
       success = false;
@@ -212,16 +234,11 @@ int cmd_heartbeat(const Args& args) {
     return kOk;
   }
   std::string err;
-  std::string run_id = queue_heartbeat(cfg, success, exit_code, body, err);
-  if (run_id.empty()) {
+  ShipStats stats;
+  if (!send_heartbeat(cfg, success, exit_code, body, std::max(cfg.flush_timeout_ms, 10000), stats, err)) {
     error("heartbeat", "cannot keep the ping: " + err);
     return kFailed;
   }
-  ShipOptions opt;
-  opt.dir = cfg.dir;
-  opt.run_id = run_id;
-  opt.drain_deadline_ms = std::max(cfg.flush_timeout_ms, 10000);
-  ShipStats stats = ship(cfg, opt);
   if (stats.heartbeats_sent > 0) {
     std::fprintf(stderr, "bstest heartbeat: %s ping sent\n", success ? "success" : "failure");
     return kOk;

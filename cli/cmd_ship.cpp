@@ -11,18 +11,20 @@
 
 namespace bstest::cli {
 
-namespace {
-const char* kHelp =
+const char* const kShipHelp =
     "usage: bstest ship [--run ID] [--dir DIR] [--follow] [--deadline-ms N]\n"
     "                   [--companion --wake-fd N --notify-fd N]\n"
     "\n"
     "Sends the records of journals in DIR (default: BSTEST_DIR or .bstest) to Better Stack.\n"
     "  --run ID          only the journals of run ID\n"
     "  --follow          keep reading journals while their writers run\n"
-    "  --deadline-ms N   once nothing more is written, keep trying for at most N ms (default 5000)\n"
+    "  --deadline-ms N   once nothing more is written, keep trying for at most N ms\n"
+    "                    (default BSTEST_FLUSH_TIMEOUT_MS, 5000)\n"
     "  --companion       started by a test program: follow run ID until the program closes --wake-fd,\n"
-    "                    then write the summary line to --notify-fd\n";
-}
+    "                    then write the summary line to --notify-fd\n"
+    "\n"
+    "Exit code: 0 when everything was delivered, 1 when something is left (kept for `bstest flush`), 2 for a\n"
+    "usage error.\n";
 
 int cmd_ship(const Args& args) {
   Config cfg = Config::from_env();
@@ -43,7 +45,7 @@ int cmd_ship(const Args& args) {
     };
     std::string v;
     if (a == "--help" || a == "-h") {
-      std::fputs(kHelp, stdout);
+      std::fputs(kShipHelp, stdout);
       return kOk;
     } else if (a == "--run") {
       if (!value(opt.run_id)) return kUsage;

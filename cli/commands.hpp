@@ -1,6 +1,11 @@
 // The bstest command's subcommands. Each takes the arguments after its name and returns the exit code.
 #pragma once
 
+#include <bstest/config.hpp>
+#include <bstest/ship.hpp>
+
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,6 +23,37 @@ int cmd_doctor(const Args& args);
 constexpr int kOk = 0;
 constexpr int kFailed = 1;  // the wrapped command failed, or something could not be delivered
 constexpr int kUsage = 2;   // bad command line
+
+// The usage text of each command (what `bstest <command> --help` and `bstest help <command>` print).
+extern const char* const kShipHelp;
+extern const char* const kRunHelp;
+extern const char* const kFlushHelp;
+extern const char* const kHeartbeatHelp;
+extern const char* const kDoctorHelp;
+
+// The "sending..." line shown while shipping takes more than a second: rewritten in place on a terminal,
+// printed once otherwise (a CI log gets one line, not one a second).
+class ProgressLine {
+ public:
+  explicit ProgressLine(std::string prefix);
+  // From now on (any thread), update() may show the line once a second has passed.
+  void start();
+  // The shipper's progress callback (its thread).
+  void update(const ShipStats& stats);
+  // Ends a line that was shown (after the shipper is done).
+  void finish();
+
+ private:
+  std::string prefix_;
+  bool tty_ = false;
+  std::atomic<std::int64_t> start_ms_{-1};
+  bool shown_ = false;
+};
+
+// Sends one heartbeat ping on its own (a journal of its own, shipped now with the usual retries, kept for
+// `bstest flush` when it cannot be sent). False when the ping could not even be kept (`error` says why).
+bool send_heartbeat(const Config& config, bool success, int exit_code, const std::string& body, int deadline_ms,
+                    ShipStats& stats, std::string& error);
 
 // Prints "bstest <cmd>: <message>" on stderr.
 void error(const std::string& cmd, const std::string& message);

@@ -7,6 +7,9 @@
 #include <malloc.h>
 #endif
 
+#include <unistd.h>
+
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +34,33 @@ bool parse_int(const std::string& text, int& out) {
 
 namespace {
 
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+ProgressLine::ProgressLine(std::string prefix) : prefix_(std::move(prefix)), tty_(::isatty(2) == 1) {}
+
+void ProgressLine::start() { start_ms_.store(now_ms()); }
+
+void ProgressLine::update(const ShipStats& s) {
+  std::int64_t started = start_ms_.load();
+  if (started < 0 || now_ms() - started < 1000) return;
+  if (shown_ && !tty_) return;
+  std::fprintf(stderr, "%s%s: sending... %llu records sent so far%s", tty_ ? "\r" : "", prefix_.c_str(),
+               static_cast<unsigned long long>(s.records_sent), tty_ ? "" : "\n");
+  shown_ = true;
+}
+
+void ProgressLine::finish() {
+  if (shown_ && tty_) std::fputs("\n", stderr);
+  shown_ = false;
+}
+
+namespace {
+
 const char* kUsageText =
     "usage: bstest <command> [options]\n"
     "\n"
@@ -41,7 +71,7 @@ const char* kUsageText =
     "  doctor      check the configuration and each Better Stack channel\n"
     "  ship        ship journals (started by test programs; rarely run by hand)\n"
     "  version     print the version\n"
-    "  help        this text; `bstest <command> --help` for a command's options\n"
+    "  help        this text; `bstest help <command>` or `bstest <command> --help` for a command's options\n"
     "\n"
     "Exit codes: 0 ok, 1 failed (command failed or not everything was delivered), 2 usage error.\n";
 
@@ -66,7 +96,21 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   Args args(argv + 2, argv + argc);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
-    std::fputs(kUsageText, stdout);
+    const char* text = kUsageText;
+    if (!args.empty()) {
+      const std::string& of = args[0];
+      text = of == "run" ? kRunHelp
+             : of == "flush" ? kFlushHelp
+             : of == "heartbeat" ? kHeartbeatHelp
+             : of == "doctor" ? kDoctorHelp
+             : of == "ship" ? kShipHelp
+             : nullptr;
+      if (text == nullptr) {
+        std::fprintf(stderr, "bstest: unknown command '%s'\n\n%s", of.c_str(), kUsageText);
+        return kUsage;
+      }
+    }
+    std::fputs(text, stdout);
     return kOk;
   }
   if (cmd == "version" || cmd == "--version") {

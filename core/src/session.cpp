@@ -1,6 +1,7 @@
 // bstest::Session: the run's state, its records, and the hand-off to the shipper.
 #include <bstest/session.hpp>
 #include <bstest/ship.hpp>
+#include <bstest/suite.hpp>
 #include <bstest/version.hpp>
 
 #include "env/ci.hpp"
@@ -173,7 +174,7 @@ class SessionImpl {
     meta.random_seed = run.random_seed;
     meta.attempt = attempt_;
     meta.bstest_version = BSTEST_VERSION;
-    sharded_ = meta.shard_total > 1;
+    sharded_ = is_sharded(meta.shard_total);
     journal_id_ = random_hex(6);
     enc_.set_id_prefix(journal_id_);
     enc_.set_run(meta);
@@ -796,7 +797,7 @@ class SessionImpl {
     // Only the suite's owner decides: not a wrapped binary or re-run child, not a shard.
     if (child_ || sharded_) return;
     if (!ok && !cfg_.heartbeat_on_failure) return;
-    bool ran = counts_.passed + counts_.failed + counts_.skipped > 0;
+    bool ran = any_test_ran(counts_);
     Buf b;
     b.put("{\"heartbeat\":{\"success\":");
     bool success = ok && ran;

@@ -21,23 +21,47 @@ class Cli : public ::testing::Test {
   TempDir dir;
   FakeBetterStack server;
 
-  RunResult bs(std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env = {},
-               bool with_server = true) {
+  using Env = std::vector<std::pair<std::string, std::string>>;
+
+  // The environment of every program a test starts: the server (unless not wanted), our folder and
+  // shipper, then `env` (a later entry wins).
+  RunSpec spec_with(std::vector<std::string> argv, const Env& env = {}, bool with_server = true) {
     RunSpec spec;
-    spec.argv = {bstest};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.argv = std::move(argv);
     if (with_server) spec.env = server.env();
-    for (auto& e : env) spec.env.push_back(e);
     spec.env.emplace_back("BSTEST_DIR", dir / "bs");
     spec.env.emplace_back("BSTEST_SHIPPER", bstest);
     spec.env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "5000");
     spec.env.emplace_back("BSTEST_FLUSH_INTERVAL_MS", "100");
+    for (auto& e : env) spec.env.push_back(e);
     spec.cwd = dir.path();
-    return run(spec);
+    return spec;
+  }
+
+  RunResult bs(std::vector<std::string> args, const Env& env = {}, bool with_server = true) {
+    args.insert(args.begin(), bstest);
+    return run(spec_with(std::move(args), env, with_server));
+  }
+
+  // A shell script, given bstest as $0 and `args` as $1...
+  RunResult script(const std::string& text, std::vector<std::string> args, const Env& env = {}) {
+    std::vector<std::string> argv = {"sh", "-c", text, bstest};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(spec_with(std::move(argv), env));
   }
 
   std::vector<Json> records() { return parse_all(server.records()); }
 };
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+// Shell: wait until file $1 says READY (a test program printed it), at most 30 s.
+const char* const kUntilReady =
+    "n=0; until grep -q READY \"$1\" 2>/dev/null; do sleep 0.1; n=$((n+1)); [ $n -gt 300 ] && break; done; ";
 
 TEST_F(Cli, PassingMultiBinarySuiteSendsExactlyOneSuccessPing) {
   std::string script = "'" + fixture + "' --gtest_filter=Basic.Passes && '" + fixture_main +
@@ -99,9 +123,153 @@ TEST_F(Cli, FailingSuitePingsTheExitCodeWithWhatBroke) {
 }
 
 TEST_F(Cli, NoPingOnFailureWhenAskedNot) {
-  bs({"run", "--", fixture, "--gtest_filter=Basic.FailsWithMessage"},
-     {{"BSTEST_RETRIES", "0"}, {"BSTEST_HEARTBEAT_ON_FAILURE", "none"}});
+  RunResult r = bs({"run", "--", fixture, "--gtest_filter=Basic.FailsWithMessage"},
+                   {{"BSTEST_RETRIES", "0"}, {"BSTEST_HEARTBEAT_ON_FAILURE", "none"}});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto suite = with_event(records(), "suite_finished");
+  ASSERT_EQ(suite.size(), 1u) << "the suite was reported: " << r.err;
+  EXPECT_EQ(suite[0].str("summary.result"), "failed");
   EXPECT_EQ(server.heartbeats().size(), 0u);
+  EXPECT_EQ(server.requests(Channel::heartbeat), 0u);
+  EXPECT_TRUE(list_files(dir / "bs/journal").empty()) << "no ping kept for a later flush either";
+}
+
+// The verdict comes from the journals, read once the command is over, never from what the network let
+// through: a Logs endpoint that hangs changes neither the verdict nor the heartbeat.
+TEST_F(Cli, AHangingLogsEndpointChangesNeitherTheVerdictNorTheHeartbeat) {
+  Fault hang;
+  hang.kind = Fault::Kind::hang;
+  server.inject(Channel::logs, hang, -1);
+  std::string both = "'" + fixture + "' --gtest_filter=Basic.Passes && '" + fixture_main + "' --gtest_filter=Basic.Passes";
+  // Each Logs request hangs until it times out (longer than the old wait for the shipper to catch up).
+  RunResult r = bs({"run", "--deadline-ms", "1000", "--summary-out", dir / "summary.json", "--", "sh", "-c", both},
+                   {{"BSTEST_REQUEST_TIMEOUT_MS", "12000"}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("PASSED, 2 programs, 2 tests: 2 passed"), std::string::npos) << r.err;
+  ASSERT_EQ(server.heartbeats().size(), 1u) << r.err;
+  EXPECT_EQ(server.heartbeats()[0].method, "GET");
+  EXPECT_NE(r.err.find("heartbeat sent"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not yet sent: "), std::string::npos) << r.err;
+  EXPECT_LE(count_of(r.err, "sending..."), 1u) << "one progress line in a log, not one a second\n" << r.err;
+  EXPECT_NE(read_file(dir / "summary.json").find("\"result\":\"passed\""), std::string::npos);
+
+  // What Logs did not take is kept with the right verdict; the ping is not sent again.
+  server.clear_faults();
+  RunResult flushed = bs({"flush", dir / "bs"});
+  EXPECT_EQ(flushed.exit_code, 0) << flushed.err;
+  auto suite = with_event(records(), "suite_finished");
+  ASSERT_EQ(suite.size(), 1u);
+  EXPECT_EQ(suite[0].str("summary.result"), "passed");
+  EXPECT_EQ(with_event(records(), "run_started").size(), 2u);
+  EXPECT_EQ(server.heartbeats().size(), 1u);
+}
+
+// The drain deadline counts from the end of the suite, not from the first program's end: events written
+// late in a long suite still get their retries.
+TEST_F(Cli, ASuiteLongerThanTheFlushTimeoutStillRetriesItsEvents) {
+  Fault reset;
+  reset.kind = Fault::Kind::reset;
+  server.inject(Channel::errors, reset, 1);
+  server.inject(Channel::heartbeat, reset, 1);
+  std::string slow = "'" + fixture + "' --gtest_filter=Basic.Passes && sleep 3 && '" + fixture +
+                     "' --gtest_filter=Flaky.PassesOnSecondAttempt";
+  RunResult r = bs({"run", "--", "sh", "-c", slow}, {{"FIXTURE_FLAKY", "1"}, {"BSTEST_FLUSH_TIMEOUT_MS", "2000"}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(server.requests(Channel::errors), 2u) << "the flaky event, its connection reset once, then accepted";
+  ASSERT_EQ(server.envelopes().size(), 1u) << r.err;
+  EXPECT_EQ(Json(server.envelopes()[0].event).str("exception.values.0.type"), "FlakyTest");
+  EXPECT_EQ(server.heartbeats().size(), 1u) << "the ping, retried after a reset";
+  EXPECT_EQ(r.err.find("not yet sent"), std::string::npos) << r.err;
+  EXPECT_TRUE(list_files(dir / "bs/journal").empty());
+}
+
+// errors issue: a command that exits 0 although a test failed or a program crashed does not pass.
+TEST_F(Cli, ACommandThatExitsZeroDespiteFailuresDoesNotPass) {
+  RunResult failed = bs({"run", "--", "sh", "-c", "'" + fixture + "' --gtest_filter=Basic.FailsWithMessage; exit 0"},
+                        {{"BSTEST_RETRIES", "0"}});
+  EXPECT_EQ(failed.exit_code, 1) << failed.err;
+  RunResult crashed =
+      bs({"run", "--", "sh", "-c", "'" + fixture + "' --gtest_filter=Crash.Now; exit 0"}, {{"FIXTURE_CRASH", "abort"}});
+  EXPECT_EQ(crashed.exit_code, 1) << crashed.err;
+  auto pings = server.heartbeats();
+  ASSERT_EQ(pings.size(), 2u);
+  EXPECT_EQ(pings[0].path_suffix, "/1");
+  EXPECT_EQ(pings[1].path_suffix, "/1");
+  EXPECT_NE(pings[1].body.find("CRASHED in Crash.Now (SIGABRT)"), std::string::npos) << pings[1].body;
+}
+
+// A program killed without a word (SIGKILL, a CI time-out) is named with the signal and the test it ran.
+TEST_F(Cli, AKilledProgramIsNamedWithItsSignalAndItsTest) {
+  RunResult r = script(std::string("\"$0\" run -- \"$2\" crash sleep > \"$1\" 2> \"$1.err\" & p=$!; ") + kUntilReady +
+                           "kill -KILL $(cat /proc/$p/task/*/children); wait $p; echo rc=$?",
+                       {dir / "out", driver});
+  EXPECT_NE(r.out.find("rc=137"), std::string::npos) << r.out << r.err;
+  std::string err = read_file(dir / "out.err");
+  EXPECT_NE(err.find("CRASHED in Crash.sleep (SIGKILL)"), std::string::npos) << err;
+  ASSERT_EQ(server.heartbeats().size(), 1u) << err;
+  EXPECT_EQ(server.heartbeats()[0].path_suffix, "/137");
+  EXPECT_NE(server.heartbeats()[0].body.find("CRASHED in Crash.sleep (SIGKILL)"), std::string::npos)
+      << server.heartbeats()[0].body;
+}
+
+TEST_F(Cli, SetUpFailuresAreInTheBodyAndTheTable) {
+  RunResult r = bs({"run", "--", fixture, "--gtest_filter=SetUpFails.*"}, {{"BSTEST_RETRIES", "0"}});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  std::string line = "gtest_fixture: outside any test: suite_setup of SetUpFails: ";
+  EXPECT_NE(r.err.find(line), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("suite resource unavailable"), std::string::npos) << r.err;
+  ASSERT_EQ(server.heartbeats().size(), 1u);
+  EXPECT_EQ(server.heartbeats()[0].path_suffix, "/1");
+  EXPECT_NE(server.heartbeats()[0].body.find(line), std::string::npos) << server.heartbeats()[0].body;
+  auto suite = with_event(records(), "suite_finished");
+  ASSERT_EQ(suite.size(), 1u);
+  EXPECT_GE(suite[0].num("summary.fixture_failures"), 1);
+}
+
+// "At least one test ran" and "sharded" mean the same for a binary alone and for bstest run.
+TEST_F(Cli, ABinaryAloneAndBstestRunAgreeOnWhatPasses) {
+  auto alone = [&](const std::string& filter, const Env& env) {
+    return run(spec_with({fixture, "--gtest_filter=" + filter}, env));
+  };
+  // Every test skipped: nothing was tested.
+  RunResult a = alone("Basic.SkipsWithReason", {});
+  EXPECT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_TRUE(server.wait_for_heartbeats(1, 10000)) << a.err;
+  RunResult b = bs({"run", "--", fixture, "--gtest_filter=Basic.SkipsWithReason"});
+  EXPECT_EQ(b.exit_code, 0) << b.err;
+  auto pings = server.heartbeats();
+  ASSERT_EQ(pings.size(), 2u) << b.err;
+  for (const auto& p : pings) {
+    EXPECT_EQ(p.path_suffix, "/fail");
+    EXPECT_NE(p.body.find("no test ran"), std::string::npos) << p.body;
+  }
+  // Shard 0 of 1 is the whole suite.
+  Env one = {{"BSTEST_SHARD_TOTAL", "1"}, {"BSTEST_SHARD_INDEX", "0"}};
+  RunResult c = alone("Basic.Passes", one);
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  ASSERT_TRUE(server.wait_for_heartbeats(3, 10000)) << c.err;
+  RunResult d = bs({"run", "--", fixture, "--gtest_filter=Basic.Passes"}, one);
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  pings = server.heartbeats();
+  ASSERT_EQ(pings.size(), 4u) << d.err;
+  EXPECT_EQ(pings[2].path_suffix, "");
+  EXPECT_EQ(pings[3].path_suffix, "");
+}
+
+// bstest run inside bstest run (a script that calls it, meson test of a project that wraps its tests) is
+// one suite, decided by the outer one.
+TEST_F(Cli, NestedBstestRunIsOneSuite) {
+  RunResult r = bs({"run", "--", bstest, "run", "--", fixture, "--gtest_filter=Basic.Passes"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto all = records();
+  EXPECT_EQ(with_event(all, "run_started").size(), 1u);
+  auto suite = with_event(all, "suite_finished");
+  ASSERT_EQ(suite.size(), 1u) << r.err;
+  EXPECT_EQ(suite[0].num("summary.programs"), 1);
+  ASSERT_EQ(server.heartbeats().size(), 1u);
+  EXPECT_EQ(server.heartbeats()[0].path_suffix, "");
+  RunResult missing = bs({"run", "--", "/nonexistent/program"}, {{"BSTEST_ROLE", "child"}});
+  EXPECT_EQ(missing.exit_code, 127);
 }
 
 TEST_F(Cli, FlakyTestsUnderBstestRunAreReRunAndForgiven) {
@@ -163,6 +331,76 @@ TEST_F(Cli, ShardsNeverPingAndTheAggregatorDecides) {
       << server.heartbeats()[1].body;
 }
 
+// Sharding with bstest's own variables, a failing shard, and GitHub's "Re-run failed jobs": the shard's
+// newer attempt replaces its failed one (by attempt and time, not by file time: artifacts are downloaded).
+TEST_F(Cli, AFailedShardIsNamedAndAReRunJobReplacesIt) {
+  std::string sums = dir / "sums";
+  RunSpec mk;
+  mk.argv = {"mkdir", "-p", sums};
+  ASSERT_EQ(run(mk).exit_code, 0);
+  auto shard = [&](int index, int attempt, const std::string& filter) {
+    std::string name = "s" + std::to_string(index) + "-a" + std::to_string(attempt);
+    return bs({"run", "--summary-out", sums + "/" + name + ".json", "--", fixture, "--gtest_filter=" + filter},
+              {{"BSTEST_SHARD_TOTAL", "2"},
+               {"BSTEST_SHARD_INDEX", std::to_string(index)},
+               {"GITHUB_RUN_ID", "777"},
+               {"GITHUB_RUN_ATTEMPT", std::to_string(attempt)},
+               {"BSTEST_RETRIES", "0"}});
+  };
+  EXPECT_EQ(shard(0, 1, "Basic.Passes").exit_code, 0);
+  EXPECT_EQ(shard(1, 1, "Basic.Passes:Basic.FailsWithMessage").exit_code, 1);
+  EXPECT_EQ(server.heartbeats().size(), 0u) << "no ping from a shard";
+
+  RunResult failed = bs({"heartbeat", "--summaries", sums, "--expect-shards", "2"});
+  EXPECT_EQ(failed.exit_code, 0) << failed.err;
+  ASSERT_EQ(server.heartbeats().size(), 1u);
+  EXPECT_EQ(server.heartbeats()[0].path_suffix, "/fail");
+  std::string body = server.heartbeats()[0].body;
+  EXPECT_NE(body.find("2 of 2 shards reported; failed shard 1"), std::string::npos) << body;
+  EXPECT_NE(body.find("shard 1: gtest_fixture: Basic.FailsWithMessage"), std::string::npos) << body;
+
+  // The job of shard 1 is re-run and passes; its first attempt's summary is still there, and newer on disk.
+  EXPECT_EQ(shard(1, 2, "Basic.Passes").exit_code, 0);
+  RunSpec touch;
+  touch.argv = {"touch", sums + "/s1-a1.json"};
+  ASSERT_EQ(run(touch).exit_code, 0);
+  RunResult passed = bs({"heartbeat", "--summaries", sums, "--expect-shards", "2"});
+  EXPECT_EQ(passed.exit_code, 0) << passed.err;
+  ASSERT_EQ(server.heartbeats().size(), 2u);
+  EXPECT_EQ(server.heartbeats()[1].path_suffix, "") << passed.err;
+  EXPECT_NE(passed.err.find("2 of 2 shards reported, all passed"), std::string::npos) << passed.err;
+  Json summary(read_file(sums + "/s1-a2.json"));
+  EXPECT_EQ(summary.str("suite"), "github-777");
+  EXPECT_EQ(summary.num("attempt"), 2);
+  EXPECT_EQ(summary.num("shard_index"), 1);
+  EXPECT_EQ(summary.num("shard_total"), 2);
+  EXPECT_EQ(summary.str("finished_at").size(), 24u) << summary.str("finished_at");
+}
+
+// The ping's body is cut once, on a character boundary, with a note; every byte of it arrives.
+TEST_F(Cli, TheHeartbeatBodyIsCutOnceOnACharacterBoundary) {
+  std::string big;
+  for (int k = 0; k < 6000; ++k) big += "\xC3\xA9";  // 12000 bytes of U+00E9
+  write_file(dir / "big.txt", big);
+  RunResult r = bs({"heartbeat", "--exit-code", "4", "--body-file", dir / "big.txt"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::string nul = std::string("before") + '\0' + "after";
+  write_file(dir / "nul.txt", nul);
+  RunResult n = bs({"heartbeat", "--fail", "--body-file", dir / "nul.txt"});
+  EXPECT_EQ(n.exit_code, 0) << n.err;
+  auto pings = server.heartbeats();
+  ASSERT_EQ(pings.size(), 2u);
+  const std::string& body = pings[0].body;
+  EXPECT_EQ(pings[0].path_suffix, "/4");
+  EXPECT_LE(body.size(), 10000u);
+  auto note = body.find(" [bstest: truncated, kept ");
+  ASSERT_NE(note, std::string::npos) << body.substr(body.size() - 80);
+  EXPECT_EQ(note % 2, 0u) << "cut between two characters";
+  EXPECT_EQ(body.substr(0, note), big.substr(0, note));
+  EXPECT_NE(body.find("of 12000 bytes]"), std::string::npos) << body.substr(note);
+  EXPECT_EQ(pings[1].body, nul);
+}
+
 TEST_F(Cli, HeartbeatCommandAndKeepingAPingForFlush) {
   write_file(dir / "body.txt", "3 tests failed in nightly");
   RunResult r = bs({"heartbeat", "--exit-code", "3", "--body-file", dir / "body.txt"});
@@ -201,6 +439,68 @@ TEST_F(Cli, SigtermReachesTheCommandAndWhatWasRecordedIsShipped) {
   EXPECT_EQ(with_event(records(), "test_finished").size(), 1u);
 }
 
+// A signal reaches every program of the command (here a script's), and bstest run ends soon after.
+TEST_F(Cli, SigtermReachesEveryProgramOfAScript) {
+  RunResult r = script(std::string("\"$0\" run -- sh -c '\"$0\" crash sleep; echo after' \"$2\" > \"$1\" 2> \"$1.err\" & "
+                                   "p=$!; ") +
+                           kUntilReady + "kill -TERM $p; wait $p; echo rc=$?",
+                       {dir / "out", driver});
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_NE(r.out.find("rc=143"), std::string::npos) << r.out << r.err << read_file(dir / "out.err");
+  EXPECT_EQ(read_file(dir / "out").find("after"), std::string::npos) << "the script was stopped too";
+  auto crashed = with_event(records(), "run_crashed");
+  ASSERT_EQ(crashed.size(), 1u) << read_file(dir / "out.err");
+  EXPECT_EQ(crashed[0].str("crash.signal"), "SIGTERM") << "the script's program got the signal itself";
+  EXPECT_EQ(crashed[0].str("test.full_name"), "Crash.sleep");
+  EXPECT_LT(r.seconds, 30);
+}
+
+// A signal that arrives while a failed test is re-run stops the re-run, and no further attempt starts.
+TEST_F(Cli, SigtermDuringAReRunStopsIt) {
+  std::string rerun_fixture = build_path("BSTEST_TEST_RERUN_FIXTURE");
+  RunResult r = script(
+      "\"$0\" run -- \"$2\" > \"$1.out\" 2> \"$1.err\" & p=$!; "
+      "n=0; until [ -e \"$1\" ]; do sleep 0.1; n=$((n+1)); [ $n -gt 300 ] && break; done; "
+      "kill -TERM $p; wait $p; echo rc=$?",
+      {dir / "ready", rerun_fixture}, {{"RERUN_FIXTURE_READY", dir / "ready"}});
+  std::string err = read_file(dir / "ready.err");
+  EXPECT_FALSE(r.timed_out) << err;
+  EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out << err;
+  EXPECT_NE(err.find("attempt 2 of 3"), std::string::npos) << err;
+  EXPECT_EQ(err.find("attempt 3 of 3"), std::string::npos) << err;
+  auto crashed = with_event(records(), "run_crashed");
+  ASSERT_EQ(crashed.size(), 1u) << err;
+  EXPECT_EQ(crashed[0].num("run.attempt"), 2);
+  EXPECT_EQ(crashed[0].str("crash.signal"), "SIGTERM");
+  auto verdict = with_event(records(), "test_failed");
+  ASSERT_EQ(verdict.size(), 1u) << err;
+  EXPECT_EQ(verdict[0].str("test.full_name"), "Hang.WhenReRun");
+  EXPECT_LT(r.seconds, 30);
+}
+
+// bstest run killed with its command (no shipper survives): `bstest flush` delivers what they recorded.
+TEST_F(Cli, FlushDeliversARunKilledWithItsShipper) {
+  Fault hang;
+  hang.kind = Fault::Kind::hang;
+  server.inject(Channel::logs, hang, -1);
+  RunResult r = script(std::string("\"$0\" run -- \"$2\" crash sleep > \"$1\" 2> \"$1.err\" & p=$!; ") + kUntilReady +
+                           "c=$(cat /proc/$p/task/*/children); kill -KILL $p; kill -KILL $c; wait $p; echo rc=$?",
+                       {dir / "out", driver});
+  EXPECT_NE(r.out.find("rc=137"), std::string::npos) << r.out << r.err;
+  server.clear_faults();
+  server.reset_received();
+  RunResult flushed = bs({"flush", dir / "bs"});
+  EXPECT_EQ(flushed.exit_code, 0) << flushed.err;
+  auto all = records();
+  EXPECT_EQ(with_event(all, "run_started").size(), 1u) << flushed.err;
+  EXPECT_EQ(with_event(all, "test_finished").size(), 1u);
+  auto crashed = with_event(all, "run_crashed");
+  ASSERT_EQ(crashed.size(), 1u) << flushed.err;
+  EXPECT_EQ(crashed[0].str("test.full_name"), "Crash.sleep");
+  EXPECT_EQ(server.heartbeats().size(), 0u) << "nobody decided the suite: the missed ping alerts";
+  EXPECT_TRUE(list_files(dir / "bs/journal").empty()) << flushed.err;
+}
+
 TEST_F(Cli, FlushWithNothingConfiguredSaysWhatToSet) {
   bs({"run", "--", fixture, "--gtest_filter=Basic.Passes"}, {}, false);
   RunResult r = bs({"flush", dir / "bs"}, {}, false);
@@ -229,6 +529,13 @@ TEST_F(Cli, DoctorOnGoodAndBadConfigurations) {
   RunResult down = bs({"doctor"}, {{"BETTERSTACK_INGEST_HOST", closed.origin()}});
   EXPECT_EQ(down.exit_code, 1);
   EXPECT_NE(down.out.find("connection refused"), std::string::npos) << down.out;
+
+  write_file(dir / "a-file", "not a folder");
+  RunResult local = bs({"doctor"}, {{"BSTEST_DIR", dir / "a-file/bstest"}, {"BSTEST_SHIPPER", dir / "no-such-program"}});
+  EXPECT_EQ(local.exit_code, 1);
+  EXPECT_NE(local.out.find("FAIL  journal folder: "), std::string::npos) << local.out;
+  EXPECT_NE(local.out.find("set BSTEST_DIR to a writable folder"), std::string::npos) << local.out;
+  EXPECT_NE(local.out.find("warn  companion shipper: "), std::string::npos) << local.out;
 }
 
 TEST_F(Cli, UsageErrorsExitWithTwo) {
@@ -237,7 +544,27 @@ TEST_F(Cli, UsageErrorsExitWithTwo) {
   EXPECT_EQ(bs({"heartbeat", "--summaries", "x"}).exit_code, 2);
   RunResult missing = bs({"run", "--", "/nonexistent/program"});
   EXPECT_EQ(missing.exit_code, 127);
+  write_file(dir / "not-executable.sh", "#!/bin/sh\n");
+  EXPECT_EQ(bs({"run", "--", dir / "not-executable.sh"}).exit_code, 126) << "as a shell says it";
   EXPECT_EQ(bs({"run", "--help"}).exit_code, 0);
+  RunResult no_value = bs({"run", "--summary-out"});
+  EXPECT_EQ(no_value.exit_code, 2);
+  EXPECT_NE(no_value.err.find("--summary-out needs a value"), std::string::npos) << no_value.err;
+  EXPECT_EQ(bs({"run", "--deadline-ms", "--", "true"}).exit_code, 2);
+  RunResult two = bs({"flush", dir / "a", dir / "b"});
+  EXPECT_EQ(two.exit_code, 2);
+  EXPECT_NE(two.err.find("one folder at a time"), std::string::npos) << two.err;
+  RunResult help = bs({"help", "run"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_EQ(help.out, bs({"run", "--help"}).out);
+  EXPECT_EQ(help.out.rfind("usage: bstest run ", 0), 0u) << help.out;
+  EXPECT_EQ(bs({"help", "frobnicate"}).exit_code, 2);
+  for (const char* cmd : {"run", "flush", "heartbeat", "doctor", "ship"}) {
+    RunResult h = bs({cmd, "--help"});
+    EXPECT_EQ(h.exit_code, 0) << cmd;
+    EXPECT_NE(h.out.find("Exit code"), std::string::npos) << cmd << " --help documents its exit codes\n" << h.out;
+  }
+  EXPECT_NE(bs({"heartbeat", "--help"}).out.find("BSTEST_HEARTBEAT_ON_FAILURE=none"), std::string::npos);
 }
 
 }  // namespace

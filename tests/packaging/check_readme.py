@@ -114,15 +114,6 @@ def workflow_lines():
     return lines
 
 
-def cli_options(cmd):
-    """The --options the bstest program accepts for CMD: string literals of cli/cmd_CMD.cpp and cli/main.cpp."""
-    text = read("cli/main.cpp")
-    path = os.path.join("cli", f"cmd_{cmd}.cpp")
-    if os.path.exists(os.path.join(ROOT, path)):
-        text += read(path)
-    return set(re.findall(r'"(--[a-z][a-z-]*)', text))
-
-
 def variables_read():
     """BSTEST_* and BETTERSTACK_* names that core/, cli/ and reporters/ mention as string literals."""
     names = set()
@@ -246,22 +237,10 @@ class ReadmeChecker:
                 self.problem(first + n, f"`{s}` is not in any file of .github/workflows/")
 
     def check_words(self, line, words):
+        # Commands, their --options (bstest's included) and paths: the workflow checks.
         before = len(self.workflows.problems)
         self.workflows.check_command(f"README.md:{line}", words, in_repo=True)
         self.problems += self.workflows.problems[before:]
-        prog = next((i for i, w in enumerate(words) if w == "bstest" or w.endswith("/bstest")), None)
-        if prog is None or prog + 1 >= len(words):
-            return
-        cmd = words[prog + 1]
-        if cmd not in self.workflows.bstest:
-            return
-        known = cli_options(cmd)
-        for w in words[prog + 2:]:
-            if w == "--":
-                break
-            flag = w.split("=", 1)[0]
-            if flag.startswith("--") and flag not in known and flag != "--help":
-                self.problem(line, f"`bstest {cmd} {flag}`: cli/ does not parse the option {flag}")
 
     def check_commands(self, blocks):
         for lang, first, body in blocks:

@@ -3,13 +3,19 @@
 Actions workflow, and everything its shell steps name exists in this repository:
 
   ./dev CMD                    CMD is a command of ./dev
-  bstest CMD, .../bstest CMD   CMD is a command of the bstest program (cli/main.cpp)
+  bstest CMD, .../bstest CMD   CMD is a command of the bstest program (cli/main.cpp), and each --option
+                               given to it is one that cli/ parses (for `bstest run`, those before `--`;
+                               the command after it is checked in turn)
   meson ... -DNAME=...         NAME is an option of meson_options.txt or one of Meson's own
   meson ... --force-fallback-for=X   subprojects/X.wrap exists
   meson test --suite S         some meson.build registers a test in suite S
   a path in the repository     (a word whose first component is a top-level file or folder of the
                                repository, or that starts with ./) exists, or its glob matches
   uses: ./local/action         the action's folder exists
+
+Shell keywords that start a command (if, then, else, do, !, ...) are skipped, so `then bstest flush` is
+checked as `bstest flush`. Before the workflows, the checker checks itself on known-bad commands (a check
+that cannot fail proves nothing).
 
 Usage: check_workflows.py SOURCE_ROOT. Prints one line per problem; exit 0 when there is none, 1 otherwise,
 77 (skipped) when the yaml module is missing (Debian: python3-yaml, which ./dev installs).
@@ -56,6 +62,15 @@ def bstest_commands():
     return set(re.findall(r'cmd == "([a-z-]+)"', read("cli/main.cpp")))
 
 
+def cli_options(cmd):
+    """The --options the bstest program accepts for CMD: string literals of cli/cmd_CMD.cpp and cli/main.cpp."""
+    text = read("cli/main.cpp")
+    path = os.path.join("cli", f"cmd_{cmd}.cpp")
+    if os.path.exists(os.path.join(ROOT, path)):
+        text += read(path)
+    return set(re.findall(r'"(--[a-z][a-z-]*)', text))
+
+
 def meson_options():
     text = ""
     for name in ("meson_options.txt", "meson.options"):
@@ -78,6 +93,10 @@ def top_level_entries():
     return {e for e in os.listdir(ROOT) if e not in (".git", "build")}
 
 
+# Words that begin a shell command without being its program.
+SHELL_KEYWORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "{", "time"}
+
+
 def commands_of(script):
     """Each simple command of a shell script as a list of words (expressions ${{ }} become one word)."""
     script = re.sub(r"\$\{\{[^}]*\}\}", "GHA_EXPR", script)
@@ -92,6 +111,8 @@ def commands_of(script):
                 words = shlex.split(part, comments=True)
             except ValueError:
                 words = part.split()
+            while words and words[0] in SHELL_KEYWORDS:
+                words = words[1:]
             if words:
                 commands.append(words)
     return commands
@@ -144,8 +165,24 @@ class Checker:
         elif prog == "bstest" or prog.endswith("/bstest"):
             if args and args[0] not in self.bstest:
                 self.problem(where, f"'bstest {args[0]}' is not a command of the bstest program ({sorted(self.bstest)})")
+            elif args:
+                self.check_bstest_options(where, args[0], args[1:], in_repo)
         elif prog == "meson" and in_repo:  # elsewhere it configures another project (a consumer)
             self.check_meson(where, args)
+
+    def check_bstest_options(self, where, cmd, args, in_repo):
+        known = cli_options(cmd) | {"--help"}
+        for j, w in enumerate(args):
+            if w == "--":
+                if cmd == "run":  # what bstest run wraps
+                    self.check_command(where, args[j + 1:], in_repo)
+                return
+            if not w.startswith("--"):
+                continue
+            if "=" in w:
+                self.problem(where, f"`bstest {cmd} {w}`: bstest takes `{w.split('=', 1)[0]} VALUE`, not `--option=value`")
+            elif w not in known:
+                self.problem(where, f"`bstest {cmd} {w}`: cli/ does not parse the option {w} ({sorted(known)})")
 
     def check_meson(self, where, args):
         for j, a in enumerate(args):
@@ -224,7 +261,39 @@ class Checker:
             self.problem(where, f"'{uses}' is not owner/repo@ref")
 
 
+def self_test():
+    """The checker finds what it must (misspelt commands and options, behind shell keywords too) and
+    accepts what is right. Returns the lines that say where it does not."""
+    bad = {
+        "if true; then ./build/cli/bstest flsuh; fi": "'bstest flsuh' is not a command",
+        "./build/cli/bstest run --summry s.json -- meson test -C build": "does not parse the option --summry",
+        "bstest doctor --send-tst || true": "does not parse the option --send-tst",
+        "bstest run --summary-out=s.json -- true": "not `--option=value`",
+        "./build/cli/bstest run -- meson test -C build --suite no-such-suite": "no test is in that suite",
+        "while false; do ./dev frobnicate; done": "is not a command of ./dev",
+    }
+    good = "./build/cli/bstest run --summary-out s.json --deadline-ms 5 -- meson test -C build --print-errorlogs\n" \
+           "if [ -x ./build/cli/bstest ]; then ./build/cli/bstest flush \"$BSTEST_DIR\"; fi"
+    failures = []
+    for script, expected in bad.items():
+        checker = Checker()
+        for words in commands_of(script):
+            checker.check_command("self-test", words, in_repo=True)
+        if not any(expected in p for p in checker.problems):
+            failures.append(f"self-test: `{script}` should give a problem with '{expected}', got {checker.problems}")
+    checker = Checker()
+    for words in commands_of(good):
+        checker.check_command("self-test", words, in_repo=True)
+    failures += [f"self-test: a correct script gave: {p}" for p in checker.problems]
+    return failures
+
+
 def main():
+    failures = self_test()
+    for f in failures:
+        print(f)
+    if failures:
+        return 1
     wf_dir = os.path.join(ROOT, ".github", "workflows")
     files = sorted(f for f in os.listdir(wf_dir) if f.endswith((".yml", ".yaml"))) if os.path.isdir(wf_dir) else []
     if not files:

@@ -38,6 +38,10 @@ std::string catch2_test_spec(std::string_view name);
 AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int attempt, const std::string& run_id,
                           const std::string& dir);
 
+// Sends `sig` to the re-run child that rerun_once is waiting for, if there is one (for the owner's SIGINT /
+// SIGTERM handler: a re-run must not outlive the owner being told to stop). Async-signal-safe.
+void forward_signal_to_rerun(int sig) noexcept;
+
 struct RerunReport {
   int flaky = 0;         // failed, then passed on a later attempt
   int failed = 0;        // failed on every attempt

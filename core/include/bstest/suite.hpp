@@ -16,13 +16,30 @@
 
 namespace bstest {
 
+// What "passed" needs, for a test program that decides for itself (Session) and for `bstest run` alike.
+// At least one test ran to a result: passed (flaky included), failed or crashed. Skipped and disabled
+// tests did not run: a suite whose every test was skipped tested nothing.
+bool any_test_ran(const Counts& counts) noexcept;
+// One shard of several (GoogleTest's sharding variables, BSTEST_SHARD_*, Catch2's --shard-count): a shard
+// never sends the success ping. A "shard" 0 of 1 is the whole suite.
+bool is_sharded(int shard_total) noexcept;
+
+// A failure outside any test (suite or global set-up / tear-down).
+struct FixtureFailure {
+  std::string where;    // "suite_setup of Net: net_test.cc:5"
+  std::string message;  // its message (first 2000 bytes)
+};
+
 // One test program of the suite (its first attempt), as its journal tells it.
 struct ProgramRun {
   std::string journal;          // journal file path
   std::string binary;           // "math_test"
   std::string framework;
   RerunTarget target;           // how to run it again
+  long pid = 0;
   int attempt = 1;
+  int shard_index = -1;
+  int shard_total = 0;
   bool started = false;
   bool finished = false;        // wrote run_finished
   bool crashed = false;         // wrote run_crashed, or never finished
@@ -31,10 +48,12 @@ struct ProgramRun {
   Counts counts;                // per test of this program
   double duration_ms = 0;
   std::vector<FailedTest> failed;  // its failed tests (first 1000)
+  std::vector<FixtureFailure> fixture_failures;  // its failures outside any test (first 20)
   std::string run_record;       // its run_started record (JSON)
+  std::string started_at;       // its run_started record's "dt"
 };
 
-// Collects ProgramRun entries from journal lines (the shipper's on_line callback). Thread-safe.
+// Collects ProgramRun entries from journal lines. Thread-safe.
 class SuiteLedger {
  public:
   SuiteLedger();
@@ -48,6 +67,13 @@ class SuiteLedger {
   mutable std::mutex mu_;
   std::unique_ptr<State> state_;
 };
+
+// The test programs of run `run_id`, read from their journals in `bstest_dir`: file reads only, so that a
+// slow network never changes the verdict. Programs still writing (left running by the command) are waited
+// for at most `wait_ms`. The program that is the command itself (`command_pid`) and died without saying
+// why is blamed on the signal that ended it (`command_signal`, 0: none).
+std::vector<ProgramRun> read_suite(const std::string& bstest_dir, const std::string& run_id, int wait_ms,
+                                   long command_pid = 0, int command_signal = 0);
 
 struct SuiteSummary {
   Counts counts;            // summed over programs, flaky included
@@ -73,8 +99,6 @@ class SuiteWriter {
   // An uncaught exception that is final (no re-runs): its error event only.
   void exception(const ProgramRun& program, const FailedTest& test);
   void suite_finished(const SuiteSummary& summary);
-  // The suite's heartbeat ping (sent by the shipper; kept for `bstest flush` when it cannot be sent).
-  void heartbeat(bool success, int exit_code, const std::string& body);
   void close();
 
  private:
@@ -82,9 +106,10 @@ class SuiteWriter {
   std::unique_ptr<Impl> impl_;
 };
 
-// Writes a journal that holds only a heartbeat ping (`bstest heartbeat`), so that ship() sends it with the
-// usual retries and a later `bstest flush` sends it if it could not be. Returns the run id used ("" on
-// failure, with `error` set).
+// Writes a journal that holds only a heartbeat ping (`bstest heartbeat`, and the suite's ping of `bstest
+// run`), so that ship() sends it with the usual retries, on its own (never behind a slow Logs endpoint), and
+// a later `bstest flush` sends it if it could not be. Returns the run id used ("" on failure, with `error`
+// set).
 std::string queue_heartbeat(const Config& config, bool success, int exit_code, const std::string& body,
                             std::string& error);
 

@@ -37,6 +37,9 @@ bool is_gtest_selection_flag(std::string_view a) {
   return false;
 }
 
+// The re-run child being waited for (0: none), for forward_signal_to_rerun.
+volatile sig_atomic_t g_rerun_child = 0;
+
 void say(const std::string& line) {
   std::string l = line + "\n";
   ssize_t rc = ::write(2, l.data(), l.size());
@@ -168,9 +171,11 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
     say("bstest: cannot re-run " + test.full_name + ": " + std::strerror(rc));
     return outcome;
   }
+  g_rerun_child = pid;
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  g_rerun_child = 0;
   if (WIFSIGNALED(status)) outcome.crashed = true;
 
   // The child's verdict for exactly this test (a Catch2 spec can select more than one test).
@@ -191,6 +196,11 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
     ::unlink(result_file.c_str());
   }
   return outcome;
+}
+
+void forward_signal_to_rerun(int sig) noexcept {
+  pid_t child = static_cast<pid_t>(g_rerun_child);
+  if (child > 0) ::kill(child, sig);
 }
 
 RerunReport rerun_failed_tests(Session& session, const RerunTarget& target, int max_tests) {

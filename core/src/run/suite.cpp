@@ -3,6 +3,7 @@
 #include <bstest/version.hpp>
 
 #include "env/ci.hpp"
+#include "journal/crash_handler.hpp"
 #include "journal/journal.hpp"
 #include "record/envelope.hpp"
 #include "record/json.hpp"
@@ -11,8 +12,10 @@
 
 #include <rapidjson/document.h>
 
+#include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <map>
@@ -34,6 +37,14 @@ std::string str(const rapidjson::Value& v, const char* key) {
   auto it = v.FindMember(key);
   return it != v.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
                                                      : std::string();
+}
+
+// v[key], or null when v is not an object or has no such member.
+const rapidjson::Value& member(const rapidjson::Value& v, const char* key) {
+  static const rapidjson::Value null;
+  if (!v.IsObject()) return null;
+  auto it = v.FindMember(key);
+  return it != v.MemberEnd() ? it->value : null;
 }
 
 long long num(const rapidjson::Value& v, const char* key, long long fallback) {
@@ -62,7 +73,13 @@ detail::RunMeta meta_of(const rapidjson::Value& run) {
   return m;
 }
 
+constexpr std::size_t kMaxJournaledBody = 64u << 10;
+
 }  // namespace
+
+bool any_test_ran(const Counts& c) noexcept { return c.passed + c.failed + c.crashed > 0; }
+
+bool is_sharded(int shard_total) noexcept { return shard_total > 1; }
 
 std::string make_run_id() {
   const char* v = std::getenv("BSTEST_RUN_ID");
@@ -100,7 +117,9 @@ std::string queue_heartbeat(const Config& config, bool success, int exit_code, c
     b.put(",\"exit_code\":");
     b.put_int(exit_code);
     b.put(",\"body\":");
-    detail::put_json_string(b, body, 10000);
+    // The 10 kB limit of the ping is applied once, when it is sent (heartbeat_request); this only keeps a
+    // huge --body-file out of the journal.
+    detail::put_json_string(b, body, kMaxJournaledBody);
   }
   b.put("}}\n{\"local\":\"closed\"}\n");
   journal.append(b.data(), b.size());
@@ -113,6 +132,8 @@ std::string queue_heartbeat(const Config& config, bool success, int exit_code, c
 
 struct SuiteLedger::State {
   std::map<std::string, ProgramRun> by_journal;
+  std::map<std::string, std::string> running;  // journal -> its last test_started record, until it finished
+  std::map<std::string, std::uint64_t> fixture_records;  // journal -> fixture_failed records seen
   std::vector<std::string> order;
 };
 
@@ -142,7 +163,12 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
   }
   if (line.rfind("{\"id\":", 0) != 0) return;
   std::string_view ev = event_of(line);
+  if (ev == "test_started") {
+    state_->running[journal].assign(line.data(), line.size());
+    return;
+  }
   if (ev == "test_finished") {
+    state_->running.erase(journal);
     // The record's own "result" is the first one after "test":{ (property values come later).
     auto test_at = line.find(",\"test\":{");
     auto res_at = test_at == std::string_view::npos ? test_at : line.find(",\"result\":\"", test_at);
@@ -158,7 +184,7 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
     if (p.failed.size() >= 1000) return;
     rapidjson::Document d;
     d.Parse(line.data(), line.size());
-    if (d.HasParseError() || !d.HasMember("test")) return;
+    if (d.HasParseError() || !d.IsObject() || !d.HasMember("test")) return;
     const auto& t = d["test"];
     FailedTest f;
     f.suite = str(t, "suite");
@@ -167,7 +193,7 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
     f.file = str(t, "file");
     f.line = static_cast<int>(num(t, "line", 0));
     f.disabled = t.HasMember("disabled") && t["disabled"].IsBool() && t["disabled"].GetBool();
-    f.iteration = static_cast<int>(num(d["run"], "iteration", 0));
+    f.iteration = static_cast<int>(num(member(d, "run"), "iteration", 0));
     if (t.HasMember("failures") && t["failures"].IsArray()) {
       for (const auto& fl : t["failures"].GetArray()) {
         if (fl.HasMember("allowed") && fl["allowed"].IsBool() && fl["allowed"].GetBool()) continue;
@@ -175,7 +201,6 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
         f.first_failure_line = static_cast<int>(num(fl, "line", -1));
         f.first_failure_message = str(fl, "message").substr(0, 2000);
         f.exception_type = str(fl, "exception_type");
-        if (f.exception_type.empty() && str(fl, "kind") == "exception") f.exception_type = "";
         break;
       }
     }
@@ -189,10 +214,14 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
     if (ev == "run_started") {
       p.started = true;
       p.run_record.assign(line.data(), line.size());
-      detail::RunMeta m = meta_of(d["run"]);
+      p.started_at = str(d, "dt");
+      detail::RunMeta m = meta_of(member(d, "run"));
       p.binary = m.binary;
       p.framework = m.framework;
       p.attempt = m.attempt;
+      p.pid = m.pid;
+      p.shard_index = m.shard_index;
+      p.shard_total = m.shard_total;
       p.target.framework = m.framework;
       p.target.has_random_seed = m.has_random_seed;
       p.target.random_seed = m.random_seed;
@@ -205,8 +234,18 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
       }
     } else if (ev == "run_crashed") {
       p.crashed = true;
-      if (d.HasMember("test")) p.crashed_test = str(d["test"], "full_name");
-      if (d.HasMember("crash")) p.crash_signal = str(d["crash"], "signal");
+      p.crashed_test = str(member(d, "test"), "full_name");
+      p.crash_signal = str(member(d, "crash"), "signal");
+    } else {  // fixture_failed
+      ++state_->fixture_records[journal];
+      if (p.fixture_failures.size() >= 20) return;
+      std::string where = str(member(d, "fixture"), "phase");
+      std::string suite = str(member(d, "fixture"), "suite");
+      if (!suite.empty()) where += " of " + suite;
+      const rapidjson::Value& f = member(d, "failure");
+      std::string file = str(f, "file");
+      if (!file.empty()) where += ": " + file + ":" + std::to_string(num(f, "line", 0));
+      p.fixture_failures.push_back({where, str(f, "message").substr(0, 2000)});
     }
   }
 }
@@ -220,9 +259,92 @@ std::vector<ProgramRun> SuiteLedger::programs() const {
     ProgramRun copy = p;
     if (!copy.finished) copy.crashed = true;
     if (copy.crashed) copy.counts.crashed = 1;
+    // A program that died without a word: blame the test it had started and not finished.
+    auto running = state_->running.find(j);
+    if (copy.crashed && copy.crashed_test.empty() && running != state_->running.end()) {
+      rapidjson::Document d;
+      d.Parse(running->second.data(), running->second.size());
+      if (!d.HasParseError()) copy.crashed_test = str(member(d, "test"), "full_name");
+    }
+    // Failures outside tests that it recorded before it died count as well as those its summary counted.
+    auto fx = state_->fixture_records.find(j);
+    if (fx != state_->fixture_records.end()) copy.counts.fixture_failures = std::max(copy.counts.fixture_failures, fx->second);
     out.push_back(std::move(copy));
   }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const ProgramRun& a, const ProgramRun& b) { return a.started_at < b.started_at; });
   return out;
+}
+
+std::vector<ProgramRun> read_suite(const std::string& bstest_dir, const std::string& run_id, int wait_ms,
+                                   long command_pid, int command_signal) {
+  struct Open {
+    detail::JournalReader reader;
+    std::uint64_t offset = 0;
+    bool gone = false;
+  };
+  std::string jdir = journal_dir(bstest_dir);
+  std::map<std::string, std::unique_ptr<Open>> journals;
+  SuiteLedger ledger;
+  detail::Buf chunk;
+  // Reads every journal of the run from where the last pass stopped; true when no writer is left.
+  auto pass = [&] {
+    if (DIR* d = ::opendir(jdir.c_str())) {
+      while (dirent* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name.size() <= 8 || name.compare(name.size() - 8, 8, ".journal") != 0) continue;
+        if (name.compare(0, run_id.size() + 1, run_id + ".") != 0) continue;
+        std::string path = jdir + "/" + name;
+        if (journals.count(path) != 0) continue;
+        auto j = std::make_unique<Open>();
+        std::string err;
+        if (j->reader.open(path, err)) journals.emplace(path, std::move(j));
+      }
+      ::closedir(d);
+    }
+    bool all_gone = true;
+    for (auto& [path, j] : journals) {
+      if (!j->gone && !j->reader.writer_alive()) j->gone = true;
+      // Records reach the journal file through the writer's ring: move the complete ones in first.
+      std::string err;
+      detail::absorb_ring(path, j->gone, err);
+      for (;;) {
+        chunk.clear();
+        std::uint64_t next = j->reader.read_lines(j->offset, chunk, 1u << 20, j->gone);
+        if (next == j->offset) break;
+        std::string_view all = chunk.view();
+        for (std::size_t pos = 0; pos < all.size();) {
+          std::size_t nl = all.find('\n', pos);
+          if (nl == std::string_view::npos) nl = all.size();
+          ledger.on_line(path, all.substr(pos, nl - pos));
+          pos = nl + 1;
+        }
+        j->offset = next;
+      }
+      all_gone = all_gone && j->gone;
+    }
+    return all_gone;
+  };
+  std::vector<ProgramRun> programs;
+  for (int waited = 0;; waited += 50) {
+    bool gone = pass();
+    programs = ledger.programs();
+    // Only test programs that have not finished are waited for (the wrapper's own journal stays open).
+    bool waiting = false;
+    for (const auto& p : programs) {
+      waiting = waiting || (!p.finished && !journals.at(p.journal)->gone);
+    }
+    if (gone || !waiting || waited >= wait_ms) break;
+    ::usleep(50 * 1000);
+  }
+  if (command_pid > 0 && command_signal > 0) {
+    for (auto& p : programs) {
+      if (p.pid == command_pid && p.crashed && (p.crash_signal.empty() || p.crash_signal == "unknown")) {
+        p.crash_signal = detail::signal_name(command_signal);
+      }
+    }
+  }
+  return programs;
 }
 
 // -------------------------------------------------------------------------------------------------------
@@ -355,21 +477,6 @@ void SuiteWriter::suite_finished(const SuiteSummary& s) {
   m.rec.put('}');
   m.enc.put_ci(m.rec);
   detail::LogEncoder::end(m.rec);
-  m.append();
-}
-
-void SuiteWriter::heartbeat(bool success, int exit_code, const std::string& body) {
-  Impl& m = *impl_;
-  m.rec.clear();
-  m.rec.put("{\"heartbeat\":{\"success\":");
-  m.rec.put(success ? "true" : "false");
-  if (!success) {
-    m.rec.put(",\"exit_code\":");
-    m.rec.put_int(exit_code);
-    m.rec.put(",\"body\":");
-    detail::put_json_string(m.rec, body, 10000);
-  }
-  m.rec.put("}}\n");
   m.append();
 }
 

@@ -99,8 +99,21 @@ HttpRequest heartbeat_request(const HeartbeatTarget& target, bool success, int e
   r.method = "POST";
   r.url += exit_code > 0 ? "/" + std::to_string(exit_code) : std::string("/fail");
   r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+  // Better Stack documents no limit; we keep the body under 10 kB (PROTOCOLS.md). The one place that cuts
+  // it: on a character boundary, with a note that says so, the note included in the 10 kB.
   constexpr std::size_t kMaxBody = 10000;
-  r.body.assign(body.data(), std::min(body.size(), kMaxBody));
+  if (body.size() <= kMaxBody) {
+    r.body.assign(body.data(), body.size());
+    return r;
+  }
+  auto note = [&](std::size_t kept) {
+    return " [bstest: truncated, kept " + std::to_string(kept) + " of " + std::to_string(body.size()) + " bytes]";
+  };
+  std::size_t keep = kMaxBody - note(kMaxBody).size();
+  keep = kMaxBody - note(keep).size();  // the note is as long as the number it ends up saying
+  while (keep > 0 && (static_cast<unsigned char>(body[keep]) & 0xC0) == 0x80) --keep;  // not inside a character
+  r.body.assign(body.data(), keep);
+  r.body += note(keep);
   return r;
 }
 

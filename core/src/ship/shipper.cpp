@@ -164,6 +164,7 @@ class Shipper {
     std::int64_t last_scan = -kScanIntervalMs;
     std::int64_t last_progress = now_ms();
     bool following = opt_.follow;
+    std::int64_t follow_stopped = -1;  // when a wrapper (keep_following) stopped following
     if (following) {
       for (;;) {
         std::int64_t t = now_ms();
@@ -185,17 +186,24 @@ class Shipper {
         }
         bool owner_done = owner_done_ || (opt_.keep_following && !opt_.keep_following());
         if (owner_done) {
+          if (opt_.keep_following && follow_stopped < 0) follow_stopped = now_ms();
           scan();
           read_all();
           if (all_writers_gone()) break;
+          // A wrapper's command can leave a program running: wait for it no longer than the drain deadline.
+          if (follow_stopped >= 0 && now_ms() - follow_stopped >= opt_.drain_deadline_ms) break;
         }
         sleep_or_wake(busy ? 0 : kPollIntervalMs);
       }
     }
     // Drain: nothing more will be written; deliver what is left within the deadline, counted from when
-    // the writers closed their journals (a request that was hanging then does not extend it).
+    // the writers were done (a request that was hanging then does not extend it). For a wrapper (bstest
+    // run) that is when it stopped following: its suite ends long after the first program closed its
+    // journal. For the companion, when the test program closed its journal (it waits for us then).
     std::int64_t deadline = now_ms() + opt_.drain_deadline_ms;
-    if (opt_.follow) {
+    if (follow_stopped >= 0) {
+      deadline = follow_stopped + opt_.drain_deadline_ms;
+    } else if (opt_.follow) {
       for (const auto& [path, j] : journals_) {
         if (j->closed_mono_ms > 0) deadline = std::min(deadline, j->closed_mono_ms + opt_.drain_deadline_ms);
       }
@@ -462,11 +470,12 @@ class Shipper {
   // Sends what is due; returns true while something is left to deliver.
   bool send_due(bool draining, std::int64_t deadline) {
     bool left = false;
+    // Heartbeats first: one small request that says whether the suite passed, never behind log batches.
+    for (auto& [path, jp] : journals_) left |= send_heartbeats(*jp, deadline);
     for (auto& [path, jp] : journals_) {
       Journal& j = *jp;
       left |= send_logs(j, draining, deadline);
       left |= send_errors(j, deadline);
-      left |= send_heartbeats(j, deadline);
       update_cursor(j);
     }
     return left;
@@ -669,7 +678,9 @@ class Shipper {
       const auto& hb = d["heartbeat"];
       bool success = hb.HasMember("success") && hb["success"].IsBool() && hb["success"].GetBool();
       int exit_code = hb.HasMember("exit_code") && hb["exit_code"].IsInt() ? hb["exit_code"].GetInt() : -1;
-      std::string body = hb.HasMember("body") && hb["body"].IsString() ? hb["body"].GetString() : "";
+      std::string body = hb.HasMember("body") && hb["body"].IsString()
+                             ? std::string(hb["body"].GetString(), hb["body"].GetStringLength())
+                             : std::string();
       HttpResponse resp =
           client_->send(heartbeat_request(cfg_.heartbeat, success, exit_code, body), request_timeout(deadline));
       Outcome o = classify_heartbeat(resp, heartbeat_.attempt + 1, random01());
