@@ -236,6 +236,32 @@ class SessionImpl {
       if (i) rec_.put(',');
       put_json_string(rec_, argv[i]);
     }
+    // Its environment, so that `bstest run` re-runs a test as it ran (meson test env:, ctest ENVIRONMENT,
+    // a wrapper script's exports). Secret-looking variables only by name: their values come from the
+    // re-running process's own environment, never written here.
+    rec_.put("],\"env\":[");
+    std::string inherited;
+    bool first_env = true;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      std::string_view kv(*e);
+      std::string_view name = kv.substr(0, kv.find('='));
+      if (Redactor::name_looks_secret(name, cfg_.redact)) {
+        if (!inherited.empty()) inherited += '\n';
+        inherited.append(name.data(), name.size());
+        continue;
+      }
+      if (!first_env) rec_.put(',');
+      first_env = false;
+      put_json_string(rec_, kv);
+    }
+    rec_.put("],\"env_inherited\":[");
+    for (std::size_t at = 0, n = 0; at < inherited.size(); ++n) {
+      std::size_t end = inherited.find('\n', at);
+      if (end == std::string::npos) end = inherited.size();
+      if (n) rec_.put(',');
+      put_json_string(rec_, std::string_view(inherited).substr(at, end - at));
+      at = end + 1;
+    }
     rec_.put("]}\n");
     append();
 
@@ -398,7 +424,9 @@ class SessionImpl {
     }
     if (r == Result::failed && disabled_test_) rec_.put(",\"disabled\":true");
     if (!child_ && attempt_ == 1 && r == Result::failed && !rerun_owner_) {
-      rec_.put(",\"rerun\":\"not possible: no re-run owner (link bstest-gtest-main / bstest-catch2-main or use `bstest run`)\"");
+      rec_.put(cfg_.retries <= 0 ? ",\"rerun\":\"re-runs are off (BSTEST_RETRIES=0)\""
+                                 : ",\"rerun\":\"not possible: no re-run owner (link bstest-gtest-main / bstest-catch2-main "
+                                   "or use `bstest run`)\"");
     }
     if (failure_count_ > 0) {
       rec_.put(",\"failures\":[", 13);

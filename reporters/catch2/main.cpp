@@ -3,9 +3,14 @@
 //
 // It owns the exit code: failed test cases are re-run alone (BSTEST_RETRIES times, default 2), each in a
 // fresh process selected by an escaped test spec and the same --rng-seed, and a run whose every failure
-// passed on a re-run (flaky) exits 0 unless BSTEST_FLAKY_FAILS=1.
+// passed on a re-run (flaky) exits 0 unless BSTEST_FLAKY_FAILS=1. A program that ends before its run
+// finished (exit(0) inside a test) does not exit 0.
 #include <bstest/catch2.hpp>
 #include <bstest/rerun.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
 
 #if BSTEST_CATCH2_MAJOR == 2
 #define CATCH_CONFIG_RUNNER  // this file holds Catch2 v2's implementation, as CATCH_CONFIG_MAIN would
@@ -14,7 +19,24 @@
 #include <catch2/catch_session.hpp>
 #endif
 
+namespace {
+
+bool g_finished = false;
+pid_t g_main_pid = 0;
+
+// exit() before the run finished: whatever status it was given, the run did not pass. bstest's own
+// handler (registered later, so run earlier) has recorded the crash.
+void on_premature_exit(int status, void*) {
+  if (g_finished || status != 0 || ::getpid() != g_main_pid) return;
+  std::fflush(nullptr);
+  ::_exit(1);
+}
+
+}  // namespace
+
 int main(int argc, char* argv[]) {
+  g_main_pid = ::getpid();
+  ::on_exit(on_premature_exit, nullptr);
   bstest::catch2::configure({/*rerun_owner=*/true});
   int exit_code = 0;
   {
@@ -23,11 +45,17 @@ int main(int argc, char* argv[]) {
   }
   bstest::Session* session = bstest::catch2::session();
   if (exit_code != 0 && session != nullptr && session->active() && session->owns_suite()) {
-    bstest::RerunReport report = bstest::rerun_failed_tests(*session, bstest::rerun_target_of(*session));
+    bstest::RerunReport report;
+    {
+      bstest::RerunSignalForwarding forwarding;
+      report = bstest::rerun_failed_tests(*session, bstest::rerun_target_of(*session));
+    }
     // Every failure was flaky, and flaky tests do not fail the run. Any other non-zero code (Catch2's
     // 'all test cases skipped', a failure the session did not see) is the framework's and stays.
     if (report.flaky > 0 && report.failed == 0 && report.not_rerun == 0 && session->passed()) exit_code = 0;
   }
   bstest::catch2::finish_run(exit_code);
+  g_finished = true;
+  bstest::raise_interrupting_signal();
   return exit_code;
 }

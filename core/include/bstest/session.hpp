@@ -64,7 +64,9 @@ struct FailedTest {
 struct AttemptOutcome {
   int attempt = 1;
   Result result = Result::failed;
-  bool crashed = false;
+  bool crashed = false;    // the attempt did not finish: a signal, exit() inside the test, a time-out
+  int signal = 0;          // the signal that ended it (0: exit() or unknown)
+  bool timed_out = false;  // killed after BSTEST_RERUN_TIMEOUT_MS
 };
 
 namespace detail {

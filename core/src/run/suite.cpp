@@ -138,6 +138,18 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
         if (a.IsString()) p.target.argv.emplace_back(a.GetString(), a.GetStringLength());
       }
     }
+    // Its environment, for re-runs (secrets by name only: their values come from bstest run's own).
+    if (d.HasMember("env") && d["env"].IsArray()) {
+      p.target.has_env = true;
+      for (const auto& a : d["env"].GetArray()) {
+        if (a.IsString()) p.target.env.emplace_back(a.GetString(), a.GetStringLength());
+      }
+    }
+    if (d.HasMember("env_inherited") && d["env_inherited"].IsArray()) {
+      for (const auto& a : d["env_inherited"].GetArray()) {
+        if (a.IsString()) p.target.env_inherited.emplace_back(a.GetString(), a.GetStringLength());
+      }
+    }
     return;
   }
   if (line.rfind("{\"id\":", 0) != 0) return;
