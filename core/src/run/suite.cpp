@@ -187,7 +187,6 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
         f.first_failure_line = static_cast<int>(num(fl, "line", -1));
         f.first_failure_message = str(fl, "message").substr(0, 2000);
         f.exception_type = str(fl, "exception_type");
-        if (f.exception_type.empty() && str(fl, "kind") == "exception") f.exception_type = "";
         break;
       }
     }
@@ -307,12 +306,8 @@ void SuiteWriter::verdict(const ProgramRun& program, const FailedTest& test, con
   m.rec.clear();
   detail::encode_verdict(m.enc, m.rec, test, attempts, flaky);
   m.append();
-  std::string env = detail::environment_name(m.ci, m.cfg.environment);
-  if (flaky) {
-    m.append(detail::sentry_line(detail::error_event(detail::ErrorKind::flaky, test, attempts, meta, m.ci, env)));
-  } else if (!test.exception_type.empty()) {
-    m.append(detail::sentry_line(detail::error_event(detail::ErrorKind::exception, test, attempts, meta, m.ci, env)));
-  }
+  detail::EventContext context = detail::this_process_context(detail::environment_name(m.ci, m.cfg.environment));
+  m.append(detail::verdict_error_lines(test, attempts, flaky, nullptr, meta, m.ci, context));
   m.enc.set_run(m.suite_meta);
 }
 

@@ -374,7 +374,7 @@ class Shipper {
       // from the last test it started) as an error event too, then close the journal.
       std::string extra;
       if (j->crash_recorded) {
-        extra += crash_error_line(j->crash_line);
+        extra += crash_error_line(j->crash_line, j->run_started_line);
         ++stats_.runs_crashed;
       } else if (j->started) {
         extra += synthesize_crash(*j);
@@ -452,7 +452,7 @@ class Shipper {
     w.EndObject();
     std::string line(sb.GetString(), sb.GetSize());
     line += '\n';
-    std::string err_line = crash_error_line(line);
+    std::string err_line = crash_error_line(line, j.run_started_line);
     if (!err_line.empty()) line += err_line;
     return line;
   }
