@@ -8,10 +8,6 @@
 #include <bstest/catch2.hpp>
 #include <bstest/rerun.hpp>
 
-#include <cstdio>
-#include <cstdlib>
-#include <unistd.h>
-
 #if BSTEST_CATCH2_MAJOR == 2
 #define CATCH_CONFIG_RUNNER  // this file holds Catch2 v2's implementation, as CATCH_CONFIG_MAIN would
 #include <catch2/catch.hpp>
@@ -19,24 +15,8 @@
 #include <catch2/catch_session.hpp>
 #endif
 
-namespace {
-
-bool g_finished = false;
-pid_t g_main_pid = 0;
-
-// exit() before the run finished: whatever status it was given, the run did not pass. bstest's own
-// handler (registered later, so run earlier) has recorded the crash.
-void on_premature_exit(int status, void*) {
-  if (g_finished || status != 0 || ::getpid() != g_main_pid) return;
-  std::fflush(nullptr);
-  ::_exit(1);
-}
-
-}  // namespace
-
 int main(int argc, char* argv[]) {
-  g_main_pid = ::getpid();
-  ::on_exit(on_premature_exit, nullptr);
+  bstest::guard_early_exit();
   bstest::catch2::configure({/*rerun_owner=*/true});
   int exit_code = 0;
   {
@@ -55,7 +35,7 @@ int main(int argc, char* argv[]) {
     if (report.flaky > 0 && report.failed == 0 && report.not_rerun == 0 && session->passed()) exit_code = 0;
   }
   bstest::catch2::finish_run(exit_code);
-  g_finished = true;
+  bstest::end_exit_guard();
   bstest::raise_interrupting_signal();
   return exit_code;
 }

@@ -5,32 +5,10 @@
 #include <bstest/gtest.hpp>
 #include <bstest/rerun.hpp>
 
-#include <cstdio>
-#include <cstdlib>
-#include <unistd.h>
-
-namespace {
-
-bool g_finished = false;
-pid_t g_main_pid = 0;
-
-// exit() before the run finished (inside a test, a set-up, a tear-down): whatever status it was given, the
-// run did not pass. bstest's own handler (registered later, so run earlier) has recorded the crash.
-void on_premature_exit(int status, void*) {
-  if (g_finished || status != 0 || ::getpid() != g_main_pid) return;
-  std::fflush(nullptr);
-  ::_exit(1);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   // A death test's child runs main again (threadsafe style) and may exit(0) on purpose: leave it alone.
-  if (GTEST_FLAG_GET(internal_run_death_test).empty()) {
-    g_main_pid = ::getpid();
-    ::on_exit(on_premature_exit, nullptr);
-  }
+  if (GTEST_FLAG_GET(internal_run_death_test).empty()) bstest::guard_early_exit();
   bstest::gtest::InstallOptions options;
   options.rerun_owner = true;
   bstest::gtest::install(options);
@@ -47,7 +25,7 @@ int main(int argc, char** argv) {
     if (report.failed == 0 && report.not_rerun == 0 && session->counts().flaky > 0 && session->passed()) rc = 0;
   }
   bstest::gtest::finish_run(rc);
-  g_finished = true;
+  bstest::end_exit_guard();
   bstest::raise_interrupting_signal();
   return rc;
 }

@@ -457,7 +457,7 @@ TEST_F(Errors, RateLimitedEventsWaitForTheLimitAndArrive) {
 TEST_F(Errors, ARateLimitHoldsForTheNextShipperToo) {
   Fault limited;
   limited.status = 429;
-  limited.rate_limits = "3:error:key";
+  limited.rate_limits = "6:error:key";  // long enough for a slow (sanitized) run and the first flush
   server.inject(Channel::errors, limited, 1);
   auto t0 = std::chrono::steady_clock::now();
   RunResult r = run_fixture(fixture, {"--gtest_filter=Flaky.AlwaysThrows"}, {{"BSTEST_FLUSH_TIMEOUT_MS", "1000"}});
@@ -466,7 +466,8 @@ TEST_F(Errors, ARateLimitHoldsForTheNextShipperToo) {
   RunResult early = flush();
   EXPECT_EQ(server.requests(Channel::errors), 1u) << early.err;
   EXPECT_NE(early.exit_code, 0) << "the event is still waiting";
-  std::this_thread::sleep_until(t0 + std::chrono::milliseconds(3300));
+  ASSERT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(6)) << "too slow to test the limit";
+  std::this_thread::sleep_until(t0 + std::chrono::milliseconds(6300));
   RunResult later = flush();
   EXPECT_EQ(later.exit_code, 0) << later.err;
   EXPECT_EQ(server.envelopes().size(), 1u);

@@ -84,6 +84,13 @@ class RerunSignalForwarding {
 // re-runs. Returns otherwise.
 void raise_interrupting_signal() noexcept;
 
+// For the owners of the exit code (the provided mains), called once in the process that runs the tests:
+// from now until end_exit_guard(), an exit with status 0 (a test that called exit(0)) makes the process
+// exit 1 instead, since the run did not finish. A forked child is left alone. glibc only sees the status;
+// elsewhere any early exit becomes 1.
+void guard_early_exit() noexcept;
+void end_exit_guard() noexcept;
+
 struct RerunReport {
   int flaky = 0;         // failed, then passed on a later attempt
   int failed = 0;        // failed on every attempt

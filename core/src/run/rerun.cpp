@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -302,6 +303,30 @@ void raise_interrupting_signal() noexcept {
   ::signal(sig, SIG_DFL);
   ::raise(sig);
 }
+
+namespace {
+std::atomic<bool> g_exit_guarded{false};
+pid_t g_guarded_pid = 0;
+
+void on_early_exit(int status, void*) {
+  if (!g_exit_guarded.load() || status != 0 || ::getpid() != g_guarded_pid) return;
+  std::fflush(nullptr);
+  ::_exit(1);
+}
+}  // namespace
+
+void guard_early_exit() noexcept {
+  if (g_exit_guarded.exchange(true)) return;
+  g_guarded_pid = ::getpid();
+  // Registered before the session's own handler, so it runs after it: the crash is recorded first.
+#if defined(__GLIBC__)
+  ::on_exit(on_early_exit, nullptr);
+#else
+  std::atexit([] { on_early_exit(0, nullptr); });
+#endif
+}
+
+void end_exit_guard() noexcept { g_exit_guarded.store(false); }
 
 AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int attempt, const std::string& run_id,
                           const std::string& dir, int timeout_ms) {
