@@ -426,6 +426,22 @@ TEST_F(Errors, BstestRunReRunsWithTheProgramsEnvironment) {
   EXPECT_TRUE(found);
 }
 
+// Under `bstest run` the wrapper re-runs and decides: one exception event, with the type and what().
+TEST_F(Errors, BstestRunReportsAnExceptionOnceWithItsTypeAndWhat) {
+  RunResult r = bstest_run({"env", "FIXTURE_FLAKY=1", fixture, "--gtest_filter=Flaky.AlwaysThrows"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto failed = with_event(parse_all(server.records()), "test_failed");
+  ASSERT_EQ(failed.size(), 1u) << r.err;
+  EXPECT_EQ(failed[0].size("test.attempts"), 3u);
+  auto envs = envelopes_after(1);
+  ASSERT_EQ(envs.size(), 1u) << "none from the program itself, none per attempt";
+  Json ev(envs[0].event);
+  EXPECT_EQ(ev.str("level"), "error");
+  EXPECT_EQ(ev.str("exception.values.0.type"), "fixture::DatabaseError");
+  EXPECT_EQ(ev.str("exception.values.0.value"), "connection to db-7 refused");
+  EXPECT_EQ(ev.str("fingerprint.3"), "gtest_fixture");
+}
+
 // Sentry rate limits: honoured, to the end, by this shipper and the next one.
 TEST_F(Errors, RateLimitedEventsWaitForTheLimitAndArrive) {
   Fault limited;
