@@ -350,7 +350,7 @@ int cmd_run(const Args& args) {
       for (int a = 2; a <= cfg.retries + 1 && !passed && g_signal == 0; ++a) {
         std::fprintf(stderr, "bstest run: re-running %s of %s (attempt %d of %d)\n", t.full_name.c_str(),
                      p.binary.c_str(), a, cfg.retries + 1);
-        AttemptOutcome o = rerun_once(p.target, t, a, run_id, cfg.dir);
+        AttemptOutcome o = rerun_once(p.target, t, a, run_id, cfg.dir, cfg.rerun_timeout_ms);
         attempts.push_back(o);
         passed = o.result == Result::passed && !o.crashed;
       }

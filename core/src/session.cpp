@@ -11,6 +11,7 @@
 #include "record/json.hpp"
 #include "record/log_encoder.hpp"
 #include "record/verdict.hpp"
+#include "run/exception_capture.hpp"
 #include "ship/companion.hpp"
 
 #include <cxxabi.h>
@@ -21,11 +22,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace bstest {
 namespace detail {
@@ -219,7 +222,11 @@ class SessionImpl {
     rec_.put(")\"");
     enc_.put_run(rec_);
     enc_.put_ci(rec_);
+    // Where the run happens, for error events built later and elsewhere (a crash found by `bstest flush`).
+    context_ = this_process_context(environment_name(ci_, cfg_.environment));
+    put_context(rec_, context_);
     LogEncoder::end(rec_);
+    run_started_record_.assign(rec_.data(), rec_.size() - 1);
     append();
 
     // Local bookkeeping for re-runs: never sent.
@@ -237,11 +244,38 @@ class SessionImpl {
       if (i) rec_.put(',');
       put_json_string(rec_, argv[i]);
     }
+    // Its environment, so that `bstest run` re-runs a test as it ran (meson test env:, ctest ENVIRONMENT,
+    // a wrapper script's exports). Secret-looking variables only by name: their values come from the
+    // re-running process's own environment, never written here.
+    rec_.put("],\"env\":[");
+    std::string inherited;
+    bool first_env = true;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      std::string_view kv(*e);
+      std::string_view name = kv.substr(0, kv.find('='));
+      if (Redactor::name_looks_secret(name, cfg_.redact)) {
+        if (!inherited.empty()) inherited += '\n';
+        inherited.append(name.data(), name.size());
+        continue;
+      }
+      if (!first_env) rec_.put(',');
+      first_env = false;
+      put_json_string(rec_, kv);
+    }
+    rec_.put("],\"env_inherited\":[");
+    for (std::size_t at = 0, n = 0; at < inherited.size(); ++n) {
+      std::size_t end = inherited.find('\n', at);
+      if (end == std::string::npos) end = inherited.size();
+      if (n) rec_.put(',');
+      put_json_string(rec_, std::string_view(inherited).substr(at, end - at));
+      at = end + 1;
+    }
     rec_.put("]}\n");
     append();
 
     g_active.store(this);
     if (!journal_failed_) {
+      install_terminate_capture();
       install_crash_handlers(&journal_, &SessionImpl::render_crash);
       std::atexit(&SessionImpl::on_exit);
     }
@@ -257,7 +291,6 @@ class SessionImpl {
     if (!recording()) return;
     std::lock_guard<std::mutex> lock(mu_);
     iteration_ = iteration;
-    iterations_ = std::max(iterations_, iteration + 1);
     RunMeta meta = enc_.run();
     meta.iteration = iteration;
     meta.has_random_seed = has_seed;
@@ -284,6 +317,7 @@ class SessionImpl {
     failures_omitted_ = 0;
     first_failure_ = FailedTest{};
     has_first_failure_ = false;
+    has_escaped_ = false;
     properties_.clear();
     in_test_.store(true, std::memory_order_relaxed);
     updating_.store(false, std::memory_order_release);
@@ -304,12 +338,18 @@ class SessionImpl {
   void failure(const Failure& failure) {
     if (!recording()) return;
     // Frameworks report an escaped exception from inside their catch block: its type is still known to
-    // the C++ runtime there, though neither framework keeps it.
+    // the C++ runtime there, though neither framework keeps it, and __cxa_throw saw where it came from.
     Failure f = failure;
     std::string type;
-    if (f.kind == FailureKind::exception && f.exception_type.empty()) {
-      type = current_exception_type();
-      f.exception_type = type;
+    void* throw_site = nullptr;
+    if (f.kind == FailureKind::exception) {
+      const std::type_info* current = abi::__cxa_current_exception_type();
+      ThrowSite site = last_throw_on_this_thread();
+      if (current != nullptr && site.type == current) throw_site = site.where;
+      if (f.exception_type.empty()) {
+        type = detail::current_exception_type();
+        f.exception_type = type;
+      }
     }
     {
       // A fatal error is reported from inside a signal handler (Catch2's): never wait for our lock there,
@@ -323,20 +363,23 @@ class SessionImpl {
       }
       if (in_test_.load(std::memory_order_relaxed)) {
         add_failure(f);
+        if (f.kind == FailureKind::exception && !f.allowed && !has_escaped_) note_escaped(f, throw_site);
         return;
       }
     }
     fixture_failure(FixturePhase::run, {}, f);
   }
 
-  static std::string current_exception_type() {
-    std::type_info* t = abi::__cxa_current_exception_type();
-    if (t == nullptr) return {};
-    int status = 0;
-    char* name = abi::__cxa_demangle(t->name(), nullptr, nullptr, &status);
-    std::string r = status == 0 && name != nullptr ? name : t->name();
-    std::free(name);
-    return r;
+  // The test's first escaped exception, whatever failed before it (called under mu_).
+  void note_escaped(const Failure& f, void* throw_site) {
+    has_escaped_ = true;
+    escaped_.type.assign(f.exception_type.data(), f.exception_type.size());
+    std::string msg;
+    redactor_.apply(f.message.substr(0, kMaxFirstFailureBytes), msg);
+    escaped_.message = sanitize_utf8(msg);
+    escaped_.file.assign(f.file.data(), f.file.size());
+    escaped_.line = f.line;
+    escaped_.throw_site = throw_site;
   }
 
   void add_failure(const Failure& f) {
@@ -350,7 +393,6 @@ class SessionImpl {
       redactor_.apply(head, msg);
       first_failure_.first_failure_message = sanitize_utf8(msg);
       first_failure_.exception_type.assign(f.exception_type.data(), f.exception_type.size());
-      first_failure_kind_ = f.kind;
     }
     if (failures_.size() >= kMaxFailuresBytes) {
       ++failures_omitted_;
@@ -378,10 +420,9 @@ class SessionImpl {
     if (!in_test_.load(std::memory_order_relaxed)) return;
     double ms = end.duration_ms >= 0 ? end.duration_ms : static_cast<double>(mono_now_ns() - test_start_ns_) / 1e6;
     Result r = end.result;
-    count(r);
-    if (r == Result::failed) remember_failed();
+    bool flaky_by_repeat = track_repeat(r);
+    if (r == Result::failed && !flaky_by_repeat) remember_failed();
     if (!result_file_.empty()) results_.emplace_back(full_name_, std::string(to_string(r)));
-    track_repeat(r);
 
     rec_.clear();
     enc_.begin(rec_, r == Result::failed ? "error" : "info", "test_finished");
@@ -399,7 +440,9 @@ class SessionImpl {
     }
     if (r == Result::failed && disabled_test_) rec_.put(",\"disabled\":true");
     if (!child_ && attempt_ == 1 && r == Result::failed && !rerun_owner_) {
-      rec_.put(",\"rerun\":\"not possible: no re-run owner (link bstest-gtest-main / bstest-catch2-main or use `bstest run`)\"");
+      rec_.put(cfg_.retries <= 0 ? ",\"rerun\":\"re-runs are off (BSTEST_RETRIES=0)\""
+                                 : ",\"rerun\":\"not possible: no re-run owner (link bstest-gtest-main / bstest-catch2-main "
+                                   "or use `bstest run`)\"");
     }
     if (failure_count_ > 0) {
       rec_.put(",\"failures\":[", 13);
@@ -421,17 +464,23 @@ class SessionImpl {
     append();
     in_test_.store(false, std::memory_order_relaxed);
 
-    // Without a re-run owner the verdict is final now: an uncaught exception is an error event.
-    if (r == Result::failed && !rerun_owner_ && !child_ && has_first_failure_ &&
-        first_failure_kind_ == FailureKind::exception) {
-      append_error(ErrorKind::exception, current_failed(), {});
+    // Without a re-run owner the verdict is final now: an uncaught exception is an error event (once per
+    // test, whatever the iterations of a repeated run).
+    if (r == Result::failed && !rerun_owner_ && !child_ && has_escaped_ &&
+        exception_reported_.insert(full_name_).second) {
+      FailedTest t = current_failed();
+      append_error_lines(sentry_line(exception_event(t, &escaped_, {}, enc_.run(), ci_, context_)));
+    }
+    if (pending_repeat_flake_) {
+      pending_repeat_flake_ = false;
+      repeat_flaky_verdict(repeat_flake_test_, repeat_flake_);
     }
   }
 
   void test_not_run(const TestInfo& t, Result result, std::string_view reason) {
     if (!recording()) return;
     std::lock_guard<std::mutex> lock(mu_);
-    count(result);
+    if (iteration_ == 0) count(result);  // a repeated run counts each test once
     Buf ident;
     std::size_t len = 0;
     std::size_t at = LogEncoder::put_test_identity(ident, t, full_name_of(t), len);
@@ -530,21 +579,43 @@ class SessionImpl {
   void test_flaky(const FailedTest& t, const std::vector<AttemptOutcome>& attempts) {
     if (!recording()) return;
     std::lock_guard<std::mutex> lock(mu_);
+    if (!verdict_given_.insert(t.full_name).second) return;  // one verdict per test
     ++counts_.flaky;
     if (counts_.failed > 0) --counts_.failed;
     ++counts_.passed;
     flaky_names_.push_back(t.full_name);
     write_verdict(t, attempts, true);
-    append_error(ErrorKind::flaky, t, attempts);
+    append_error_lines(verdict_error_lines(t, attempts, true, escaped_of(t.full_name), enc_.run(), ci_, context_));
   }
 
   void test_failed_every_attempt(const FailedTest& t, const std::vector<AttemptOutcome>& attempts) {
     if (!recording()) return;
     std::lock_guard<std::mutex> lock(mu_);
+    if (!verdict_given_.insert(t.full_name).second) return;
     write_verdict(t, attempts, false);
-    if (!t.exception_type.empty() || exception_failed_.count(t.full_name) != 0) {
-      append_error(ErrorKind::exception, t, attempts);
-    }
+    append_error_lines(verdict_error_lines(t, attempts, false, escaped_of(t.full_name), enc_.run(), ci_, context_));
+  }
+
+  const EscapedException* escaped_of(const std::string& full_name) const {
+    auto it = escaped_by_test_.find(full_name);
+    return it == escaped_by_test_.end() ? nullptr : &it->second;
+  }
+
+  // Flaky within one repeated run: its verdict and flaky event now, never one per iteration, none from a
+  // re-run or a wrapped binary (their owner decides).
+  void repeat_flaky_verdict(const FailedTest& t, const RepeatFlake& flake) {
+    flaky_names_.push_back(t.full_name);
+    verdict_given_.insert(t.full_name);
+    if (child_) return;
+    std::vector<AttemptOutcome> attempts = {{attempt_, Result::failed, false}};
+    rec_.clear();
+    encode_verdict(enc_, rec_, t, attempts, true, &flake);
+    append();
+    ErrorEvent e = error_event(ErrorKind::flaky, t, attempts, enc_.run(), ci_, context_.environment);
+    e.context = context_;
+    e.failed_iteration = flake.failed_iteration;
+    e.passed_iteration = flake.passed_iteration;
+    append_error_lines(sentry_line(e));
   }
 
   void write_verdict(const FailedTest& t, const std::vector<AttemptOutcome>& attempts, bool flaky) {
@@ -557,7 +628,6 @@ class SessionImpl {
   void run_finished() {
     if (!started_ || finished_ || !owns_process()) return;
     std::unique_lock<std::mutex> lock(mu_);
-    detect_repeat_flakes();
     double ms = static_cast<double>(mono_now_ns() - start_ns_) / 1e6;
     bool ok = passed_locked();
     rec_.clear();
@@ -614,7 +684,7 @@ class SessionImpl {
         std::size_t n = render_crash_into(buf, sizeof buf, 0);
         if (n > 0) {
           append_raw(buf, n);
-          std::string err = crash_error_line(std::string_view(buf, n - 1));
+          std::string err = crash_error_line(std::string_view(buf, n - 1), run_started_record_);
           if (!err.empty()) append_raw(err.data(), err.size());
         }
         ++counts_.crashed;
@@ -721,39 +791,67 @@ class SessionImpl {
   }
 
   void remember_failed() {
-    if (has_first_failure_ && first_failure_kind_ == FailureKind::exception) exception_failed_[full_name_] = 1;
+    if (has_escaped_) escaped_by_test_.emplace(full_name_, escaped_);
     if (failed_.size() < kMaxFailedTestsKept) failed_.push_back(current_failed());
   }
 
-  // --gtest_repeat: a test that both passed and failed across iterations is flaky.
-  void track_repeat(Result r) {
+  // A repeated run (--gtest_repeat) counts each test once, in its first iteration; a later iteration changes
+  // the count only when the test turns failed (it was skipped before) or flaky (it passed in one iteration
+  // and failed in another). Returns true when this test is flaky that way: it is not re-run, and its
+  // verdict is written after this test_finished record (pending_repeat_flake_).
+  bool track_repeat(Result r) {
+    if (iteration_ == 0) {
+      count(r);
+      if (r == Result::failed) repeat_[full_name_].failed_iteration = 0;
+      if (r == Result::skipped) skipped_first_.insert(full_name_);
+      return false;
+    }
+    if (repeat_.empty() && skipped_first_.empty() && r != Result::failed) return false;
+    auto it = repeat_.find(full_name_);
+    if (it != repeat_.end() && it->second.flaky) return true;
+    bool was_skipped = skipped_first_.count(full_name_) != 0;
     if (r == Result::failed) {
-      auto& s = repeat_[full_name_];
-      if (s.fails == 0) s.first_fail_iteration = iteration_;
-      ++s.fails;
-    } else if (r == Result::passed && !repeat_.empty()) {
-      auto it = repeat_.find(full_name_);
-      if (it != repeat_.end()) ++it->second.passes;
-    }
-  }
-
-  void detect_repeat_flakes() {
-    if (iterations_ <= 1) return;
-    for (const auto& [name, s] : repeat_) {
-      // Every iteration runs the same tests: failing in fewer iterations than ran means it also passed.
-      bool passed_somewhere = s.passes > 0 || s.first_fail_iteration > 0;
-      if (!passed_somewhere) continue;
-      for (const auto& f : failed_) {
-        if (f.full_name != name) continue;
-        std::vector<AttemptOutcome> attempts;
-        attempts.push_back({1, Result::failed, false});
-        attempts.push_back({2, Result::passed, false});
-        ++counts_.flaky;
-        write_verdict(f, attempts, true);
-        append_error(ErrorKind::flaky, f, attempts);
-        break;
+      if (it != repeat_.end()) return false;  // failed before too
+      RepeatState& s = repeat_[full_name_];
+      s.failed_iteration = iteration_;
+      if (was_skipped) {  // skipped, now failed: failed until it passes
+        skipped_first_.erase(full_name_);
+        if (counts_.skipped > 0) --counts_.skipped;
+        ++counts_.failed;
+        return false;
       }
+      // Passed in every earlier iteration: flaky (and still counted as passed).
+      s.flaky = true;
+      ++counts_.flaky;
+      pending_repeat_flake_ = true;
+      repeat_flake_ = {iteration_, 0};
+      repeat_flake_test_ = current_failed();
+      return true;
     }
+    if (r == Result::passed && was_skipped && it == repeat_.end()) {
+      skipped_first_.erase(full_name_);
+      if (counts_.skipped > 0) --counts_.skipped;
+      ++counts_.passed;
+      return false;
+    }
+    if (r != Result::passed || it == repeat_.end()) return false;
+    // Failed in an earlier iteration, passed now: flaky; it is no longer a failed test to re-run.
+    it->second.flaky = true;
+    ++counts_.flaky;
+    if (counts_.failed > 0) --counts_.failed;
+    ++counts_.passed;
+    pending_repeat_flake_ = true;
+    repeat_flake_ = {it->second.failed_iteration, iteration_};
+    repeat_flake_test_ = current_failed();
+    for (auto f = failed_.begin(); f != failed_.end();) {
+      if (f->full_name != full_name_) {
+        ++f;
+        continue;
+      }
+      if (f->iteration == it->second.failed_iteration) repeat_flake_test_ = *f;
+      f = failed_.erase(f);
+    }
+    return true;
   }
 
   void put_outcome_message(Result r, double ms, std::string_view skip_reason) {
@@ -788,9 +886,8 @@ class SessionImpl {
     rec_.put('"');
   }
 
-  void append_error(ErrorKind kind, const FailedTest& t, const std::vector<AttemptOutcome>& attempts) {
-    std::string line = sentry_line(error_event(kind, t, attempts, enc_.run(), ci_, environment_name(ci_, cfg_.environment)));
-    append_raw(line.data(), line.size());
+  void append_error_lines(const std::string& lines) {
+    if (!lines.empty()) append_raw(lines.data(), lines.size());
   }
 
   void write_heartbeat_decision(bool ok) {
@@ -956,6 +1053,19 @@ class SessionImpl {
     puts(signal_name(signo));
     puts("\",\"signo\":");
     put(num, format_uint(num, static_cast<std::uint64_t>(signo)));
+    const TerminateNote& note = terminate_note();
+    if (ok && signo == SIGABRT && note.set.load()) {  // std::terminate with an exception nobody caught
+      std::size_t before = n;
+      puts(",\"exception\":{\"type\":\"");
+      puts(note.type_json);
+      puts("\",\"value\":\"");
+      puts(note.what_json);
+      puts("\"}");
+      if (!ok) {
+        ok = true;
+        n = before;
+      }
+    }
     puts("}");
     const std::string& ci = enc_.ci_fragment_view();
     put(ci.data(), ci.size());
@@ -988,7 +1098,6 @@ class SessionImpl {
   bool run_failed_ = false;
   int attempt_ = 1;
   int iteration_ = 0;
-  int iterations_ = 1;
   std::int64_t start_ns_ = 0;
   std::string run_id_;
   std::string journal_id_;
@@ -1018,21 +1127,30 @@ class SessionImpl {
   std::size_t failure_count_ = 0;
   std::size_t failures_omitted_ = 0;
   bool has_first_failure_ = false;
-  FailureKind first_failure_kind_ = FailureKind::assertion;
   FailedTest first_failure_;
+  bool has_escaped_ = false;
+  EscapedException escaped_;
   Buf properties_;
 
   Counts counts_;
   std::vector<FailedTest> failed_;
   std::vector<std::string> flaky_names_;
   std::vector<std::string> fixture_failures_kept_;
-  std::unordered_map<std::string, char> exception_failed_;
+  std::unordered_map<std::string, EscapedException> escaped_by_test_;  // failed tests an exception escaped
+  std::unordered_set<std::string> exception_reported_;
+  std::unordered_set<std::string> verdict_given_;
+  EventContext context_;
+  std::string run_started_record_;
+  // --gtest_repeat: tests that failed in some iteration, and tests skipped in the first.
   struct RepeatState {
-    int fails = 0;
-    int passes = 0;
-    int first_fail_iteration = 0;
+    int failed_iteration = 0;
+    bool flaky = false;
   };
   std::unordered_map<std::string, RepeatState> repeat_;
+  std::unordered_set<std::string> skipped_first_;
+  bool pending_repeat_flake_ = false;
+  RepeatFlake repeat_flake_;
+  FailedTest repeat_flake_test_;
 };
 
 std::atomic<SessionImpl*> SessionImpl::g_active{nullptr};

@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 
 using namespace bstest::testing;
 
@@ -17,6 +21,7 @@ class Errors : public ::testing::Test {
  protected:
   std::string fixture = build_path("BSTEST_TEST_GTEST_FIXTURE");
   std::string fixture_main = build_path("BSTEST_TEST_GTEST_FIXTURE_MAIN");
+  std::string errors_fixture = build_path("BSTEST_TEST_GTEST_ERRORS_FIXTURE");  // provided main
   std::string bstest = build_path("BSTEST_TEST_BSTEST");
   TempDir dir;
   FakeBetterStack server;
@@ -27,14 +32,43 @@ class Errors : public ::testing::Test {
     spec.argv = {binary};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     spec.env = server.env();
-    for (auto& e : env) spec.env.push_back(e);
     spec.env.emplace_back("BSTEST_DIR", dir / "bs");
     spec.env.emplace_back("BSTEST_SHIPPER", bstest);
     spec.env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "5000");
     spec.env.emplace_back("BSTEST_FLUSH_INTERVAL_MS", "100");
     spec.env.emplace_back("FIXTURE_FLAKY", "1");
+    for (auto& e : env) spec.env.push_back(e);  // last: they win
     spec.cwd = dir.path();
     return run(spec);
+  }
+
+  // `bstest run -- <command>` with the server and the folder of run_fixture.
+  RunResult bstest_run(std::vector<std::string> command, std::vector<std::pair<std::string, std::string>> env = {}) {
+    RunSpec spec;
+    spec.argv = {bstest, "run", "--quiet", "--"};
+    spec.argv.insert(spec.argv.end(), command.begin(), command.end());
+    spec.env = server.env();
+    for (auto& e : env) spec.env.push_back(e);
+    spec.env.emplace_back("BSTEST_DIR", dir / "bs");
+    spec.env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "5000");
+    spec.env.emplace_back("BSTEST_FLUSH_INTERVAL_MS", "100");
+    spec.cwd = dir.path();
+    return run(spec);
+  }
+
+  RunResult flush() {
+    RunSpec spec;
+    spec.argv = {bstest, "flush", dir / "bs", "--deadline-ms", "3000"};
+    spec.env = server.env();
+    spec.cwd = dir.path();
+    return run(spec);
+  }
+
+  // Every envelope that arrives within `settle_ms` (after at least `n` arrived, or the time-out).
+  std::vector<Envelope> envelopes_after(std::size_t n, int timeout_ms = 8000, int settle_ms = 500) {
+    server.wait_for_envelopes(n, timeout_ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms));
+    return server.envelopes();
   }
 
   // Events by their "transaction" (the test's full name).
@@ -88,7 +122,7 @@ TEST_F(Errors, FlakyTestsAreReRunAndReportedOnceAsWarnings) {
   EXPECT_EQ(owner_end->num("summary.passed"), 2);
 
   // One error event per test and kind: two flaky warnings, one exception error; none per attempt.
-  ASSERT_TRUE(server.wait_for_envelopes(3, 5000));
+  EXPECT_EQ(envelopes_after(3).size(), 3u);
   auto ev = events();
   ASSERT_EQ(ev["Flaky.PassesOnSecondAttempt"].size(), 1u);
   const Json& f = ev["Flaky.PassesOnSecondAttempt"][0];
@@ -121,7 +155,7 @@ TEST_F(Errors, FlakyTestsAreReRunAndReportedOnceAsWarnings) {
   const Json& ex = ev["Flaky.AlwaysThrows"][0];
   EXPECT_EQ(ex.str("level"), "error");
   EXPECT_EQ(ex.str("exception.values.0.type"), "fixture::DatabaseError") << "captured where GoogleTest caught it";
-  EXPECT_NE(ex.str("exception.values.0.value").find("connection to db-7 refused"), std::string::npos);
+  EXPECT_EQ(ex.str("exception.values.0.value"), "connection to db-7 refused") << "what(), not GoogleTest's wording";
   EXPECT_EQ(ex.str("fingerprint.1"), "exception");
 
   for (const auto& e : server.envelopes()) {
@@ -146,8 +180,13 @@ TEST_F(Errors, ExitCodeIsZeroWhenEveryFailureWasFlakyUnlessAskedOtherwise) {
   EXPECT_TRUE(found);
   RunResult strict = run_fixture(fixture_main, filter, {{"BSTEST_FLAKY_FAILS", "1"}});
   EXPECT_EQ(strict.exit_code, 1) << strict.err;
+  server.reset_received();
   RunResult no_reruns = run_fixture(fixture_main, filter, {{"BSTEST_RETRIES", "0"}});
   EXPECT_EQ(no_reruns.exit_code, 1) << "without re-runs a failure is a failure";
+  // The provided main is linked: the records say re-runs are off, not that nobody could re-run.
+  auto fin = with_event(parse_all(server.records()), "test_finished");
+  ASSERT_EQ(fin.size(), 2u);
+  for (auto& f : fin) EXPECT_EQ(f.str("test.rerun"), "re-runs are off (BSTEST_RETRIES=0)");
 }
 
 TEST_F(Errors, SameFlakyTestGroupsIntoOneIssueAcrossRuns) {
@@ -171,34 +210,298 @@ TEST_F(Errors, WithOnlyTheListenerAFailureIsFinalAndSaysReRunsWereNotPossible) {
   auto fin = with_event(parse_all(server.records()), "test_finished");
   ASSERT_EQ(fin.size(), 2u) << "no re-runs";
   for (auto& f : fin) EXPECT_NE(f.str("test.rerun").find("not possible"), std::string::npos);
-  ASSERT_TRUE(server.wait_for_envelopes(1, 5000));
+  EXPECT_EQ(envelopes_after(1).size(), 1u);
   auto ev = events();
   EXPECT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev["Flaky.AlwaysThrows"][0].str("exception.values.0.type"), "fixture::DatabaseError");
+  EXPECT_EQ(ev["Flaky.AlwaysThrows"][0].str("exception.values.0.value"), "connection to db-7 refused");
 }
 
 TEST_F(Errors, CrashesAreFatalEventsWithTheSignal) {
-  RunResult r = run_fixture(fixture_main, {"--gtest_filter=Basic.Passes:Crash.Now"}, {{"FIXTURE_CRASH", "abort"}});
-  EXPECT_EQ(r.signal, SIGABRT);
-  ASSERT_TRUE(server.wait_for_envelopes(1, 8000)) << r.err;
-  auto ev = events();
-  ASSERT_EQ(ev["Crash.Now"].size(), 1u);
-  const Json& c = ev["Crash.Now"][0];
-  EXPECT_EQ(c.str("level"), "fatal");
-  EXPECT_EQ(c.str("exception.values.0.type"), "SIGABRT");
-  EXPECT_EQ(c.num("exception.values.0.mechanism.meta.signal.number"), SIGABRT);
-  EXPECT_EQ(c.str("fingerprint.1"), "crash");
-  EXPECT_EQ(c.str("tags.signal"), "SIGABRT");
+  struct Case {
+    const char* how;
+    int signo;  // 0: exit()
+  };
+  for (Case c : {Case{"abort", SIGABRT}, Case{"segv", SIGSEGV}, Case{"exit", 0}}) {
+    SCOPED_TRACE(c.how);
+    server.reset_received();
+    RunResult r = run_fixture(fixture_main, {"--gtest_filter=Basic.Passes:Crash.Now"}, {{"FIXTURE_CRASH", c.how}});
+    if (c.signo == SIGSEGV) {
+      EXPECT_TRUE(ended_by_segv(r)) << r.err;
+    } else if (c.signo == SIGABRT) {
+      EXPECT_EQ(r.signal, SIGABRT);
+    } else {
+      EXPECT_EQ(r.exit_code, 3) << "exit(3) inside a test keeps its code";
+    }
+    auto envs = envelopes_after(1);
+    ASSERT_EQ(envs.size(), 1u) << r.err;
+    Json ev(envs[0].event);
+    EXPECT_EQ(ev.str("transaction"), "Crash.Now");
+    EXPECT_EQ(ev.str("level"), "fatal");
+    EXPECT_EQ(ev.str("fingerprint.1"), "crash");
+    EXPECT_EQ(ev.str("fingerprint.4"), "Crash.Now");
+    if (c.signo != 0) {
+      std::string name = c.signo == SIGSEGV ? "SIGSEGV" : "SIGABRT";
+      EXPECT_EQ(ev.str("exception.values.0.type"), name);
+      EXPECT_EQ(ev.num("exception.values.0.mechanism.meta.signal.number"), c.signo);
+      EXPECT_EQ(ev.str("exception.values.0.mechanism.type"), "signalhandler");
+      EXPECT_EQ(ev.str("tags.signal"), name);
+      EXPECT_EQ(ev.str("exception.values.0.value"), "Crash.Now crashed with " + name);
+    } else {
+      EXPECT_EQ(ev.str("exception.values.0.value"), "Crash.Now called exit() during the test");
+    }
+    // The context is the test program's, as its run_started record carries it.
+    auto started = with_event(parse_all(server.records()), "run_started");
+    ASSERT_EQ(started.size(), 1u);
+    EXPECT_EQ(ev.str("contexts.os.name"), started[0].str("context.os.name"));
+    EXPECT_EQ(ev.str("contexts.runtime.raw_description"), started[0].str("context.runtime.raw_description"));
+    EXPECT_EQ(ev.str("environment"), "local");
+  }
 }
 
-TEST_F(Errors, RateLimitedEventsWaitAndArrive) {
+// The provided main owns the exit code: a test that calls exit(0) ended the run early, which is no pass.
+TEST_F(Errors, ExitZeroInsideATestDoesNotPassTheRun) {
+  RunResult r = run_fixture(errors_fixture, {"--gtest_filter=Exits.*"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto envs = envelopes_after(1);
+  ASSERT_EQ(envs.size(), 1u);
+  Json ev(envs[0].event);
+  EXPECT_EQ(ev.str("level"), "fatal");
+  EXPECT_EQ(ev.str("exception.values.0.value"), "Exits.WithZeroInsideTheTest called exit() during the test");
+}
+
+// The exception's own type and what(), wherever it was thrown, whatever failed before it.
+TEST_F(Errors, ExceptionEventsCarryTheTypeWhatAndThrowSite) {
+  RunResult r = run_fixture(errors_fixture, {"--gtest_filter=Exception.AfterAFailedAssertion:Exception.FromTheStandardLibrary"},
+                            {{"BSTEST_RETRIES", "1"}});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(envelopes_after(2).size(), 2u);
+  auto ev = events();
+  ASSERT_EQ(ev["Exception.AfterAFailedAssertion"].size(), 1u) << "an assertion failed first: still an exception event";
+  const Json& a = ev["Exception.AfterAFailedAssertion"][0];
+  EXPECT_EQ(a.str("level"), "error");
+  EXPECT_EQ(a.str("exception.values.0.type"), "std::invalid_argument");
+  EXPECT_EQ(a.str("exception.values.0.value"), "bad input 7");
+  EXPECT_EQ(a.str("fingerprint.1"), "exception");
+  // Frames oldest first: the test, then where the exception was thrown (inside the test program).
+  std::size_t n = a.size("exception.values.0.stacktrace.frames");
+  ASSERT_EQ(n, 2u);
+  EXPECT_EQ(a.str("exception.values.0.stacktrace.frames.0.function"), "Exception.AfterAFailedAssertion");
+  std::string at = "exception.values.0.stacktrace.frames.1.";
+  EXPECT_EQ(a.str(at + "package"), "gtest_errors_fixture");
+  EXPECT_EQ(a.str(at + "instruction_addr").rfind("0x", 0), 0u);
+  EXPECT_TRUE(a.boolean(at + "in_app"));
+
+  ASSERT_EQ(ev["Exception.FromTheStandardLibrary"].size(), 1u);
+  const Json& b = ev["Exception.FromTheStandardLibrary"][0];
+  EXPECT_EQ(b.str("exception.values.0.type"), "std::out_of_range");
+  EXPECT_FALSE(b.str("exception.values.0.value").empty());
+  EXPECT_EQ(b.str("exception.values.0.value").find("C++ exception"), std::string::npos);
+  ASSERT_EQ(b.size("exception.values.0.stacktrace.frames"), 2u);
+  EXPECT_NE(b.str(at + "package"), "gtest_errors_fixture") << "thrown inside the C++ library";
+  EXPECT_FALSE(b.boolean(at + "in_app"));
+}
+
+// std::terminate (an exception nobody caught, here on a worker thread): a crash named by the exception.
+TEST_F(Errors, AnUncaughtExceptionIsACrashNamedByItsType) {
+  RunResult r = run_fixture(errors_fixture, {"--gtest_filter=Exception.UncaughtOnAWorkerThread"});
+  EXPECT_EQ(r.signal, SIGABRT) << r.err;
+  auto envs = envelopes_after(1);
+  ASSERT_EQ(envs.size(), 1u);
+  Json ev(envs[0].event);
+  EXPECT_EQ(ev.str("level"), "fatal");
+  EXPECT_EQ(ev.str("exception.values.0.type"), "std::logic_error");
+  EXPECT_EQ(ev.str("exception.values.0.value"),
+            "Exception.UncaughtOnAWorkerThread: uncaught std::logic_error: worker gave up (SIGABRT)");
+  EXPECT_EQ(ev.num("exception.values.0.mechanism.meta.signal.number"), SIGABRT);
+  EXPECT_EQ(ev.str("fingerprint.1"), "crash");
+}
+
+// A re-run that hangs is stopped after BSTEST_RERUN_TIMEOUT_MS and counts as a crashed attempt.
+TEST_F(Errors, AHangingReRunIsStoppedAndReportedOnce) {
+  RunResult r = run_fixture(errors_fixture, {"--gtest_filter=Hang.*"}, {{"BSTEST_RERUN_TIMEOUT_MS", "1000"}});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_LT(r.seconds, 20) << "two attempts of 1 s, then SIGTERM";
+  auto failed = with_event(parse_all(server.records()), "test_failed");
+  ASSERT_EQ(failed.size(), 1u);
+  ASSERT_EQ(failed[0].size("test.attempts"), 3u);
+  for (int a : {1, 2}) {
+    std::string at = "test.attempts." + std::to_string(a) + ".";
+    EXPECT_EQ(failed[0].str(at + "result"), "timed_out");
+    EXPECT_EQ(failed[0].str(at + "signal"), "SIGTERM");
+  }
+  auto envs = envelopes_after(1);
+  ASSERT_EQ(envs.size(), 1u) << "one crash event for the test, none from the re-runs themselves";
+  Json ev(envs[0].event);
+  EXPECT_EQ(ev.str("level"), "fatal");
+  EXPECT_EQ(ev.str("exception.values.0.value"),
+            "Hang.AfterTheFirstAttempt did not end within the re-run time limit (BSTEST_RERUN_TIMEOUT_MS) (attempt 2) "
+            "and was stopped with SIGTERM");
+  EXPECT_EQ(ev.num("exception.values.0.mechanism.meta.signal.number"), SIGTERM);
+}
+
+TEST_F(Errors, CrashingReRunsMakeOneCrashEvent) {
+  RunResult r = run_fixture(errors_fixture, {"--gtest_filter=CrashRerun.*"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto failed = with_event(parse_all(server.records()), "test_failed");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].str("test.attempts.1.result"), "crashed");
+  EXPECT_EQ(failed[0].str("test.attempts.2.result"), "crashed");
+  EXPECT_EQ(failed[0].str("test.attempts.2.signal"), "SIGABRT");
+  auto envs = envelopes_after(1);
+  ASSERT_EQ(envs.size(), 1u) << "two attempts aborted: one crash event";
+  Json ev(envs[0].event);
+  EXPECT_EQ(ev.str("exception.values.0.type"), "SIGABRT");
+  EXPECT_EQ(ev.str("exception.values.0.value"), "CrashRerun.AbortsOnLaterAttempts crashed with SIGABRT (attempt 2)");
+  EXPECT_EQ(ev.str("fingerprint.4"), "CrashRerun.AbortsOnLaterAttempts");
+}
+
+// GoogleTest's filter has no escapes: ':' and '-' in a name must not split or negate the re-run's filter.
+TEST_F(Errors, NamesWithFilterCharactersAreReRunAlone) {
+  RunResult r = run_fixture(errors_fixture, {"--gtest_filter=Odd.*"});
+  EXPECT_EQ(r.exit_code, 0) << "both failed once, then passed\n" << r.err;
+  std::set<std::string> flaky;
+  for (auto& f : with_event(parse_all(server.records()), "test_flaky")) flaky.insert(f.str("test.full_name"));
+  EXPECT_EQ(flaky, (std::set<std::string>{"Odd.has-dash", "Odd.has:colon"}));
+}
+
+// --gtest_repeat: a test that passed in one iteration and failed in another is flaky, once; counts are per test.
+TEST_F(Errors, RepeatedRunsCountTestsOnceAndReportEachFlakeOnce) {
+  RunResult r = run_fixture(errors_fixture, {"--gtest_filter=Repeat.*", "--gtest_repeat=3"});
+  EXPECT_EQ(r.exit_code, 0) << "every failure was flaky\n" << r.err;
+  auto records = parse_all(server.records());
+  std::map<std::string, int> flaky;
+  for (auto& f : with_event(records, "test_flaky")) {
+    ++flaky[f.str("test.full_name")];
+    EXPECT_TRUE(f.has("test.repeat.failed_iteration"));
+  }
+  EXPECT_EQ(flaky, (std::map<std::string, int>{{"Repeat.FailsInTheFirstIterationOnly", 1},
+                                                {"Repeat.PassesInTheFirstIterationOnly", 1}}));
+  EXPECT_TRUE(with_event(records, "test_failed").empty());
+  for (auto& t : with_event(records, "test_finished")) EXPECT_EQ(t.num("run.attempt"), 1) << "no re-run was needed";
+  auto end = with_event(records, "run_finished");
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_EQ(end[0].num("summary.total"), 3);
+  EXPECT_EQ(end[0].num("summary.passed"), 3);
+  EXPECT_EQ(end[0].num("summary.failed"), 0);
+  EXPECT_EQ(end[0].num("summary.flaky"), 2);
+  EXPECT_EQ(envelopes_after(2).size(), 2u) << "one flaky event per test, not one per iteration";
+  auto ev = events();
+  EXPECT_EQ(ev["Repeat.FailsInTheFirstIterationOnly"][0].str("exception.values.0.value").rfind(
+                "Repeat.FailsInTheFirstIterationOnly failed in iteration 0 and passed in iteration 1", 0),
+            0u);
+}
+
+// `bstest run` re-runs a test with the environment the program had (here given by `env`), secrets included,
+// though the journal names secrets without their values.
+TEST_F(Errors, BstestRunReRunsWithTheProgramsEnvironment) {
+  const std::string token = "tok-5f4e3d2c1b0a";
+  RunResult r = bstest_run({"env", "ERRORS_NEEDED=yes", "ERRORS_API_TOKEN=" + token, errors_fixture,
+                            "--gtest_filter=Env.*"},
+                           {{"ERRORS_API_TOKEN", token}});
+  EXPECT_EQ(r.exit_code, 0) << "flaky, not broken: the re-run had ERRORS_NEEDED\n" << r.err;
+  auto flaky = with_event(parse_all(server.records()), "test_flaky");
+  ASSERT_EQ(flaky.size(), 1u) << r.err;
+  EXPECT_EQ(flaky[0].str("test.full_name"), "Env.NeededOnEveryAttempt");
+
+  // What the journal holds (nothing sent, so it stays).
+  TempDir local;
+  RunSpec spec;
+  spec.argv = {errors_fixture, "--gtest_filter=Env.*"};
+  spec.env = {{"BSTEST_DIR", local / "bs"}, {"BSTEST_RETRIES", "0"}, {"ERRORS_NEEDED", "yes"}, {"ERRORS_API_TOKEN", token}};
+  spec.cwd = local.path();
+  run(spec);
+  bool found = false;
+  for (const auto& line : journal_lines(local / "bs")) {
+    EXPECT_EQ(line.find(token), std::string::npos) << "a secret's value is never written";
+    if (line.rfind("{\"local\":\"process\"", 0) != 0) continue;
+    found = true;
+    Json p(line);
+    std::set<std::string> env, inherited;
+    for (std::size_t i = 0; i < p.size("env"); ++i) env.insert(p.str("env." + std::to_string(i)));
+    for (std::size_t i = 0; i < p.size("env_inherited"); ++i) inherited.insert(p.str("env_inherited." + std::to_string(i)));
+    EXPECT_EQ(env.count("ERRORS_NEEDED=yes"), 1u);
+    EXPECT_EQ(inherited.count("ERRORS_API_TOKEN"), 1u);
+  }
+  EXPECT_TRUE(found);
+}
+
+// Under `bstest run` the wrapper re-runs and decides: one exception event, with the type and what().
+TEST_F(Errors, BstestRunReportsAnExceptionOnceWithItsTypeAndWhat) {
+  RunResult r = bstest_run({"env", "FIXTURE_FLAKY=1", fixture, "--gtest_filter=Flaky.AlwaysThrows"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto failed = with_event(parse_all(server.records()), "test_failed");
+  ASSERT_EQ(failed.size(), 1u) << r.err;
+  EXPECT_EQ(failed[0].size("test.attempts"), 3u);
+  auto envs = envelopes_after(1);
+  ASSERT_EQ(envs.size(), 1u) << "none from the program itself, none per attempt";
+  Json ev(envs[0].event);
+  EXPECT_EQ(ev.str("level"), "error");
+  EXPECT_EQ(ev.str("exception.values.0.type"), "fixture::DatabaseError");
+  EXPECT_EQ(ev.str("exception.values.0.value"), "connection to db-7 refused");
+  EXPECT_EQ(ev.str("fingerprint.3"), "gtest_fixture");
+}
+
+// Sentry rate limits: honoured, to the end, by this shipper and the next one.
+TEST_F(Errors, RateLimitedEventsWaitForTheLimitAndArrive) {
   Fault limited;
   limited.status = 429;
-  limited.rate_limits = "1:error:key";
+  limited.rate_limits = "2:error:key";
   server.inject(Channel::errors, limited, 1);
+  std::atomic<bool> done{false};
+  std::chrono::steady_clock::time_point first{}, second{};
+  std::thread watch([&] {
+    while (!done.load()) {
+      std::size_t n = server.requests(Channel::errors);
+      auto now = std::chrono::steady_clock::now();
+      if (n >= 1 && first == std::chrono::steady_clock::time_point{}) first = now;
+      if (n >= 2 && second == std::chrono::steady_clock::time_point{}) second = now;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
   RunResult r = run_fixture(fixture, {"--gtest_filter=Flaky.AlwaysThrows"});
-  ASSERT_TRUE(server.wait_for_envelopes(1, 8000)) << r.err;
+  bool arrived = server.wait_for_envelopes(1, 8000);
+  done = true;
+  watch.join();
+  ASSERT_TRUE(arrived) << r.err;
   EXPECT_EQ(server.requests(Channel::errors), 2u) << "sent again once the limit expired, not before";
+  double waited = std::chrono::duration<double>(second - first).count();
+  EXPECT_GE(waited, 1.9) << "the 2 s limit was honoured";
+  EXPECT_LT(waited, 4.0);
+}
+
+TEST_F(Errors, ARateLimitHoldsForTheNextShipperToo) {
+  Fault limited;
+  limited.status = 429;
+  limited.rate_limits = "6:error:key";  // long enough for a slow (sanitized) run and the first flush
+  server.inject(Channel::errors, limited, 1);
+  auto t0 = std::chrono::steady_clock::now();
+  RunResult r = run_fixture(fixture, {"--gtest_filter=Flaky.AlwaysThrows"}, {{"BSTEST_FLUSH_TIMEOUT_MS", "1000"}});
+  EXPECT_EQ(server.requests(Channel::errors), 1u) << r.err;
+  // `bstest flush` within the limit sends nothing: the limit is kept on disk, not only in memory.
+  RunResult early = flush();
+  EXPECT_EQ(server.requests(Channel::errors), 1u) << early.err;
+  EXPECT_NE(early.exit_code, 0) << "the event is still waiting";
+  ASSERT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(6)) << "too slow to test the limit";
+  std::this_thread::sleep_until(t0 + std::chrono::milliseconds(6300));
+  RunResult later = flush();
+  EXPECT_EQ(later.exit_code, 0) << later.err;
+  EXPECT_EQ(server.envelopes().size(), 1u);
+}
+
+TEST_F(Errors, LongRateLimitsAreNotCutShortAndAreReadOnEveryAnswer) {
+  // An HTTP error is final for its event, but the limit it announces holds back the next one.
+  Fault refused;
+  refused.status = 400;
+  refused.rate_limits = "2700:error:key";
+  server.inject(Channel::errors, refused, 1);
+  RunResult r = run_fixture(fixture_main, {"--gtest_filter=Flaky.PassesOnSecondAttempt:Flaky.ThrowsOnFirstAttempt"},
+                            {{"BSTEST_FLUSH_TIMEOUT_MS", "1500"}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(server.requests(Channel::errors), 1u) << "the second event waits for the 45-minute limit";
+  RunResult f = flush();
+  EXPECT_EQ(server.requests(Channel::errors), 1u) << "still limited for `bstest flush`: " << f.err;
+  EXPECT_TRUE(server.envelopes().empty());
 }
 
 }  // namespace

@@ -489,12 +489,10 @@ bool FakeBetterStack::handle_errors(Conn& conn, Request& req) {
   if (env.auth["sentry_version"] != "7" || env.auth["sentry_key"] != options_.errors_key) {
     return conn.write_all(answer(403, "bad key"));
   }
+  // bstest always compresses envelopes; Sentry's ingest accepts gzip.
   std::string body;
-  if (lower(req.headers["content-encoding"]) == "gzip") {
-    if (!inflate_any(req.body, body)) return conn.write_all(answer(400, "bad gzip"));
-  } else {
-    body = req.body;
-  }
+  if (lower(req.headers["content-encoding"]) != "gzip") return conn.write_all(answer(400, "not gzip"));
+  if (!inflate_any(req.body, body)) return conn.write_all(answer(400, "bad gzip"));
   if (lower(req.headers["content-type"]) != "application/x-sentry-envelope") {
     return conn.write_all(answer(415, "content type"));
   }
@@ -514,8 +512,10 @@ bool FakeBetterStack::handle_errors(Conn& conn, Request& req) {
   env.item = body.substr(nl1 + 1, nl2 - nl1 - 1);
   rapidjson::Document ih;
   ih.Parse(env.item.data(), env.item.size());
-  if (ih.HasParseError() || !ih.IsObject() || !ih.HasMember("type") || std::string(ih["type"].GetString()) != "event" ||
-      !ih.HasMember("length") || !ih["length"].IsUint()) {
+  if (ih.HasParseError() || !ih.IsObject() || !ih.HasMember("type") || !ih["type"].IsString() ||
+      std::string(ih["type"].GetString()) != "event" || !ih.HasMember("length") || !ih["length"].IsUint() ||
+      !ih.HasMember("content_type") || !ih["content_type"].IsString() ||
+      std::string(ih["content_type"].GetString()) != "application/json") {
     return bad("item header");
   }
   std::size_t length = ih["length"].GetUint();
@@ -523,9 +523,9 @@ bool FakeBetterStack::handle_errors(Conn& conn, Request& req) {
   env.event = body.substr(nl2 + 1, length);
   rapidjson::Document ev;
   ev.Parse(env.event.data(), env.event.size());
-  if (ev.HasParseError() || !ev.IsObject() || !ev.HasMember("event_id") ||
+  if (ev.HasParseError() || !ev.IsObject() || !ev.HasMember("event_id") || !ev["event_id"].IsString() ||
       std::string(ev["event_id"].GetString()) != h["event_id"].GetString() || !ev.HasMember("timestamp") ||
-      !ev.HasMember("platform")) {
+      !ev["timestamp"].IsString() || !ev.HasMember("platform") || !ev["platform"].IsString()) {
     return bad("event payload");
   }
   if (env.event.size() > (1u << 20)) return conn.write_all(answer(413, "event too large"));

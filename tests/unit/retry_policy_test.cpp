@@ -114,6 +114,22 @@ TEST(ErrorsPolicy, RateLimitsFromHeadersThenRetryAfterThenSixtySeconds) {
   Outcome ok = classify_errors(status(200, "", "2:error:key"), 1, 0.5, kNow);
   EXPECT_EQ(ok.verdict, Verdict::sent);
   EXPECT_EQ(ok.delay_ms, 2000);
+  // ... and with an HTTP error: the event is given up, the limit still holds for the next one.
+  Outcome refused = classify_errors(status(400, "", "30:error:key"), 1, 0.5, kNow);
+  EXPECT_EQ(refused.verdict, Verdict::give_up);
+  EXPECT_EQ(refused.delay_ms, 30000);
+  EXPECT_EQ(classify_errors(status(503, "", "7::organization"), 1, 0.5, kNow).delay_ms, 7000);
+  EXPECT_EQ(classify_errors(status(400), 1, 0.5, kNow).delay_ms, 0);
+}
+
+TEST(ErrorsPolicy, LongSentryLimitsAreHonouredInFull) {
+  EXPECT_EQ(classify_errors(status(429, "", "2700:error:key"), 1, 0.5, kNow).delay_ms, 2700000);
+  EXPECT_EQ(classify_errors(status(429, "3600"), 1, 0.5, kNow).delay_ms, 3600000);
+  EXPECT_EQ(classify_errors(status(200, "", "86400:error"), 1, 0.5, kNow).delay_ms, 86400000);
+  // Only what an int of milliseconds holds (24 days).
+  EXPECT_GT(classify_errors(status(429, "", "99999999999:error"), 1, 0.5, kNow).delay_ms, 2000000000);
+  // Logs keep their cap.
+  EXPECT_EQ(classify_logs(status(429, "3600"), 1, 0.5, kNow).delay_ms, 120000);
 }
 
 TEST(HeartbeatPolicy, RetriesOnlyNetworkErrors) {

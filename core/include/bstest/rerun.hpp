@@ -5,6 +5,11 @@
 // (BSTEST_ROLE=child, BSTEST_ATTEMPT=<n>, the same BSTEST_RUN_ID and BSTEST_DIR), so its records carry the
 // attempt number and are shipped with the run; it reports each test's result in a small file
 // (BSTEST_RESULT_FILE) that the owner reads back.
+//
+// A re-run runs in its own process group, with the program's own environment and working directory, for
+// at most BSTEST_RERUN_TIMEOUT_MS (then the group gets SIGTERM, and SIGKILL 2 s later). Because it is not
+// in the terminal's process group, a Ctrl-C does not reach it by itself: whoever re-runs forwards signals
+// with forward_signal_to_rerun() (the provided mains do it with RerunSignalForwarding).
 #pragma once
 
 #include <bstest/session.hpp>
@@ -24,28 +29,72 @@ struct RerunTarget {
   std::string cwd;                 // where it ran
   bool has_random_seed = false;    // shuffled run: replay with the same seed
   std::uint64_t random_seed = 0;
+  // Its environment ("NAME=value"), as its journal recorded it; without secrets: the variables named in
+  // `env_inherited` (tokens, passwords, ...) take their values from the process that re-runs. When
+  // `has_env` is false the re-run gets the re-running process's environment (the provided mains: the same).
+  bool has_env = false;
+  std::vector<std::string> env;
+  std::vector<std::string> env_inherited;
 };
 
-// The command line that runs only `test`: GoogleTest --gtest_filter (plus --gtest_also_run_disabled_tests
-// for a DISABLED_ test and the seed of a shuffled run), Catch2 an escaped test spec.
+// The command line that runs only `test`: GoogleTest --gtest_filter (the name with the filter's special
+// characters turned into '?', plus --gtest_also_run_disabled_tests for a DISABLED_ test and the seed of a
+// shuffled run), Catch2 an escaped test spec. The user's other options are kept; those that select,
+// order, repeat, shard, list or report tests are dropped.
 std::vector<std::string> rerun_command(const RerunTarget& target, const FailedTest& test);
 
 // Catch2's test-spec escaping for one exact test name (backslash, comma, brackets, quotes, a leading ~).
 std::string catch2_test_spec(std::string_view name);
 
-// Runs `test` alone, as attempt `attempt`, and waits for it. The child's output goes to this process's
-// stdout/stderr.
-AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int attempt, const std::string& run_id,
-                          const std::string& dir);
+// GoogleTest --gtest_filter has no escapes: ':' separates patterns, '-' starts the negative ones, '*' and
+// '?' are wildcards. Each of them becomes '?' (the result is read back by exact name).
+std::string gtest_filter_for(std::string_view full_name);
 
-// Sends `sig` to the re-run child that rerun_once is waiting for, if there is one (for the owner's SIGINT /
-// SIGTERM handler: a re-run must not outlive the owner being told to stop). Async-signal-safe.
+constexpr int kDefaultRerunTimeoutMs = 300000;
+
+// Runs `test` alone, as attempt `attempt`, and waits for it, at most `timeout_ms` (<= 0: no limit); a
+// re-run that takes longer is killed (its process group) and counts as a crashed attempt with
+// timed_out set. The child's output goes to this process's stdout/stderr.
+AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int attempt, const std::string& run_id,
+                          const std::string& dir, int timeout_ms = kDefaultRerunTimeoutMs);
+
+// Async-signal-safe, for a signal handler of whoever re-runs (`bstest run`, the provided mains): sends
+// `sig` to the process group of the re-run running now, if any, and remembers it, so that no further
+// attempt starts (rerun_failed_tests stops; rerun_once returns at once, with a failed attempt).
 void forward_signal_to_rerun(int sig) noexcept;
+// The signal forward_signal_to_rerun() was given last; 0 when none.
+int rerun_interrupted_by() noexcept;
+
+// While it lives, SIGINT, SIGTERM and SIGHUP are forwarded to the running re-run (and remembered) instead
+// of killing this process; the previous handlers come back when it is destroyed. For the provided mains,
+// around their re-runs: afterwards they end the run and die by the signal (raise_interrupting_signal).
+class RerunSignalForwarding {
+ public:
+  RerunSignalForwarding();
+  ~RerunSignalForwarding();
+  RerunSignalForwarding(const RerunSignalForwarding&) = delete;
+  RerunSignalForwarding& operator=(const RerunSignalForwarding&) = delete;
+
+ private:
+  struct Saved;
+  Saved* saved_;
+};
+
+// When a signal interrupted the re-runs: dies by it (default action), as the program would have without
+// re-runs. Returns otherwise.
+void raise_interrupting_signal() noexcept;
+
+// For the owners of the exit code (the provided mains), called once in the process that runs the tests:
+// from now until end_exit_guard(), an exit with status 0 (a test that called exit(0)) makes the process
+// exit 1 instead, since the run did not finish. A forked child is left alone. glibc only sees the status;
+// elsewhere any early exit becomes 1.
+void guard_early_exit() noexcept;
+void end_exit_guard() noexcept;
 
 struct RerunReport {
   int flaky = 0;         // failed, then passed on a later attempt
   int failed = 0;        // failed on every attempt
-  int not_rerun = 0;     // beyond the limit of tests re-run per run
+  int not_rerun = 0;     // beyond the limit of tests re-run per run, or interrupted by a signal
 };
 
 // Re-runs each failed test (deduplicated by full name) up to `session.config().retries` times, stopping at

@@ -32,7 +32,8 @@
 
 namespace bstest {
 
-// Per-test counts of this process's run (each test counted once per iteration, whatever the attempts).
+// Per-test counts of this process's run: each test once, whatever the attempts and the iterations of a
+// repeated run (a test that passed in one iteration and failed in another is flaky, counted as passed).
 struct Counts {
   std::uint64_t total = 0;    // tests that started, plus disabled and not-run tests
   std::uint64_t passed = 0;
@@ -64,7 +65,9 @@ struct FailedTest {
 struct AttemptOutcome {
   int attempt = 1;
   Result result = Result::failed;
-  bool crashed = false;
+  bool crashed = false;    // the attempt did not finish: a signal, exit() inside the test, a time-out
+  int signal = 0;          // the signal that ended it (0: exit() or unknown)
+  bool timed_out = false;  // killed after BSTEST_RERUN_TIMEOUT_MS
 };
 
 namespace detail {
@@ -105,8 +108,11 @@ class Session {
   void run_problem(std::string_view message, bool fails_run) noexcept;
 
   // For the owner of the exit code after re-runs: `test` failed first and passed on a later attempt.
+  // Writes test_flaky and the flaky error event (and one crash event if an attempt crashed).
   void test_flaky(const FailedTest& test, const std::vector<AttemptOutcome>& attempts) noexcept;
   // For the owner of the exit code: these tests failed on every attempt (the first one's records exist).
+  // Writes test_failed and, when an exception escaped or an attempt crashed, one event of each kind.
+  // Either call is taken once per test; a second verdict for the same test is ignored.
   void test_failed_every_attempt(const FailedTest& test, const std::vector<AttemptOutcome>& attempts) noexcept;
 
   // For owners of the exit code (provided mains): failed tests will be re-run by this process, so a
@@ -125,7 +131,7 @@ class Session {
   // Costs no system call, so it can guard every callback.
   bool in_owner_process() const noexcept;
   const Counts& counts() const noexcept;
-  const std::vector<FailedTest>& failed_tests() const noexcept;  // first 1000 failed tests
+  const std::vector<FailedTest>& failed_tests() const noexcept;  // first 1000 failed tests, not those flaky in --gtest_repeat
   // True when no test failed or crashed and nothing failed outside a test (flaky tests count as passed
   // unless BSTEST_FLAKY_FAILS=1).
   bool passed() const noexcept;

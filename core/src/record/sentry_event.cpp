@@ -9,6 +9,7 @@
 
 #include <sys/utsname.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace bstest::detail {
@@ -80,16 +81,45 @@ void put_frame(Buf& b, std::string_view function, std::string_view file, int lin
   if (!file.empty()) {
     b.put(",\"filename\":");
     put_json_string(b, file, kMaxNameBytes);
-    auto slash = file.rfind('/');
     b.put(",\"abs_path\":");
     put_json_string(b, file, kMaxNameBytes);
-    (void)slash;
   }
   if (line > 0) {
     b.put(",\"lineno\":");
     b.put_int(line);
   }
   b.put(",\"in_app\":true}");
+}
+
+void put_hex(Buf& b, const char* key, std::uintptr_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  b.put(",\"");
+  b.put(key);
+  b.put("\":\"");
+  b.put(buf);
+  b.put('"');
+}
+
+void put_frame(Buf& b, const EventFrame& f) {
+  b.put("{\"function\":");
+  put_json_string(b, f.function.empty() ? std::string_view("<unknown>") : std::string_view(f.function), kMaxNameBytes);
+  if (!f.filename.empty()) {
+    b.put(",\"filename\":");
+    put_json_string(b, f.filename, kMaxNameBytes);
+  }
+  if (f.lineno > 0) {
+    b.put(",\"lineno\":");
+    b.put_int(f.lineno);
+  }
+  if (!f.package.empty()) {
+    b.put(",\"package\":");
+    put_json_string(b, f.package, kMaxNameBytes);
+  }
+  if (f.instruction_addr != 0) put_hex(b, "instruction_addr", f.instruction_addr);
+  if (f.image_addr != 0) put_hex(b, "image_addr", f.image_addr);
+  b.put(",\"in_app\":");
+  b.put(f.in_app ? "true}" : "false}");
 }
 
 std::string location(std::string_view file, int line) {
@@ -102,6 +132,46 @@ std::string location(std::string_view file, int line) {
 std::string default_environment() {
   const char* configured = std::getenv("BSTEST_ENVIRONMENT");
   return environment_name(detect_ci(), configured != nullptr ? configured : "");
+}
+
+EventContext this_process_context(const std::string& environment) {
+  EventContext c;
+  c.environment = environment;
+  utsname u{};
+  ::uname(&u);
+  c.os_name = u.sysname;
+  c.os_version = u.release;
+  c.arch = u.machine;
+  c.runtime_name = compiler_name();
+  c.runtime_version = compiler_version();
+  c.runtime_description = compiler_name() + " " + compiler_version() + ", " + stdlib_name();
+  return c;
+}
+
+namespace {
+void put_contexts_body(Buf& b, const EventContext& c) {
+  b.put("\"os\":{\"name\":");
+  put_json_string(b, c.os_name, kMaxNameBytes);
+  b.put(",\"version\":");
+  put_json_string(b, c.os_version, kMaxNameBytes);
+  b.put("},\"runtime\":{\"name\":");
+  put_json_string(b, c.runtime_name, kMaxNameBytes);
+  b.put(",\"version\":");
+  put_json_string(b, c.runtime_version, kMaxNameBytes);
+  b.put(",\"raw_description\":");
+  put_json_string(b, c.runtime_description, kMaxNameBytes);
+  b.put("},\"device\":{\"arch\":");
+  put_json_string(b, c.arch, kMaxNameBytes);
+  b.put('}');
+}
+}  // namespace
+
+void put_context(Buf& out, const EventContext& c) {
+  out.put(",\"context\":{\"environment\":");
+  put_json_string(out, c.environment, kMaxNameBytes);
+  out.put(',');
+  put_contexts_body(out, c);
+  out.put('}');
 }
 
 std::string sentry_event_json(const ErrorEvent& e) {
@@ -125,6 +195,7 @@ std::string sentry_event_json(const ErrorEvent& e) {
   b.put('"');
   key_string(b, "transaction", e.full_name);
   if (!e.release.empty()) key_string(b, "release", e.release);
+  const EventContext context = e.context.os_name.empty() ? this_process_context(e.environment) : e.context;
   key_string(b, "environment", e.environment.empty() ? std::string("local") : e.environment);
   if (!e.server_name.empty()) key_string(b, "server_name", e.server_name);
   b.put(",\"sdk\":{\"name\":\"bstest\",\"version\":\"" BSTEST_VERSION "\"}");
@@ -134,15 +205,22 @@ std::string sentry_event_json(const ErrorEvent& e) {
   std::string value;
   std::string where = location(e.failure_file, e.failure_line);
   const char* kind_name = "flaky";
+  std::string attempt_note = e.crash_attempt > 1 ? " (attempt " + std::to_string(e.crash_attempt) + ")" : std::string();
+  std::string who = e.full_name.empty() ? std::string("the test program") : e.full_name;
   switch (e.kind) {
     case ErrorKind::flaky: {
       type = "FlakyTest";
-      value = e.full_name + " failed on attempt";
-      if (e.failed_attempts.size() > 1) value += "s";
-      for (std::size_t i = 0; i < e.failed_attempts.size(); ++i) {
-        value += (i == 0 ? " " : ", ") + std::to_string(e.failed_attempts[i]);
+      if (e.failed_iteration >= 0) {
+        value = e.full_name + " failed in iteration " + std::to_string(e.failed_iteration) + " and passed in iteration " +
+                std::to_string(e.passed_iteration) + " of a repeated run (--gtest_repeat)";
+      } else {
+        value = e.full_name + " failed on attempt";
+        if (e.failed_attempts.size() > 1) value += "s";
+        for (std::size_t i = 0; i < e.failed_attempts.size(); ++i) {
+          value += (i == 0 ? " " : ", ") + std::to_string(e.failed_attempts[i]);
+        }
+        value += " and then passed";
       }
-      value += " and then passed";
       if (!e.failure_message.empty()) {
         value += ": " + (where.empty() ? std::string() : where + ": ") + e.failure_message;
       }
@@ -151,18 +229,28 @@ std::string sentry_event_json(const ErrorEvent& e) {
     case ErrorKind::exception:
       kind_name = "exception";
       type = e.exception_type.empty() ? std::string("UncaughtException") : e.exception_type;
-      value = e.failure_message.empty() ? "an exception escaped " + e.full_name : e.failure_message;
+      value = !e.exception_value.empty() ? e.exception_value
+                                         : !e.failure_message.empty() ? e.failure_message : "an exception escaped " + e.full_name;
       break;
     case ErrorKind::crash:
       kind_name = "crash";
       type = e.signal.empty() || e.signal == "unknown" ? std::string("Crash") : e.signal;
       if (e.crash_reason == "exit") {
         value = e.full_name.empty() ? "the test program called exit()" : e.full_name + " called exit() during the test";
+        value += attempt_note;
       } else if (e.crash_reason == "ended") {
-        value = (e.full_name.empty() ? std::string("the test program") : e.full_name) +
-                ": the test program ended without finishing its run (killed, or crashed without a handler)";
+        value = who + ": the test program ended without finishing its run (killed, or crashed without a handler)";
+      } else if (e.crash_reason == "timeout") {
+        value = who + " did not end within the re-run time limit (BSTEST_RERUN_TIMEOUT_MS)" + attempt_note +
+                (e.signal.empty() ? std::string() : " and was stopped with " + e.signal);
       } else {
-        value = (e.full_name.empty() ? std::string("the test program") : e.full_name) + " crashed with " + e.signal;
+        value = who + " crashed with " + e.signal + attempt_note;
+      }
+      if (!e.exception_type.empty()) {
+        // An exception nobody caught ended it (std::terminate, then SIGABRT): name the exception.
+        value = who + ": uncaught " + e.exception_type + (e.exception_value.empty() ? "" : ": " + e.exception_value) +
+                " (" + e.signal + ")";
+        type = e.exception_type;
       }
       break;
   }
@@ -171,7 +259,7 @@ std::string sentry_event_json(const ErrorEvent& e) {
   b.put(",\"value\":");
   put_json_string(b, value, kMaxValueBytes);
   b.put(",\"mechanism\":{\"type\":\"");
-  b.put(e.kind == ErrorKind::crash && e.crash_reason == "signal" ? "signalhandler" : "bstest");
+  b.put(e.kind == ErrorKind::crash && e.signo > 0 ? "signalhandler" : "bstest");
   b.put("\",\"handled\":");
   b.put(e.kind == ErrorKind::flaky ? "true" : "false");
   b.put(",\"synthetic\":");
@@ -188,8 +276,14 @@ std::string sentry_event_json(const ErrorEvent& e) {
   b.put(",\"stacktrace\":{\"frames\":[");
   put_frame(b, e.full_name.empty() ? std::string_view("<test program>") : std::string_view(e.full_name), e.file, e.line);
   if (!e.failure_file.empty() && (e.failure_file != e.file || e.failure_line != e.line)) {
+    // For an exception, the framework only knows the last assertion it saw before the exception (Catch2).
     b.put(',');
-    put_frame(b, e.kind == ErrorKind::exception ? "<throw>" : "<assertion>", e.failure_file, e.failure_line);
+    put_frame(b, e.kind == ErrorKind::exception ? "<last assertion before the exception>" : "<assertion>", e.failure_file,
+              e.failure_line);
+  }
+  for (const auto& f : e.frames) {
+    b.put(',');
+    put_frame(b, f);
   }
   b.put("]}}]}");
 
@@ -217,21 +311,9 @@ std::string sentry_event_json(const ErrorEvent& e) {
   if (e.kind == ErrorKind::crash) tag(b, first, "signal", e.signal);
   b.put('}');
 
-  utsname u{};
-  ::uname(&u);
-  b.put(",\"contexts\":{\"os\":{\"name\":");
-  put_json_string(b, u.sysname);
-  b.put(",\"version\":");
-  put_json_string(b, u.release);
-  b.put("},\"runtime\":{\"name\":");
-  put_json_string(b, compiler_name());
-  b.put(",\"version\":");
-  put_json_string(b, compiler_version());
-  b.put(",\"raw_description\":");
-  put_json_string(b, compiler_name() + " " + compiler_version() + ", " + stdlib_name());
-  b.put("},\"device\":{\"arch\":");
-  put_json_string(b, u.machine);
-  b.put("}}");
+  b.put(",\"contexts\":{");
+  put_contexts_body(b, context);
+  b.put('}');
 
   b.put(",\"extra\":{\"run_id\":");
   put_json_string(b, e.run_id);
@@ -243,6 +325,13 @@ std::string sentry_event_json(const ErrorEvent& e) {
       put_json_string(b, e.attempts[i]);
     }
     b.put(']');
+  }
+  if (e.failed_iteration >= 0) {
+    b.put(",\"iterations\":{\"failed\":");
+    b.put_int(e.failed_iteration);
+    b.put(",\"passed\":");
+    b.put_int(e.passed_iteration);
+    b.put('}');
   }
   if (!where.empty()) key_string(b, "failure_location", where);
   if (!e.failure_message.empty() && e.kind != ErrorKind::exception) {
@@ -296,9 +385,28 @@ int num(const rapidjson::Value& obj, const char* key, int fallback) {
   if (it == obj.MemberEnd() || !it->value.IsInt()) return fallback;
   return it->value.GetInt();
 }
+
+EventContext context_of(const rapidjson::Value& started) {
+  EventContext c;
+  if (!started.IsObject() || !started.HasMember("context")) return c;
+  const rapidjson::Value& ctx = started["context"];
+  static const rapidjson::Value kEmpty(rapidjson::kObjectType);
+  auto obj = [&](const char* key) -> const rapidjson::Value& {
+    return ctx.IsObject() && ctx.HasMember(key) ? ctx[key] : kEmpty;
+  };
+  c.environment = str(ctx, "environment");
+  c.os_name = str(obj("os"), "name");
+  c.os_version = str(obj("os"), "version");
+  c.runtime_name = str(obj("runtime"), "name");
+  c.runtime_version = str(obj("runtime"), "version");
+  c.runtime_description = str(obj("runtime"), "raw_description");
+  c.arch = str(obj("device"), "arch");
+  return c;
+}
+
 }  // namespace
 
-std::string crash_error_line(std::string_view crash_record) {
+std::string crash_error_line(std::string_view crash_record, std::string_view run_started_record) {
   rapidjson::Document d;
   // No recursion: deep nesting cannot overflow the stack.
   d.Parse<rapidjson::kParseIterativeFlag>(crash_record.data(), crash_record.size());
@@ -308,6 +416,8 @@ std::string crash_error_line(std::string_view crash_record) {
   const rapidjson::Value& test = d.HasMember("test") ? d["test"] : kEmpty;
   const rapidjson::Value& crash = d.HasMember("crash") ? d["crash"] : kEmpty;
   const rapidjson::Value& ci = d.HasMember("ci") ? d["ci"] : kEmpty;
+  // A re-run's crash is one attempt of a test whose verdict (and its one crash event) is its owner's.
+  if (num(run, "attempt", 1) > 1) return {};
   ErrorEvent e;
   e.kind = ErrorKind::crash;
   e.framework = str(run, "framework");
@@ -330,12 +440,21 @@ std::string crash_error_line(std::string_view crash_record) {
   e.signal = str(crash, "signal");
   e.signo = num(crash, "signo", 0);
   e.crash_reason = str(crash, "reason");
+  if (crash.IsObject() && crash.HasMember("exception")) {
+    e.exception_type = str(crash["exception"], "type");
+    e.exception_value = str(crash["exception"], "value");
+  }
   e.release = str(ci, "commit");
   e.run_url = str(ci, "run_url");
   e.ci_provider = str(ci, "provider");
   e.branch = str(ci, "branch");
   e.timestamp = str(d, "dt");
-  e.environment = default_environment();
+  if (!run_started_record.empty()) {
+    rapidjson::Document started;
+    started.Parse<rapidjson::kParseIterativeFlag>(run_started_record.data(), run_started_record.size());
+    if (!started.HasParseError()) e.context = context_of(started);
+  }
+  e.environment = e.context.environment.empty() ? default_environment() : e.context.environment;
   return sentry_line(e);
 }
 

@@ -159,6 +159,18 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
         if (a.IsString()) p.target.argv.emplace_back(a.GetString(), a.GetStringLength());
       }
     }
+    // Its environment, for re-runs (secrets by name only: their values come from bstest run's own).
+    if (d.HasMember("env") && d["env"].IsArray()) {
+      p.target.has_env = true;
+      for (const auto& a : d["env"].GetArray()) {
+        if (a.IsString()) p.target.env.emplace_back(a.GetString(), a.GetStringLength());
+      }
+    }
+    if (d.HasMember("env_inherited") && d["env_inherited"].IsArray()) {
+      for (const auto& a : d["env_inherited"].GetArray()) {
+        if (a.IsString()) p.target.env_inherited.emplace_back(a.GetString(), a.GetStringLength());
+      }
+    }
     return;
   }
   if (line.rfind("{\"id\":", 0) != 0) return;
@@ -417,12 +429,8 @@ void SuiteWriter::verdict(const ProgramRun& program, const FailedTest& test, con
   m.rec.clear();
   detail::encode_verdict(m.enc, m.rec, test, attempts, flaky);
   m.append();
-  std::string env = detail::environment_name(m.ci, m.cfg.environment);
-  if (flaky) {
-    m.append(detail::sentry_line(detail::error_event(detail::ErrorKind::flaky, test, attempts, meta, m.ci, env)));
-  } else if (!test.exception_type.empty()) {
-    m.append(detail::sentry_line(detail::error_event(detail::ErrorKind::exception, test, attempts, meta, m.ci, env)));
-  }
+  detail::EventContext context = detail::this_process_context(detail::environment_name(m.ci, m.cfg.environment));
+  m.append(detail::verdict_error_lines(test, attempts, flaky, nullptr, meta, m.ci, context));
   m.enc.set_run(m.suite_meta);
 }
 

@@ -6,19 +6,28 @@
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
+#include <limits>
 
 namespace bstest::detail {
 
 namespace {
 constexpr int kBaseDelayMs = 300;
 constexpr int kMaxDelayMs = 30000;
-constexpr int kMaxRetryAfterMs = 120000;  // a server asking for longer is capped
+constexpr int kMaxRetryAfterMs = 120000;  // Logs: a server asking for longer is capped
 constexpr int kDefaultRateLimitMs = 60000;
+// Errors: Sentry's limits are honoured in full, however long (an hour, a day): the events wait in the
+// journal meanwhile, for this shipper until its deadline, then for the next one (the limit is kept on
+// disk). Only what an int of milliseconds holds (24 days).
+constexpr std::int64_t kMaxSentryLimitSeconds = std::numeric_limits<int>::max() / 1000;
 
 int retry_after_ms(const HttpResponse& r, std::int64_t now_unix) {
   int s = parse_retry_after_seconds(r.retry_after, now_unix);
   if (s < 0) return -1;
-  return std::min(kMaxRetryAfterMs, s * 1000);
+  return static_cast<int>(std::min<std::int64_t>(kMaxRetryAfterMs, std::int64_t{s} * 1000));
+}
+
+int sentry_ms(double seconds) {
+  return static_cast<int>(std::min<double>(seconds, static_cast<double>(kMaxSentryLimitSeconds)) * 1000);
 }
 }  // namespace
 
@@ -35,8 +44,8 @@ int parse_retry_after_seconds(std::string_view v, std::int64_t now_unix) {
   while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
   if (v.empty()) return -1;
   if (std::all_of(v.begin(), v.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-    if (v.size() > 9) return kMaxRetryAfterMs / 1000;
-    return std::atoi(std::string(v).c_str());
+    if (v.size() > 9) return static_cast<int>(kMaxSentryLimitSeconds);
+    return static_cast<int>(std::min<long long>(std::atoll(std::string(v).c_str()), kMaxSentryLimitSeconds));
   }
   // HTTP-date: "Wed, 21 Oct 2015 07:28:00 GMT"
   std::tm tm{};
@@ -44,7 +53,7 @@ int parse_retry_after_seconds(std::string_view v, std::int64_t now_unix) {
   if (strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm) == nullptr) return -1;
   std::int64_t when = timegm(&tm);
   if (when <= now_unix) return 0;
-  return static_cast<int>(std::min<std::int64_t>(when - now_unix, kMaxRetryAfterMs / 1000));
+  return static_cast<int>(std::min<std::int64_t>(when - now_unix, kMaxSentryLimitSeconds));
 }
 
 double parse_sentry_rate_limit(std::string_view header) {
@@ -144,27 +153,33 @@ Outcome classify_logs(const HttpResponse& r, int attempt, double random01, std::
 Outcome classify_errors(const HttpResponse& r, int attempt, double random01, std::int64_t now_unix) {
   Outcome o;
   o.reason = describe(r);
-  double limit = parse_sentry_rate_limit(r.rate_limits);
   if (r.transport_error != 0 || r.status == 0) {
     o.verdict = Verdict::retry;
     o.delay_ms = backoff_ms(attempt, random01);
     return o;
   }
+  // X-Sentry-Rate-Limits is read on every answer: a limit announced with a success, a 4xx or a 5xx still
+  // holds back the next event (delay_ms; 0 when none).
+  double limit = parse_sentry_rate_limit(r.rate_limits);
+  int limit_ms = limit >= 0 ? sentry_ms(limit) : 0;
   int s = r.status;
   if (s >= 200 && s < 300) {
     o.verdict = Verdict::sent;
-    // A rate limit announced on a success still applies to the next event.
-    if (limit > 0) o.delay_ms = static_cast<int>(std::min<double>(limit * 1000, kMaxRetryAfterMs));
+    o.delay_ms = limit_ms;
     return o;
   }
   if (s == 429) {
     o.verdict = Verdict::retry;
-    int ms = limit >= 0 ? static_cast<int>(limit * 1000) : retry_after_ms(r, now_unix);
-    if (ms < 0) ms = kDefaultRateLimitMs;
-    o.delay_ms = std::min(std::max(ms, 100), kMaxRetryAfterMs);
+    int ms = limit >= 0 ? limit_ms : -1;
+    if (ms < 0) {
+      int ra = parse_retry_after_seconds(r.retry_after, now_unix);
+      ms = ra >= 0 ? sentry_ms(ra) : kDefaultRateLimitMs;
+    }
+    o.delay_ms = std::max(ms, 100);
     o.reason = "HTTP 429 (rate limited for " + std::to_string(o.delay_ms / 1000) + " s)";
     return o;
   }
+  o.delay_ms = limit_ms;
   if (s == 401 || s == 403) {
     o.verdict = Verdict::stop_channel;
     o.reason = "HTTP " + std::to_string(s) + ": Better Stack Errors refused the DSN's key (check BETTERSTACK_ERRORS_DSN)";

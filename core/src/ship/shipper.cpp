@@ -382,7 +382,7 @@ class Shipper {
       // from the last test it started) as an error event too, then close the journal.
       std::string extra;
       if (j->crash_recorded) {
-        extra += crash_error_line(j->crash_line);
+        extra += crash_error_line(j->crash_line, j->run_started_line);
         ++stats_.runs_crashed;
       } else if (j->started) {
         extra += synthesize_crash(*j);
@@ -460,7 +460,7 @@ class Shipper {
     w.EndObject();
     std::string line(sb.GetString(), sb.GetSize());
     line += '\n';
-    std::string err_line = crash_error_line(line);
+    std::string err_line = crash_error_line(line, j.run_started_line);
     if (!err_line.empty()) line += err_line;
     return line;
   }
@@ -630,19 +630,28 @@ class Shipper {
       std::int64_t t = now_ms();
       if (t < errors_.next_at) return true;
       if (deadline > 0 && t >= deadline) return true;
+      if (load_rate_limit()) {
+        problem("Better Stack Errors", "rate limited (X-Sentry-Rate-Limits or 429); events wait until the limit ends");
+        return true;
+      }
       std::string envelope = make_envelope(j.errors.front().text);
       HttpResponse resp = client_->send(envelope_request(cfg_.errors, envelope), request_timeout(deadline));
       Outcome o = classify_errors(resp, errors_.attempt + 1, random01(), wall_now().seconds);
+      bool answered = resp.transport_error == 0 && resp.status != 0;
       switch (o.verdict) {
         case Verdict::sent:
           ++stats_.errors_sent;
           errors_.attempt = 0;
-          if (o.delay_ms > 0) errors_.next_at = now_ms() + o.delay_ms;
+          if (o.delay_ms > 0) remember_rate_limit(o.delay_ms);
           j.errors.pop_front();
           break;
         case Verdict::retry:
           errors_.attempt += 1;
-          errors_.next_at = now_ms() + o.delay_ms;
+          if (answered) {
+            remember_rate_limit(o.delay_ms);  // 429
+          } else {
+            errors_.next_at = now_ms() + o.delay_ms;
+          }
           problem("Better Stack Errors", o.reason);
           return true;
         case Verdict::stop_channel:
@@ -653,6 +662,7 @@ class Shipper {
         case Verdict::reject:
         case Verdict::give_up:
           ++stats_.errors_dropped;
+          if (o.delay_ms > 0) remember_rate_limit(o.delay_ms);
           problem("Better Stack Errors", o.reason + " (event not sent; Sentry rules say not to retry)");
           j.errors.pop_front();
           break;
@@ -660,6 +670,42 @@ class Shipper {
       update_cursor(j);
     }
     return false;
+  }
+
+  // A Sentry rate limit holds for every shipper of this folder (the companions of a suite's programs,
+  // `bstest flush` later): its end is kept in a small file, as wall-clock milliseconds.
+  std::string rate_limit_path() const { return dir_ + "/errors-rate-limited-until"; }
+
+  static std::int64_t wall_ms() {
+    WallTime w = wall_now();
+    return static_cast<std::int64_t>(w.seconds) * 1000 + w.microseconds / 1000;
+  }
+
+  void remember_rate_limit(int delay_ms) {
+    errors_.next_at = now_ms() + delay_ms;
+    std::string path = rate_limit_path();
+    std::string tmp = path + "." + random_hex(4) + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    std::string text = std::to_string(wall_ms() + delay_ms) + "\n";
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+  }
+
+  // True while a limit another shipper (or an earlier run) learnt still holds; errors_.next_at is then its end.
+  bool load_rate_limit() {
+    int fd = ::open(rate_limit_path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char buf[32] = {};
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return false;
+    long long until = std::atoll(buf);
+    std::int64_t left = until - wall_ms();
+    if (left <= 0) return false;
+    errors_.next_at = now_ms() + left;
+    return true;
   }
 
   bool send_heartbeats(Journal& j, std::int64_t deadline) {

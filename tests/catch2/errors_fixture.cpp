@@ -1,0 +1,46 @@
+// Catch2 (v2.13 and v3) cases for the error-event tests (errors_test.cpp). All hidden ([.]): each test
+// selects the ones it needs by tag. The attempt number a re-run carries (BSTEST_ATTEMPT) decides whether a
+// flaky case fails.
+#if BSTEST_CATCH2_MAJOR == 2
+#include <catch2/catch.hpp>
+#else
+#include <catch2/catch_test_macros.hpp>
+#endif
+
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+namespace fixture {
+struct DatabaseError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+}  // namespace fixture
+
+namespace {
+int attempt() {
+  const char* a = std::getenv("BSTEST_ATTEMPT");
+  return a != nullptr ? std::atoi(a) : 1;
+}
+}  // namespace
+
+// Fails every time under -w NoAssertions (and passes without it).
+TEST_CASE("never asserts", "[.][noassert]") {}
+
+TEST_CASE("throws a typed exception", "[.][exception]") { throw fixture::DatabaseError("connection to db-7 refused"); }
+
+TEST_CASE("throws after a failed check", "[.][exception]") {
+  CHECK(1 == 2);
+  throw std::invalid_argument("bad input 7");
+}
+
+TEST_CASE("flaky once", "[.][flaky]") { CHECK(attempt() > 1); }
+
+TEST_CASE("segfaults", "[.][segv]") {
+  volatile int* volatile p = nullptr;
+  *p = 7;
+}
+
+TEST_CASE("aborts", "[.][abort]") { std::abort(); }
+
+TEST_CASE("exits with zero", "[.][exit]") { std::exit(0); }

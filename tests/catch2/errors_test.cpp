@@ -1,0 +1,175 @@
+// Flaky test cases, uncaught exceptions and crashes as Better Stack Errors events, with Catch2 programs
+// (v2 or v3, as the build found it): re-runs by the provided main, verdicts, exit codes, event fields and
+// grouping. The GoogleTest side is tests/gtest/errors_test.cpp.
+#include "fake_betterstack.hpp"
+#include "process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <thread>
+
+using namespace bstest::testing;
+
+namespace {
+
+class Catch2Errors : public ::testing::Test {
+ protected:
+  std::string fixture_main = build_path("BSTEST_TEST_CATCH2_ERRORS_FIXTURE");           // bstest-catch2-main
+  std::string fixture_linked = build_path("BSTEST_TEST_CATCH2_ERRORS_FIXTURE_LINKED");  // user's main + bstest-catch2
+  std::string bstest = build_path("BSTEST_TEST_BSTEST");
+  TempDir dir;
+  FakeBetterStack server;
+
+  RunResult run_fixture(const std::string& binary, std::vector<std::string> args,
+                        std::vector<std::pair<std::string, std::string>> env = {}) {
+    RunSpec spec;
+    spec.argv = {binary};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env = server.env();
+    spec.env.emplace_back("BSTEST_DIR", dir / "bs");
+    spec.env.emplace_back("BSTEST_SHIPPER", bstest);
+    spec.env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "4000");
+    spec.env.emplace_back("BSTEST_FLUSH_INTERVAL_MS", "100");
+    for (auto& e : env) spec.env.push_back(e);  // last: they win
+    spec.cwd = dir.path();
+    return run(spec);
+  }
+
+  std::vector<Json> records() { return parse_all(server.records()); }
+
+  // Every event that arrived once at least `n` did and a little more time passed (none is missed).
+  std::map<std::string, std::vector<Json>> events_after(std::size_t n) {
+    server.wait_for_envelopes(n, 8000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::map<std::string, std::vector<Json>> m;
+    for (const auto& e : server.envelopes()) {
+      Json ev(e.event);
+      m[ev.str("transaction")].push_back(ev);
+    }
+    return m;
+  }
+};
+
+// The re-run keeps the user's options (here -w NoAssertions, which makes the test case fail): it is
+// broken, not flaky. The test spec and the reporter options are the re-run's own.
+TEST_F(Catch2Errors, ReRunsKeepTheUsersOptions) {
+  RunResult r = run_fixture(fixture_main, {"-w", "NoAssertions", "[noassert]", "-r", "compact"});
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  auto all = records();
+  EXPECT_TRUE(with_event(all, "test_flaky").empty()) << "the re-run ran without -w NoAssertions";
+  auto failed = with_event(all, "test_failed");
+  ASSERT_EQ(failed.size(), 1u) << r.err;
+  EXPECT_EQ(failed[0].str("test.full_name"), "never asserts");
+  ASSERT_EQ(failed[0].size("test.attempts"), 3u);
+  EXPECT_EQ(failed[0].str("test.attempts.2.result"), "failed");
+}
+
+TEST_F(Catch2Errors, ExceptionEventsHaveTheDemangledTypeAndWhat) {
+  RunResult r = run_fixture(fixture_main, {"[exception]"}, {{"BSTEST_RETRIES", "1"}});
+  EXPECT_NE(r.exit_code, 0);
+  auto ev = events_after(2);
+  EXPECT_EQ(ev.size(), 2u);
+  ASSERT_EQ(ev["throws a typed exception"].size(), 1u) << r.err;
+  const Json& typed = ev["throws a typed exception"][0];
+  EXPECT_EQ(typed.str("level"), "error");
+  EXPECT_EQ(typed.str("exception.values.0.type"), "fixture::DatabaseError");
+  EXPECT_EQ(typed.str("exception.values.0.value"), "connection to db-7 refused");
+  EXPECT_EQ(typed.str("fingerprint.1"), "exception");
+  EXPECT_EQ(typed.str("fingerprint.2"), "catch2");
+  std::size_t n = typed.size("exception.values.0.stacktrace.frames");
+  ASSERT_GE(n, 2u);
+  std::string last = "exception.values.0.stacktrace.frames." + std::to_string(n - 1) + ".";
+  EXPECT_EQ(typed.str(last + "package"), "catch2_errors_fixture") << "thrown in the test program";
+  EXPECT_EQ(typed.str(last + "instruction_addr").rfind("0x", 0), 0u);
+
+  ASSERT_EQ(ev["throws after a failed check"].size(), 1u) << "a failed check came first: still an exception event";
+  const Json& after = ev["throws after a failed check"][0];
+  EXPECT_EQ(after.str("exception.values.0.type"), "std::invalid_argument");
+  EXPECT_EQ(after.str("exception.values.0.value"), "bad input 7");
+}
+
+TEST_F(Catch2Errors, CrashesAreFatalEventsWithTheSignal) {
+  struct Case {
+    const char* tag;
+    int signo;
+    const char* name;
+    const char* test;
+  };
+  for (Case c : {Case{"[segv]", SIGSEGV, "SIGSEGV", "segfaults"}, Case{"[abort]", SIGABRT, "SIGABRT", "aborts"}}) {
+    SCOPED_TRACE(c.tag);
+    server.reset_received();
+    // Catch2's FatalConditionHandler allocates inside the signal handler (by design): ThreadSanitizer would
+    // stop the program there, before anything is reported. Only that report is turned off, for this run.
+    const char* tsan = std::getenv("TSAN_OPTIONS");
+    std::string tsan_options = std::string(tsan != nullptr ? tsan : "") + ":report_signal_unsafe=0";
+    RunResult r = run_fixture(fixture_main, {c.tag}, {{"TSAN_OPTIONS", tsan_options}});
+    if (c.signo == SIGSEGV) {
+      EXPECT_TRUE(ended_by_segv(r)) << r.err;
+    } else {
+      EXPECT_EQ(r.signal, SIGABRT) << r.err;
+    }
+    auto ev = events_after(1);
+    EXPECT_EQ(ev.size(), 1u);
+    ASSERT_EQ(ev[c.test].size(), 1u) << r.err;
+    const Json& e = ev[c.test][0];
+    EXPECT_EQ(e.str("level"), "fatal");
+    EXPECT_EQ(e.str("exception.values.0.type"), c.name);
+    EXPECT_EQ(e.num("exception.values.0.mechanism.meta.signal.number"), c.signo);
+    EXPECT_EQ(e.str("fingerprint.1"), "crash");
+    EXPECT_EQ(e.str("fingerprint.4"), c.test);
+    EXPECT_EQ(e.str("tags.framework"), "catch2");
+  }
+}
+
+TEST_F(Catch2Errors, AFlakyTestCaseIsOneIssueAcrossRuns) {
+  std::vector<Json> seen;
+  for (int run = 0; run < 2; ++run) {
+    server.reset_received();
+    RunResult r = run_fixture(fixture_main, {"[flaky]"});
+    EXPECT_EQ(r.exit_code, 0) << "flaky does not fail the run\n" << r.err;
+    auto ev = events_after(1);
+    EXPECT_EQ(ev.size(), 1u);
+    ASSERT_EQ(ev["flaky once"].size(), 1u) << "one event per flaky test case, not per attempt";
+    seen.push_back(ev["flaky once"][0]);
+  }
+  const Json& a = seen[0];
+  const Json& b = seen[1];
+  EXPECT_EQ(a.str("level"), "warning");
+  EXPECT_EQ(a.str("exception.values.0.type"), "FlakyTest");
+  EXPECT_NE(a.str("event_id"), b.str("event_id"));
+  EXPECT_EQ(a.size("fingerprint"), 5u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(a.str("fingerprint." + std::to_string(i)), b.str("fingerprint." + std::to_string(i)));
+}
+
+TEST_F(Catch2Errors, WithOnlyTheListenerAFailureIsFinal) {
+  RunResult r = run_fixture(fixture_linked, {"[flaky]"}, {{"BSTEST_RETRIES", "2"}});
+  EXPECT_NE(r.exit_code, 0);
+  auto fin = with_event(records(), "test_finished");
+  ASSERT_EQ(fin.size(), 1u) << "no re-run";
+  EXPECT_EQ(fin[0].str("test.rerun").rfind("not possible: no re-run owner", 0), 0u) << fin[0].str("test.rerun");
+  EXPECT_TRUE(with_event(records(), "test_flaky").empty());
+
+  server.reset_received();
+  RunResult off = run_fixture(fixture_main, {"[flaky]"}, {{"BSTEST_RETRIES", "0"}});
+  EXPECT_NE(off.exit_code, 0) << "without re-runs a failure is a failure";
+  fin = with_event(records(), "test_finished");
+  ASSERT_EQ(fin.size(), 1u);
+  EXPECT_EQ(fin[0].str("test.rerun"), "re-runs are off (BSTEST_RETRIES=0)");
+}
+
+// The provided main owns the exit code: exit(0) inside a test case ended the run early, which is no pass.
+TEST_F(Catch2Errors, ExitZeroInsideATestCaseDoesNotPassTheRun) {
+  RunResult r = run_fixture(fixture_main, {"[exit]"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto ev = events_after(1);
+  ASSERT_EQ(ev["exits with zero"].size(), 1u);
+  EXPECT_EQ(ev["exits with zero"][0].str("level"), "fatal");
+  EXPECT_EQ(ev["exits with zero"][0].str("exception.values.0.value"), "exits with zero called exit() during the test");
+}
+
+}  // namespace
