@@ -39,6 +39,12 @@ void on_fork_child() { g_forked_child.store(true, std::memory_order_relaxed); }
 
 constexpr std::size_t kMaxFailedTestsKept = 1000;
 constexpr std::size_t kMaxFirstFailureBytes = 2000;  // of a failed test's first failure, kept for verdicts
+constexpr std::size_t kMinFailureRoom = 2048;        // left of the failures' cap, to keep one more
+
+// How many of the entries of a list (each ending at `ends[i]` bytes, separators included) fit in `room`.
+std::size_t fitting(const std::vector<std::size_t>& ends, std::size_t room) {
+  return static_cast<std::size_t>(std::upper_bound(ends.begin(), ends.end(), room) - ends.begin());
+}
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
@@ -279,11 +285,14 @@ class SessionImpl {
     line_ = t.line;
     disabled_test_ = t.name.substr(0, 9) == "DISABLED_" || t.suite.substr(0, 9) == "DISABLED_";
     failures_.clear();
+    failure_ends_.clear();
     failure_count_ = 0;
     failures_omitted_ = 0;
     first_failure_ = FailedTest{};
     has_first_failure_ = false;
     properties_.clear();
+    property_ends_.clear();
+    properties_omitted_ = 0;
     in_test_.store(true, std::memory_order_relaxed);
     updating_.store(false, std::memory_order_release);
     test_start_ns_ = mono_now_ns();
@@ -351,24 +360,34 @@ class SessionImpl {
       first_failure_.exception_type.assign(f.exception_type.data(), f.exception_type.size());
       first_failure_kind_ = f.kind;
     }
-    if (failures_.size() >= kMaxFailuresBytes) {
+    // Each failure gets what is left of the failures' cap (cut harder when it would not fit); once too
+    // little is left, the rest are only counted.
+    std::size_t room = failures_.size() + kMinFailureRoom <= kMaxFailuresBytes ? kMaxFailuresBytes - failures_.size() - 1 : 0;
+    if (room == 0) {
       ++failures_omitted_;
       return;
     }
     updating_.store(true, std::memory_order_relaxed);
     if (!failures_.empty()) failures_.put(',');
-    LogEncoder::put_failure(failures_, f, redactor_);
+    LogEncoder::put_failure(failures_, f, redactor_, room);
+    failure_ends_.push_back(failures_.size());
     updating_.store(false, std::memory_order_release);
   }
 
   void property(std::string_view key, std::string_view value) {
     if (!recording()) return;
     std::lock_guard<std::mutex> lock(mu_);
-    if (properties_.size() >= kMaxPropertiesBytes) return;
+    std::size_t before = properties_.size();
     if (!properties_.empty()) properties_.put(',');
     put_json_string(properties_, key, 256);
     properties_.put(':');
     put_redacted_string(properties_, value, 2048, redactor_);
+    if (properties_.size() > kMaxPropertiesBytes) {  // does not fit: counted, not kept
+      properties_.truncate(before);
+      ++properties_omitted_;
+      return;
+    }
+    property_ends_.push_back(properties_.size());
   }
 
   void test_finished(const TestEnd& end) {
@@ -400,23 +419,18 @@ class SessionImpl {
     if (!child_ && attempt_ == 1 && r == Result::failed && !rerun_owner_) {
       rec_.put(",\"rerun\":\"not possible: no re-run owner (link bstest-gtest-main / bstest-catch2-main or use `bstest run`)\"");
     }
-    if (failure_count_ > 0) {
-      rec_.put(",\"failures\":[", 13);
-      rec_.put(failures_.view());
-      rec_.put(']');
-      if (failures_omitted_ > 0) {
-        rec_.put(",\"failures_omitted\":");
-        rec_.put_uint(failures_omitted_);
-      }
+    const std::size_t at_failures = rec_.size();
+    put_finished_tail(failure_ends_.size(), property_ends_.size());
+    if (rec_.size() > kMaxRecordBytes) {
+      // Too large for one record: keep the failures and properties that fit, from the first, and say how
+      // many were left out. Everything before them is small enough on its own (log_encoder.hpp).
+      rec_.truncate(at_failures);
+      std::size_t tail = 128 + enc_.ci_fragment_view().size();  // the brackets, counts and ci around them
+      std::size_t room = kMaxRecordBytes - std::min(kMaxRecordBytes, at_failures + tail);
+      std::size_t failures = fitting(failure_ends_, room);
+      room -= failures == 0 ? 0 : failure_ends_[failures - 1];
+      put_finished_tail(failures, fitting(property_ends_, room));
     }
-    if (!properties_.empty()) {
-      rec_.put(",\"properties\":{");
-      rec_.put(properties_.view());
-      rec_.put('}');
-    }
-    rec_.put('}');
-    enc_.put_ci(rec_);
-    LogEncoder::end(rec_);
     append();
     in_test_.store(false, std::memory_order_relaxed);
 
@@ -475,7 +489,7 @@ class SessionImpl {
     rec_.put(")");
     if (!f.file.empty()) {
       rec_.put(": ");
-      put_json_chars(rec_, f.file, kMaxNameBytes);
+      put_json_chars(rec_, f.file, kMaxSummaryLineBytes);
       if (f.line >= 0) {
         rec_.put(':');
         rec_.put_int(f.line);
@@ -497,7 +511,9 @@ class SessionImpl {
       put_json_string(rec_, scope, kMaxNameBytes);
     }
     rec_.put("},\"failure\":");
-    LogEncoder::put_failure(rec_, f, redactor_);
+    // The failure gets what the record's cap leaves (the ci object and the closing brace follow).
+    std::size_t used = rec_.size() + enc_.ci_fragment_view().size() + 8;
+    LogEncoder::put_failure(rec_, f, redactor_, kMaxRecordBytes - std::min(kMaxRecordBytes, used));
     enc_.put_ci(rec_);
     LogEncoder::end(rec_);
     append();
@@ -755,6 +771,34 @@ class SessionImpl {
     }
   }
 
+  // The end of a test_finished record: the first `failures` failures and `properties` properties (and how
+  // many were left out), then the ci object.
+  void put_finished_tail(std::size_t failures, std::size_t properties) {
+    if (failure_count_ > 0) {
+      rec_.put(",\"failures\":[", 13);
+      rec_.put(failures_.view().substr(0, failures == 0 ? 0 : failure_ends_[failures - 1]));
+      rec_.put(']');
+      std::size_t omitted = failures_omitted_ + failure_ends_.size() - failures;
+      if (omitted > 0) {
+        rec_.put(",\"failures_omitted\":");
+        rec_.put_uint(omitted);
+      }
+    }
+    if (properties > 0) {
+      rec_.put(",\"properties\":{");
+      rec_.put(properties_.view().substr(0, property_ends_[properties - 1]));
+      rec_.put('}');
+    }
+    std::size_t omitted = properties_omitted_ + property_ends_.size() - properties;
+    if (omitted > 0) {
+      rec_.put(",\"properties_omitted\":");
+      rec_.put_uint(omitted);
+    }
+    rec_.put('}');
+    enc_.put_ci(rec_);
+    LogEncoder::end(rec_);
+  }
+
   void put_outcome_message(Result r, double ms, std::string_view skip_reason) {
     rec_.put('"');
     switch (r) {
@@ -770,7 +814,7 @@ class SessionImpl {
     if (r == Result::failed && has_first_failure_) {
       rec_.put(": ");
       if (!first_failure_.first_failure_file.empty()) {
-        put_json_chars(rec_, first_failure_.first_failure_file, kMaxNameBytes);
+        put_json_chars(rec_, first_failure_.first_failure_file, kMaxSummaryLineBytes);
         if (first_failure_.first_failure_line >= 0) {
           rec_.put(':');
           rec_.put_int(first_failure_.first_failure_line);
@@ -937,14 +981,17 @@ class SessionImpl {
       puts(",\"test\":{");
       put(ident_.data(), ident_.size());
       puts(",\"result\":\"failed\"");
-      if (!failures_.empty()) {
-        std::size_t before = n;
+      if (!failure_ends_.empty()) {
+        // The failures that fit in a record (the crash and ci objects follow), the others counted.
+        std::size_t used = n + 256 + enc_.ci_fragment_view().size();
+        std::size_t keep = fitting(failure_ends_, kMaxRecordBytes - std::min(kMaxRecordBytes, used));
         puts(",\"failures\":[");
-        put(failures_.data(), failures_.size());
+        if (keep > 0) put(failures_.data(), failure_ends_[keep - 1]);
         puts("]");
-        if (!ok) {  // too large: drop the failures, keep the record
-          ok = true;
-          n = before;
+        std::size_t omitted = failures_omitted_ + failure_ends_.size() - keep;
+        if (omitted > 0) {
+          puts(",\"failures_omitted\":");
+          put(num, format_uint(num, omitted));
         }
       }
       puts("}");
@@ -1014,12 +1061,15 @@ class SessionImpl {
   bool disabled_test_ = false;
   std::int64_t test_start_ns_ = 0;
   Buf failures_;
+  std::vector<std::size_t> failure_ends_;  // where each failure in failures_ ends
   std::size_t failure_count_ = 0;
   std::size_t failures_omitted_ = 0;
   bool has_first_failure_ = false;
   FailureKind first_failure_kind_ = FailureKind::assertion;
   FailedTest first_failure_;
   Buf properties_;
+  std::vector<std::size_t> property_ends_;
+  std::size_t properties_omitted_ = 0;
 
   Counts counts_;
   std::vector<FailedTest> failed_;
