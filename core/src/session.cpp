@@ -189,6 +189,9 @@ class SessionImpl {
     redactor_.add(cfg_.logs.token.reveal());
     redactor_.add(cfg_.errors.key.reveal());
     redactor_.add(cfg_.heartbeat.url.reveal());
+    // The URL's last path segment is the heartbeat's token: a test that prints it alone is redacted too.
+    const std::string& hb = cfg_.heartbeat.url.reveal();
+    redactor_.add(hb.substr(hb.rfind('/') + 1));
 
     if (!child_) {
       for (const auto& p : cfg_.problems) say("bstest: " + p);
@@ -353,10 +356,7 @@ class SessionImpl {
       has_first_failure_ = true;
       first_failure_.first_failure_file.assign(f.file.data(), f.file.size());
       first_failure_.first_failure_line = f.line;
-      std::string msg;
-      std::string_view head = f.message.substr(0, kMaxFirstFailureBytes);
-      redactor_.apply(head, msg);
-      first_failure_.first_failure_message = sanitize_utf8(msg);
+      first_failure_.first_failure_message = sanitize_utf8(redacted_head(f.message, kMaxFirstFailureBytes, redactor_));
       first_failure_.exception_type.assign(f.exception_type.data(), f.exception_type.size());
       first_failure_kind_ = f.kind;
     }
@@ -379,7 +379,7 @@ class SessionImpl {
     std::lock_guard<std::mutex> lock(mu_);
     std::size_t before = properties_.size();
     if (!properties_.empty()) properties_.put(',');
-    put_json_string(properties_, key, 256);
+    put_redacted_string(properties_, key, 256, redactor_);
     properties_.put(':');
     put_redacted_string(properties_, value, 2048, redactor_);
     if (properties_.size() > kMaxPropertiesBytes) {  // does not fit: counted, not kept
@@ -455,7 +455,7 @@ class SessionImpl {
     rec_.put(std::string_view(ident.data() + at, len));
     if (!reason.empty()) {
       rec_.put(": ");
-      put_json_chars(rec_, first_line(reason, kMaxSummaryLineBytes));
+      put_json_chars(rec_, redacted_head(reason, kMaxSummaryLineBytes, redactor_, true));
     }
     rec_.put('"');
     enc_.put_run(rec_);
@@ -495,8 +495,7 @@ class SessionImpl {
         rec_.put_int(f.line);
       }
     }
-    std::string msg;
-    redactor_.apply(first_line(f.message, kMaxSummaryLineBytes), msg);
+    std::string msg = redacted_head(f.message, kMaxSummaryLineBytes, redactor_, true);
     if (!msg.empty()) {
       rec_.put(": ");
       put_json_chars(rec_, msg);
@@ -824,9 +823,7 @@ class SessionImpl {
       put_json_chars(rec_, first_line(first_failure_.first_failure_message, kMaxSummaryLineBytes));
     } else if (r == Result::skipped && !skip_reason.empty()) {
       rec_.put(": ");
-      std::string clean;
-      redactor_.apply(first_line(skip_reason, kMaxSummaryLineBytes), clean);
-      put_json_chars(rec_, clean);
+      put_json_chars(rec_, redacted_head(skip_reason, kMaxSummaryLineBytes, redactor_, true));
     }
     rec_.put('"');
   }

@@ -1,5 +1,5 @@
 // Fuzz target: the record encoder (put_json_string, put_json_chars, LogEncoder::put_test_identity,
-// LogEncoder::put_failure with a Redactor and a size limit).
+// LogEncoder::put_failure with a Redactor and a size limit, redacted_head).
 //
 // Input: read with libFuzzer's FuzzedDataProvider (strings from the front, numbers from the back).
 //
@@ -10,7 +10,8 @@
 // lines hold; an identity stays within kMaxIdentityBytes (its strings cut to kCompactNameBytes only when
 // needed) and a failure within its size limit (its caps scaled down only when needed); the returned
 // truncation flag and full-name position are right; the bytes already in the buffer are kept; no redacted
-// secret survives in the free text of a failure.
+// secret survives in the free text of a failure; redacted_head is exactly the start of the fully redacted
+// text (so a secret straddling the cut is never half shown).
 #include "record/json.hpp"
 #include "record/log_encoder.hpp"
 
@@ -363,14 +364,42 @@ void check_failure(FuzzedDataProvider& in) {
   }
 }
 
+// redacted_head: a secret placed anywhere (across the cut too) is redacted before the text is cut.
+void check_head(FuzzedDataProvider& in) {
+  Redactor redactor;
+  const std::string secret = in.ConsumeRandomLengthString(40);
+  redactor.add(secret);
+  std::string text = consume_text(in, 4);
+  const std::size_t at = in.ConsumeIntegralInRange<std::size_t>(0, text.size());
+  text.insert(at, secret);
+  const std::size_t max = in.ConsumeIntegralInRange<std::size_t>(0, text.size() + 8);
+  const bool one_line = in.ConsumeBool();
+  const std::string head = bstest::detail::redacted_head(text, max, redactor, one_line);
+  std::string whole;
+  redactor.apply(text, whole);
+  if (one_line) whole = whole.substr(0, whole.find('\n'));
+  FUZZ_CHECK(head.size() <= max, head);
+  FUZZ_CHECK(whole.compare(0, head.size(), head) == 0, head + " is not the start of " + whole);
+  // Cut where asked, or just before the character the cut would split: its first byte and at most three
+  // continuation bytes are given up.
+  auto continuation = [&](std::size_t i) { return (static_cast<unsigned char>(whole[i]) & 0xC0) == 0x80; };
+  if (head.size() < std::min(max, whole.size())) {
+    FUZZ_CHECK(max - head.size() <= 3 && !continuation(head.size()), "cut too early: " + head);
+    for (std::size_t i = head.size() + 1; i <= max; ++i) FUZZ_CHECK(continuation(i), "cut too early: " + head);
+  } else {
+    FUZZ_CHECK(head.size() == std::min(max, whole.size()), head);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
-  switch (in.ConsumeIntegralInRange<int>(0, 2)) {
+  switch (in.ConsumeIntegralInRange<int>(0, 3)) {
     case 0: check_string(in); break;
     case 1: check_identity(in); break;
-    default: check_failure(in); break;
+    case 2: check_failure(in); break;
+    default: check_head(in); break;
   }
   return 0;
 }

@@ -1,5 +1,5 @@
 // The records a Session writes, read back from its journal: whatever a test throws at it, each record is
-// valid JSON of at most 100 KiB that says what it left out.
+// valid JSON of at most 100 KiB that says what it left out, and no secret is shown, not even in part.
 #include <bstest/session.hpp>
 
 #include "process.hpp"
@@ -275,6 +275,75 @@ TEST(SessionRecords, RandomHostileInputNeverMakesARecordLargerThan100KiB) {
     auto records = check_records(dir.path());
     EXPECT_EQ(records.size(), 15u) << "run " << run;
   }
+}
+
+// --- secrets -----------------------------------------------------------------------------------------
+
+constexpr const char* kSecret = "sk-live-7f3a9c1e2b4d6f80";
+
+// True when some record, or the kept first failure, shows the start of the secret.
+void expect_no_part_of(const std::string& dir, const std::string& secret) {
+  const std::string part = secret.substr(0, 6);
+  for (const auto& line : bstest::testing::journal_lines(dir)) {
+    EXPECT_EQ(line.find(part), std::string::npos) << "'" << part << "' shown in: " << line.substr(0, 400);
+  }
+}
+
+TEST(SessionSecrets, ASecretStraddlingACutIsRedactedWhole) {
+  ScopedEnv env;
+  env.set("MY_API_KEY", kSecret);
+  // Cuts a record makes: 2000 bytes of a failure kept for verdicts and error events, 512 of a message line.
+  for (std::size_t at : {1990u, 505u}) {
+    TempDir dir;
+    std::string msg = std::string(at, 'm') + kSecret + " and more";
+    {
+      bstest::Session s(local_config(dir.path()));
+      s.run_started({"unit", "1"});
+      s.test_started(test_info("Leak", "Failure"));
+      bstest::Failure f;
+      f.message = msg;
+      s.failure(f);
+      s.test_finished({bstest::Result::failed, {}, -1});
+      ASSERT_EQ(s.failed_tests().size(), 1u);
+      EXPECT_EQ(s.failed_tests()[0].first_failure_message.find(std::string(kSecret).substr(0, 6)), std::string::npos)
+          << s.failed_tests()[0].first_failure_message.substr(1900);
+      s.test_started(test_info("Leak", "Skip"));
+      s.test_finished({bstest::Result::skipped, msg, -1});
+      s.test_not_run(test_info("Leak", "NotRun"), bstest::Result::skipped, msg);
+      s.fixture_failure(bstest::FixturePhase::suite_setup, "Leak", f);
+      s.run_problem(msg, false);
+      s.run_finished();
+    }
+    expect_no_part_of(dir.path(), kSecret);
+  }
+}
+
+TEST(SessionSecrets, TheBareHeartbeatTokenIsRedacted) {
+  TempDir dir;
+  const std::string token = "hb-token-0a1b2c3d4e5f";
+  {
+    bstest::Config cfg = local_config(dir.path());
+    cfg.heartbeat.url = bstest::Secret("http://127.0.0.1:1/api/v1/heartbeat/" + token);
+    cfg.shipper_program = dir / "no-such-program";  // no companion; shipping at exit fails at once
+    cfg.flush_timeout_ms = 100;
+    bstest::Session s(cfg);
+    s.run_started({"unit", "1"});
+    s.test_started(test_info("Echo", "Token"));
+    bstest::Failure f;
+    f.message = "pinging with token " + token;
+    s.failure(f);
+    s.property("token", token);
+    s.test_finished({bstest::Result::failed, {}, -1});
+    s.run_finished();
+  }
+  auto lines = bstest::testing::journal_lines(dir.path());
+  ASSERT_FALSE(lines.empty());
+  bool heartbeat_line = false;
+  for (const auto& line : lines) {
+    heartbeat_line |= line.rfind("{\"heartbeat\":", 0) == 0;
+    EXPECT_EQ(line.find(token), std::string::npos) << line.substr(0, 400);
+  }
+  EXPECT_TRUE(heartbeat_line) << "the failing heartbeat's body (which lists the failure) was checked too";
 }
 
 }  // namespace

@@ -141,6 +141,12 @@ bool Redactor::apply(std::string_view in, std::string& out) const {
   return replaced;
 }
 
+std::string Redactor::clean(std::string_view in) const {
+  std::string out;
+  apply(in, out);
+  return out;
+}
+
 void put_redacted_string(Buf& out, std::string_view s, std::size_t max_bytes, const Redactor& redactor) {
   if (redactor.empty() || s.empty()) {
     put_json_string(out, s, max_bytes);
@@ -156,6 +162,22 @@ std::string_view first_line(std::string_view s, std::size_t max) {
   if (nl != std::string_view::npos) s = s.substr(0, nl);
   if (s.size() > max) s = s.substr(0, max);
   return s;
+}
+
+std::string redacted_head(std::string_view s, std::size_t max, const Redactor& redactor, bool one_line) {
+  std::string r = redactor.clean(s);
+  std::size_t n = r.size();
+  if (one_line) n = std::min(n, r.find('\n'));
+  if (n > max) {
+    // Not in the middle of a character: when the cut falls on one's continuation bytes, cut before its
+    // first byte (a character has at most three; a longer run is invalid UTF-8 anyway).
+    auto continuation = [&](std::size_t i) { return (static_cast<unsigned char>(r[i]) & 0xC0) == 0x80; };
+    std::size_t start = max;
+    while (max - start < 3 && start > 0 && continuation(start)) --start;
+    n = continuation(start) ? max : start;
+  }
+  r.resize(n);
+  return r;
 }
 
 std::string random_hex(std::size_t bytes) {

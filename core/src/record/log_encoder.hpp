@@ -70,6 +70,8 @@ class Redactor {
   void add(std::string value);
   // Appends `in` to `out` with every secret replaced; returns true when something was replaced.
   bool apply(std::string_view in, std::string& out) const;
+  // `in` with every secret replaced.
+  std::string clean(std::string_view in) const;
   bool empty() const noexcept { return values_.empty(); }
   static bool name_looks_secret(std::string_view name, const std::vector<std::string>& extra_patterns);
 
@@ -125,6 +127,10 @@ void put_redacted_string(Buf& out, std::string_view s, std::size_t max_bytes, co
 
 // First line of a message, cut to `max` bytes (for the human "message" field).
 std::string_view first_line(std::string_view s, std::size_t max);
+
+// `s` with secrets redacted, then cut to `max` bytes at a character boundary (redacting first, so that a
+// secret straddling the cut is never half shown). With `one_line`, only the first line is kept.
+std::string redacted_head(std::string_view s, std::size_t max, const Redactor& redactor, bool one_line = false);
 
 // Fresh random lowercase hex (from getrandom/urandom), `bytes` bytes -> 2*bytes characters.
 std::string random_hex(std::size_t bytes);
