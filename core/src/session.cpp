@@ -639,7 +639,9 @@ class SessionImpl {
     close_and_ship(std::string("bstest: the run ended early: ") + why);
   }
 
-  void close_and_ship(const std::string& counts_line) {
+  // Ends the run: closes the journal, waits for (or does) the shipping, prints the one summary line:
+  // `outcome` ("bstest: PASSED prog: 3 tests, 3 passed"), then what became of the records.
+  void close_and_ship(const std::string& outcome) {
     finished_ = true;
     write_result_file();
     // The companion's drain deadline counts from this moment (CLOCK_MONOTONIC is shared by processes).
@@ -652,32 +654,45 @@ class SessionImpl {
     journal_.close();
     bool any_channel = cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
     if (child_) return;  // a wrapped binary or a re-run: whoever owns the suite ships and reports
-    std::string summary;
+    std::string shipping;  // without the "bstest: " of the shipper's own line
     if (companion_.running()) {
-      std::string problem;
-      if (!companion_.finish(cfg_.flush_timeout_ms, summary, problem) || summary.empty()) {
-        summary = "bstest: not everything was sent within BSTEST_FLUSH_TIMEOUT_MS=" + std::to_string(cfg_.flush_timeout_ms) +
-                  " ms; what was not sent is kept in " + cfg_.dir + " for `bstest flush`" +
-                  (problem.empty() ? std::string() : " (" + problem + ")");
+      std::string summary, problem;
+      if (companion_.finish(cfg_.flush_timeout_ms, summary, problem) && !summary.empty()) {
+        shipping = without_prefix(summary);
+      } else {
+        shipping = "not everything was sent within BSTEST_FLUSH_TIMEOUT_MS=" + std::to_string(cfg_.flush_timeout_ms) +
+                   " ms; what was not sent is kept in " + cfg_.dir + " for `bstest flush`" +
+                   (problem.empty() ? std::string() : " (" + problem + ")");
       }
     } else if (any_channel && !journal_failed_) {
-      // No companion: ship now, in this process, within the deadline.
+      // No companion: ship now, in this process, within the deadline. The last test has run, so the
+      // threads libcurl may start here (its resolver) cannot meet a death test's fork (docs/reliability.md).
       ShipOptions opt;
       opt.run_id = run_id_;
       opt.drain_deadline_ms = cfg_.flush_timeout_ms;
       ShipStats stats = ship(cfg_, opt);
-      summary = ship_summary_line(stats, cfg_);
-      if (!companion_problem_.empty()) summary += " [shipped at exit: " + companion_problem_ + "]";
+      shipping = without_prefix(ship_summary_line(stats, cfg_));
+      if (!companion_problem_.empty()) shipping += " [shipped at exit: " + companion_problem_ + "]";
+    } else if (!journal_failed_) {
+      bool bad_variable = std::any_of(cfg_.problems.begin(), cfg_.problems.end(),
+                                      [](const std::string& p) { return p.rfind("BETTERSTACK_", 0) == 0; });
+      shipping = std::to_string(enc_.records()) + " records kept in " + journal_dir(cfg_.dir) +
+                 (bad_variable ? " (Better Stack is off: see the problem above); to send them, fix it"
+                               : " (no Better Stack variables set); to send them, set BETTERSTACK_SOURCE_TOKEN and "
+                                 "BETTERSTACK_INGEST_HOST") +
+                 ", then run `bstest flush " + cfg_.dir + "`";
+    }
+    if (counts_.records_dropped > 0) {
+      shipping += std::string(shipping.empty() ? "" : "; ") + std::to_string(counts_.records_dropped) +
+                  (counts_.records_dropped == 1 ? " record" : " records") + " lost (the journal could not be written)";
     }
     if (cfg_.quiet && cfg_.problems.empty()) return;
-    say(counts_line);
-    if (!summary.empty()) {
-      say(summary);
-    } else if (!any_channel && !journal_failed_) {
-      say("bstest: " + std::to_string(enc_.records()) + " records kept in " + journal_dir(cfg_.dir) +
-          " (no Better Stack variables set); to send them, set BETTERSTACK_SOURCE_TOKEN and "
-          "BETTERSTACK_INGEST_HOST, then run `bstest flush " + cfg_.dir + "`");
-    }
+    say(shipping.empty() ? outcome : outcome + "; " + shipping);
+  }
+
+  static std::string without_prefix(const std::string& line) {
+    const std::string prefix = "bstest: ";
+    return line.rfind(prefix, 0) == 0 ? line.substr(prefix.size()) : line;
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -918,7 +933,7 @@ class SessionImpl {
 
   void append_raw(const char* data, std::size_t n) {
     if (journal_failed_ || !journal_.append(data, n)) {
-      ++counts_.records_dropped;
+      if (std::string_view(data, n).rfind("{\"id\":", 0) == 0) ++counts_.records_dropped;  // log records only
       if (!journal_failed_ && journal_.failed() && !warned_write_) {
         warned_write_ = true;
         say("bstest: cannot write to the journal (" + journal_.last_error() +

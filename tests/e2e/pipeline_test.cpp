@@ -61,6 +61,18 @@ void expect_unique_ids(const std::vector<Json>& records) {
   }
 }
 
+// The lines a program printed on stderr.
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  for (std::size_t pos = 0; pos < text.size();) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    lines.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return lines;
+}
+
 std::vector<std::string> events(const std::vector<Json>& records) {
   std::vector<std::string> e;
   for (const auto& r : records) e.push_back(r.str("event"));
@@ -122,9 +134,12 @@ TEST_F(Pipeline, BasicRunArrivesOnceInOrderWithTheFieldsUsersQuery) {
   EXPECT_EQ(end.num("summary.flaky"), 0);
   EXPECT_EQ(end.num("summary.fixture_failures"), 1);
   EXPECT_EQ(end.str("summary.result"), "failed");
-  EXPECT_NE(r.err.find("14 records sent to Better Stack Logs"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("FAILED session_driver: 6 tests, 2 passed, 2 failed, 1 skipped, 1 disabled"), std::string::npos)
+  // One summary line: the outcome, then what was sent.
+  auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_EQ(lines[0].rfind("bstest: FAILED session_driver: 6 tests, 2 passed, 2 failed, 1 skipped, 1 disabled", 0), 0u)
       << r.err;
+  EXPECT_NE(lines[0].find("; 14 records sent to Better Stack Logs"), std::string::npos) << r.err;
   EXPECT_TRUE(journals().empty()) << "a fully delivered journal is removed";
   auto headers = server.log_headers();
   EXPECT_NE(std::find(headers.begin(), headers.end(), "content-encoding: gzip"), headers.end());
@@ -208,17 +223,32 @@ TEST_F(Pipeline, ExitDeliversARunLargerThanTheShippersMemoryCap) {
 TEST_F(Pipeline, EmbeddedDefaultKeepsEverythingLocallyAndSaysHowToSendIt) {
   RunResult r = drive({"basic"}, {});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("records kept in"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("bstest flush"), std::string::npos) << r.err;
-  auto lines = journal_lines(dir / "bs");
+  auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_EQ(lines[0].rfind("bstest: FAILED session_driver: 6 tests", 0), 0u) << r.err;
+  EXPECT_NE(lines[0].find("; 14 records kept in " + (dir / "bs/journal") + " (no Better Stack variables set)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(lines[0].find("bstest flush"), std::string::npos) << r.err;
   std::size_t records = 0;
-  for (const auto& l : lines) records += l.rfind("{\"id\":", 0) == 0 ? 1 : 0;
+  for (const auto& l : journal_lines(dir / "bs")) records += l.rfind("{\"id\":", 0) == 0 ? 1 : 0;
   EXPECT_EQ(records, 14u);
   // Sent later, with the variables set:
   FakeBetterStack server;
   RunResult f = flush(server.env());
   EXPECT_EQ(f.exit_code, 0) << f.err;
   EXPECT_EQ(server.record_count(), 14u);
+}
+
+TEST_F(Pipeline, AnInvalidVariableIsNamedAtStartAndTheEndLineSaysSo) {
+  RunResult r = drive({"basic"}, {{"BETTERSTACK_SOURCE_TOKEN", "has a space"}, {"BETTERSTACK_INGEST_HOST", "s1.example.com"}});
+  EXPECT_EQ(r.exit_code, 1);
+  auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  EXPECT_EQ(lines[0].rfind("bstest: BETTERSTACK_SOURCE_TOKEN contains whitespace", 0), 0u) << r.err;
+  EXPECT_EQ(lines[1].find("no Better Stack variables set"), std::string::npos) << r.err;
+  EXPECT_NE(lines[1].find("14 records kept in"), std::string::npos) << r.err;
+  EXPECT_NE(lines[1].find("see the problem above"), std::string::npos) << r.err;
 }
 
 TEST_F(Pipeline, BadTokenStopsLogsWithOneLineAndKeepsTheJournal) {

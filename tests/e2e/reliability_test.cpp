@@ -146,6 +146,7 @@ TEST_F(Reliability, UnwritableJournalFolderWarnsOnceAndTheTestsStillPass) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("cannot keep records in"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("Set BSTEST_DIR to a writable folder"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("; 42 records lost (the journal could not be written)"), std::string::npos) << r.err;
   std::size_t lines = 0;
   for (char c : r.err) lines += c == '\n';
   EXPECT_LE(lines, 3u) << "one warning, not one per record:\n" << r.err;
@@ -165,6 +166,7 @@ TEST_F(Reliability, FullDiskMidRunWarnsOnceAndTheTestsStillPass) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("cannot write to the journal"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("PASSED session_driver: 20000 tests, 20000 passed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" lost (the journal could not be written)"), std::string::npos) << r.err;
   std::size_t lines = 0;
   for (char c : r.err) lines += c == '\n';
   EXPECT_LE(lines, 4u) << r.err;
