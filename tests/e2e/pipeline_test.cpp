@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -43,9 +44,8 @@ class Pipeline : public ::testing::Test {
 
   RunResult flush(std::vector<std::pair<std::string, std::string>> env) {
     RunSpec spec;
-    spec.argv = {bstest, "ship", "--dir", dir / "bs"};
+    spec.argv = {bstest, "flush", dir / "bs", "--deadline-ms", "8000"};
     spec.env = std::move(env);
-    spec.env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "5000");
     spec.cwd = dir.path();
     return run(spec);
   }
@@ -218,6 +218,65 @@ TEST_F(Pipeline, ExitDeliversARunLargerThanTheShippersMemoryCap) {
   EXPECT_EQ(r.err.find("not yet sent"), std::string::npos) << r.err;
   EXPECT_EQ(server.record_count(), 200002u) << r.err;
   EXPECT_TRUE(journals().empty()) << r.err;
+}
+
+// A Logs outage with a backlog past the shipper's memory cap does not hold back the other channels.
+TEST_F(Pipeline, ALogsBacklogDoesNotStarveTheHeartbeatOrErrors) {
+  FakeBetterStack::Options o;
+  o.keep_bodies = false;
+  FakeBetterStack server(o);
+  Fault down;
+  down.status = 503;
+  server.inject(Channel::logs, down, -1);
+  auto env = server.env();
+  env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "8000");  // generous: sanitizer builds are slow
+  RunResult r = drive({"backlog", "25000"}, env);  // about 21 MiB of records: past the 16 MiB cap
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(server.record_count(), 0u);
+  EXPECT_EQ(server.envelopes().size(), 1u) << r.err;
+  EXPECT_EQ(server.heartbeats().size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("not yet sent: 50004 records, kept in"), std::string::npos) << r.err;
+}
+
+// A channel that is not configured for a run does not keep that run's journal for ever.
+TEST_F(Pipeline, ARunWithLogsAloneLeavesNothingBehind) {
+  FakeBetterStack server;
+  std::vector<std::pair<std::string, std::string>> env = {server.env()[0], server.env()[1]};  // token and host
+  RunResult r = drive({"basic"}, env);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(server.record_count(), 14u) << r.err;
+  EXPECT_EQ(r.err.find("not yet sent"), std::string::npos) << r.err;
+  EXPECT_TRUE(journals().empty()) << r.err;
+}
+
+// bstest flush without a channel's variable keeps what that channel has to send, and says which to set.
+TEST_F(Pipeline, FlushKeepsErrorEventsAndTheHeartbeatItCannotSend) {
+  FakeBetterStack server;
+  ClosedPort down;
+  auto env = server.env();
+  for (auto& [k, v] : env) {
+    if (k == "BETTERSTACK_INGEST_HOST") v = down.origin();
+    if (k == "BETTERSTACK_ERRORS_DSN") v = "http://" + server.options().errors_key + "@127.0.0.1:" + std::to_string(down.port()) + "/1";
+    if (k == "BETTERSTACK_UPTIME_HEARTBEAT_URL") v = down.origin() + "/api/v1/heartbeat/" + server.options().heartbeat_token;
+  }
+  RunResult r = drive({"basic"}, env);
+  EXPECT_NE(r.err.find("not yet sent: 14 records, 1 error event, the heartbeat"), std::string::npos) << r.err;
+
+  std::vector<std::pair<std::string, std::string>> logs_only = {server.env()[0], server.env()[1]};
+  RunResult f = flush(logs_only);
+  EXPECT_EQ(f.exit_code, 1) << "something is left\n" << f.err;
+  EXPECT_EQ(server.record_count(), 14u) << f.err;
+  EXPECT_NE(f.err.find("not yet sent: 1 error event, the heartbeat, kept in"), std::string::npos) << f.err;
+  EXPECT_NE(f.err.find("set BETTERSTACK_ERRORS_DSN, BETTERSTACK_UPTIME_HEARTBEAT_URL to send them"), std::string::npos)
+      << f.err;
+  EXPECT_FALSE(journals().empty()) << "the journal is kept";
+
+  RunResult all = flush(server.env());
+  EXPECT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_EQ(server.envelopes().size(), 1u) << all.err;
+  EXPECT_EQ(server.heartbeats().size(), 1u) << all.err;
+  EXPECT_EQ(server.record_count(), 14u) << "no record twice\n" << all.err;
+  EXPECT_TRUE(journals().empty()) << all.err;
 }
 
 TEST_F(Pipeline, EmbeddedDefaultKeepsEverythingLocallyAndSaysHowToSendIt) {
