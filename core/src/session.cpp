@@ -887,7 +887,7 @@ class SessionImpl {
   // For the process that re-runs us: each test's result, one JSON object per line.
   void write_result_file() {
     if (result_file_.empty()) return;
-    int fd = ::open(result_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = ::open(result_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return;
     Buf b;
     for (const auto& [name, result] : results_) {

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <set>
@@ -150,6 +151,80 @@ TEST_F(Reliability, UnwritableJournalFolderWarnsOnceAndTheTestsStillPass) {
   std::size_t lines = 0;
   for (char c : r.err) lines += c == '\n';
   EXPECT_LE(lines, 3u) << "one warning, not one per record:\n" << r.err;
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// Records are only kept where nobody else can read them: an existing folder open to others is closed,
+// and every file in it is the user's alone.
+TEST_F(Reliability, ALaxFolderIsMadePrivateAndEveryKeptFileIs0600) {
+  std::string jdir = dir / "bs/journal";
+  ASSERT_EQ(::mkdir((dir / "bs").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir(jdir.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(jdir.c_str(), 0777), 0);
+  Fault reject;
+  reject.status = 406;
+  server.inject(Channel::logs, reject, 1);
+  RunResult rejected = go({driver, "basic"});
+  ASSERT_NE(rejected.err.find("rejected"), std::string::npos) << rejected.err;
+  ClosedPort down;  // then a run whose records stay
+  RunResult kept = go({driver, "basic"}, {{"BETTERSTACK_INGEST_HOST", down.origin()}});
+  ASSERT_NE(kept.err.find("bstest flush"), std::string::npos) << kept.err;
+  EXPECT_EQ(mode_of(jdir), 0700u);
+  EXPECT_EQ(mode_of(dir / "bs/rejected"), 0700u);
+  std::size_t files = 0;
+  for (const std::string sub : {"bs/journal", "bs/rejected"}) {
+    for (const auto& f : list_files(dir / sub)) {
+      EXPECT_EQ(mode_of(dir / (sub + "/" + f)), 0600u) << sub << "/" << f;
+      ++files;
+    }
+  }
+  EXPECT_GE(files, 3u) << "a journal, its cursor and a rejected batch";
+}
+
+// A cursor replaced by a link (in a folder someone else could write to) is never written through.
+TEST_F(Reliability, APlantedCursorLinkIsNotFollowed) {
+  ClosedPort down;
+  RunResult kept = go({driver, "basic"}, {{"BETTERSTACK_INGEST_HOST", down.origin()}});
+  std::string cursor;
+  for (const auto& f : list_files(dir / "bs/journal")) {
+    if (f.size() > 7 && f.compare(f.size() - 7, 7, ".cursor") == 0) cursor = dir / ("bs/journal/" + f);
+  }
+  ASSERT_FALSE(cursor.empty()) << kept.err;
+  std::string victim = dir / "victim.txt";
+  write_file(victim, "precious\n");
+  ASSERT_EQ(::unlink(cursor.c_str()), 0);
+  ASSERT_EQ(::symlink(victim.c_str(), cursor.c_str()), 0);
+  RunResult f = go({bstest, "flush", dir / "bs"});
+  EXPECT_EQ(read_file(victim), "precious\n");
+  EXPECT_NE(f.err.find("symbolic link"), std::string::npos) << f.err;
+  EXPECT_EQ(server.record_count(), 0u) << "a journal whose cursor cannot be trusted is not sent";
+}
+
+// A journal someone else put in the folder is never sent with the user's token.
+TEST_F(Reliability, APlantedJournalIsNotSent) {
+  std::string jdir = dir / "bs/journal";
+  ASSERT_EQ(::mkdir((dir / "bs").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir(jdir.c_str(), 0700), 0);
+  std::string planted = "{\"id\":\"planted-1\",\"dt\":\"2026-01-01T00:00:00.000000Z\",\"level\":\"info\","
+                        "\"event\":\"run_started\",\"message\":\"not ours\"}\n{\"local\":\"closed\"}\n";
+  write_file(dir / "elsewhere.journal", planted);
+  ASSERT_EQ(::symlink((dir / "elsewhere.journal").c_str(), (jdir + "/20260101T000000Z-aaaa.1.aaaa.journal").c_str()), 0);
+  if (::geteuid() == 0) {  // and, where we can make one, a file of another user
+    std::string theirs = jdir + "/20260101T000000Z-bbbb.2.bbbb.journal";
+    write_file(theirs, planted);
+    ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
+  }
+  RunResult f = go({bstest, "flush", dir / "bs"});
+  EXPECT_EQ(server.record_count(), 0u) << f.err;
+  EXPECT_NE(f.err.find("symbolic link"), std::string::npos) << f.err;
+  if (::geteuid() == 0) {
+    EXPECT_NE(f.err.find("belongs to another user"), std::string::npos) << f.err;
+  }
 }
 
 TEST_F(Reliability, FullDiskMidRunWarnsOnceAndTheTestsStillPass) {

@@ -1,5 +1,7 @@
 #include "journal/ring.hpp"
 
+#include "journal/journal.hpp"
+
 #include <rapidjson/document.h>
 
 #include <fcntl.h>
@@ -318,8 +320,12 @@ void JournalWriter::abandon() noexcept {
 
 bool absorb_ring(const std::string& journal_path, bool writer_gone, std::string& error) {
   std::string rpath = ring_path_of(journal_path);
-  int rfd = ::open(rpath.c_str(), O_RDWR | O_CLOEXEC);
-  if (rfd < 0) return true;  // no ring: the writer closed cleanly, or never had one
+  int rfd = open_own_file(rpath, O_RDWR, error);
+  if (rfd < 0) {
+    if (errno != ENOENT) return false;
+    error.clear();  // no ring: the writer closed cleanly, or never had one
+    return true;
+  }
   struct stat st {};
   if (::fstat(rfd, &st) != 0 || static_cast<std::size_t>(st.st_size) < JournalWriter::kHeaderBytes + 4096) {
     ::close(rfd);
@@ -335,8 +341,10 @@ bool absorb_ring(const std::string& journal_path, bool writer_gone, std::string&
   auto* h = static_cast<RingHeader*>(m);
   bool ok = true;
   if (std::memcmp(h->magic, kMagic, sizeof kMagic) == 0 && h->size + JournalWriter::kHeaderBytes <= total) {
-    int jfd = ::open(journal_path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (jfd >= 0 && ::flock(rfd, LOCK_EX) == 0) {
+    int jfd = open_own_file(journal_path, O_WRONLY, error);
+    if (jfd < 0) {
+      ok = false;
+    } else if (::flock(rfd, LOCK_EX) == 0) {
       Buf scratch;
       ok = copy_out(h, static_cast<char*>(m) + JournalWriter::kHeaderBytes, jfd, writer_gone, scratch, error);
       bool empty = h->consumed.load() >= h->end.load() || (writer_gone && ok);

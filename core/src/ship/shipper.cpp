@@ -242,6 +242,13 @@ class Shipper {
 
   void scan() {
     std::string jdir = journal_dir(dir_);
+    std::string err;
+    struct stat st {};
+    if (::lstat(jdir.c_str(), &st) != 0) return;  // nothing written there yet
+    if (!check_private_dir(jdir, err)) {  // another user's folder, or a link to one: never read or sent
+      problem("journal", err);
+      return;
+    }
     DIR* d = ::opendir(jdir.c_str());
     if (d == nullptr) return;
     std::vector<std::string> names;
@@ -265,15 +272,23 @@ class Shipper {
     j->path = path;
     j->base = base;
     std::string err;
-    if (!j->reader.open(path, err)) return;
+    if (!j->reader.open(path, err)) {
+      if (errno != ENOENT) problem("journal", err);  // a link, or a file of another user: never sent
+      skipped_.insert({path, true});
+      return;
+    }
     // Without follow, a journal still being written belongs to whoever follows it.
     if (!opt_.follow && j->reader.writer_alive()) {
       skipped_.insert({path, true});
       return;
     }
     std::string cursor_path = journal_dir(dir_) + "/" + base + ".cursor";
-    j->cursor_fd = ::open(cursor_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (j->cursor_fd < 0) return;
+    j->cursor_fd = open_own_file(cursor_path, O_RDWR | O_CREAT, err);
+    if (j->cursor_fd < 0) {
+      problem("journal", err);
+      skipped_.insert({path, true});
+      return;
+    }
     if (::flock(j->cursor_fd, LOCK_EX | LOCK_NB) != 0) {
       skipped_.insert({path, true});  // another shipper has it
       return;
@@ -401,7 +416,8 @@ class Shipper {
         ++stats_.runs_crashed;
       }
       extra += "{\"local\":\"closed\",\"by\":\"shipper\"}\n";
-      int fd = ::open(j->path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+      std::string err;
+      int fd = open_own_file(j->path, O_WRONLY | O_APPEND, err);
       if (fd >= 0) {
         if (::write(fd, extra.data(), extra.size()) != static_cast<ssize_t>(extra.size())) {
           // Could not finish the journal: it stays open-ended; the next shipper tries again.
