@@ -389,4 +389,47 @@ TEST(Journal, ReaderOpensNoLinkNoFifoAndNoFileOfAnotherUser) {
   EXPECT_TRUE(r.open(path, err)) << err;
 }
 
+// A ring file whose header does not describe it is reported and left alone, never trusted.
+TEST(Journal, ADamagedRingIsReportedNotTrusted) {
+  struct Damage {
+    const char* what;
+    std::uint64_t size;
+    std::uint64_t consumed;
+  };
+  for (const Damage& d : {Damage{"size 0", 0, 0}, Damage{"size of another file", 2 * JournalWriter::kRingBytes, 0},
+                          Damage{"size not whole pages", JournalWriter::kRingBytes - 100, 0},
+                          Damage{"consumed past the journal", JournalWriter::kRingBytes, 1u << 30}}) {
+    TempDir dir;
+    std::string path = dir / "d.journal";
+    pid_t pid = ::fork();
+    if (pid == 0) {  // a writer that dies with one record in its ring
+      JournalWriter w;
+      std::string err;
+      if (!w.open(path, err, JournalWriter::kRingBytes)) ::_exit(2);
+      std::string a = record(1);
+      w.append(a.data(), a.size());
+      ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    std::string ring = bstest::detail::ring_path_of(path);
+    int fd = ::open(ring.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    auto* h = static_cast<bstest::detail::RingHeader*>(
+        ::mmap(nullptr, JournalWriter::kHeaderBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    ASSERT_NE(h, MAP_FAILED);
+    h->size = d.size;
+    h->consumed.store(d.consumed);
+    ::munmap(h, JournalWriter::kHeaderBytes);
+    ::close(fd);
+    std::string err;
+    EXPECT_FALSE(bstest::detail::absorb_ring(path, true, err)) << d.what;
+    EXPECT_NE(err.find("is damaged"), std::string::npos) << d.what << ": " << err;
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 0) << d.what << ": nothing copied";
+  }
+}
+
 }  // namespace
