@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <string>
 
@@ -33,10 +34,9 @@ class Pipeline : public ::testing::Test {
     spec.argv = {driver};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     // Defaults first: a later entry wins, so a test's own `env` can change them.
-    spec.env = {{"BSTEST_FLUSH_TIMEOUT_MS", "3000"}, {"BSTEST_FLUSH_INTERVAL_MS", "200"}};
+    spec.env = {{"BSTEST_FLUSH_TIMEOUT_MS", "3000"}, {"BSTEST_FLUSH_INTERVAL_MS", "200"}, {"BSTEST_SHIPPER", bstest}};
     spec.env.insert(spec.env.end(), env.begin(), env.end());
     spec.env.emplace_back("BSTEST_DIR", dir / "bs");
-    spec.env.emplace_back("BSTEST_SHIPPER", bstest);
     spec.cwd = dir.path();
     spec.timeout_ms = 60000;
     return run(spec);
@@ -277,6 +277,58 @@ TEST_F(Pipeline, FlushKeepsErrorEventsAndTheHeartbeatItCannotSend) {
   EXPECT_EQ(server.heartbeats().size(), 1u) << all.err;
   EXPECT_EQ(server.record_count(), 14u) << "no record twice\n" << all.err;
   EXPECT_TRUE(journals().empty()) << all.err;
+}
+
+// Nothing in the test process starts a thread while tests run: the companion does the network I/O.
+TEST_F(Pipeline, TheTestProcessHasNoExtraThreadWhileTestsRun) {
+  FakeBetterStack server;
+  RunResult r = drive({"threads"}, server.env());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  int before = -1, during = -1;
+  ASSERT_EQ(std::sscanf(r.out.c_str(), "threads before=%d during=%d", &before, &during), 2) << r.out;
+  EXPECT_EQ(during, before) << "a thread was started in the test process";
+#if !defined(__SANITIZE_THREAD__)
+  EXPECT_EQ(during, 1);  // (ThreadSanitizer's runtime has a thread of its own)
+#endif
+  ASSERT_TRUE(server.wait_for_records(8, 5000)) << r.err;
+  EXPECT_EQ(r.err.find("shipped at exit"), std::string::npos) << "the companion shipped: " << r.err;
+}
+
+// Without the companion (bstest cannot be found), the program ships at its end, after the last test.
+TEST_F(Pipeline, WithoutTheCompanionTheProgramShipsAtItsEnd) {
+  FakeBetterStack server;
+  auto env = server.env();
+  env.emplace_back("BSTEST_SHIPPER", dir / "no-such-bstest");
+  RunResult r = drive({"basic"}, env);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_NE(lines[0].find("14 records sent to Better Stack Logs"), std::string::npos) << r.err;
+  EXPECT_NE(lines[0].find("[shipped at exit: BSTEST_SHIPPER=" + (dir / "no-such-bstest") + " is not an executable file]"),
+            std::string::npos)
+      << r.err;
+  auto records = parse_all(server.records());
+  EXPECT_EQ(records.size(), 14u);
+  expect_unique_ids(records);
+  EXPECT_EQ(server.envelopes().size(), 1u);
+  EXPECT_EQ(server.heartbeats().size(), 1u);
+  EXPECT_TRUE(journals().empty());
+}
+
+// And with the network down it still ends within the flush deadline, keeping everything.
+TEST_F(Pipeline, WithoutTheCompanionADeadNetworkCostsAtMostTheDeadline) {
+  FakeBetterStack server;
+  auto env = server.env();
+  for (auto& [k, v] : env) {
+    if (k == "BETTERSTACK_INGEST_HOST") v = "https://no-such-host.invalid";
+  }
+  env.emplace_back("BSTEST_SHIPPER", dir / "no-such-bstest");
+  env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "1500");
+  RunResult r = drive({"basic"}, env);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_LT(r.seconds, 1.5 + 1.5) << r.err;
+  EXPECT_NE(r.err.find("not yet sent: 14 records"), std::string::npos) << r.err;
+  EXPECT_FALSE(journals().empty());
 }
 
 TEST_F(Pipeline, EmbeddedDefaultKeepsEverythingLocallyAndSaysHowToSendIt) {
