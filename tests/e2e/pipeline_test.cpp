@@ -387,6 +387,28 @@ TEST_F(Pipeline, TooLargeBatchesAreSplitAndEveryRecordArrives) {
   expect_unique_ids(records);
 }
 
+// A record the server refuses as too large, again and again, is replaced by a note saying so; the others
+// all arrive (a passing 413 for a small record is retried: faults_test.cpp).
+TEST_F(Pipeline, ARecordTheServerAlwaysRefusesIsReplacedByANote) {
+  FakeBetterStack::Options o;
+  o.max_record_bytes = 800;  // only the failed Math.Sub's test_finished is larger
+  FakeBetterStack server(o);
+  auto env = server.env();
+  env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "10000");  // three tries with backoff, alone
+  RunResult r = drive({"basic"}, env);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto records = parse_all(server.records());
+  ASSERT_EQ(records.size(), 14u) << r.err;
+  expect_unique_ids(records);
+  auto notes = with_event(records, "record_dropped");
+  ASSERT_EQ(notes.size(), 1u) << r.err;
+  EXPECT_EQ(notes[0].str("dropped.event"), "test_finished");
+  EXPECT_GT(notes[0].num("dropped.bytes"), 800);
+  for (const auto& rec : with_event(records, "test_finished")) EXPECT_NE(rec.str("test.name"), "Sub");
+  EXPECT_NE(r.err.find("1 record too large, dropped"), std::string::npos) << r.err;
+  EXPECT_TRUE(journals().empty());
+}
+
 TEST_F(Pipeline, UnreadableBatchIsSetAsideAndCounted) {
   FakeBetterStack server;
   Fault f;

@@ -50,6 +50,10 @@ constexpr int kPollIntervalMs = 50;
 constexpr std::uint64_t kBusyBytesPerPass = 256u << 10;
 constexpr int kScanIntervalMs = 200;
 constexpr int kMaxHeartbeatAttempts = 3;
+// A single record answered 413 this many times in a row is too large for the server and replaced by a
+// note. Ours are at most 100 KiB, far below Better Stack's 10 MiB record limit, so one 413 for it is more
+// likely a passing fault than the truth.
+constexpr int kTooLargeAloneTries = 3;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -130,6 +134,7 @@ struct Channel {
   int attempt = 0;
   std::int64_t next_at = 0;
   std::size_t batch_limit = 0;  // logs: records per batch (shrinks after 413)
+  int refused_alone = 0;        // logs: 413s in a row for a batch of one record
 };
 
 bool write_cursor(Journal& j) {
@@ -555,17 +560,25 @@ class Shipper {
           stats_.bytes_sent += req.body.size();
           stats_.bytes_uncompressed += bytes;
           logs_.attempt = 0;
+          logs_.refused_alone = 0;
           logs_.batch_limit = std::min(cfg_.max_batch_records, logs_.batch_limit * 2);
           pop_logs(j, n);
           break;
         case Verdict::split:
-          problem("Better Stack Logs", "HTTP 413 (request too large): batches split");
           if (n > 1) {
+            problem("Better Stack Logs", "HTTP 413 (request too large): batches split");
             logs_.batch_limit = std::max<std::size_t>(1, n / 2);
-          } else {
-            send_too_large_note(j, body, deadline);
-            pop_logs(j, 1);
+            break;
           }
+          if (++logs_.refused_alone < kTooLargeAloneTries) {
+            problem("Better Stack Logs", "HTTP 413 (request too large) for a single record: retried");
+            logs_.attempt += 1;
+            logs_.next_at = t + backoff_ms(logs_.attempt, random01());
+            return true;
+          }
+          logs_.refused_alone = 0;
+          send_too_large_note(j, body, deadline);
+          pop_logs(j, 1);
           break;
         case Verdict::retry:
           logs_.attempt += 1;
