@@ -155,10 +155,39 @@ TEST_F(Pipeline, ServiceUnavailableThreeTimesThenEverythingArrivesOnce) {
   RunResult r = drive({"many", "50"}, server.env());
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto records = parse_all(server.records());
-  EXPECT_EQ(records.size(), 102u) << r.err;  // run_started, 50 x 2, run_finished
+  ASSERT_EQ(records.size(), 102u) << r.err;  // run_started, 50 x 2, run_finished
   expect_unique_ids(records);
+  // In order, with their fields.
+  EXPECT_EQ(records.front().str("event"), "run_started");
+  EXPECT_EQ(records.back().str("event"), "run_finished");
+  EXPECT_EQ(records.back().num("summary.passed"), 50);
+  for (int i = 0; i < 50; ++i) {
+    const Json& started = records[static_cast<std::size_t>(1 + 2 * i)];
+    const Json& finished = records[static_cast<std::size_t>(2 + 2 * i)];
+    std::string name = "Many.T" + std::to_string(i);
+    EXPECT_EQ(started.str("event"), "test_started") << i;
+    EXPECT_EQ(started.str("test.full_name"), name);
+    EXPECT_EQ(finished.str("event"), "test_finished") << i;
+    EXPECT_EQ(finished.str("test.full_name"), name);
+    EXPECT_EQ(finished.str("test.result"), "passed");
+    EXPECT_EQ(finished.num("test.line"), i);
+  }
   EXPECT_GE(server.requests(Channel::logs), 4u);
+  EXPECT_NE(r.err.find("102 records sent"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("retried after: Better Stack Logs: HTTP 503"), std::string::npos) << r.err;
   EXPECT_TRUE(journals().empty());
+}
+
+// One connection, kept alive, carries every batch of a run.
+TEST_F(Pipeline, OneConnectionCarriesEveryBatch) {
+  FakeBetterStack server;
+  std::vector<std::pair<std::string, std::string>> env = {server.env()[0], server.env()[1]};  // Logs only
+  env.emplace_back("BSTEST_BATCH_RECORDS", "10");
+  RunResult r = drive({"many", "200"}, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(server.record_count(), 402u) << r.err;
+  EXPECT_GE(server.requests(Channel::logs), 41u);
+  EXPECT_EQ(server.connections(), 1u) << server.requests(Channel::logs) << " batches";
 }
 
 TEST_F(Pipeline, ServerDownForTheWholeRunThenFlushDeliversEverything) {

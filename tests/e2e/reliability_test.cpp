@@ -57,35 +57,41 @@ std::string everything(const RunResult& r, const std::string& folder, const Fake
 }
 
 TEST_F(Reliability, TokensAndTheHeartbeatUrlNeverAppearAnywhere) {
-  std::vector<std::pair<std::string, std::string>> secrets = {{"MY_API_KEY", "sk-live-7f3a9c1e2b4d6f80"}};
-  // A run that fails, crashes nothing, leaves a journal behind (Logs down), then a flush.
-  Fault down = {};
-  down.kind = Fault::Kind::status;
+  std::vector<std::pair<std::string, std::string>> secrets = {{"MY_API_KEY", "sk-live-7f3a9c1e2b4d6f80"},
+                                                               {"CLIENT_SECRET", "cs-9d8c7b6a5f4e3d2c"}};
+  // A run that fails, has a batch set aside (406), leaves a journal behind (Logs down), then a flush.
+  Fault reject = {};
+  reject.kind = Fault::Kind::status;
+  reject.status = 406;
+  server.inject(Channel::logs, reject, 1);
+  Fault down = reject;
   down.status = 503;
   server.inject(Channel::logs, down, -1);
   RunResult r = go({driver, "leak"}, secrets);
   RunResult crash = go({driver, "crash", "segv"}, secrets);
   std::string kept = everything(r, dir / "bs", server) + everything(crash, dir / "bs", server);
+  ASSERT_EQ(list_files(dir / "bs/rejected").size(), 1u) << "rejected/ is among the files checked";
   server.clear_faults();
   RunResult f = go({bstest, "flush", dir / "bs"}, secrets);
   std::string all = kept + everything(f, dir / "bs", server);
   ASSERT_FALSE(server.records().empty());
   const auto& o = server.options();
-  for (const std::string& secret : {o.source_token, o.errors_key, o.heartbeat_token, server.heartbeat_url(),
-                                    std::string("sk-live-7f3a9c1e2b4d6f80")}) {
+  for (const std::string& secret : {o.source_token, o.errors_key, o.heartbeat_token, server.heartbeat_url(), server.dsn(),
+                                    std::string("sk-live-7f3a9c1e2b4d6f80"), std::string("cs-9d8c7b6a5f4e3d2c")}) {
     EXPECT_EQ(all.find(secret), std::string::npos) << "leaked: " << secret;
   }
 }
 
 TEST_F(Reliability, SecretLookingValuesAreRedactedFromMessagesAndProperties) {
   RunResult r = go({driver, "leak"}, {{"MY_API_KEY", "key-0123456789abcdef"},
+                                      {"CLIENT_SECRET", "client-secret-42424242"},
                                       {"DB_PASSWORD", "hunter2-hunter2"},
                                       {"INTERNAL_THING", "not-a-secret-by-name"},
                                       {"BSTEST_REDACT", "INTERNAL_*"}});
   auto fin = with_event(records(), "test_finished");
   ASSERT_EQ(fin.size(), 1u) << r.err;
   std::string msg = fin[0].str("test.failures.0.message");
-  EXPECT_EQ(msg, "connect failed: token=[redacted] dsn=[redacted] api_key=[redacted] custom=[redacted]");
+  EXPECT_EQ(msg, "connect failed: token=[redacted] dsn=[redacted] api_key=[redacted] secret=[redacted] custom=[redacted]");
   EXPECT_EQ(fin[0].str("test.properties.db_password"), "[redacted]");
   EXPECT_EQ(fin[0].str("message").find(server.options().source_token), std::string::npos);
 }
