@@ -59,17 +59,20 @@ std::string everything(const RunResult& r, const std::string& folder, const Fake
 TEST_F(Reliability, TokensAndTheHeartbeatUrlNeverAppearAnywhere) {
   std::vector<std::pair<std::string, std::string>> secrets = {{"MY_API_KEY", "sk-live-7f3a9c1e2b4d6f80"},
                                                                {"CLIENT_SECRET", "cs-9d8c7b6a5f4e3d2c"}};
-  // A run that fails, has a batch set aside (406), leaves a journal behind (Logs down), then a flush.
+  // A run whose batch is set aside (406), one that fails and leaves a journal behind (Logs down), a crash,
+  // then a flush.
   Fault reject = {};
   reject.kind = Fault::Kind::status;
   reject.status = 406;
   server.inject(Channel::logs, reject, 1);
+  RunResult set_aside = go({driver, "leak"}, secrets);
   Fault down = reject;
   down.status = 503;
   server.inject(Channel::logs, down, -1);
   RunResult r = go({driver, "leak"}, secrets);
   RunResult crash = go({driver, "crash", "segv"}, secrets);
-  std::string kept = everything(r, dir / "bs", server) + everything(crash, dir / "bs", server);
+  std::string kept = everything(set_aside, dir / "bs", server) + everything(r, dir / "bs", server) +
+                     everything(crash, dir / "bs", server);
   ASSERT_EQ(list_files(dir / "bs/rejected").size(), 1u) << "rejected/ is among the files checked";
   server.clear_faults();
   RunResult f = go({bstest, "flush", dir / "bs"}, secrets);

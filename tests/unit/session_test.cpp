@@ -176,7 +176,8 @@ TEST(SessionRecords, IdentityOfControlBytesInEveryRecordOfTheTest) {
     s.test_started(t);
     bstest::Failure f;
     f.file = ctrl;
-    f.message = control_bytes(1u << 20);
+    const std::string megabyte = control_bytes(1u << 20);
+    f.message = megabyte;
     f.info.assign(100000, std::string_view());
     s.failure(f);
     s.property(ctrl, ctrl);
@@ -330,7 +331,8 @@ TEST(SessionSecrets, TheBareHeartbeatTokenIsRedacted) {
     s.run_started({"unit", "1"});
     s.test_started(test_info("Echo", "Token"));
     bstest::Failure f;
-    f.message = "pinging with token " + token;
+    const std::string echo = "pinging with token " + token;
+    f.message = echo;
     s.failure(f);
     s.property("token", token);
     s.test_finished({bstest::Result::failed, {}, -1});
