@@ -43,6 +43,12 @@ void on_fork_child() { g_forked_child.store(true, std::memory_order_relaxed); }
 
 constexpr std::size_t kMaxFailedTestsKept = 1000;
 constexpr std::size_t kMaxFirstFailureBytes = 2000;  // of a failed test's first failure, kept for verdicts
+constexpr std::size_t kMinFailureRoom = 2048;        // left of the failures' cap, to keep one more
+
+// How many of the entries of a list (each ending at `ends[i]` bytes, separators included) fit in `room`.
+std::size_t fitting(const std::vector<std::size_t>& ends, std::size_t room) {
+  return static_cast<std::size_t>(std::upper_bound(ends.begin(), ends.end(), room) - ends.begin());
+}
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
@@ -187,6 +193,9 @@ class SessionImpl {
     redactor_.add(cfg_.logs.token.reveal());
     redactor_.add(cfg_.errors.key.reveal());
     redactor_.add(cfg_.heartbeat.url.reveal());
+    // The URL's last path segment is the heartbeat's token: a test that prints it alone is redacted too.
+    const std::string& hb = cfg_.heartbeat.url.reveal();
+    redactor_.add(hb.substr(hb.rfind('/') + 1));
 
     if (!child_) {
       for (const auto& p : cfg_.problems) say("bstest: " + p);
@@ -313,12 +322,15 @@ class SessionImpl {
     line_ = t.line;
     disabled_test_ = t.name.substr(0, 9) == "DISABLED_" || t.suite.substr(0, 9) == "DISABLED_";
     failures_.clear();
+    failure_ends_.clear();
     failure_count_ = 0;
     failures_omitted_ = 0;
     first_failure_ = FailedTest{};
     has_first_failure_ = false;
     has_escaped_ = false;
     properties_.clear();
+    property_ends_.clear();
+    properties_omitted_ = 0;
     in_test_.store(true, std::memory_order_relaxed);
     updating_.store(false, std::memory_order_release);
     test_start_ns_ = mono_now_ns();
@@ -388,30 +400,37 @@ class SessionImpl {
       has_first_failure_ = true;
       first_failure_.first_failure_file.assign(f.file.data(), f.file.size());
       first_failure_.first_failure_line = f.line;
-      std::string msg;
-      std::string_view head = f.message.substr(0, kMaxFirstFailureBytes);
-      redactor_.apply(head, msg);
-      first_failure_.first_failure_message = sanitize_utf8(msg);
+      first_failure_.first_failure_message = sanitize_utf8(redacted_head(f.message, kMaxFirstFailureBytes, redactor_));
       first_failure_.exception_type.assign(f.exception_type.data(), f.exception_type.size());
     }
-    if (failures_.size() >= kMaxFailuresBytes) {
+    // Each failure gets what is left of the failures' cap (cut harder when it would not fit); once too
+    // little is left, the rest are only counted.
+    std::size_t room = failures_.size() + kMinFailureRoom <= kMaxFailuresBytes ? kMaxFailuresBytes - failures_.size() - 1 : 0;
+    if (room == 0) {
       ++failures_omitted_;
       return;
     }
     updating_.store(true, std::memory_order_relaxed);
     if (!failures_.empty()) failures_.put(',');
-    LogEncoder::put_failure(failures_, f, redactor_);
+    LogEncoder::put_failure(failures_, f, redactor_, room);
+    failure_ends_.push_back(failures_.size());
     updating_.store(false, std::memory_order_release);
   }
 
   void property(std::string_view key, std::string_view value) {
     if (!recording()) return;
     std::lock_guard<std::mutex> lock(mu_);
-    if (properties_.size() >= kMaxPropertiesBytes) return;
+    std::size_t before = properties_.size();
     if (!properties_.empty()) properties_.put(',');
-    put_json_string(properties_, key, 256);
+    put_redacted_string(properties_, key, 256, redactor_);
     properties_.put(':');
     put_redacted_string(properties_, value, 2048, redactor_);
+    if (properties_.size() > kMaxPropertiesBytes) {  // does not fit: counted, not kept
+      properties_.truncate(before);
+      ++properties_omitted_;
+      return;
+    }
+    property_ends_.push_back(properties_.size());
   }
 
   void test_finished(const TestEnd& end) {
@@ -444,23 +463,18 @@ class SessionImpl {
                                  : ",\"rerun\":\"not possible: no re-run owner (link bstest-gtest-main / bstest-catch2-main "
                                    "or use `bstest run`)\"");
     }
-    if (failure_count_ > 0) {
-      rec_.put(",\"failures\":[", 13);
-      rec_.put(failures_.view());
-      rec_.put(']');
-      if (failures_omitted_ > 0) {
-        rec_.put(",\"failures_omitted\":");
-        rec_.put_uint(failures_omitted_);
-      }
+    const std::size_t at_failures = rec_.size();
+    put_finished_tail(failure_ends_.size(), property_ends_.size());
+    if (rec_.size() > kMaxRecordBytes) {
+      // Too large for one record: keep the failures and properties that fit, from the first, and say how
+      // many were left out. Everything before them is small enough on its own (log_encoder.hpp).
+      rec_.truncate(at_failures);
+      std::size_t tail = 128 + enc_.ci_fragment_view().size();  // the brackets, counts and ci around them
+      std::size_t room = kMaxRecordBytes - std::min(kMaxRecordBytes, at_failures + tail);
+      std::size_t failures = fitting(failure_ends_, room);
+      room -= failures == 0 ? 0 : failure_ends_[failures - 1];
+      put_finished_tail(failures, fitting(property_ends_, room));
     }
-    if (!properties_.empty()) {
-      rec_.put(",\"properties\":{");
-      rec_.put(properties_.view());
-      rec_.put('}');
-    }
-    rec_.put('}');
-    enc_.put_ci(rec_);
-    LogEncoder::end(rec_);
     append();
     in_test_.store(false, std::memory_order_relaxed);
 
@@ -491,7 +505,7 @@ class SessionImpl {
     rec_.put(std::string_view(ident.data() + at, len));
     if (!reason.empty()) {
       rec_.put(": ");
-      put_json_chars(rec_, first_line(reason, kMaxSummaryLineBytes));
+      put_json_chars(rec_, redacted_head(reason, kMaxSummaryLineBytes, redactor_, true));
     }
     rec_.put('"');
     enc_.put_run(rec_);
@@ -525,14 +539,13 @@ class SessionImpl {
     rec_.put(")");
     if (!f.file.empty()) {
       rec_.put(": ");
-      put_json_chars(rec_, f.file, kMaxNameBytes);
+      put_json_chars(rec_, f.file, kMaxSummaryLineBytes);
       if (f.line >= 0) {
         rec_.put(':');
         rec_.put_int(f.line);
       }
     }
-    std::string msg;
-    redactor_.apply(first_line(f.message, kMaxSummaryLineBytes), msg);
+    std::string msg = redacted_head(f.message, kMaxSummaryLineBytes, redactor_, true);
     if (!msg.empty()) {
       rec_.put(": ");
       put_json_chars(rec_, msg);
@@ -547,7 +560,9 @@ class SessionImpl {
       put_json_string(rec_, scope, kMaxNameBytes);
     }
     rec_.put("},\"failure\":");
-    LogEncoder::put_failure(rec_, f, redactor_);
+    // The failure gets what the record's cap leaves (the ci object and the closing brace follow).
+    std::size_t used = rec_.size() + enc_.ci_fragment_view().size() + 8;
+    LogEncoder::put_failure(rec_, f, redactor_, kMaxRecordBytes - std::min(kMaxRecordBytes, used));
     enc_.put_ci(rec_);
     LogEncoder::end(rec_);
     append();
@@ -695,7 +710,9 @@ class SessionImpl {
     close_and_ship(std::string("bstest: the run ended early: ") + why);
   }
 
-  void close_and_ship(const std::string& counts_line) {
+  // Ends the run: closes the journal, waits for (or does) the shipping, prints the one summary line:
+  // `outcome` ("bstest: PASSED prog: 3 tests, 3 passed"), then what became of the records.
+  void close_and_ship(const std::string& outcome) {
     finished_ = true;
     write_result_file();
     // The companion's drain deadline counts from this moment (CLOCK_MONOTONIC is shared by processes).
@@ -708,32 +725,45 @@ class SessionImpl {
     journal_.close();
     bool any_channel = cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
     if (child_) return;  // a wrapped binary or a re-run: whoever owns the suite ships and reports
-    std::string summary;
+    std::string shipping;  // without the "bstest: " of the shipper's own line
     if (companion_.running()) {
-      std::string problem;
-      if (!companion_.finish(cfg_.flush_timeout_ms, summary, problem) || summary.empty()) {
-        summary = "bstest: not everything was sent within BSTEST_FLUSH_TIMEOUT_MS=" + std::to_string(cfg_.flush_timeout_ms) +
-                  " ms; what was not sent is kept in " + cfg_.dir + " for `bstest flush`" +
-                  (problem.empty() ? std::string() : " (" + problem + ")");
+      std::string summary, problem;
+      if (companion_.finish(cfg_.flush_timeout_ms, summary, problem) && !summary.empty()) {
+        shipping = without_prefix(summary);
+      } else {
+        shipping = "not everything was sent within BSTEST_FLUSH_TIMEOUT_MS=" + std::to_string(cfg_.flush_timeout_ms) +
+                   " ms; what was not sent is kept in " + cfg_.dir + " for `bstest flush`" +
+                   (problem.empty() ? std::string() : " (" + problem + ")");
       }
     } else if (any_channel && !journal_failed_) {
-      // No companion: ship now, in this process, within the deadline.
+      // No companion: ship now, in this process, within the deadline. The last test has run, so the
+      // threads libcurl may start here (its resolver) cannot meet a death test's fork (docs/reliability.md).
       ShipOptions opt;
       opt.run_id = run_id_;
       opt.drain_deadline_ms = cfg_.flush_timeout_ms;
       ShipStats stats = ship(cfg_, opt);
-      summary = ship_summary_line(stats, cfg_);
-      if (!companion_problem_.empty()) summary += " [shipped at exit: " + companion_problem_ + "]";
+      shipping = without_prefix(ship_summary_line(stats, cfg_));
+      if (!companion_problem_.empty()) shipping += " [shipped at exit: " + companion_problem_ + "]";
+    } else if (!journal_failed_) {
+      bool bad_variable = std::any_of(cfg_.problems.begin(), cfg_.problems.end(),
+                                      [](const std::string& p) { return p.rfind("BETTERSTACK_", 0) == 0; });
+      shipping = std::to_string(enc_.records()) + " records kept in " + journal_dir(cfg_.dir) +
+                 (bad_variable ? " (Better Stack is off: see the problem above); to send them, fix it"
+                               : " (no Better Stack variables set); to send them, set BETTERSTACK_SOURCE_TOKEN and "
+                                 "BETTERSTACK_INGEST_HOST") +
+                 ", then run `bstest flush " + cfg_.dir + "`";
+    }
+    if (counts_.records_dropped > 0) {
+      shipping += std::string(shipping.empty() ? "" : "; ") + std::to_string(counts_.records_dropped) +
+                  (counts_.records_dropped == 1 ? " record" : " records") + " lost (the journal could not be written)";
     }
     if (cfg_.quiet && cfg_.problems.empty()) return;
-    say(counts_line);
-    if (!summary.empty()) {
-      say(summary);
-    } else if (!any_channel && !journal_failed_) {
-      say("bstest: " + std::to_string(enc_.records()) + " records kept in " + journal_dir(cfg_.dir) +
-          " (no Better Stack variables set); to send them, set BETTERSTACK_SOURCE_TOKEN and "
-          "BETTERSTACK_INGEST_HOST, then run `bstest flush " + cfg_.dir + "`");
-    }
+    say(shipping.empty() ? outcome : outcome + "; " + shipping);
+  }
+
+  static std::string without_prefix(const std::string& line) {
+    const std::string prefix = "bstest: ";
+    return line.rfind(prefix, 0) == 0 ? line.substr(prefix.size()) : line;
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -854,6 +884,34 @@ class SessionImpl {
     return true;
   }
 
+  // The end of a test_finished record: the first `failures` failures and `properties` properties (and how
+  // many were left out), then the ci object.
+  void put_finished_tail(std::size_t failures, std::size_t properties) {
+    if (failure_count_ > 0) {
+      rec_.put(",\"failures\":[", 13);
+      rec_.put(failures_.view().substr(0, failures == 0 ? 0 : failure_ends_[failures - 1]));
+      rec_.put(']');
+      std::size_t omitted = failures_omitted_ + failure_ends_.size() - failures;
+      if (omitted > 0) {
+        rec_.put(",\"failures_omitted\":");
+        rec_.put_uint(omitted);
+      }
+    }
+    if (properties > 0) {
+      rec_.put(",\"properties\":{");
+      rec_.put(properties_.view().substr(0, property_ends_[properties - 1]));
+      rec_.put('}');
+    }
+    std::size_t omitted = properties_omitted_ + property_ends_.size() - properties;
+    if (omitted > 0) {
+      rec_.put(",\"properties_omitted\":");
+      rec_.put_uint(omitted);
+    }
+    rec_.put('}');
+    enc_.put_ci(rec_);
+    LogEncoder::end(rec_);
+  }
+
   void put_outcome_message(Result r, double ms, std::string_view skip_reason) {
     rec_.put('"');
     switch (r) {
@@ -869,7 +927,7 @@ class SessionImpl {
     if (r == Result::failed && has_first_failure_) {
       rec_.put(": ");
       if (!first_failure_.first_failure_file.empty()) {
-        put_json_chars(rec_, first_failure_.first_failure_file, kMaxNameBytes);
+        put_json_chars(rec_, first_failure_.first_failure_file, kMaxSummaryLineBytes);
         if (first_failure_.first_failure_line >= 0) {
           rec_.put(':');
           rec_.put_int(first_failure_.first_failure_line);
@@ -879,9 +937,7 @@ class SessionImpl {
       put_json_chars(rec_, first_line(first_failure_.first_failure_message, kMaxSummaryLineBytes));
     } else if (r == Result::skipped && !skip_reason.empty()) {
       rec_.put(": ");
-      std::string clean;
-      redactor_.apply(first_line(skip_reason, kMaxSummaryLineBytes), clean);
-      put_json_chars(rec_, clean);
+      put_json_chars(rec_, redacted_head(skip_reason, kMaxSummaryLineBytes, redactor_, true));
     }
     rec_.put('"');
   }
@@ -929,7 +985,7 @@ class SessionImpl {
   // For the process that re-runs us: each test's result, one JSON object per line.
   void write_result_file() {
     if (result_file_.empty()) return;
-    int fd = ::open(result_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = ::open(result_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return;
     Buf b;
     for (const auto& [name, result] : results_) {
@@ -975,7 +1031,7 @@ class SessionImpl {
 
   void append_raw(const char* data, std::size_t n) {
     if (journal_failed_ || !journal_.append(data, n)) {
-      ++counts_.records_dropped;
+      if (std::string_view(data, n).rfind("{\"id\":", 0) == 0) ++counts_.records_dropped;  // log records only
       if (!journal_failed_ && journal_.failed() && !warned_write_) {
         warned_write_ = true;
         say("bstest: cannot write to the journal (" + journal_.last_error() +
@@ -1035,14 +1091,17 @@ class SessionImpl {
       puts(",\"test\":{");
       put(ident_.data(), ident_.size());
       puts(",\"result\":\"failed\"");
-      if (!failures_.empty()) {
-        std::size_t before = n;
+      if (!failure_ends_.empty()) {
+        // The failures that fit in a record (the crash and ci objects follow), the others counted.
+        std::size_t used = n + 256 + enc_.ci_fragment_view().size();
+        std::size_t keep = fitting(failure_ends_, kMaxRecordBytes - std::min(kMaxRecordBytes, used));
         puts(",\"failures\":[");
-        put(failures_.data(), failures_.size());
+        if (keep > 0) put(failures_.data(), failure_ends_[keep - 1]);
         puts("]");
-        if (!ok) {  // too large: drop the failures, keep the record
-          ok = true;
-          n = before;
+        std::size_t omitted = failures_omitted_ + failure_ends_.size() - keep;
+        if (omitted > 0) {
+          puts(",\"failures_omitted\":");
+          put(num, format_uint(num, omitted));
         }
       }
       puts("}");
@@ -1124,6 +1183,7 @@ class SessionImpl {
   bool disabled_test_ = false;
   std::int64_t test_start_ns_ = 0;
   Buf failures_;
+  std::vector<std::size_t> failure_ends_;  // where each failure in failures_ ends
   std::size_t failure_count_ = 0;
   std::size_t failures_omitted_ = 0;
   bool has_first_failure_ = false;
@@ -1131,6 +1191,8 @@ class SessionImpl {
   bool has_escaped_ = false;
   EscapedException escaped_;
   Buf properties_;
+  std::vector<std::size_t> property_ends_;
+  std::size_t properties_omitted_ = 0;
 
   Counts counts_;
   std::vector<FailedTest> failed_;

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <set>
 #include <string>
 
@@ -32,10 +34,9 @@ class Pipeline : public ::testing::Test {
     spec.argv = {driver};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     // Defaults first: a later entry wins, so a test's own `env` can change them.
-    spec.env = {{"BSTEST_FLUSH_TIMEOUT_MS", "3000"}, {"BSTEST_FLUSH_INTERVAL_MS", "200"}};
+    spec.env = {{"BSTEST_FLUSH_TIMEOUT_MS", "3000"}, {"BSTEST_FLUSH_INTERVAL_MS", "200"}, {"BSTEST_SHIPPER", bstest}};
     spec.env.insert(spec.env.end(), env.begin(), env.end());
     spec.env.emplace_back("BSTEST_DIR", dir / "bs");
-    spec.env.emplace_back("BSTEST_SHIPPER", bstest);
     spec.cwd = dir.path();
     spec.timeout_ms = 60000;
     return run(spec);
@@ -43,9 +44,8 @@ class Pipeline : public ::testing::Test {
 
   RunResult flush(std::vector<std::pair<std::string, std::string>> env) {
     RunSpec spec;
-    spec.argv = {bstest, "ship", "--dir", dir / "bs"};
+    spec.argv = {bstest, "flush", dir / "bs", "--deadline-ms", "8000"};
     spec.env = std::move(env);
-    spec.env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "5000");
     spec.cwd = dir.path();
     return run(spec);
   }
@@ -59,6 +59,18 @@ void expect_unique_ids(const std::vector<Json>& records) {
   for (const auto& r : records) {
     EXPECT_TRUE(ids.insert(r.str("id")).second) << "duplicate record " << r.str("id");
   }
+}
+
+// The lines a program printed on stderr.
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  for (std::size_t pos = 0; pos < text.size();) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    lines.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return lines;
 }
 
 std::vector<std::string> events(const std::vector<Json>& records) {
@@ -122,9 +134,12 @@ TEST_F(Pipeline, BasicRunArrivesOnceInOrderWithTheFieldsUsersQuery) {
   EXPECT_EQ(end.num("summary.flaky"), 0);
   EXPECT_EQ(end.num("summary.fixture_failures"), 1);
   EXPECT_EQ(end.str("summary.result"), "failed");
-  EXPECT_NE(r.err.find("14 records sent to Better Stack Logs"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("FAILED session_driver: 6 tests, 2 passed, 2 failed, 1 skipped, 1 disabled"), std::string::npos)
+  // One summary line: the outcome, then what was sent.
+  auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_EQ(lines[0].rfind("bstest: FAILED session_driver: 6 tests, 2 passed, 2 failed, 1 skipped, 1 disabled", 0), 0u)
       << r.err;
+  EXPECT_NE(lines[0].find("; 14 records sent to Better Stack Logs"), std::string::npos) << r.err;
   EXPECT_TRUE(journals().empty()) << "a fully delivered journal is removed";
   auto headers = server.log_headers();
   EXPECT_NE(std::find(headers.begin(), headers.end(), "content-encoding: gzip"), headers.end());
@@ -140,10 +155,39 @@ TEST_F(Pipeline, ServiceUnavailableThreeTimesThenEverythingArrivesOnce) {
   RunResult r = drive({"many", "50"}, server.env());
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto records = parse_all(server.records());
-  EXPECT_EQ(records.size(), 102u) << r.err;  // run_started, 50 x 2, run_finished
+  ASSERT_EQ(records.size(), 102u) << r.err;  // run_started, 50 x 2, run_finished
   expect_unique_ids(records);
+  // In order, with their fields.
+  EXPECT_EQ(records.front().str("event"), "run_started");
+  EXPECT_EQ(records.back().str("event"), "run_finished");
+  EXPECT_EQ(records.back().num("summary.passed"), 50);
+  for (int i = 0; i < 50; ++i) {
+    const Json& started = records[static_cast<std::size_t>(1 + 2 * i)];
+    const Json& finished = records[static_cast<std::size_t>(2 + 2 * i)];
+    std::string name = "Many.T" + std::to_string(i);
+    EXPECT_EQ(started.str("event"), "test_started") << i;
+    EXPECT_EQ(started.str("test.full_name"), name);
+    EXPECT_EQ(finished.str("event"), "test_finished") << i;
+    EXPECT_EQ(finished.str("test.full_name"), name);
+    EXPECT_EQ(finished.str("test.result"), "passed");
+    EXPECT_EQ(finished.num("test.line"), i);
+  }
   EXPECT_GE(server.requests(Channel::logs), 4u);
+  EXPECT_NE(r.err.find("102 records sent"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("retried after: Better Stack Logs: HTTP 503"), std::string::npos) << r.err;
   EXPECT_TRUE(journals().empty());
+}
+
+// One connection, kept alive, carries every batch of a run.
+TEST_F(Pipeline, OneConnectionCarriesEveryBatch) {
+  FakeBetterStack server;
+  std::vector<std::pair<std::string, std::string>> env = {server.env()[0], server.env()[1]};  // Logs only
+  env.emplace_back("BSTEST_BATCH_RECORDS", "10");
+  RunResult r = drive({"many", "200"}, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(server.record_count(), 402u) << r.err;
+  EXPECT_GE(server.requests(Channel::logs), 41u);
+  EXPECT_EQ(server.connections(), 1u) << server.requests(Channel::logs) << " batches";
 }
 
 TEST_F(Pipeline, ServerDownForTheWholeRunThenFlushDeliversEverything) {
@@ -205,20 +249,146 @@ TEST_F(Pipeline, ExitDeliversARunLargerThanTheShippersMemoryCap) {
   EXPECT_TRUE(journals().empty()) << r.err;
 }
 
+// A Logs outage with a backlog past the shipper's memory cap does not hold back the other channels.
+TEST_F(Pipeline, ALogsBacklogDoesNotStarveTheHeartbeatOrErrors) {
+  FakeBetterStack::Options o;
+  o.keep_bodies = false;
+  FakeBetterStack server(o);
+  Fault down;
+  down.status = 503;
+  server.inject(Channel::logs, down, -1);
+  auto env = server.env();
+  env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "8000");  // generous: sanitizer builds are slow
+  RunResult r = drive({"backlog", "25000"}, env);  // about 21 MiB of records: past the 16 MiB cap
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(server.record_count(), 0u);
+  EXPECT_EQ(server.envelopes().size(), 1u) << r.err;
+  EXPECT_EQ(server.heartbeats().size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("not yet sent: 50004 records, kept in"), std::string::npos) << r.err;
+}
+
+// A channel that is not configured for a run does not keep that run's journal for ever.
+TEST_F(Pipeline, ARunWithLogsAloneLeavesNothingBehind) {
+  FakeBetterStack server;
+  std::vector<std::pair<std::string, std::string>> env = {server.env()[0], server.env()[1]};  // token and host
+  RunResult r = drive({"basic"}, env);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(server.record_count(), 14u) << r.err;
+  EXPECT_EQ(r.err.find("not yet sent"), std::string::npos) << r.err;
+  EXPECT_TRUE(journals().empty()) << r.err;
+}
+
+// bstest flush without a channel's variable keeps what that channel has to send, and says which to set.
+TEST_F(Pipeline, FlushKeepsErrorEventsAndTheHeartbeatItCannotSend) {
+  FakeBetterStack server;
+  ClosedPort down;
+  auto env = server.env();
+  for (auto& [k, v] : env) {
+    if (k == "BETTERSTACK_INGEST_HOST") v = down.origin();
+    if (k == "BETTERSTACK_ERRORS_DSN") v = "http://" + server.options().errors_key + "@127.0.0.1:" + std::to_string(down.port()) + "/1";
+    if (k == "BETTERSTACK_UPTIME_HEARTBEAT_URL") v = down.origin() + "/api/v1/heartbeat/" + server.options().heartbeat_token;
+  }
+  RunResult r = drive({"basic"}, env);
+  EXPECT_NE(r.err.find("not yet sent: 14 records, 1 error event, the heartbeat"), std::string::npos) << r.err;
+
+  std::vector<std::pair<std::string, std::string>> logs_only = {server.env()[0], server.env()[1]};
+  RunResult f = flush(logs_only);
+  EXPECT_EQ(f.exit_code, 1) << "something is left\n" << f.err;
+  EXPECT_EQ(server.record_count(), 14u) << f.err;
+  EXPECT_NE(f.err.find("not yet sent: 1 error event, the heartbeat, kept in"), std::string::npos) << f.err;
+  EXPECT_NE(f.err.find("set BETTERSTACK_ERRORS_DSN, BETTERSTACK_UPTIME_HEARTBEAT_URL to send them"), std::string::npos)
+      << f.err;
+  EXPECT_FALSE(journals().empty()) << "the journal is kept";
+
+  RunResult all = flush(server.env());
+  EXPECT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_EQ(server.envelopes().size(), 1u) << all.err;
+  EXPECT_EQ(server.heartbeats().size(), 1u) << all.err;
+  EXPECT_EQ(server.record_count(), 14u) << "no record twice\n" << all.err;
+  EXPECT_TRUE(journals().empty()) << all.err;
+}
+
+// Nothing in the test process starts a thread while tests run: the companion does the network I/O.
+TEST_F(Pipeline, TheTestProcessHasNoExtraThreadWhileTestsRun) {
+  FakeBetterStack server;
+  RunResult r = drive({"threads"}, server.env());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  int before = -1, during = -1;
+  ASSERT_EQ(std::sscanf(r.out.c_str(), "threads before=%d during=%d", &before, &during), 2) << r.out;
+  EXPECT_EQ(during, before) << "a thread was started in the test process";
+#if !defined(__SANITIZE_THREAD__)
+  EXPECT_EQ(during, 1);  // (ThreadSanitizer's runtime has a thread of its own)
+#endif
+  ASSERT_TRUE(server.wait_for_records(8, 5000)) << r.err;
+  EXPECT_EQ(r.err.find("shipped at exit"), std::string::npos) << "the companion shipped: " << r.err;
+}
+
+// Without the companion (bstest cannot be found), the program ships at its end, after the last test.
+TEST_F(Pipeline, WithoutTheCompanionTheProgramShipsAtItsEnd) {
+  FakeBetterStack server;
+  auto env = server.env();
+  env.emplace_back("BSTEST_SHIPPER", dir / "no-such-bstest");
+  RunResult r = drive({"basic"}, env);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_NE(lines[0].find("14 records sent to Better Stack Logs"), std::string::npos) << r.err;
+  EXPECT_NE(lines[0].find("[shipped at exit: BSTEST_SHIPPER=" + (dir / "no-such-bstest") + " is not an executable file]"),
+            std::string::npos)
+      << r.err;
+  auto records = parse_all(server.records());
+  EXPECT_EQ(records.size(), 14u);
+  expect_unique_ids(records);
+  EXPECT_EQ(server.envelopes().size(), 1u);
+  EXPECT_EQ(server.heartbeats().size(), 1u);
+  EXPECT_TRUE(journals().empty());
+}
+
+// And with the network down it still ends within the flush deadline, keeping everything.
+TEST_F(Pipeline, WithoutTheCompanionADeadNetworkCostsAtMostTheDeadline) {
+  FakeBetterStack server;
+  auto env = server.env();
+  for (auto& [k, v] : env) {
+    if (k == "BETTERSTACK_INGEST_HOST") v = "https://no-such-host.invalid";
+  }
+  env.emplace_back("BSTEST_SHIPPER", dir / "no-such-bstest");
+  env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "1500");
+  RunResult r = drive({"basic"}, env);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_LT(r.seconds, 1.5 + 1.5) << r.err;
+  EXPECT_NE(r.err.find("not yet sent: 14 records"), std::string::npos) << r.err;
+  EXPECT_FALSE(journals().empty());
+}
+
 TEST_F(Pipeline, EmbeddedDefaultKeepsEverythingLocallyAndSaysHowToSendIt) {
   RunResult r = drive({"basic"}, {});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("records kept in"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("bstest flush"), std::string::npos) << r.err;
-  auto lines = journal_lines(dir / "bs");
+  auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_EQ(lines[0].rfind("bstest: FAILED session_driver: 6 tests", 0), 0u) << r.err;
+  EXPECT_NE(lines[0].find("; 14 records kept in " + (dir / "bs/journal") + " (no Better Stack variables set)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(lines[0].find("bstest flush"), std::string::npos) << r.err;
   std::size_t records = 0;
-  for (const auto& l : lines) records += l.rfind("{\"id\":", 0) == 0 ? 1 : 0;
+  for (const auto& l : journal_lines(dir / "bs")) records += l.rfind("{\"id\":", 0) == 0 ? 1 : 0;
   EXPECT_EQ(records, 14u);
   // Sent later, with the variables set:
   FakeBetterStack server;
   RunResult f = flush(server.env());
   EXPECT_EQ(f.exit_code, 0) << f.err;
   EXPECT_EQ(server.record_count(), 14u);
+}
+
+TEST_F(Pipeline, AnInvalidVariableIsNamedAtStartAndTheEndLineSaysSo) {
+  RunResult r = drive({"basic"}, {{"BETTERSTACK_SOURCE_TOKEN", "has a space"}, {"BETTERSTACK_INGEST_HOST", "s1.example.com"}});
+  EXPECT_EQ(r.exit_code, 1);
+  auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  EXPECT_EQ(lines[0].rfind("bstest: BETTERSTACK_SOURCE_TOKEN contains whitespace", 0), 0u) << r.err;
+  EXPECT_EQ(lines[1].find("no Better Stack variables set"), std::string::npos) << r.err;
+  EXPECT_NE(lines[1].find("14 records kept in"), std::string::npos) << r.err;
+  EXPECT_NE(lines[1].find("see the problem above"), std::string::npos) << r.err;
 }
 
 TEST_F(Pipeline, BadTokenStopsLogsWithOneLineAndKeepsTheJournal) {
@@ -244,6 +414,28 @@ TEST_F(Pipeline, TooLargeBatchesAreSplitAndEveryRecordArrives) {
   auto records = parse_all(server.records());
   EXPECT_EQ(records.size(), 202u) << r.err;
   expect_unique_ids(records);
+}
+
+// A record the server refuses as too large, again and again, is replaced by a note saying so; the others
+// all arrive (a passing 413 for a small record is retried: faults_test.cpp).
+TEST_F(Pipeline, ARecordTheServerAlwaysRefusesIsReplacedByANote) {
+  FakeBetterStack::Options o;
+  o.max_record_bytes = 800;  // only the failed Math.Sub's test_finished is larger
+  FakeBetterStack server(o);
+  auto env = server.env();
+  env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "10000");  // three tries with backoff, alone
+  RunResult r = drive({"basic"}, env);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto records = parse_all(server.records());
+  ASSERT_EQ(records.size(), 14u) << r.err;
+  expect_unique_ids(records);
+  auto notes = with_event(records, "record_dropped");
+  ASSERT_EQ(notes.size(), 1u) << r.err;
+  EXPECT_EQ(notes[0].str("dropped.event"), "test_finished");
+  EXPECT_GT(notes[0].num("dropped.bytes"), 800);
+  for (const auto& rec : with_event(records, "test_finished")) EXPECT_NE(rec.str("test.name"), "Sub");
+  EXPECT_NE(r.err.find("1 record too large, dropped"), std::string::npos) << r.err;
+  EXPECT_TRUE(journals().empty());
 }
 
 TEST_F(Pipeline, UnreadableBatchIsSetAsideAndCounted) {

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <set>
@@ -56,35 +57,44 @@ std::string everything(const RunResult& r, const std::string& folder, const Fake
 }
 
 TEST_F(Reliability, TokensAndTheHeartbeatUrlNeverAppearAnywhere) {
-  std::vector<std::pair<std::string, std::string>> secrets = {{"MY_API_KEY", "sk-live-7f3a9c1e2b4d6f80"}};
-  // A run that fails, crashes nothing, leaves a journal behind (Logs down), then a flush.
-  Fault down = {};
-  down.kind = Fault::Kind::status;
+  std::vector<std::pair<std::string, std::string>> secrets = {{"MY_API_KEY", "sk-live-7f3a9c1e2b4d6f80"},
+                                                               {"CLIENT_SECRET", "cs-9d8c7b6a5f4e3d2c"}};
+  // A run whose batch is set aside (406), one that fails and leaves a journal behind (Logs down), a crash,
+  // then a flush.
+  Fault reject = {};
+  reject.kind = Fault::Kind::status;
+  reject.status = 406;
+  server.inject(Channel::logs, reject, 1);
+  RunResult set_aside = go({driver, "leak"}, secrets);
+  Fault down = reject;
   down.status = 503;
   server.inject(Channel::logs, down, -1);
   RunResult r = go({driver, "leak"}, secrets);
   RunResult crash = go({driver, "crash", "segv"}, secrets);
-  std::string kept = everything(r, dir / "bs", server) + everything(crash, dir / "bs", server);
+  std::string kept = everything(set_aside, dir / "bs", server) + everything(r, dir / "bs", server) +
+                     everything(crash, dir / "bs", server);
+  ASSERT_EQ(list_files(dir / "bs/rejected").size(), 1u) << "rejected/ is among the files checked";
   server.clear_faults();
   RunResult f = go({bstest, "flush", dir / "bs"}, secrets);
   std::string all = kept + everything(f, dir / "bs", server);
   ASSERT_FALSE(server.records().empty());
   const auto& o = server.options();
-  for (const std::string& secret : {o.source_token, o.errors_key, o.heartbeat_token, server.heartbeat_url(),
-                                    std::string("sk-live-7f3a9c1e2b4d6f80")}) {
+  for (const std::string& secret : {o.source_token, o.errors_key, o.heartbeat_token, server.heartbeat_url(), server.dsn(),
+                                    std::string("sk-live-7f3a9c1e2b4d6f80"), std::string("cs-9d8c7b6a5f4e3d2c")}) {
     EXPECT_EQ(all.find(secret), std::string::npos) << "leaked: " << secret;
   }
 }
 
 TEST_F(Reliability, SecretLookingValuesAreRedactedFromMessagesAndProperties) {
   RunResult r = go({driver, "leak"}, {{"MY_API_KEY", "key-0123456789abcdef"},
+                                      {"CLIENT_SECRET", "client-secret-42424242"},
                                       {"DB_PASSWORD", "hunter2-hunter2"},
                                       {"INTERNAL_THING", "not-a-secret-by-name"},
                                       {"BSTEST_REDACT", "INTERNAL_*"}});
   auto fin = with_event(records(), "test_finished");
   ASSERT_EQ(fin.size(), 1u) << r.err;
   std::string msg = fin[0].str("test.failures.0.message");
-  EXPECT_EQ(msg, "connect failed: token=[redacted] dsn=[redacted] api_key=[redacted] custom=[redacted]");
+  EXPECT_EQ(msg, "connect failed: token=[redacted] dsn=[redacted] api_key=[redacted] secret=[redacted] custom=[redacted]");
   EXPECT_EQ(fin[0].str("test.properties.db_password"), "[redacted]");
   EXPECT_EQ(fin[0].str("message").find(server.options().source_token), std::string::npos);
 }
@@ -146,9 +156,84 @@ TEST_F(Reliability, UnwritableJournalFolderWarnsOnceAndTheTestsStillPass) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("cannot keep records in"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("Set BSTEST_DIR to a writable folder"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("; 42 records lost (the journal could not be written)"), std::string::npos) << r.err;
   std::size_t lines = 0;
   for (char c : r.err) lines += c == '\n';
   EXPECT_LE(lines, 3u) << "one warning, not one per record:\n" << r.err;
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// Records are only kept where nobody else can read them: an existing folder open to others is closed,
+// and every file in it is the user's alone.
+TEST_F(Reliability, ALaxFolderIsMadePrivateAndEveryKeptFileIs0600) {
+  std::string jdir = dir / "bs/journal";
+  ASSERT_EQ(::mkdir((dir / "bs").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir(jdir.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(jdir.c_str(), 0777), 0);
+  Fault reject;
+  reject.status = 406;
+  server.inject(Channel::logs, reject, 1);
+  RunResult rejected = go({driver, "basic"});
+  ASSERT_NE(rejected.err.find("rejected"), std::string::npos) << rejected.err;
+  ClosedPort down;  // then a run whose records stay
+  RunResult kept = go({driver, "basic"}, {{"BETTERSTACK_INGEST_HOST", down.origin()}});
+  ASSERT_NE(kept.err.find("bstest flush"), std::string::npos) << kept.err;
+  EXPECT_EQ(mode_of(jdir), 0700u);
+  EXPECT_EQ(mode_of(dir / "bs/rejected"), 0700u);
+  std::size_t files = 0;
+  for (const std::string sub : {"bs/journal", "bs/rejected"}) {
+    for (const auto& f : list_files(dir / sub)) {
+      EXPECT_EQ(mode_of(dir / (sub + "/" + f)), 0600u) << sub << "/" << f;
+      ++files;
+    }
+  }
+  EXPECT_GE(files, 3u) << "a journal, its cursor and a rejected batch";
+}
+
+// A cursor replaced by a link (in a folder someone else could write to) is never written through.
+TEST_F(Reliability, APlantedCursorLinkIsNotFollowed) {
+  ClosedPort down;
+  RunResult kept = go({driver, "basic"}, {{"BETTERSTACK_INGEST_HOST", down.origin()}});
+  std::string cursor;
+  for (const auto& f : list_files(dir / "bs/journal")) {
+    if (f.size() > 7 && f.compare(f.size() - 7, 7, ".cursor") == 0) cursor = dir / ("bs/journal/" + f);
+  }
+  ASSERT_FALSE(cursor.empty()) << kept.err;
+  std::string victim = dir / "victim.txt";
+  write_file(victim, "precious\n");
+  ASSERT_EQ(::unlink(cursor.c_str()), 0);
+  ASSERT_EQ(::symlink(victim.c_str(), cursor.c_str()), 0);
+  RunResult f = go({bstest, "flush", dir / "bs"});
+  EXPECT_EQ(read_file(victim), "precious\n");
+  EXPECT_NE(f.err.find("symbolic link"), std::string::npos) << f.err;
+  EXPECT_EQ(server.record_count(), 0u) << "a journal whose cursor cannot be trusted is not sent";
+}
+
+// A journal someone else put in the folder is never sent with the user's token.
+TEST_F(Reliability, APlantedJournalIsNotSent) {
+  std::string jdir = dir / "bs/journal";
+  ASSERT_EQ(::mkdir((dir / "bs").c_str(), 0700), 0);
+  ASSERT_EQ(::mkdir(jdir.c_str(), 0700), 0);
+  std::string planted = "{\"id\":\"planted-1\",\"dt\":\"2026-01-01T00:00:00.000000Z\",\"level\":\"info\","
+                        "\"event\":\"run_started\",\"message\":\"not ours\"}\n{\"local\":\"closed\"}\n";
+  write_file(dir / "elsewhere.journal", planted);
+  ASSERT_EQ(::symlink((dir / "elsewhere.journal").c_str(), (jdir + "/20260101T000000Z-aaaa.1.aaaa.journal").c_str()), 0);
+  if (::geteuid() == 0) {  // and, where we can make one, a file of another user
+    std::string theirs = jdir + "/20260101T000000Z-bbbb.2.bbbb.journal";
+    write_file(theirs, planted);
+    ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
+  }
+  RunResult f = go({bstest, "flush", dir / "bs"});
+  EXPECT_EQ(server.record_count(), 0u) << f.err;
+  EXPECT_NE(f.err.find("symbolic link"), std::string::npos) << f.err;
+  if (::geteuid() == 0) {
+    EXPECT_NE(f.err.find("belongs to another user"), std::string::npos) << f.err;
+  }
 }
 
 TEST_F(Reliability, FullDiskMidRunWarnsOnceAndTheTestsStillPass) {
@@ -165,6 +250,7 @@ TEST_F(Reliability, FullDiskMidRunWarnsOnceAndTheTestsStillPass) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("cannot write to the journal"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("PASSED session_driver: 20000 tests, 20000 passed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(" lost (the journal could not be written)"), std::string::npos) << r.err;
   std::size_t lines = 0;
   for (char c : r.err) lines += c == '\n';
   EXPECT_LE(lines, 4u) << r.err;

@@ -9,7 +9,9 @@
 //    to bytes no parsing rule tells apart (the token; the credentials in BETTERSTACK_INGEST_HOST; the
 //    DSN's key; the heartbeat URL's path, which holds its token; any non-ASCII byte of the DSN or the
 //    heartbeat URL). Both parses must give the same outcome and the same problem text, so no problem
-//    can quote any of those bytes;
+//    can quote any of those bytes. A secret (the token, the DSN's key, the heartbeat's token) pasted into
+//    another variable as well (the token in the host's path, say) is changed there too, the same way,
+//    so no problem may quote it wherever it was pasted;
 //  - every problem names its variable and holds no control character (it is printed to a terminal);
 //  - any enabled URL is https://, or http:// to a loopback host, with no credentials, query or fragment;
 //  - no URL or token contains whitespace or control characters;
@@ -18,11 +20,14 @@
 
 #include "fuzz_common.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -147,6 +152,62 @@ void check_target_url(const std::string& url, const char* what) {
   }
 }
 
+// The secrets a configuration holds, as the parser sees them: the token, the DSN's key (its credentials
+// up to ':') and the heartbeat URL's token (its last path segment).
+std::vector<std::string> secrets_of(const Env& env) {
+  std::vector<std::string> r;
+  auto get = [&](const char* name) {
+    auto it = env.find(name);
+    return it == env.end() ? std::string() : it->second;
+  };
+  r.push_back(get("BETTERSTACK_SOURCE_TOKEN"));
+  const std::string dsn = get("BETTERSTACK_ERRORS_DSN");
+  const Parts p = split(dsn);
+  const std::string userinfo = dsn.substr(p.userinfo_begin, p.userinfo_end - p.userinfo_begin);
+  r.push_back(userinfo.substr(0, userinfo.find(':')));
+  std::string path = get("BETTERSTACK_UPTIME_HEARTBEAT_URL");
+  path = path.substr(0, path.find_first_of("?#"));
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  r.push_back(path.substr(path.rfind('/') + 1));
+  return r;
+}
+
+// What the parser redacts from a quoted value: those secrets and the whole DSN and heartbeat URL, if at
+// least 6 bytes, longest first.
+std::vector<std::string> redacted_secrets(const Env& env) {
+  std::vector<std::string> r;
+  for (std::string sec : secrets_of(env)) r.push_back(sec);
+  for (const char* name : {"BETTERSTACK_ERRORS_DSN", "BETTERSTACK_UPTIME_HEARTBEAT_URL"}) {
+    auto it = env.find(name);
+    if (it != env.end()) r.push_back(it->second);
+  }
+  r.erase(std::remove_if(r.begin(), r.end(), [](const std::string& x) { return x.size() < 6; }), r.end());
+  std::sort(r.begin(), r.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return r;
+}
+
+// Where the parser's redaction (left to right, the longest secret first) replaces bytes of `v`.
+std::vector<std::pair<std::size_t, std::size_t>> redaction_marks(const std::string& v, const std::vector<std::string>& secrets) {
+  std::vector<std::pair<std::size_t, std::size_t>> marks;
+  for (std::size_t i = 0; i < v.size();) {
+    auto it = std::find_if(secrets.begin(), secrets.end(), [&](const std::string& sec) { return v.compare(i, sec.size(), sec) == 0; });
+    if (it == secrets.end()) {
+      ++i;
+    } else {
+      marks.emplace_back(i, it->size());
+      i += it->size();
+    }
+  }
+  return marks;
+}
+
+// Replaces every occurrence of `from` in `v` (left to right, not overlapping) by `to`.
+void replace_all(std::string& v, const std::string& from, const std::string& to) {
+  for (std::size_t at = v.find(from); at != std::string::npos; at = v.find(from, at + to.size())) {
+    v.replace(at, from.size(), to);
+  }
+}
+
 std::string all(const bstest::Config& c) {
   std::string r;
   for (const auto& p : c.problems) r += p + " | ";
@@ -191,14 +252,70 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   change("BETTERSTACK_UPTIME_HEARTBEAT_URL", [](char ch, std::size_t i, const Parts& p) {
     return (i >= p.userinfo_begin && i < p.userinfo_end) || i >= p.authority_end ? twin_text(ch) : twin_non_ascii(ch);
   });
+  // Secrets pasted into other variables too. Those made of letters, digits, '-' and '_' (whose twin keeps
+  // every parsing rule's view of the text around them) are changed wherever they are, the same way; their
+  // own variable then gets that twin (letters and digits changed) instead of the one above.
+  std::vector<std::string> pasted;
+  for (const std::string& sec : secrets_of(env)) {
+    if (sec.size() < 6) continue;
+    std::size_t places = 0;
+    for (const auto& [name, v] : env) {
+      for (std::size_t at = v.find(sec); at != std::string::npos; at = v.find(sec, at + 1)) ++places;
+    }
+    bool plain = std::all_of(sec.begin(), sec.end(), [](char ch) {
+      return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+    });
+    if (places > 1 && plain && lower(sec).find("localhost") == std::string::npos) pasted.push_back(sec);
+  }
+  if (!pasted.empty()) {
+    twin = env;
+    for (const std::string& sec : pasted) {
+      std::string t;
+      for (char ch : sec) t += twin_text(ch);
+      for (auto& [name, v] : twin) replace_all(v, sec, t);
+    }
+    // The remaining secret parts as above, except what was just changed.
+    auto keep_or = [&](const char* name, auto&& which) {
+      auto it = twin.find(name);
+      if (it == twin.end()) return;
+      const std::string& orig = env.at(name);
+      std::string& v = it->second;
+      const Parts p = split(orig);
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v[i] == orig[i]) v[i] = which(v[i], i, p);
+      }
+    };
+    auto token = env.find("BETTERSTACK_SOURCE_TOKEN");
+    if (token != env.end() && std::find(pasted.begin(), pasted.end(), token->second) == pasted.end()) {
+      keep_or("BETTERSTACK_SOURCE_TOKEN", [](char ch, std::size_t, const Parts&) { return twin_printable(ch); });
+    }
+    keep_or("BETTERSTACK_INGEST_HOST", [](char ch, std::size_t i, const Parts& p) {
+      return i >= p.userinfo_begin && i < p.userinfo_end ? twin_text(ch) : ch;
+    });
+    keep_or("BETTERSTACK_ERRORS_DSN", [](char ch, std::size_t i, const Parts& p) {
+      return i >= p.userinfo_begin && i < p.userinfo_end ? twin_text(ch) : twin_non_ascii(ch);
+    });
+    keep_or("BETTERSTACK_UPTIME_HEARTBEAT_URL", [](char ch, std::size_t i, const Parts& p) {
+      return (i >= p.userinfo_begin && i < p.userinfo_end) || i >= p.authority_end ? twin_text(ch) : twin_non_ascii(ch);
+    });
+  }
+  // The comparison can only judge configurations whose values are redacted at the same places in both
+  // (a secret pasted where the twin cannot follow it, or a twin that happens to be in a value already,
+  // would be redacted in one only).
+  bool judge = true;
+  const auto secrets = redacted_secrets(env);
+  const auto twin_secrets = redacted_secrets(twin);
+  for (const auto& [name, v] : env) judge = judge && redaction_marks(v, secrets) == redaction_marks(twin.at(name), twin_secrets);
   const bstest::Config t = parse(twin);
-  FUZZ_CHECK(c.logs.enabled() == t.logs.enabled(), all(c));
-  FUZZ_CHECK(c.errors.enabled() == t.errors.enabled(), all(c));
-  FUZZ_CHECK(c.heartbeat.enabled() == t.heartbeat.enabled(), all(c));
-  FUZZ_CHECK(c.problems.size() == t.problems.size(), all(c) + " vs " + all(t));
-  for (std::size_t i = 0; i < c.problems.size(); ++i) {
-    // A difference means a problem quotes secret bytes.
-    FUZZ_CHECK(c.problems[i] == t.problems[i], c.problems[i] + " vs " + t.problems[i]);
+  if (judge) {
+    FUZZ_CHECK(c.logs.enabled() == t.logs.enabled(), all(c));
+    FUZZ_CHECK(c.errors.enabled() == t.errors.enabled(), all(c));
+    FUZZ_CHECK(c.heartbeat.enabled() == t.heartbeat.enabled(), all(c));
+    FUZZ_CHECK(c.problems.size() == t.problems.size(), all(c) + " vs " + all(t));
+    for (std::size_t i = 0; i < c.problems.size(); ++i) {
+      // A difference means a problem quotes secret bytes.
+      FUZZ_CHECK(c.problems[i] == t.problems[i], c.problems[i] + " vs " + t.problems[i]);
+    }
   }
 
   for (const auto& p : c.problems) {

@@ -1,5 +1,5 @@
 // Fuzz target: the record encoder (put_json_string, put_json_chars, LogEncoder::put_test_identity,
-// LogEncoder::put_failure with a Redactor).
+// LogEncoder::put_failure with a Redactor and a size limit, redacted_head).
 //
 // Input: read with libFuzzer's FuzzedDataProvider (strings from the front, numbers from the back).
 //
@@ -7,8 +7,11 @@
 // each decoded string is exactly what the documented contract gives (the input when it is valid UTF-8 and
 // within the cap; otherwise each bad byte as U+FFFD, cut at a character boundary at the cap, with the
 // "[bstest: truncated, kept K of N bytes]" note); the caps of names, messages, details, tags and info
-// lines hold; the returned truncation flag and full-name position are right; the bytes already in the
-// buffer are kept; no redacted secret survives in the free text of a failure.
+// lines hold; an identity stays within kMaxIdentityBytes (its strings cut to kCompactNameBytes only when
+// needed) and a failure within its size limit (its caps scaled down only when needed); the returned
+// truncation flag and full-name position are right; the bytes already in the buffer are kept; no redacted
+// secret survives in the free text of a failure; redacted_head is exactly the start of the fully redacted
+// text (so a secret straddling the cut is never half shown).
 #include "record/json.hpp"
 #include "record/log_encoder.hpp"
 
@@ -119,7 +122,24 @@ void check_identity(FuzzedDataProvider& in) {
   FUZZ_CHECK(fuzz::parse_strict(d, json), fuzz::parse_error(d) + ": " + json);
   FUZZ_CHECK(d.IsObject(), json);
 
-  const std::size_t cap = bstest::detail::kMaxNameBytes;
+  FUZZ_CHECK(fields.size() <= bstest::detail::kMaxIdentityBytes, std::to_string(fields.size()));
+  // Every string at the full cap, or (only when that would have been too large) every one at the compact cap.
+  auto string_at = [&](const char* key, std::string_view raw, std::size_t c) {
+    auto it = d.FindMember(key);
+    return it != d.MemberEnd() && it->value.IsString() && fuzz::str(it->value) == fuzz::expected_json_text(raw, c);
+  };
+  std::size_t full_bytes = 0;  // what the strings alone would take at the full cap
+  for (std::string_view v : {t.suite, t.name, std::string_view(full_name), t.type_param, t.value_param, t.file, t.class_name}) {
+    Buf one;
+    bstest::detail::put_json_string(one, v, bstest::detail::kMaxNameBytes);
+    full_bytes += one.size();
+  }
+  const bool compact = !string_at("suite", t.suite, bstest::detail::kMaxNameBytes) ||
+                       !string_at("name", t.name, bstest::detail::kMaxNameBytes) ||
+                       !string_at("full_name", full_name, bstest::detail::kMaxNameBytes) ||
+                       (!t.file.empty() && !string_at("file", t.file, bstest::detail::kMaxNameBytes));
+  if (compact) FUZZ_CHECK(full_bytes + 2 * bstest::detail::kMaxNameBytes > bstest::detail::kMaxIdentityBytes, json);
+  const std::size_t cap = compact ? bstest::detail::kCompactNameBytes : bstest::detail::kMaxNameBytes;
   std::size_t members = 3;
   check_string_member(d, "suite", t.suite, cap);
   check_string_member(d, "name", t.name, cap);
@@ -151,8 +171,8 @@ void check_identity(FuzzedDataProvider& in) {
     std::size_t budget = cap;
     std::size_t expected = 0;
     for (const auto& tag : t.tags) {
-      if (tag.size() > budget) break;
-      budget -= tag.size();
+      if (tag.size() + 3 > budget) break;  // each tag costs 3 bytes more than its own (an empty one too)
+      budget -= tag.size() + 3;
       ++expected;
     }
     const auto& arr = d["tags"];
@@ -215,13 +235,16 @@ void check_failure(FuzzedDataProvider& in) {
   f.fatal = in.ConsumeBool();
   f.allowed = in.ConsumeBool();
   f.pass = in.ConsumeIntegral<int>();
+  const std::size_t max_bytes = in.ConsumeBool() ? SIZE_MAX : in.ConsumeIntegralInRange<std::size_t>(0, 300000);
   const std::string before = fill(in);
 
   Buf b;
   b.put(before);
-  LogEncoder::put_failure(b, f, redactor);
+  LogEncoder::put_failure(b, f, redactor, max_bytes);
   FUZZ_CHECK(b.view().substr(0, before.size()) == before, "caller's bytes");
   const std::string json(b.view().substr(before.size()));
+  // Within the limit (below the size of the field names alone, as small as they go).
+  FUZZ_CHECK(json.size() <= std::max<std::size_t>(max_bytes, 1300), std::to_string(json.size()));
   FUZZ_CHECK(fuzz::valid_utf8(json), json);
   rapidjson::Document d;
   FUZZ_CHECK(fuzz::parse_strict(d, json), fuzz::parse_error(d) + ": " + json);
@@ -232,8 +255,46 @@ void check_failure(FuzzedDataProvider& in) {
     redactor.apply(v, r);
     return r;
   };
+  // The full caps, or (only when the output would not have fitted) the ones scaled to the limit.
+  auto info_expected = [&](std::size_t detail_cap) {
+    std::size_t budget = detail_cap * 4;
+    std::size_t n = 0;
+    for (auto line : f.info) {
+      if (line.size() + 3 > budget) break;  // each line costs 3 bytes more than its own
+      budget -= line.size() + 3;
+      ++n;
+    }
+    return n;
+  };
+  auto fits_caps = [&](const bstest::detail::FailureCaps& c) {
+    auto same = [&](const char* key, std::string_view raw, std::size_t cap) {
+      if (raw.empty()) return true;
+      auto it = d.FindMember(key);
+      return it != d.MemberEnd() && it->value.IsString() && fuzz::str(it->value) == fuzz::expected_json_text(raw, cap);
+    };
+    bool ok = same("message", redacted(f.message), c.message) && same("file", f.file, c.name) &&
+              same("macro", redacted(f.macro), c.detail) && same("expression", redacted(f.expression), c.detail) &&
+              same("expanded", redacted(f.expanded), c.detail) && same("section", redacted(f.section), c.detail) &&
+              same("exception_type", redacted(f.exception_type), c.detail);
+    auto info = d.FindMember("info");
+    std::size_t n = info_expected(c.detail);
+    if (info != d.MemberEnd() && info->value.IsArray()) {
+      ok = ok && info->value.Size() == n;
+      for (rapidjson::SizeType i = 0; ok && i < info->value.Size(); ++i) {
+        ok = info->value[i].IsString() &&
+             fuzz::str(info->value[i]) == fuzz::expected_json_text(redacted(f.info[i]), c.detail);
+      }
+    }
+    return ok;
+  };
+  bstest::detail::FailureCaps caps = bstest::detail::kFailureCaps;
+  if (!fits_caps(caps)) {
+    caps = bstest::detail::failure_caps_within(max_bytes);
+    FUZZ_CHECK(caps.message < bstest::detail::kMaxMessageBytes, "cut harder although the worst case fits");
+    FUZZ_CHECK(fits_caps(caps), json);
+  }
   std::size_t members = 2;  // message, kind
-  check_string_member(d, "message", redacted(f.message), bstest::detail::kMaxMessageBytes);
+  check_string_member(d, "message", redacted(f.message), caps.message);
   static const char* const kKinds[] = {"assertion", "explicit", "exception", "fatal_error"};
   FUZZ_CHECK(d.HasMember("kind") && d["kind"].IsString() &&
                  fuzz::str(d["kind"]) == kKinds[static_cast<int>(f.kind)],
@@ -241,7 +302,7 @@ void check_failure(FuzzedDataProvider& in) {
   if (f.file.empty()) {
     FUZZ_CHECK(!d.HasMember("file"), json);
   } else {
-    check_string_member(d, "file", f.file, bstest::detail::kMaxNameBytes);
+    check_string_member(d, "file", f.file, caps.name);
     ++members;
   }
   if (f.line >= 0) {
@@ -268,7 +329,7 @@ void check_failure(FuzzedDataProvider& in) {
     if (value.empty()) {
       FUZZ_CHECK(!d.HasMember(key), json);
     } else {
-      check_string_member(d, key, redacted(value), bstest::detail::kMaxDetailBytes);
+      check_string_member(d, key, redacted(value), caps.detail);
       free_text.push_back(fuzz::str(d[key]));
       ++members;
     }
@@ -280,21 +341,14 @@ void check_failure(FuzzedDataProvider& in) {
     FUZZ_CHECK(!d.HasMember("pass"), json);
   }
   if (f.info.empty()) {
-    FUZZ_CHECK(!d.HasMember("info"), json);
+    FUZZ_CHECK(!d.HasMember("info"), json);  // (a list whose first line does not fit is there, empty)
   } else {
     FUZZ_CHECK(d.HasMember("info") && d["info"].IsArray(), json);
     ++members;
-    std::size_t budget = bstest::detail::kMaxDetailBytes * 4;
-    std::size_t expected = 0;
-    for (auto line : f.info) {
-      if (line.size() > budget) break;
-      budget -= line.size();
-      ++expected;
-    }
     const auto& arr = d["info"];
-    FUZZ_CHECK(arr.Size() == expected, json);
+    FUZZ_CHECK(arr.Size() == info_expected(caps.detail), json);
     for (rapidjson::SizeType i = 0; i < arr.Size(); ++i) {
-      const std::string expected_line = fuzz::expected_json_text(redacted(f.info[i]), bstest::detail::kMaxDetailBytes);
+      const std::string expected_line = fuzz::expected_json_text(redacted(f.info[i]), caps.detail);
       FUZZ_CHECK(arr[i].IsString() && fuzz::str(arr[i]) == expected_line, json);
       free_text.push_back(fuzz::str(arr[i]));
     }
@@ -310,14 +364,42 @@ void check_failure(FuzzedDataProvider& in) {
   }
 }
 
+// redacted_head: a secret placed anywhere (across the cut too) is redacted before the text is cut.
+void check_head(FuzzedDataProvider& in) {
+  Redactor redactor;
+  const std::string secret = in.ConsumeRandomLengthString(40);
+  redactor.add(secret);
+  std::string text = consume_text(in, 4);
+  const std::size_t at = in.ConsumeIntegralInRange<std::size_t>(0, text.size());
+  text.insert(at, secret);
+  const std::size_t max = in.ConsumeIntegralInRange<std::size_t>(0, text.size() + 8);
+  const bool one_line = in.ConsumeBool();
+  const std::string head = bstest::detail::redacted_head(text, max, redactor, one_line);
+  std::string whole;
+  redactor.apply(text, whole);
+  if (one_line) whole = whole.substr(0, whole.find('\n'));
+  FUZZ_CHECK(head.size() <= max, head);
+  FUZZ_CHECK(whole.compare(0, head.size(), head) == 0, head + " is not the start of " + whole);
+  // Cut where asked, or just before the character the cut would split: its first byte and at most three
+  // continuation bytes are given up.
+  auto continuation = [&](std::size_t i) { return (static_cast<unsigned char>(whole[i]) & 0xC0) == 0x80; };
+  if (head.size() < std::min(max, whole.size())) {
+    FUZZ_CHECK(max - head.size() <= 3 && !continuation(head.size()), "cut too early: " + head);
+    for (std::size_t i = head.size() + 1; i <= max; ++i) FUZZ_CHECK(continuation(i), "cut too early: " + head);
+  } else {
+    FUZZ_CHECK(head.size() == std::min(max, whole.size()), head);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider in(data, size);
-  switch (in.ConsumeIntegralInRange<int>(0, 2)) {
+  switch (in.ConsumeIntegralInRange<int>(0, 3)) {
     case 0: check_string(in); break;
     case 1: check_identity(in); break;
-    default: check_failure(in); break;
+    case 2: check_failure(in); break;
+    default: check_head(in); break;
   }
   return 0;
 }

@@ -155,9 +155,10 @@ void expect_run_arrives(const std::string& program, const std::string& dir, cons
     }
   }
   EXPECT_EQ(finished, expected.tests);
-  // The summary line says how the records left: through the companion, or "[shipped at exit: <why>]" by the
-  // test program itself when it could not start one.
-  EXPECT_NE(r.err.find("bstest: " + std::to_string(want) + " records sent to Better Stack Logs"), std::string::npos)
+  // The one summary line ("bstest: PASSED <program>: <counts>; <N> records sent to Better Stack Logs ...")
+  // says how the records left: through the companion, or "[shipped at exit: <why>]" by the test program
+  // itself when it could not start one.
+  EXPECT_NE(r.err.find("; " + std::to_string(want) + " records sent to Better Stack Logs"), std::string::npos)
       << r.err;
   if (expected.companion) {
     EXPECT_EQ(r.err.find("[shipped at exit"), std::string::npos) << "the bstest program was not used:\n" << r.err;

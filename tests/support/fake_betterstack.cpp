@@ -92,6 +92,7 @@ struct FakeBetterStack::Conn {
   SSL* ssl = nullptr;
   std::string in;
   std::atomic<bool> closed{false};
+  bool mute = false;  // the answer is lost (a fault with accept_anyway): written nowhere
 
   ssize_t read_some(char* buf, std::size_t n) {
     if (ssl != nullptr) {
@@ -105,6 +106,7 @@ struct FakeBetterStack::Conn {
     return r;
   }
   bool write_all(const std::string& data) {
+    if (mute) return true;
     std::size_t done = 0;
     while (done < data.size()) {
       ssize_t w;
@@ -261,6 +263,7 @@ void FakeBetterStack::accept_loop() {
     auto conn = std::make_shared<Conn>();
     conn->fd = fd;
     std::lock_guard<std::mutex> lock(mu_);
+    ++connections_;
     conns_.push_back(conn);
     workers_.emplace_back([this, conn] { serve(conn); });
   }
@@ -355,6 +358,13 @@ bool FakeBetterStack::handle(Conn& conn, Request& req) {
   }
   Fault f;
   if (take_fault(channel, f)) {
+    bool lost_answer = f.accept_anyway && (f.kind == Fault::Kind::reset || f.kind == Fault::Kind::close ||
+                                           f.kind == Fault::Kind::hang);
+    if (lost_answer) {  // handled as usual, the answer going nowhere; then the fault
+      conn.mute = true;
+      dispatch(conn, req, channel);
+      conn.mute = false;
+    }
     switch (f.kind) {
       case Fault::Kind::reset:
         conn.close_now(true);
@@ -387,6 +397,10 @@ bool FakeBetterStack::handle(Conn& conn, Request& req) {
       }
     }
   }
+  return dispatch(conn, req, channel);
+}
+
+bool FakeBetterStack::dispatch(Conn& conn, Request& req, Channel channel) {
   switch (channel) {
     case Channel::heartbeat: return handle_heartbeat(conn, req);
     case Channel::errors: return handle_errors(conn, req);
@@ -583,6 +597,10 @@ std::size_t FakeBetterStack::requests(Channel c) const {
   auto it = requests_.find(c);
   return it == requests_.end() ? 0 : it->second;
 }
+std::size_t FakeBetterStack::connections() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return connections_;
+}
 std::size_t FakeBetterStack::logs_bytes_received() const {
   std::lock_guard<std::mutex> lock(mu_);
   return logs_bytes_;
@@ -615,6 +633,7 @@ void FakeBetterStack::reset_received() {
   envelopes_.clear();
   heartbeats_.clear();
   requests_.clear();
+  connections_ = 0;
   logs_bytes_ = logs_decoded_ = 0;
 }
 

@@ -46,7 +46,9 @@ struct Fault {
   std::string location;     // for 3xx
   std::string body;         // answer body (status faults)
   int delay_ms = 0;
-  bool accept_anyway = false;  // slow: still record what arrived
+  // reset, close, hang: the request is handled first (what it carried is kept, as if accepted), then
+  // the answer is lost: the client sees a network fault for a request that did arrive.
+  bool accept_anyway = false;
 };
 
 struct Heartbeat {
@@ -105,6 +107,7 @@ class FakeBetterStack {
   std::vector<Heartbeat> heartbeats() const;
   std::size_t record_count() const;
   std::size_t requests(Channel c) const;     // every request seen on the channel, faults included
+  std::size_t connections() const;           // TCP connections accepted (keep-alive reuses one)
   std::size_t logs_bytes_received() const;   // compressed body bytes of accepted logs requests
   std::size_t logs_bytes_decoded() const;
   std::vector<std::string> log_headers() const;  // "Name: value" lines of the last logs request
@@ -121,6 +124,7 @@ class FakeBetterStack {
   void accept_loop();
   void serve(std::shared_ptr<Conn> conn);
   bool handle(Conn& conn, Request& req);
+  bool dispatch(Conn& conn, Request& req, Channel channel);
   bool take_fault(Channel c, Fault& out);
   std::string answer(int status, const std::string& body, const std::vector<std::string>& headers = {});
   bool handle_logs(Conn& conn, Request& req);
@@ -144,6 +148,7 @@ class FakeBetterStack {
   std::vector<Envelope> envelopes_;
   std::vector<Heartbeat> heartbeats_;
   std::map<Channel, std::size_t> requests_;
+  std::size_t connections_ = 0;
   std::size_t logs_bytes_ = 0;
   std::size_t logs_decoded_ = 0;
   std::vector<std::string> last_log_headers_;

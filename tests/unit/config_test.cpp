@@ -100,7 +100,51 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{{"BETTERSTACK_SOURCE_TOKEN", kToken}, {"BETTERSTACK_INGEST_HOST", "h.example.com:99999"}}, "port"},
         BadCase{{{"BETTERSTACK_SOURCE_TOKEN", kToken}, {"BETTERSTACK_INGEST_HOST", "h_x!.example.com"}}, "invalid host"},
         BadCase{{{"BETTERSTACK_SOURCE_TOKEN", kToken}, {"BETTERSTACK_INGEST_HOST", "https://h.example.com/?x=1"}},
-                "query"}));
+                "query"},
+        // The token pasted into the host too: never shown, wherever it is.
+        BadCase{{{"BETTERSTACK_SOURCE_TOKEN", kToken}, {"BETTERSTACK_INGEST_HOST", "h.example.com/" + kToken}}, "has a path"},
+        BadCase{{{"BETTERSTACK_SOURCE_TOKEN", kToken}, {"BETTERSTACK_INGEST_HOST", "h.example.com?t=" + kToken}}, "query"},
+        BadCase{{{"BETTERSTACK_SOURCE_TOKEN", kToken}, {"BETTERSTACK_INGEST_HOST", "https://" + kToken + "@h.example.com"}},
+                "credentials"},
+        BadCase{{{"BETTERSTACK_SOURCE_TOKEN", kToken}, {"BETTERSTACK_INGEST_HOST", kToken}}, "did you swap"},
+        BadCase{{{"BETTERSTACK_SOURCE_TOKEN", kToken}, {"BETTERSTACK_INGEST_HOST", "logs-host"}}, "has no dot"}));
+
+// The two variables swapped: the "host" is the token, and it must neither be printed nor looked up.
+TEST(Config, SwappedTokenAndHostAreCaughtWithoutShowingTheToken) {
+  bstest::Config c = parse({{"BETTERSTACK_SOURCE_TOKEN", "s123.eu-nbg-2.betterstackdata.com"},
+                            {"BETTERSTACK_INGEST_HOST", "Xy7tok_secret123"}});
+  EXPECT_FALSE(c.logs.enabled());
+  ASSERT_EQ(c.problems.size(), 1u) << all_problems(c);
+  EXPECT_NE(c.problems[0].find("did you swap BETTERSTACK_SOURCE_TOKEN and BETTERSTACK_INGEST_HOST?"), std::string::npos)
+      << c.problems[0];
+  EXPECT_EQ(c.problems[0].find("tok_secret"), std::string::npos) << c.problems[0];
+  EXPECT_EQ(c.problems[0].find("xy7tok"), std::string::npos) << c.problems[0];
+}
+
+TEST(Config, HostsWithoutADotThatAreHosts) {
+  for (const std::string host : {"http://localhost:8080", "http://[::1]:8080", "https://10.0.0.1", "localhost"}) {
+    bstest::Config c = parse({{"BETTERSTACK_SOURCE_TOKEN", kToken}, {"BETTERSTACK_INGEST_HOST", host}});
+    EXPECT_TRUE(c.logs.enabled()) << host << ": " << all_problems(c);
+  }
+}
+
+// Any value quoted in a problem has the secrets of the other variables redacted.
+TEST(Config, QuotedValuesNeverShowASecret) {
+  bstest::Config c = parse({{"BETTERSTACK_SOURCE_TOKEN", kToken},
+                            {"BETTERSTACK_INGEST_HOST", "h.example.com"},
+                            {"BETTERSTACK_UPTIME_HEARTBEAT_URL", "https://uptime.betterstack.com/api/v1/heartbeat/hbTOKEN42xyz"},
+                            {"BETTERSTACK_ERRORS_DSN", "https://dsnKEY9876@errors.example.com/1"},
+                            {"BSTEST_FLUSH_TIMEOUT_MS", "5" + kToken},
+                            {"BSTEST_RETRIES", "hbTOKEN42xyz"},
+                            {"BSTEST_QUIET", "dsnKEY9876"}});
+  ASSERT_EQ(c.problems.size(), 3u) << all_problems(c);
+  for (const auto& p : c.problems) {
+    EXPECT_NE(p.find("[redacted]"), std::string::npos) << p;
+    for (const std::string& secret : {kToken, std::string("hbTOKEN42xyz"), std::string("dsnKEY9876")}) {
+      EXPECT_EQ(p.find(secret), std::string::npos) << p;
+    }
+  }
+}
 
 TEST(Config, ErrorsDsnBecomesTheEnvelopeUrl) {
   bstest::Config c = parse({{"BETTERSTACK_ERRORS_DSN", "https://abcKEY123@errors.example.com/1"}});

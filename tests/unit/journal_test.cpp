@@ -286,14 +286,31 @@ TEST(Journal, SignalPathAppendsAfterTheOthersEvenWhenTheRingIsFull) {
 }
 
 TEST(Journal, UnwritableFolderIsAClearError) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root ignores folder permissions";
   TempDir dir;
-  std::string ro = dir / "ro";
-  ::mkdir(ro.c_str(), 0500);
+  // A folder under a regular file cannot be created by anyone, root included.
+  bstest::testing::write_file(dir / "file", "x");
   JournalWriter w;
   std::string err;
-  EXPECT_FALSE(w.open(ro + "/x.journal", err));
+  EXPECT_FALSE(w.open(dir / "file/x.journal", err));
   EXPECT_NE(err.find("cannot create"), std::string::npos) << err;
+  EXPECT_FALSE(bstest::detail::make_private_dir(dir / "file/sub", err));
+  EXPECT_NE(err.find("cannot create folder"), std::string::npos) << err;
+}
+
+TEST(Journal, RingAndJournalFilesAre0600) {
+  TempDir dir;
+  std::string path = dir / "m.journal";
+  JournalWriter w;
+  std::string err;
+  ASSERT_TRUE(w.open(path, err, JournalWriter::kRingBytes)) << err;
+  std::string r = record(1);
+  ASSERT_TRUE(w.append(r.data(), r.size()));
+  for (const std::string& p : {path, bstest::detail::ring_path_of(path)}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(p.c_str(), &st), 0) << p;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << p;
+  }
+  w.close();
 }
 
 TEST(Journal, PrivateFolderIsCreatedWith0700) {
@@ -307,6 +324,112 @@ TEST(Journal, PrivateFolderIsCreatedWith0700) {
   std::string file = dir / "file";
   bstest::testing::write_file(file, "x");
   EXPECT_FALSE(bstest::detail::make_private_dir(file, err));
+}
+
+TEST(Journal, AnExistingFolderOpenToOthersIsMadePrivate) {
+  TempDir dir;
+  std::string lax = dir / "lax";
+  ASSERT_EQ(::mkdir(lax.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(lax.c_str(), 0777), 0);
+  std::string err;
+  ASSERT_TRUE(bstest::detail::make_private_dir(lax, err)) << err;
+  struct stat st {};
+  ASSERT_EQ(::stat(lax.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+TEST(Journal, AFolderThatIsALinkOrAnotherUsersIsRefused) {
+  TempDir dir;
+  std::string real = dir / "real";
+  ASSERT_EQ(::mkdir(real.c_str(), 0700), 0);
+  std::string link = dir / "link";
+  ASSERT_EQ(::symlink(real.c_str(), link.c_str()), 0);
+  std::string err;
+  EXPECT_FALSE(bstest::detail::make_private_dir(link, err));
+  EXPECT_NE(err.find("symbolic link"), std::string::npos) << err;
+  // Another user's folder: one we create and give away as root, else one root owns.
+  std::string theirs = "/";
+  if (::geteuid() == 0) {
+    theirs = dir / "theirs";
+    ASSERT_EQ(::mkdir(theirs.c_str(), 0700), 0);
+    ASSERT_EQ(::chmod(theirs.c_str(), 0777), 0);
+    ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
+  }
+  EXPECT_FALSE(bstest::detail::check_private_dir(theirs, err));
+  EXPECT_NE(err.find("belongs to another user"), std::string::npos) << err;
+  struct stat st {};
+  ASSERT_EQ(::stat(theirs.c_str(), &st), 0);
+  if (theirs != "/") {
+    EXPECT_EQ(st.st_mode & 0777, 0777u) << "not ours to change";
+  }
+}
+
+TEST(Journal, ReaderOpensNoLinkNoFifoAndNoFileOfAnotherUser) {
+  TempDir dir;
+  std::string path = dir / "j.journal";
+  bstest::testing::write_file(path, record(1));
+  JournalReader r;
+  std::string err;
+  std::string link = dir / "link.journal";
+  ASSERT_EQ(::symlink(path.c_str(), link.c_str()), 0);
+  EXPECT_FALSE(r.open(link, err));
+  EXPECT_NE(err.find("symbolic link"), std::string::npos) << err;
+  std::string fifo = dir / "fifo.journal";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_FALSE(r.open(fifo, err)) << "and it did not hang";
+  EXPECT_NE(err.find("not a regular file"), std::string::npos) << err;
+  std::string theirs = "/etc/passwd";
+  if (::geteuid() == 0) {
+    theirs = dir / "theirs.journal";
+    bstest::testing::write_file(theirs, record(2));
+    ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
+  }
+  EXPECT_FALSE(r.open(theirs, err));
+  EXPECT_NE(err.find("belongs to another user"), std::string::npos) << err;
+  EXPECT_TRUE(r.open(path, err)) << err;
+}
+
+// A ring file whose header does not describe it is reported and left alone, never trusted.
+TEST(Journal, ADamagedRingIsReportedNotTrusted) {
+  struct Damage {
+    const char* what;
+    std::uint64_t size;
+    std::uint64_t consumed;
+  };
+  for (const Damage& d : {Damage{"size 0", 0, 0}, Damage{"size of another file", 2 * JournalWriter::kRingBytes, 0},
+                          Damage{"size not whole pages", JournalWriter::kRingBytes - 100, 0},
+                          Damage{"consumed past the journal", JournalWriter::kRingBytes, 1u << 30}}) {
+    TempDir dir;
+    std::string path = dir / "d.journal";
+    pid_t pid = ::fork();
+    if (pid == 0) {  // a writer that dies with one record in its ring
+      JournalWriter w;
+      std::string err;
+      if (!w.open(path, err, JournalWriter::kRingBytes)) ::_exit(2);
+      std::string a = record(1);
+      w.append(a.data(), a.size());
+      ::_exit(0);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    std::string ring = bstest::detail::ring_path_of(path);
+    int fd = ::open(ring.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    auto* h = static_cast<bstest::detail::RingHeader*>(
+        ::mmap(nullptr, JournalWriter::kHeaderBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    ASSERT_NE(h, MAP_FAILED);
+    h->size = d.size;
+    h->consumed.store(d.consumed);
+    ::munmap(h, JournalWriter::kHeaderBytes);
+    ::close(fd);
+    std::string err;
+    EXPECT_FALSE(bstest::detail::absorb_ring(path, true, err)) << d.what;
+    EXPECT_NE(err.find("is damaged"), std::string::npos) << d.what << ": " << err;
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 0) << d.what << ": nothing copied";
+  }
 }
 
 }  // namespace

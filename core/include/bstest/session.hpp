@@ -14,7 +14,9 @@
 // starts a thread, never throws and never blocks on anything but a short in-process lock. The records are
 // sent by a companion process (`bstest ship`, started by run_started) or, when bstest run wraps the test
 // command, by that wrapper. run_finished waits for the companion, at most `flush_timeout_ms`, and prints
-// one summary line on stderr.
+// one summary line on stderr. Where the companion cannot be started, run_finished ships in this process
+// instead, within the same deadline: only then, after the last test, may libcurl start threads here (its
+// resolver's), when no test and no death test's fork can meet them.
 //
 // Threads: failure() and property() may be called from any thread (GoogleTest reports assertions on the
 // thread that made them); every other call comes from the thread that runs the tests. A Session created in

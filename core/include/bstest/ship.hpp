@@ -26,7 +26,8 @@ struct ShipStats {
   std::uint64_t errors_sent = 0;       // Sentry events accepted by Better Stack Errors
   std::uint64_t errors_dropped = 0;    // events refused for good (HTTP error, Sentry rules)
   std::uint64_t heartbeats_sent = 0;
-  std::uint64_t records_pending = 0;   // log records left in journals for a later `bstest flush`
+  // Left in journals for a later `bstest flush`: not delivered, or for a channel not configured here.
+  std::uint64_t records_pending = 0;   // log records
   std::uint64_t errors_pending = 0;
   std::uint64_t heartbeats_pending = 0;
   std::uint64_t records_dropped = 0;   // single records too large to send (replaced by a note)
@@ -41,7 +42,12 @@ struct ShipStats {
 
 struct ShipOptions {
   std::string dir;     // journal folder; empty: Config::dir
-  std::string run_id;  // only journals of this run; empty: every journal in the folder
+  // Only journals of this run; empty: every journal in the folder. With a run id the shipper ships that
+  // run with the run's own configuration (the companion, bstest run, a test program at exit): the error
+  // events and heartbeats of a channel not configured here were not meant to be sent and are passed by.
+  // Without one (bstest flush) they are kept, and counted as pending, until a shipper can send them.
+  // Log records are always kept until Better Stack Logs takes them.
+  std::string run_id;
   // Follow journals while they are written. Without it, ship what finished journals hold and stop.
   bool follow = false;
   // Follow mode ends when this returns false (for the companion: the owner closed its end of a pipe;

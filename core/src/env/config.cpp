@@ -1,9 +1,11 @@
 // Config::from_env: the BETTERSTACK_* and BSTEST_* variables, validated. Secrets are never quoted in
-// problem messages; hosts are (they are not secret and help the user see the mistake).
+// problem messages: a quoted value (a host, a number) has every secret in it redacted first, and an
+// ingest host is quoted only as host[:port], never with a path, query or credentials.
 #include <bstest/config.hpp>
 
 #include "env/url.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -18,6 +20,9 @@ using Lookup = std::function<const char*(const char*)>;
 struct Reader {
   const Lookup& get;
   Config& cfg;
+  // The secrets the variables hold (the source token, the DSN and its key, the heartbeat URL and its
+  // token), longest first: redacted from every value quoted in a problem, wherever it was pasted.
+  std::vector<std::string> secrets;
 
   // The variable's value; nullopt-like: returns false when unset.
   bool value(const char* name, std::string& out) const {
@@ -36,7 +41,7 @@ struct Reader {
     char* end = nullptr;
     long n = std::strtol(v.c_str(), &end, 10);
     if (errno != 0 || end == v.c_str() || *end != '\0' || n < lo || n > hi) {
-      problem(std::string(name) + "='" + detail_quote(v) + "' is not a whole number from " + std::to_string(lo) +
+      problem(std::string(name) + "='" + quote(v) + "' is not a whole number from " + std::to_string(lo) +
               " to " + std::to_string(hi) + "; using the default " + std::to_string(field));
       return;
     }
@@ -50,7 +55,7 @@ struct Reader {
     char* end = nullptr;
     unsigned long long n = std::strtoull(v.c_str(), &end, 10);
     if (errno != 0 || end == v.c_str() || *end != '\0' || v[0] == '-' || n < lo || n > hi) {
-      problem(std::string(name) + "='" + detail_quote(v) + "' is not a whole number from " + std::to_string(lo) +
+      problem(std::string(name) + "='" + quote(v) + "' is not a whole number from " + std::to_string(lo) +
               " to " + std::to_string(hi) + "; using the default " + std::to_string(field));
       return;
     }
@@ -67,13 +72,24 @@ struct Reader {
     } else if (l == "0" || l == "false" || l == "no" || l == "off") {
       field = false;
     } else {
-      problem(std::string(name) + "='" + detail_quote(v) + "' is not a boolean (use 1 or 0); using " +
+      problem(std::string(name) + "='" + quote(v) + "' is not a boolean (use 1 or 0); using " +
               (field ? "1" : "0"));
     }
   }
 
-  // Non-secret values are quoted in messages, cut and made printable.
-  static std::string detail_quote(const std::string& v) {
+  // A value as quoted in a message: secrets redacted (before the cut, so none is half shown), cut, printable.
+  std::string quote(const std::string& value) const {
+    std::string v;
+    for (std::size_t i = 0; i < value.size();) {
+      auto it = std::find_if(secrets.begin(), secrets.end(),
+                             [&](const std::string& sec) { return value.compare(i, sec.size(), sec) == 0; });
+      if (it != secrets.end()) {
+        v += "[redacted]";
+        i += it->size();
+      } else {
+        v += value[i++];
+      }
+    }
     std::string r;
     for (char c : v.substr(0, 80)) {
       auto u = static_cast<unsigned char>(c);
@@ -81,6 +97,27 @@ struct Reader {
     }
     if (v.size() > 80) r += "...";
     return r;
+  }
+
+  void collect_secrets() {
+    auto add = [&](std::string v) {
+      if (v.size() >= 6 && std::find(secrets.begin(), secrets.end(), v) == secrets.end()) secrets.push_back(std::move(v));
+    };
+    std::string v;
+    if (value("BETTERSTACK_SOURCE_TOKEN", v)) add(v);
+    if (value("BETTERSTACK_ERRORS_DSN", v)) {
+      add(v);
+      std::string rest = v.substr(v.find("://") == std::string::npos ? 0 : v.find("://") + 3);
+      auto at = rest.substr(0, rest.find_first_of("/?#")).rfind('@');
+      if (at != std::string::npos) add(rest.substr(0, std::min(at, rest.find(':'))));  // the key
+    }
+    if (value("BETTERSTACK_UPTIME_HEARTBEAT_URL", v)) {
+      add(v);
+      std::string path = v.substr(0, v.find_first_of("?#"));
+      while (!path.empty() && path.back() == '/') path.pop_back();
+      add(path.substr(path.rfind('/') + 1));  // the token
+    }
+    std::sort(secrets.begin(), secrets.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   }
 };
 
@@ -102,11 +139,22 @@ bool check_secure_url(const detail::Url& u, const char* name, const std::string&
   return true;
 }
 
-// The ingest host as quoted in messages: without a "user:password@" part (a token pasted there is still
-// a token).
-std::string host_shown(const std::string& host) {
-  if (host.find("://") != std::string::npos) return detail::strip_userinfo(host);
-  return detail::strip_userinfo("https://" + host).substr(8);
+// The ingest host's authority (host[:port]): without a scheme, "user:password@" (a token pasted there is
+// still a token), path, query or fragment (a token pasted there too).
+std::string authority_of(const std::string& host) {
+  auto sep = host.find("://");
+  std::string a = host.substr(sep == std::string::npos ? 0 : sep + 3);
+  a = a.substr(0, a.find_first_of("/?#"));
+  auto at = a.rfind('@');
+  return at == std::string::npos ? a : a.substr(at + 1);
+}
+
+// A DNS name has a dot; a bare word is not a host (most likely the token, pasted in the wrong variable:
+// it must not be looked up in DNS). localhost and IP literals are hosts.
+bool looks_like_host(const std::string& authority) {
+  if (!authority.empty() && authority.front() == '[') return true;  // IPv6 literal
+  std::string host = authority.substr(0, authority.rfind(':'));
+  return host.find('.') != std::string::npos || detail::is_loopback_host(host);
 }
 
 void parse_logs(Reader& r) {
@@ -138,7 +186,13 @@ void parse_logs(Reader& r) {
                           "it is not sent anywhere") + kLogsOff);
     return;
   }
-  std::string shown = " '" + Reader::detail_quote(host_shown(host)) + "'";
+  if (!looks_like_host(authority_of(host))) {
+    r.problem(std::string("BETTERSTACK_INGEST_HOST is not a host name (it has no dot); it should look like "
+                          "s123.eu-nbg-2.betterstackdata.com (did you swap BETTERSTACK_SOURCE_TOKEN and "
+                          "BETTERSTACK_INGEST_HOST?)") + kLogsOff);
+    return;
+  }
+  std::string shown = " '" + r.quote(authority_of(host)) + "'";
   if (detail::has_space_or_control(host)) {
     r.problem(std::string("BETTERSTACK_INGEST_HOST") + shown + " contains whitespace or control characters" + kLogsOff);
     return;
@@ -258,7 +312,8 @@ Config Config::from_env() {
 
 Config Config::from_env(const std::function<const char*(const char*)>& lookup) {
   Config cfg;
-  Reader r{lookup, cfg};
+  Reader r{lookup, cfg, {}};
+  r.collect_secrets();
   bool disable = false;
   r.boolean("BSTEST_DISABLE", disable);
   cfg.enabled = !disable;
@@ -293,7 +348,7 @@ Config Config::from_env(const std::function<const char*(const char*)>& lookup) {
     } else if (v == "ping") {
       cfg.heartbeat_on_failure = true;
     } else {
-      r.problem("BSTEST_HEARTBEAT_ON_FAILURE='" + Reader::detail_quote(v) +
+      r.problem("BSTEST_HEARTBEAT_ON_FAILURE='" + r.quote(v) +
                 "' is not 'ping' or 'none'; using 'ping'");
     }
   }

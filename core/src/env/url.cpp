@@ -11,9 +11,10 @@ std::string lower(std::string_view s) {
   return r;
 }
 
-// RFC 3986 scheme syntax, and short (real schemes are).
+// RFC 3986 scheme syntax, and short: the schemes people paste by mistake (ftp, ws, file, sftp) are, and a
+// word shorter than any secret we redact (6 bytes) cannot be one.
 bool looks_like_scheme(std::string_view s) {
-  if (s.empty() || s.size() > 16 || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
+  if (s.empty() || s.size() > 5 || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
   for (char c : s) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return false;
   }

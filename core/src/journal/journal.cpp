@@ -21,11 +21,8 @@ JournalReader::~JournalReader() {
 }
 
 bool JournalReader::open(const std::string& path, std::string& error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = "cannot open " + path + ": " + std::strerror(errno);
-    return false;
-  }
+  int fd = open_own_file(path, O_RDONLY, error);
+  if (fd < 0) return false;
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
   path_ = path;
@@ -168,16 +165,64 @@ bool make_private_dir(const std::string& dir, std::string& error) {
       return false;
     }
   }
+  return check_private_dir(dir, error);
+}
+
+bool check_private_dir(const std::string& dir, std::string& error) {
+  // Opened without following a symbolic link, then judged and tightened through the descriptor: what is
+  // checked is what is changed.
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    struct stat st {};
+    if ((e == ELOOP || e == ENOTDIR) && ::lstat(dir.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      error = dir + " is a symbolic link; bstest keeps records only in a real folder";
+    } else if (e == ENOTDIR) {
+      error = dir + " is not a folder";
+    } else {
+      error = "cannot open folder " + dir + ": " + std::strerror(e);
+    }
+    return false;
+  }
   struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    error = dir + " is not a folder";
-    return false;
+  bool ok = ::fstat(fd, &st) == 0;
+  if (!ok) {
+    error = "cannot read folder " + dir + ": " + std::strerror(errno);
+  } else if (st.st_uid != ::geteuid()) {
+    error = "folder " + dir + " belongs to another user (uid " + std::to_string(st.st_uid) +
+            "); bstest keeps records only in a folder of its own";
+    ok = false;
+  } else if ((st.st_mode & 077) != 0 && ::fchmod(fd, st.st_mode & 0700) != 0) {
+    error = "cannot make folder " + dir + " private (mode 0700): " + std::strerror(errno);
+    ok = false;
   }
-  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+  ::close(fd);
+  if (ok && ::access(dir.c_str(), W_OK | X_OK) != 0) {
     error = "folder " + dir + " is not writable: " + std::strerror(errno);
-    return false;
+    ok = false;
   }
-  return true;
+  return ok;
+}
+
+int open_own_file(const std::string& path, int flags, std::string& error, mode_t mode) {
+  // O_NONBLOCK: opening a planted FIFO must not hang (it does nothing for regular files).
+  int fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+  if (fd < 0) {
+    int e = errno;
+    error = e == ELOOP ? path + " is a symbolic link; not used" : "cannot open " + path + ": " + std::strerror(e);
+    errno = e;  // ENOENT tells "not there" from "not usable"
+    return -1;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid()) {
+    error = S_ISREG(st.st_mode) ? path + " belongs to another user; not used" : path + " is not a regular file; not used";
+    ::close(fd);
+    errno = EPERM;
+    return -1;
+  }
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl >= 0) ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  return fd;
 }
 
 }  // namespace bstest::detail

@@ -51,7 +51,15 @@ class JournalReader {
   mutable Buf chunk_;  // what read_lines reads into, reused: fresh pages cost more than the copy
 };
 
-// Creates `dir` (and parents) with mode 0700 when missing. False with `error` set otherwise.
+// Creates `dir` (and parents) with mode 0700 when missing, then checks it with check_private_dir. False
+// with `error` set otherwise.
 bool make_private_dir(const std::string& dir, std::string& error);
+// True when `dir` is a real folder (not a symbolic link) of this user, closed to others: one with group or
+// other permissions is tightened to 0700. False, with `error` set, for anything else (a folder of another
+// user is never used: its owner could read our records or plant files for us to follow or send).
+bool check_private_dir(const std::string& dir, std::string& error);
+// Opens a file inside a journal folder: never through a symbolic link, only a regular file of this user.
+// `flags` as for open(2) (O_CLOEXEC is added). -1 with `error` set otherwise.
+int open_own_file(const std::string& path, int flags, std::string& error, mode_t mode = 0600);
 
 }  // namespace bstest::detail

@@ -1,5 +1,7 @@
 #include "journal/ring.hpp"
 
+#include "journal/journal.hpp"
+
 #include <rapidjson/document.h>
 
 #include <fcntl.h>
@@ -318,14 +320,19 @@ void JournalWriter::abandon() noexcept {
 
 bool absorb_ring(const std::string& journal_path, bool writer_gone, std::string& error) {
   std::string rpath = ring_path_of(journal_path);
-  int rfd = ::open(rpath.c_str(), O_RDWR | O_CLOEXEC);
-  if (rfd < 0) return true;  // no ring: the writer closed cleanly, or never had one
-  struct stat st {};
-  if (::fstat(rfd, &st) != 0 || static_cast<std::size_t>(st.st_size) < JournalWriter::kHeaderBytes + 4096) {
-    ::close(rfd);
+  int rfd = open_own_file(rpath, O_RDWR, error);
+  if (rfd < 0) {
+    if (errno != ENOENT) return false;
+    error.clear();  // no ring: the writer closed cleanly, or never had one
     return true;
   }
-  std::size_t total = static_cast<std::size_t>(st.st_size);
+  struct stat st {};
+  std::size_t total = ::fstat(rfd, &st) == 0 ? static_cast<std::size_t>(st.st_size) : 0;
+  if (total < JournalWriter::kHeaderBytes + 4096) {
+    ::close(rfd);
+    error = rpath + " is damaged (too short); its records are not read";
+    return false;
+  }
   void* m = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
   if (m == MAP_FAILED) {
     ::close(rfd);
@@ -334,17 +341,33 @@ bool absorb_ring(const std::string& journal_path, bool writer_gone, std::string&
   }
   auto* h = static_cast<RingHeader*>(m);
   bool ok = true;
-  if (std::memcmp(h->magic, kMagic, sizeof kMagic) == 0 && h->size + JournalWriter::kHeaderBytes <= total) {
-    int jfd = ::open(journal_path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (jfd >= 0 && ::flock(rfd, LOCK_EX) == 0) {
-      Buf scratch;
-      ok = copy_out(h, static_cast<char*>(m) + JournalWriter::kHeaderBytes, jfd, writer_gone, scratch, error);
-      bool empty = h->consumed.load() >= h->end.load() || (writer_gone && ok);
-      if (writer_gone && empty) ::unlink(rpath.c_str());
+  int jfd = -1;
+  // A header that does not describe this file (a ring is a whole number of pages filling the file after
+  // the header, and never consumed past what the journal holds) is not trusted with a single byte.
+  struct stat js {};
+  bool valid = std::memcmp(h->magic, kMagic, sizeof kMagic) == 0 && h->size != 0 && h->size % 4096 == 0 &&
+               h->size == total - JournalWriter::kHeaderBytes;
+  if (valid) {
+    jfd = open_own_file(journal_path, O_WRONLY, error);
+    if (jfd < 0) {
+      ok = false;
+    } else if (::flock(rfd, LOCK_EX) == 0) {
+      if (::fstat(jfd, &js) != 0 || h->consumed.load() > static_cast<std::uint64_t>(js.st_size)) {
+        valid = false;
+      } else {
+        Buf scratch;
+        ok = copy_out(h, static_cast<char*>(m) + JournalWriter::kHeaderBytes, jfd, writer_gone, scratch, error);
+        bool empty = h->consumed.load() >= h->end.load() || (writer_gone && ok);
+        if (writer_gone && empty) ::unlink(rpath.c_str());
+      }
       ::flock(rfd, LOCK_UN);
     }
-    if (jfd >= 0) ::close(jfd);
   }
+  if (!valid) {
+    error = rpath + " is damaged (its header does not match the file); its records are not read";
+    ok = false;
+  }
+  if (jfd >= 0) ::close(jfd);
   ::munmap(m, total);
   ::close(rfd);
   return ok;

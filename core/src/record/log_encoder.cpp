@@ -141,6 +141,12 @@ bool Redactor::apply(std::string_view in, std::string& out) const {
   return replaced;
 }
 
+std::string Redactor::clean(std::string_view in) const {
+  std::string out;
+  apply(in, out);
+  return out;
+}
+
 void put_redacted_string(Buf& out, std::string_view s, std::size_t max_bytes, const Redactor& redactor) {
   if (redactor.empty() || s.empty()) {
     put_json_string(out, s, max_bytes);
@@ -156,6 +162,22 @@ std::string_view first_line(std::string_view s, std::size_t max) {
   if (nl != std::string_view::npos) s = s.substr(0, nl);
   if (s.size() > max) s = s.substr(0, max);
   return s;
+}
+
+std::string redacted_head(std::string_view s, std::size_t max, const Redactor& redactor, bool one_line) {
+  std::string r = redactor.clean(s);
+  std::size_t n = r.size();
+  if (one_line) n = std::min(n, r.find('\n'));
+  if (n > max) {
+    // Not in the middle of a character: when the cut falls on one's continuation bytes, cut before its
+    // first byte (a character has at most three; a longer run is invalid UTF-8 anyway).
+    auto continuation = [&](std::size_t i) { return (static_cast<unsigned char>(r[i]) & 0xC0) == 0x80; };
+    std::size_t start = max;
+    while (max - start < 3 && start > 0 && continuation(start)) --start;
+    n = continuation(start) ? max : start;
+  }
+  r.resize(n);
+  return r;
 }
 
 std::string random_hex(std::size_t bytes) {
@@ -190,21 +212,21 @@ std::string random_hex(std::size_t bytes) {
 // ---------------------------------------------------------------------------------------------------------
 // LogEncoder
 
-void LogEncoder::set_run(const RunMeta& run) {
-  run_ = run;
-  Buf b;
+namespace {
+
+void put_run_fragment(Buf& b, const RunMeta& run, std::size_t cap) {
   b.put(",\"run\":{\"id\":");
-  put_json_string(b, run.run_id, kMaxNameBytes);
+  put_json_string(b, run.run_id, cap);
   b.put(",\"framework\":");
-  put_json_string(b, run.framework, kMaxNameBytes);
+  put_json_string(b, run.framework, cap);
   if (!run.framework_version.empty()) {
     b.put(",\"framework_version\":");
-    put_json_string(b, run.framework_version, kMaxNameBytes);
+    put_json_string(b, run.framework_version, cap);
   }
   b.put(",\"binary\":");
-  put_json_string(b, run.binary, kMaxNameBytes);
+  put_json_string(b, run.binary, cap);
   b.put(",\"host\":");
-  put_json_string(b, run.host, kMaxNameBytes);
+  put_json_string(b, run.host, cap);
   b.put(",\"pid\":");
   b.put_int(run.pid);
   if (run.shard_total > 0) {
@@ -222,24 +244,18 @@ void LogEncoder::set_run(const RunMeta& run) {
   b.put(",\"attempt\":");
   b.put_int(run.attempt);
   b.put(",\"bstest_version\":");
-  put_json_string(b, run.bstest_version);
+  put_json_string(b, run.bstest_version, cap);
   b.put('}');
-  run_fragment_ = b.str();
 }
 
-void LogEncoder::set_ci(const CiInfo& ci) {
-  if (!ci.is_ci()) {
-    ci_fragment_.clear();
-    return;
-  }
-  Buf b;
+void put_ci_fragment(Buf& b, const CiInfo& ci, std::size_t cap) {
   b.put(",\"ci\":{\"provider\":");
-  put_json_string(b, ci.provider, kMaxNameBytes);
+  put_json_string(b, ci.provider, cap);
   auto field = [&](const char* key, const std::string& v) {
     if (v.empty()) return;
     b.put(',');
     put_key(b, key);
-    put_json_string(b, v, kMaxNameBytes);
+    put_json_string(b, v, cap);
   };
   field("run_id", ci.run_id);
   field("run_attempt", ci.run_attempt);
@@ -251,6 +267,32 @@ void LogEncoder::set_ci(const CiInfo& ci) {
   field("repository", ci.repository);
   field("event", ci.event);
   b.put('}');
+}
+
+}  // namespace
+
+void LogEncoder::set_run(const RunMeta& run) {
+  run_ = run;
+  Buf b;
+  put_run_fragment(b, run, kMaxNameBytes);
+  if (b.size() > kMaxRunFragmentBytes) {
+    b.clear();
+    put_run_fragment(b, run, kCompactNameBytes);
+  }
+  run_fragment_ = b.str();
+}
+
+void LogEncoder::set_ci(const CiInfo& ci) {
+  if (!ci.is_ci()) {
+    ci_fragment_.clear();
+    return;
+  }
+  Buf b;
+  put_ci_fragment(b, ci, kMaxNameBytes);
+  if (b.size() > kMaxCiFragmentBytes) {
+    b.clear();
+    put_ci_fragment(b, ci, kCompactNameBytes);
+  }
   ci_fragment_ = b.str();
 }
 
@@ -269,56 +311,66 @@ void LogEncoder::begin(Buf& out, std::string_view level, std::string_view event)
   out.put("\",\"message\":", 12);
 }
 
-std::size_t LogEncoder::put_test_identity(Buf& out, const TestInfo& t, std::string_view full_name,
-                                         std::size_t& escaped_len) {
+namespace {
+
+// Each string costs at most this much beside its escaped bytes: quotes, its key and a truncation note.
+constexpr std::size_t kStringOverhead = 100;
+// A failure's bytes beside its strings: braces, line, kind, flags, pass, the info list's brackets.
+constexpr std::size_t kFailureOverhead = 200;
+// A list of strings (tags, info lines) may hold strings whose input bytes, each counted with this much
+// more, fit in the list's budget: so an empty string is not free, and the list stays bounded.
+constexpr std::size_t kListItemCharge = 3;
+
+std::size_t put_identity_with(Buf& out, const TestInfo& t, std::string_view full_name, std::size_t& escaped_len,
+                              std::size_t cap) {
   out.put("\"suite\":", 8);
-  put_json_string(out, t.suite, kMaxNameBytes);
+  put_json_string(out, t.suite, cap);
   out.put(",\"name\":", 8);
-  put_json_string(out, t.name, kMaxNameBytes);
+  put_json_string(out, t.name, cap);
   out.put(",\"full_name\":\"", 14);
   std::size_t name_at = out.size();
-  put_json_chars(out, full_name, kMaxNameBytes);
+  put_json_chars(out, full_name, cap);
   escaped_len = out.size() - name_at;
   out.put('"');
   if (!t.type_param.empty()) {
     out.put(",\"type_param\":");
-    put_json_string(out, t.type_param, kMaxNameBytes);
+    put_json_string(out, t.type_param, cap);
   }
   if (!t.value_param.empty()) {
     out.put(",\"value_param\":");
-    put_json_string(out, t.value_param, kMaxNameBytes);
+    put_json_string(out, t.value_param, cap);
   }
   if (!t.file.empty()) {
     out.put(",\"file\":", 8);
-    put_json_string(out, t.file, kMaxNameBytes);
+    put_json_string(out, t.file, cap);
     out.put(",\"line\":", 8);
     out.put_int(t.line);
   }
   if (!t.class_name.empty()) {
     out.put(",\"class_name\":");
-    put_json_string(out, t.class_name, kMaxNameBytes);
+    put_json_string(out, t.class_name, cap);
   }
   if (!t.tags.empty()) {
     out.put(",\"tags\":[");
-    std::size_t budget = kMaxNameBytes;
+    std::size_t budget = cap;
     bool first = true;
     for (auto tag : t.tags) {
-      if (tag.size() > budget) break;
-      budget -= tag.size();
+      if (tag.size() + kListItemCharge > budget) break;
+      budget -= tag.size() + kListItemCharge;
       if (!first) out.put(',');
       first = false;
-      put_json_string(out, tag, kMaxNameBytes);
+      put_json_string(out, tag, cap);
     }
     out.put(']');
   }
   return name_at;
 }
 
-void LogEncoder::put_failure(Buf& out, const Failure& f, const Redactor& redactor) {
+void put_failure_with(Buf& out, const Failure& f, const Redactor& redactor, const FailureCaps& caps) {
   out.put('{');
   if (!f.file.empty()) {
     out.put("\"file\":", 7);
-    put_json_string(out, f.file, kMaxNameBytes);
+    put_json_string(out, f.file, caps.name);
     out.put(',');
   }
   if (f.line >= 0) {
@@ -327,7 +379,7 @@ void LogEncoder::put_failure(Buf& out, const Failure& f, const Redactor& redacto
     out.put(',');
   }
   out.put("\"message\":", 10);
-  put_redacted_string(out, f.message, kMaxMessageBytes, redactor);
+  put_redacted_string(out, f.message, caps.message, redactor);
   out.put(",\"kind\":\"");
   out.put(to_string(f.kind));
   out.put('"');
@@ -337,7 +389,7 @@ void LogEncoder::put_failure(Buf& out, const Failure& f, const Redactor& redacto
     if (v.empty()) return;
     out.put(',');
     put_key(out, key);
-    put_redacted_string(out, v, kMaxDetailBytes, redactor);
+    put_redacted_string(out, v, caps.detail, redactor);
   };
   detail("macro", f.macro);
   detail("expression", f.expression);
@@ -350,18 +402,53 @@ void LogEncoder::put_failure(Buf& out, const Failure& f, const Redactor& redacto
   }
   if (!f.info.empty()) {
     out.put(",\"info\":[");
-    std::size_t budget = kMaxDetailBytes * 4;
+    std::size_t budget = caps.detail * 4;
     bool first = true;
     for (auto line : f.info) {
-      if (line.size() > budget) break;
-      budget -= line.size();
+      if (line.size() + kListItemCharge > budget) break;
+      budget -= line.size() + kListItemCharge;
       if (!first) out.put(',');
       first = false;
-      put_redacted_string(out, line, kMaxDetailBytes, redactor);
+      put_redacted_string(out, line, caps.detail, redactor);
     }
     out.put(']');
   }
   out.put('}');
+}
+
+// Input bytes a failure may hold at `caps`: file, message, five details and four details' worth of info.
+constexpr std::size_t input_bytes(const FailureCaps& c) { return c.name + c.message + 9 * c.detail; }
+
+}  // namespace
+
+FailureCaps failure_caps_within(std::size_t max_bytes) noexcept {
+  // Each input byte becomes at most 6 output bytes; 11 strings at most (file, message, five details, and
+  // at most four info lines long enough to be cut).
+  constexpr std::size_t fixed = 11 * kStringOverhead + kFailureOverhead;
+  constexpr std::size_t full = input_bytes(kFailureCaps);
+  if (max_bytes >= fixed + 6 * full) return kFailureCaps;
+  std::size_t scaled = max_bytes > fixed ? (max_bytes - fixed) / 6 : 0;  // input bytes we can afford
+  return {kFailureCaps.name * scaled / full, kFailureCaps.message * scaled / full, kFailureCaps.detail * scaled / full};
+}
+
+std::size_t LogEncoder::put_test_identity(Buf& out, const TestInfo& t, std::string_view full_name,
+                                         std::size_t& escaped_len) {
+  const std::size_t mark = out.size();
+  std::size_t name_at = put_identity_with(out, t, full_name, escaped_len, kMaxNameBytes);
+  if (out.size() - mark > kMaxIdentityBytes) {
+    out.truncate(mark);
+    name_at = put_identity_with(out, t, full_name, escaped_len, kCompactNameBytes);
+  }
+  return name_at;
+}
+
+void LogEncoder::put_failure(Buf& out, const Failure& f, const Redactor& redactor, std::size_t max_bytes) {
+  const std::size_t mark = out.size();
+  put_failure_with(out, f, redactor, kFailureCaps);
+  if (out.size() - mark > max_bytes) {
+    out.truncate(mark);
+    put_failure_with(out, f, redactor, failure_caps_within(max_bytes));
+  }
 }
 
 }  // namespace detail

@@ -17,14 +17,33 @@
 
 namespace bstest::detail {
 
-// Caps that keep every record under 100 KiB whatever the test throws at us.
+// Caps that keep every record under 100 KiB whatever the test throws at us. The caps of single strings
+// count input bytes (escaping can make one byte six: \u0001), the others count output bytes.
 constexpr std::size_t kMaxNameBytes = 2048;          // suite, name, parameters, file
 constexpr std::size_t kMaxMessageBytes = 16u << 10;  // one failure message
 constexpr std::size_t kMaxDetailBytes = 2048;        // expression, macro, info lines
-constexpr std::size_t kMaxFailuresBytes = 64u << 10; // all failures of one test
-constexpr std::size_t kMaxPropertiesBytes = 8u << 10;
+constexpr std::size_t kMaxFailuresBytes = 64u << 10; // all failures of one test, escaped
+constexpr std::size_t kMaxPropertiesBytes = 8u << 10;  // all properties of one test, escaped
 constexpr std::size_t kMaxSummaryLineBytes = 512;    // the one-line "message"
-constexpr std::size_t kMaxRecordBytes = 100u << 10;
+constexpr std::size_t kMaxRecordBytes = 100u << 10;  // one whole record, escaped
+// The parts every record of a test repeats, escaped: when one would be larger, each of its strings is cut
+// to kCompactNameBytes instead of kMaxNameBytes. With these, a record without its failures and properties
+// stays under kMaxRecordBytes, so dropping them (the record says how many) always makes it fit.
+constexpr std::size_t kMaxIdentityBytes = 16u << 10;    // a test's identity fields
+constexpr std::size_t kMaxRunFragmentBytes = 10u << 10; // ,"run":{...}
+constexpr std::size_t kMaxCiFragmentBytes = 18u << 10;  // ,"ci":{...}
+constexpr std::size_t kCompactNameBytes = 256;
+
+// Input caps of one failure's strings.
+struct FailureCaps {
+  std::size_t name;     // file
+  std::size_t message;
+  std::size_t detail;   // macro, expression, expanded, section, exception type, each info line (4x in all)
+};
+constexpr FailureCaps kFailureCaps{kMaxNameBytes, kMaxMessageBytes, kMaxDetailBytes};
+// The largest caps (kFailureCaps scaled down) that keep put_failure's output within `max_bytes`, however
+// the strings escape. kFailureCaps when even the worst case fits.
+FailureCaps failure_caps_within(std::size_t max_bytes) noexcept;
 
 struct RunMeta {
   std::string run_id;
@@ -51,6 +70,8 @@ class Redactor {
   void add(std::string value);
   // Appends `in` to `out` with every secret replaced; returns true when something was replaced.
   bool apply(std::string_view in, std::string& out) const;
+  // `in` with every secret replaced.
+  std::string clean(std::string_view in) const;
   bool empty() const noexcept { return values_.empty(); }
   static bool name_looks_secret(std::string_view name, const std::vector<std::string>& extra_patterns);
 
@@ -78,10 +99,12 @@ class LogEncoder {
 
   // The test's identity fields, without braces: "suite":…,"name":…,"full_name":…,"file":…,"line":…
   // Returns where the escaped full name (without quotes) starts in `out`; it is `escaped_len` long.
+  // At most kMaxIdentityBytes (each string cut to kCompactNameBytes when they would be more).
   static std::size_t put_test_identity(Buf& out, const TestInfo& test, std::string_view full_name,
                                        std::size_t& escaped_len);
-  // {"file":…,"line":…,"message":…,"kind":…,…} with secrets redacted from the free text.
-  static void put_failure(Buf& out, const Failure& f, const Redactor& redactor);
+  // {"file":…,"line":…,"message":…,"kind":…,…} with secrets redacted from the free text, cut at
+  // kFailureCaps; when that would be more than `max_bytes`, at failure_caps_within(max_bytes) instead.
+  static void put_failure(Buf& out, const Failure& f, const Redactor& redactor, std::size_t max_bytes = SIZE_MAX);
 
   const std::string& id_prefix() const noexcept { return id_prefix_; }
   const std::string& run_fragment_view() const noexcept { return run_fragment_; }
@@ -104,6 +127,10 @@ void put_redacted_string(Buf& out, std::string_view s, std::size_t max_bytes, co
 
 // First line of a message, cut to `max` bytes (for the human "message" field).
 std::string_view first_line(std::string_view s, std::size_t max);
+
+// `s` with secrets redacted, then cut to `max` bytes at a character boundary (redacting first, so that a
+// secret straddling the cut is never half shown). With `one_line`, only the first line is kept.
+std::string redacted_head(std::string_view s, std::size_t max, const Redactor& redactor, bool one_line = false);
 
 // Fresh random lowercase hex (from getrandom/urandom), `bytes` bytes -> 2*bytes characters.
 std::string random_hex(std::size_t bytes);

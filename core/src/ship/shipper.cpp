@@ -50,6 +50,10 @@ constexpr int kPollIntervalMs = 50;
 constexpr std::uint64_t kBusyBytesPerPass = 256u << 10;
 constexpr int kScanIntervalMs = 200;
 constexpr int kMaxHeartbeatAttempts = 3;
+// A single record answered 413 this many times in a row is too large for the server and replaced by a
+// note. Ours are at most 100 KiB, far below Better Stack's 10 MiB record limit, so one 413 for it is more
+// likely a passing fault than the truth.
+constexpr int kTooLargeAloneTries = 3;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -108,7 +112,11 @@ struct Journal {
   bool crash_recorded = false;
   bool writer_gone = false;
   bool owner_role = true;
-  bool has_log_records = false;
+  // Lines past a channel's cursor that this shipper cannot send because the channel is not configured
+  // here: the journal is kept for a `bstest flush` that can.
+  std::uint64_t kept_logs = 0;
+  std::uint64_t kept_errors = 0;
+  std::uint64_t kept_heartbeats = 0;
   std::int64_t closed_mono_ms = 0;  // when the writer closed it (CLOCK_MONOTONIC), 0 if unknown
   std::string run_started_line;
   std::string last_started_line;
@@ -126,6 +134,7 @@ struct Channel {
   int attempt = 0;
   std::int64_t next_at = 0;
   std::size_t batch_limit = 0;  // logs: records per batch (shrinks after 413)
+  int refused_alone = 0;        // logs: 413s in a row for a batch of one record
 };
 
 bool write_cursor(Journal& j) {
@@ -158,6 +167,7 @@ class Shipper {
     errors_.enabled = cfg_.errors.enabled();
     heartbeat_.enabled = cfg_.heartbeat.enabled();
     logs_.batch_limit = cfg_.max_batch_records;
+    own_run_ = !opt_.run_id.empty();
   }
 
   ShipStats run() {
@@ -219,8 +229,9 @@ class Shipper {
       // Lines beyond the memory cap are read once earlier batches are gone: keep going while any remain
       // and reading makes progress (now that the batches above have left, or earlier in this pass).
       if (!more && unread_lines_left()) {
+        std::uint64_t looked_before = total_looked_at();
         read_all();
-        more = total_read() != read_before;
+        more = total_read() != read_before || total_looked_at() != looked_before;
       }
       if (!more) break;
       std::int64_t t = now_ms();
@@ -244,6 +255,13 @@ class Shipper {
 
   void scan() {
     std::string jdir = journal_dir(dir_);
+    std::string err;
+    struct stat st {};
+    if (::lstat(jdir.c_str(), &st) != 0) return;  // nothing written there yet
+    if (!check_private_dir(jdir, err)) {  // another user's folder, or a link to one: never read or sent
+      problem("journal", err);
+      return;
+    }
     DIR* d = ::opendir(jdir.c_str());
     if (d == nullptr) return;
     std::vector<std::string> names;
@@ -267,15 +285,23 @@ class Shipper {
     j->path = path;
     j->base = base;
     std::string err;
-    if (!j->reader.open(path, err)) return;
+    if (!j->reader.open(path, err)) {
+      if (errno != ENOENT) problem("journal", err);  // a link, or a file of another user: never sent
+      skipped_.insert({path, true});
+      return;
+    }
     // Without follow, a journal still being written belongs to whoever follows it.
     if (!opt_.follow && j->reader.writer_alive()) {
       skipped_.insert({path, true});
       return;
     }
     std::string cursor_path = journal_dir(dir_) + "/" + base + ".cursor";
-    j->cursor_fd = ::open(cursor_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (j->cursor_fd < 0) return;
+    j->cursor_fd = open_own_file(cursor_path, O_RDWR | O_CREAT, err);
+    if (j->cursor_fd < 0) {
+      problem("journal", err);
+      skipped_.insert({path, true});
+      return;
+    }
     if (::flock(j->cursor_fd, LOCK_EX | LOCK_NB) != 0) {
       skipped_.insert({path, true});  // another shipper has it
       return;
@@ -325,9 +351,13 @@ class Shipper {
     bool fresh = end_off > j.scan_off;  // not seen before for run state
     if (opt_.on_line && fresh) opt_.on_line(j.path, line);
     if (starts_with(line, "{\"id\":")) {
-      j.has_log_records = true;
       if (fresh) track(j, line);
-      if (!buffering || !logs_.enabled || end_off <= j.cursor.logs) return;
+      if (end_off <= j.cursor.logs) return;  // delivered before
+      if (!logs_.enabled) {
+        if (fresh) ++j.kept_logs;
+        return;
+      }
+      if (!buffering) return;  // over the memory cap: read again once earlier batches have left
       // Room for the most the buffer ever holds (the cap, one read beyond it, the 8 MiB sent before a
       // compaction), asked for once: growing by doubling would copy it and touch twice the pages.
       if (j.log_lines.empty() && j.logs.size() == 0) j.logs.reserve(kMaxPendingBytesPerJournal + (10u << 20));
@@ -336,14 +366,24 @@ class Shipper {
       j.logs.put('\n');
       return;
     }
+    // Error events and heartbeats are taken the first time they are seen, also past the memory cap for
+    // log lines: a Logs backlog must not hold back the heartbeat or the Errors channel.
     if (starts_with(line, "{\"sentry\":")) {
-      if (!buffering || !errors_.enabled || end_off <= j.cursor.errors) return;
+      if (!fresh || end_off <= j.cursor.errors) return;
+      if (!errors_.enabled) {
+        if (!own_run_) ++j.kept_errors;
+        return;
+      }
       if (line.size() < 12) return;
       j.errors.push_back({std::string(line.substr(10, line.size() - 11)), end_off, start_off});
       return;
     }
     if (starts_with(line, "{\"heartbeat\":")) {
-      if (!buffering || !heartbeat_.enabled || end_off <= j.cursor.heartbeat) return;
+      if (!fresh || end_off <= j.cursor.heartbeat) return;
+      if (!heartbeat_.enabled) {
+        if (!own_run_) ++j.kept_heartbeats;
+        return;
+      }
       j.heartbeats.push_back({std::string(line), end_off, start_off});
       return;
     }
@@ -389,7 +429,8 @@ class Shipper {
         ++stats_.runs_crashed;
       }
       extra += "{\"local\":\"closed\",\"by\":\"shipper\"}\n";
-      int fd = ::open(j->path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+      std::string err;
+      int fd = open_own_file(j->path, O_WRONLY | O_APPEND, err);
       if (fd >= 0) {
         if (::write(fd, extra.data(), extra.size()) != static_cast<ssize_t>(extra.size())) {
           // Could not finish the journal: it stays open-ended; the next shipper tries again.
@@ -528,17 +569,25 @@ class Shipper {
           stats_.bytes_sent += req.body.size();
           stats_.bytes_uncompressed += bytes;
           logs_.attempt = 0;
+          logs_.refused_alone = 0;
           logs_.batch_limit = std::min(cfg_.max_batch_records, logs_.batch_limit * 2);
           pop_logs(j, n);
           break;
         case Verdict::split:
-          problem("Better Stack Logs", "HTTP 413 (request too large): batches split");
           if (n > 1) {
+            problem("Better Stack Logs", "HTTP 413 (request too large): batches split");
             logs_.batch_limit = std::max<std::size_t>(1, n / 2);
-          } else {
-            send_too_large_note(j, body, deadline);
-            pop_logs(j, 1);
+            break;
           }
+          if (++logs_.refused_alone < kTooLargeAloneTries) {
+            problem("Better Stack Logs", "HTTP 413 (request too large) for a single record: retried");
+            logs_.attempt += 1;
+            logs_.next_at = t + backoff_ms(logs_.attempt, random01());
+            return true;
+          }
+          logs_.refused_alone = 0;
+          send_too_large_note(j, body, deadline);
+          pop_logs(j, 1);
           break;
         case Verdict::retry:
           logs_.attempt += 1;
@@ -761,8 +810,12 @@ class Shipper {
     };
     std::uint64_t logs_at = j.log_lines.empty() ? j.read_off : j.log_lines.front().end_off - j.log_lines.front().len;
     if (logs_.enabled) j.cursor.logs = std::max(j.cursor.logs, logs_at);
-    if (errors_.enabled) j.cursor.errors = std::max(j.cursor.errors, before(j.errors, j.read_off));
-    if (heartbeat_.enabled) j.cursor.heartbeat = std::max(j.cursor.heartbeat, before(j.heartbeats, j.read_off));
+    // Error and heartbeat lines are taken as soon as they are looked at (route), so everything before
+    // scan_off is done unless still queued. A channel not configured for its own run passes its lines by.
+    if (errors_.enabled || own_run_) j.cursor.errors = std::max(j.cursor.errors, before(j.errors, j.scan_off));
+    if (heartbeat_.enabled || own_run_) {
+      j.cursor.heartbeat = std::max(j.cursor.heartbeat, before(j.heartbeats, j.scan_off));
+    }
     if (j.cursor.logs != j.saved.logs || j.cursor.errors != j.saved.errors || j.cursor.heartbeat != j.saved.heartbeat) {
       write_cursor(j);
     }
@@ -782,10 +835,12 @@ class Shipper {
     return n;
   }
 
+  // Lines left to buffer (log records beyond the memory cap) or to look at (error events, heartbeats).
   bool unread_lines_left() {
-    if (!logs_.enabled || logs_.stopped) return false;
+    bool logs = logs_.enabled && !logs_.stopped;
     for (const auto& [path, j] : journals_) {
-      if (j->read_off < j->reader.file_size()) return true;
+      std::uint64_t size = j->reader.file_size();
+      if (j->scan_off < size || (logs && j->read_off < size)) return true;
     }
     return false;
   }
@@ -798,13 +853,10 @@ class Shipper {
     return true;
   }
 
+  // Done when every channel delivered its lines, including those of channels not configured here.
   bool delivered(const Journal& j) const {
-    // A journal with log records is only done once Logs took them; one without (a heartbeat alone) is
-    // done when its own channels are.
-    bool logs_done = j.log_lines.empty() && (logs_.enabled || !j.has_log_records);
-    bool errors_done = !errors_.enabled || j.errors.empty();
-    bool hb_done = !heartbeat_.enabled || j.heartbeats.empty();
-    return logs_done && errors_done && hb_done;
+    return j.log_lines.empty() && j.errors.empty() && j.heartbeats.empty() && j.kept_logs == 0 && j.kept_errors == 0 &&
+           j.kept_heartbeats == 0;
   }
 
   void remove_finished() {
@@ -849,30 +901,39 @@ class Shipper {
   void finish() {
     for (auto& [path, j] : journals_) {
       update_cursor(*j);
-      stats_.records_pending += j->log_lines.size();
-      stats_.errors_pending += j->errors.size();
-      stats_.heartbeats_pending += j->heartbeats.size();
-      // Lines not read yet (a backlog beyond the memory cap) are pending too.
-      if (logs_.enabled) stats_.records_pending += count_records(*j, j->read_off);
+      stats_.records_pending += j->log_lines.size() + j->kept_logs;
+      stats_.errors_pending += j->errors.size() + j->kept_errors;
+      stats_.heartbeats_pending += j->heartbeats.size() + j->kept_heartbeats;
+      count_unread(*j);
     }
     journals_.clear();
   }
 
-  std::uint64_t count_records(Journal& j, std::uint64_t from) {
-    std::uint64_t n = 0;
-    for (;;) {
+  // Lines not taken yet (a backlog beyond the memory cap, or a journal not read to its end) are pending
+  // too: log records past read_off, error events and heartbeats past scan_off, each past its cursor.
+  void count_unread(Journal& j) {
+    for (std::uint64_t from = j.read_off;;) {
       chunk_.clear();
-      std::uint64_t next = j.reader.read_lines(from, chunk_, 1u << 20, j.writer_gone);
+      ends_.clear();
+      std::uint64_t next = j.reader.read_lines(from, chunk_, 1u << 20, j.writer_gone, &ends_);
       if (next == from) break;
       std::string_view all = chunk_.view();
-      for (std::size_t pos = 0; pos < all.size();) {
-        std::size_t nl = all.find('\n', pos);
-        if (starts_with(all.substr(pos), "{\"id\":")) ++n;
-        pos = nl + 1;
+      std::size_t pos = 0;
+      for (std::uint64_t end_off : ends_) {
+        std::string_view line = all.substr(pos);
+        pos = all.find('\n', pos) + 1;
+        if (starts_with(line, "{\"id\":")) {
+          stats_.records_pending += end_off > j.cursor.logs ? 1 : 0;
+        } else if (end_off <= j.scan_off) {
+          continue;  // error events and heartbeats up to here were taken
+        } else if (starts_with(line, "{\"sentry\":")) {
+          stats_.errors_pending += end_off > j.cursor.errors && (errors_.enabled || !own_run_) ? 1 : 0;
+        } else if (starts_with(line, "{\"heartbeat\":")) {
+          stats_.heartbeats_pending += end_off > j.cursor.heartbeat && (heartbeat_.enabled || !own_run_) ? 1 : 0;
+        }
       }
       from = next;
     }
-    return n;
   }
 
   const Config& cfg_;
@@ -887,6 +948,9 @@ class Shipper {
   Buf chunk_;
   std::vector<std::uint64_t> ends_;
   bool owner_done_ = false;
+  // Shipping one run with that run's own configuration (the companion, bstest run, the test program at
+  // exit): error events and heartbeats of a channel not configured here were not meant to be sent.
+  bool own_run_ = false;
 };
 
 }  // namespace
@@ -918,11 +982,26 @@ std::string ship_summary_line(const ShipStats& s, const Config& config) {
   if (!s.complete()) {
     line += "; not yet sent: ";
     std::vector<std::string> left;
-    if (s.records_pending) left.push_back(plural(s.records_pending, "record", "records"));
-    if (s.errors_pending) left.push_back(plural(s.errors_pending, "error event", "error events"));
-    if (s.heartbeats_pending) left.push_back("the heartbeat");
+    std::vector<std::string> variables;  // of the channels that are not configured here
+    if (s.records_pending) {
+      left.push_back(plural(s.records_pending, "record", "records"));
+      if (!config.logs.enabled()) variables.push_back("BETTERSTACK_SOURCE_TOKEN and BETTERSTACK_INGEST_HOST");
+    }
+    if (s.errors_pending) {
+      left.push_back(plural(s.errors_pending, "error event", "error events"));
+      if (!config.errors.enabled()) variables.push_back("BETTERSTACK_ERRORS_DSN");
+    }
+    if (s.heartbeats_pending) {
+      left.push_back(s.heartbeats_pending == 1 ? std::string("the heartbeat") : plural(s.heartbeats_pending, "", "heartbeats"));
+      if (!config.heartbeat.enabled()) variables.push_back("BETTERSTACK_UPTIME_HEARTBEAT_URL");
+    }
     for (std::size_t i = 0; i < left.size(); ++i) line += (i ? ", " : "") + left[i];
     line += ", kept in " + config.dir + " for `bstest flush`";
+    if (!variables.empty()) {
+      line += " (set ";
+      for (std::size_t i = 0; i < variables.size(); ++i) line += (i ? ", " : "") + variables[i];
+      line += " to send them)";
+    }
   }
   if (!s.problems.empty()) {
     // Delivered in the end: say what was overcome. Not delivered: say why.
