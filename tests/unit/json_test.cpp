@@ -36,6 +36,29 @@ TEST(JsonString, QuotesBackslashesAndControlsAreEscaped) {
   EXPECT_EQ(decode(out), in);
 }
 
+// Runs of safe bytes are copied eight at a time: a byte that needs escaping must be seen at every position
+// of a word, and next to the bytes just inside the safe range.
+TEST(JsonString, EveryByteIsEscapedAtEveryPositionOfAWord) {
+  for (int c = 0; c < 256; ++c) {
+    for (std::size_t at = 0; at < 17; ++at) {
+      std::string in(17, c == ' ' ? '~' : ' ');
+      in[at] = static_cast<char>(c);
+      std::string out = encode(in);
+      bool copied_as_is = c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+      if (copied_as_is) {
+        EXPECT_EQ(out, '"' + in + '"') << "byte " << c << " at " << at;
+      } else if (c < 0x80) {
+        EXPECT_EQ(decode(out), in) << "byte " << c << " at " << at;
+        EXPECT_EQ(out.size(), in.size() + 2 + (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\b' && c != '\f' ? 5 : 1))
+            << "byte " << c << " at " << at << ": " << out;
+      } else {
+        // A lone byte of 0x80 and above is never valid UTF-8 here: replaced, never copied.
+        EXPECT_EQ(decode(out), in.substr(0, at) + "\xEF\xBF\xBD" + in.substr(at + 1)) << "byte " << c << " at " << at;
+      }
+    }
+  }
+}
+
 TEST(JsonString, ValidUtf8IsKept) {
   std::string in = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80";  // café € 😀
   EXPECT_EQ(decode(encode(in)), in);

@@ -89,6 +89,21 @@ struct SafeTable {
 };
 constexpr SafeTable kSafe;
 
+// True when none of the 8 bytes needs escaping or UTF-8 checking: none is below 0x20, at or above 0x80, a
+// quote or a backslash. Each test is the classic "has a byte below n" / "has a zero byte" word trick: with
+// no byte at or above 0x80 (the last term), a subtraction borrows into a byte's high bit exactly when that
+// byte is below 0x20, or is the quote or the backslash.
+inline bool eight_safe(const unsigned char* p) noexcept {
+  std::uint64_t x;
+  std::memcpy(&x, p, 8);
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+  const std::uint64_t quote = x ^ (kOnes * '"');
+  const std::uint64_t backslash = x ^ (kOnes * '\\');
+  const std::uint64_t flags = (x - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes) | x;
+  return (flags & kHigh) == 0;
+}
+
 }  // namespace
 
 bool put_json_string(Buf& out, std::string_view s, std::size_t max_bytes) {
@@ -109,6 +124,7 @@ bool put_json_chars(Buf& out, std::string_view s, std::size_t max_bytes) {
   while (i < limit) {
     // Copy a run of safe bytes at once.
     std::size_t j = i;
+    while (j + 8 <= limit && eight_safe(p + j)) j += 8;
     while (j < limit && kSafe.safe[p[j]]) ++j;
     if (j > i) {
       std::memcpy(o, p + i, j - i);
