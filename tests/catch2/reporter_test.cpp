@@ -435,8 +435,8 @@ TEST_F(Catch2Reporter, NoAssertionsWarningFailsTheTestWithAReason) {
   for (const auto& tc : report) expect_same(tc, ours.at(tc.name));
 }
 
+#if BSTEST_CATCH2_MAJOR >= 3  // SKIP() exists from Catch2 3.3
 TEST_F(Catch2Reporter, SkipIsSkippedWithItsMessage) {
-  if (kMajor == 2) GTEST_SKIP() << "SKIP() exists from Catch2 3.3";
   RunResult r = run_fixture(fixture_main, {"[skip]"});
   EXPECT_EQ(r.exit_code, 42) << "one of them failed";
   auto ours = outcomes();
@@ -453,6 +453,7 @@ TEST_F(Catch2Reporter, SkipIsSkippedWithItsMessage) {
   EXPECT_EQ(only_skip.exit_code, 4) << "Catch2's 'all tests skipped' stays";
   EXPECT_EQ(outcomes().at("skips").str("test.result"), "skipped");
 }
+#endif
 
 // -a / -x N: the test cases Catch2 did not run are recorded as not run, with the reason.
 TEST_F(Catch2Reporter, AbortedRunRecordsTheRestAsNotRun) {

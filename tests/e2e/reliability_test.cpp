@@ -236,26 +236,6 @@ TEST_F(Reliability, APlantedJournalIsNotSent) {
   }
 }
 
-TEST_F(Reliability, FullDiskMidRunWarnsOnceAndTheTestsStillPass) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
-  RunSpec probe;
-  probe.argv = {"unshare", "-m", "true"};
-  if (run(probe).exit_code != 0) GTEST_SKIP() << "cannot create a mount namespace here";
-  RunSpec spec;
-  spec.argv = {"unshare", "-m", "sh", "-c",
-               "mkdir -p \"$1\" && mount -t tmpfs -o size=6m tmpfs \"$1\" && BSTEST_DIR=\"$1\" \"$0\" many 20000",
-               driver, dir / "small"};
-  spec.env.emplace_back("BSTEST_SHIPPER", bstest);
-  RunResult r = run(spec);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("cannot write to the journal"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("PASSED session_driver: 20000 tests, 20000 passed"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find(" lost (the journal could not be written)"), std::string::npos) << r.err;
-  std::size_t lines = 0;
-  for (char c : r.err) lines += c == '\n';
-  EXPECT_LE(lines, 4u) << r.err;
-}
-
 // Killed and crashed runs under bstest run: every record written before the end is delivered, and the run
 // is reported as crashed in the test that was running.
 TEST_F(Reliability, KilledAndCrashedRunsUnderBstestRunLoseNothing) {
