@@ -956,10 +956,13 @@ class SessionImpl {
     bool success = ok && ran;
     b.put(success ? "true" : "false");
     if (!success) {
+      // The program's exit code when its owner told us (0 too: a run can fail with exit code 0 when no test
+      // ran); -1 when unknown. The ping goes to /<code> for a non-zero code, /fail otherwise.
       b.put(",\"exit_code\":");
-      b.put_int(exit_code_ > 0 ? exit_code_ : -1);
+      b.put_int(exit_code_ >= 0 ? exit_code_ : -1);
       b.put(",\"body\":");
-      put_json_string(b, failure_report(ran), 10000);
+      // Cut to 10 kB once, when it is sent (heartbeat_request), on a character boundary.
+      put_json_string(b, failure_report(ran), kMaxMessageBytes);
     }
     b.put("}}\n");
     append_raw(b.data(), b.size());
