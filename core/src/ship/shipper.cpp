@@ -14,6 +14,7 @@
 #include "record/envelope.hpp"
 #include "record/json.hpp"
 #include "record/log_encoder.hpp"
+#include "ship/async_sender.hpp"
 #include "ship/http.hpp"
 
 #include <rapidjson/document.h>
@@ -161,7 +162,11 @@ bool read_cursor(Journal& j) {
 class Shipper {
  public:
   Shipper(const Config& config, const ShipOptions& options)
-      : cfg_(config), opt_(options), client_(make_curl_client(config)), rng_(std::random_device{}()) {
+      : cfg_(config),
+        opt_(options),
+        client_(make_curl_client(config)),
+        logs_sender_(make_curl_client(config)),
+        rng_(std::random_device{}()) {
     dir_ = opt_.dir.empty() ? cfg_.dir : opt_.dir;
     logs_.enabled = cfg_.logs.enabled();
     errors_.enabled = cfg_.errors.enabled();
@@ -237,7 +242,9 @@ class Shipper {
       std::int64_t t = now_ms();
       if (t >= deadline) break;
       std::int64_t wake = next_wake();
-      if (wake > t) {
+      if (on_wire_.journal != nullptr) {
+        logs_sender_.wait(static_cast<int>(std::min<std::int64_t>(deadline - t, 50)));
+      } else if (wake > t) {
         if (wake >= deadline) break;  // the next try would come after the deadline
         std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::int64_t>(wake - t, 50)));
       }
@@ -246,6 +253,7 @@ class Shipper {
         last_progress = t;
       }
     }
+    settle_logs(deadline);
     finish();
     return stats_;
   }
@@ -538,77 +546,141 @@ class Shipper {
     }
   }
 
-  bool send_logs(Journal& j, bool draining, std::int64_t deadline) {
-    if (!logs_.enabled || logs_.stopped || j.log_lines.empty()) return false;
-    std::int64_t t = now_ms();
-    for (int guard = 0; guard < 1000 && !j.log_lines.empty(); ++guard) {
-      if (t < logs_.next_at) return true;
-      bool due = draining || j.log_lines.size() >= cfg_.max_batch_records ||
-                 j.pending_log_bytes() >= cfg_.max_batch_bytes || t - j.log_lines.front().read_ms >= cfg_.flush_interval_ms ||
-                 j.writer_gone;
-      if (!due) return true;
-      if (deadline > 0 && t >= deadline) return true;
-      std::size_t n = 0;
-      std::size_t bytes = 0;
-      std::size_t limit = std::max<std::size_t>(1, logs_.batch_limit);
-      while (n < j.log_lines.size() && n < limit) {
-        std::size_t len = j.log_lines[n].len;
-        if (n > 0 && bytes + len > cfg_.max_batch_bytes) break;
-        bytes += len;
-        ++n;
-      }
-      std::string_view body(j.logs.data() + j.log_lines.front().start, bytes);
-      HttpRequest req = logs_request(cfg_.logs, body);
-      HttpResponse resp = client_->send(req, request_timeout(deadline));
-      Outcome o = classify_logs(resp, logs_.attempt + 1, random01(), wall_now().seconds);
-      t = now_ms();
-      switch (o.verdict) {
-        case Verdict::sent:
-          stats_.records_sent += n;
-          stats_.batches_sent += 1;
-          stats_.bytes_sent += req.body.size();
-          stats_.bytes_uncompressed += bytes;
-          logs_.attempt = 0;
-          logs_.refused_alone = 0;
-          logs_.batch_limit = std::min(cfg_.max_batch_records, logs_.batch_limit * 2);
-          pop_logs(j, n);
-          break;
-        case Verdict::split:
-          if (n > 1) {
-            problem("Better Stack Logs", "HTTP 413 (request too large): batches split");
-            logs_.batch_limit = std::max<std::size_t>(1, n / 2);
-            break;
-          }
-          if (++logs_.refused_alone < kTooLargeAloneTries) {
-            problem("Better Stack Logs", "HTTP 413 (request too large) for a single record: retried");
-            logs_.attempt += 1;
-            logs_.next_at = t + backoff_ms(logs_.attempt, random01());
-            return true;
-          }
-          logs_.refused_alone = 0;
-          send_too_large_note(j, body, deadline);
-          pop_logs(j, 1);
-          break;
-        case Verdict::retry:
-          logs_.attempt += 1;
-          logs_.next_at = t + o.delay_ms;
-          problem("Better Stack Logs", o.reason);
-          return true;
-        case Verdict::stop_channel:
-        case Verdict::give_up:
-          logs_.stopped = true;
-          problem("Better Stack Logs", o.reason);
-          return false;
-        case Verdict::reject:
-          set_aside(j, body);
-          stats_.records_rejected += n;
-          problem("Better Stack Logs", o.reason + "; the batch was set aside in " + dir_ + "/rejected/");
-          pop_logs(j, n);
-          break;
-      }
-      update_cursor(j);
+  // Logs batches leave one at a time on logs_sender_'s thread: while one is on the wire (and the server
+  // reads it), this thread goes on reading journals and compresses the next batch. The lines of the batch
+  // on the wire, then of the one compressed ahead, are the first ones of their journal's log_lines; they
+  // leave log_lines (and the cursor moves past them) only once Better Stack took them.
+  struct Batch {
+    Journal* journal = nullptr;
+    std::size_t first = 0;  // index in journal->log_lines
+    std::size_t n = 0;      // records
+    std::size_t bytes = 0;  // uncompressed
+    HttpRequest request;
+  };
+
+  // The next batch of `j` from log_lines[first]: by count, size and the 413 limit.
+  Batch make_batch(Journal& j, std::size_t first) const {
+    Batch b;
+    b.journal = &j;
+    b.first = first;
+    std::size_t limit = std::max<std::size_t>(1, logs_.batch_limit);
+    while (first + b.n < j.log_lines.size() && b.n < limit) {
+      std::size_t len = j.log_lines[first + b.n].len;
+      if (b.n > 0 && b.bytes + len > cfg_.max_batch_bytes) break;
+      b.bytes += len;
+      ++b.n;
     }
-    return !j.log_lines.empty();
+    b.request = logs_request(cfg_.logs, batch_text(j, first, b.bytes));
+    return b;
+  }
+
+  static std::string_view batch_text(const Journal& j, std::size_t first, std::size_t bytes) {
+    return std::string_view(j.logs.data() + j.log_lines[first].start, bytes);
+  }
+
+  // Whether j's records from log_lines[first] should leave now (a batch is full, old enough, or the end).
+  bool batch_due(const Journal& j, std::size_t first, bool draining, std::int64_t t) const {
+    if (first >= j.log_lines.size()) return false;
+    std::size_t records = j.log_lines.size() - first;
+    std::size_t bytes = j.logs.size() - j.log_lines[first].start;
+    return draining || j.writer_gone || records >= cfg_.max_batch_records || bytes >= cfg_.max_batch_bytes ||
+           t - j.log_lines[first].read_ms >= cfg_.flush_interval_ms;
+  }
+
+  // Sends what is due of j's records; true while some are left.
+  bool send_logs(Journal& j, bool draining, std::int64_t deadline) {
+    if (!logs_.enabled || logs_.stopped) return false;
+    if (on_wire_.journal != nullptr && logs_sender_.done()) take_logs_answer(deadline);
+    if (logs_.stopped) return false;
+    std::int64_t t = now_ms();
+    if (on_wire_.journal != nullptr) {
+      // Busy: compress the next batch meanwhile, if it is j's and due.
+      if (on_wire_.journal == &j && ahead_.journal == nullptr && batch_due(j, on_wire_.n, draining, t)) {
+        ahead_ = make_batch(j, on_wire_.n);
+      }
+      return true;
+    }
+    if (j.log_lines.empty()) return false;
+    if (t < logs_.next_at) return true;
+    if (!batch_due(j, 0, draining, t)) return true;
+    if (deadline > 0 && t >= deadline) return true;
+    if (ahead_.journal == &j && ahead_.first == 0) {
+      on_wire_ = std::move(ahead_);
+    } else {
+      on_wire_ = make_batch(j, 0);
+    }
+    ahead_ = Batch{};
+    logs_sender_.start(std::move(on_wire_.request), request_timeout(deadline));
+    if (batch_due(j, on_wire_.n, draining, t)) ahead_ = make_batch(j, on_wire_.n);
+    return true;
+  }
+
+  // Waits for the batch on the wire, at most until `deadline` (its request ends by then: it was started
+  // with a time-out within it), and takes its answer. For the end of a run: its records either went, or
+  // stay for `bstest flush`.
+  void settle_logs(std::int64_t deadline) {
+    if (on_wire_.journal == nullptr) return;
+    int wait = deadline > 0 ? static_cast<int>(std::max<std::int64_t>(deadline - now_ms(), 0)) + 1000 : -1;
+    if (logs_sender_.wait(wait)) take_logs_answer(deadline);
+  }
+
+  // The answer to the batch on the wire.
+  void take_logs_answer(std::int64_t deadline) {
+    Batch b = std::move(on_wire_);
+    on_wire_ = Batch{};
+    HttpResponse resp = logs_sender_.take(&b.request);
+    Journal& j = *b.journal;
+    Outcome o = classify_logs(resp, logs_.attempt + 1, random01(), wall_now().seconds);
+    std::int64_t t = now_ms();
+    // Only an accepted or set-aside batch leaves its lines in place for the one compressed ahead.
+    if (o.verdict != Verdict::sent && o.verdict != Verdict::reject) ahead_ = Batch{};
+    switch (o.verdict) {
+      case Verdict::sent:
+        stats_.records_sent += b.n;
+        stats_.batches_sent += 1;
+        stats_.bytes_sent += b.request.body.size();
+        stats_.bytes_uncompressed += b.bytes;
+        logs_.attempt = 0;
+        logs_.refused_alone = 0;
+        logs_.batch_limit = std::min(cfg_.max_batch_records, logs_.batch_limit * 2);
+        pop_logs(j, b.n);
+        break;
+      case Verdict::split:
+        if (b.n > 1) {
+          problem("Better Stack Logs", "HTTP 413 (request too large): batches split");
+          logs_.batch_limit = std::max<std::size_t>(1, b.n / 2);
+          break;
+        }
+        if (++logs_.refused_alone < kTooLargeAloneTries) {
+          problem("Better Stack Logs", "HTTP 413 (request too large) for a single record: retried");
+          logs_.attempt += 1;
+          logs_.next_at = t + backoff_ms(logs_.attempt, random01());
+          break;
+        }
+        logs_.refused_alone = 0;
+        send_too_large_note(j, batch_text(j, 0, b.bytes), deadline);
+        pop_logs(j, 1);
+        break;
+      case Verdict::retry:
+        logs_.attempt += 1;
+        logs_.next_at = t + o.delay_ms;
+        problem("Better Stack Logs", o.reason);
+        break;
+      case Verdict::stop_channel:
+      case Verdict::give_up:
+        logs_.stopped = true;
+        problem("Better Stack Logs", o.reason);
+        break;
+      case Verdict::reject:
+        set_aside(j, batch_text(j, 0, b.bytes));
+        stats_.records_rejected += b.n;
+        problem("Better Stack Logs", o.reason + "; the batch was set aside in " + dir_ + "/rejected/");
+        pop_logs(j, b.n);
+        break;
+    }
+    // The batch compressed ahead started right after the one that left: it is at the front now.
+    if (ahead_.journal != nullptr) ahead_.first = 0;
+    update_cursor(j);
   }
 
   void pop_logs(Journal& j, std::size_t n) {
@@ -884,17 +956,23 @@ class Shipper {
     return w;
   }
 
+  // Sleeps at most `ms`; wakes early when the owner closes its end of the wake pipe or when the Logs batch
+  // on the wire has its answer.
   void sleep_or_wake(int ms) {
-    if (opt_.wake_fd < 0 || owner_done_) {
+    pollfd p[2];
+    nfds_t n = 0;
+    if (opt_.wake_fd >= 0 && !owner_done_) p[n++] = {opt_.wake_fd, POLLIN, 0};
+    bool on_wire = on_wire_.journal != nullptr && logs_sender_.ready_fd() >= 0;
+    if (on_wire) p[n++] = {logs_sender_.ready_fd(), POLLIN, 0};
+    if (n == 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
       return;
     }
-    pollfd p{opt_.wake_fd, POLLIN, 0};
-    int rc = ::poll(&p, 1, ms);
-    if (rc > 0) {
+    int rc = ::poll(p, n, ms);
+    if (rc > 0 && p[0].fd == opt_.wake_fd && (p[0].revents & (POLLIN | POLLHUP)) != 0) {
       char buf[64];
-      ssize_t n = ::read(opt_.wake_fd, buf, sizeof buf);
-      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) owner_done_ = true;
+      ssize_t got = ::read(opt_.wake_fd, buf, sizeof buf);
+      if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) owner_done_ = true;
     }
   }
 
@@ -939,7 +1017,10 @@ class Shipper {
   const Config& cfg_;
   const ShipOptions& opt_;
   std::string dir_;
-  std::unique_ptr<HttpClient> client_;
+  std::unique_ptr<HttpClient> client_;  // Errors, heartbeat, notes: on this thread
+  AsyncSender logs_sender_;             // Logs batches: on its own thread, one at a time
+  Batch on_wire_;                       // the batch logs_sender_ is sending (journal == nullptr: none)
+  Batch ahead_;                         // the next one, compressed while on_wire_ is out
   std::mt19937_64 rng_;
   std::map<std::string, std::unique_ptr<Journal>> journals_;
   std::map<std::string, bool> skipped_;
