@@ -276,6 +276,13 @@ TEST_F(Cli, FlakyTestsUnderBstestRunAreReRunAndForgiven) {
   RunResult r = bs({"run", "--", fixture, "--gtest_filter=Flaky.PassesOnSecondAttempt:Basic.Passes"},
                    {{"FIXTURE_FLAKY", "1"}});
   EXPECT_EQ(r.exit_code, 0) << "every failure was flaky\n" << r.err;
+  // The provided mains' re-run loop, and its words.
+  EXPECT_NE(r.err.find("bstest: re-running Flaky.PassesOnSecondAttempt of gtest_fixture (attempt 2 of 3)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("bstest: Flaky.PassesOnSecondAttempt of gtest_fixture is flaky: it failed, then passed on attempt 2"),
+            std::string::npos)
+      << r.err;
   auto flaky = with_event(records(), "test_flaky");
   ASSERT_EQ(flaky.size(), 1u);
   EXPECT_EQ(flaky[0].str("run.binary"), "gtest_fixture") << "the verdict is in the name of the binary";
@@ -468,6 +475,9 @@ TEST_F(Cli, SigtermDuringAReRunStopsIt) {
   EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out << err;
   EXPECT_NE(err.find("attempt 2 of 3"), std::string::npos) << err;
   EXPECT_EQ(err.find("attempt 3 of 3"), std::string::npos) << err;
+  EXPECT_NE(err.find("bstest: 1 failed tests were not re-run, or not to the end: a signal interrupted the re-runs"),
+            std::string::npos)
+      << err;
   auto crashed = with_event(records(), "run_crashed");
   ASSERT_EQ(crashed.size(), 1u) << err;
   EXPECT_EQ(crashed[0].num("run.attempt"), 2);

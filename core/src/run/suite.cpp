@@ -206,6 +206,11 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
     f.line = static_cast<int>(num(t, "line", 0));
     f.disabled = t.HasMember("disabled") && t["disabled"].IsBool() && t["disabled"].GetBool();
     f.iteration = static_cast<int>(num(member(d, "run"), "iteration", 0));
+    if (t.HasMember("tags") && t["tags"].IsArray()) {
+      for (const auto& tag : t["tags"].GetArray()) {
+        if (tag.IsString()) f.tags.emplace_back(tag.GetString(), tag.GetStringLength());
+      }
+    }
     if (t.HasMember("failures") && t["failures"].IsArray()) {
       for (const auto& fl : t["failures"].GetArray()) {
         if (fl.HasMember("allowed") && fl["allowed"].IsBool() && fl["allowed"].GetBool()) continue;
