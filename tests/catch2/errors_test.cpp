@@ -100,6 +100,25 @@ TEST_F(Catch2Errors, ExceptionEventsHaveTheDemangledTypeAndWhat) {
   EXPECT_EQ(after.str("exception.values.0.value"), "bad input 7");
 }
 
+// Under `bstest run` too: the exception, not the check that failed before it, is the test case's event,
+// whether the test case is re-run (a verdict) or not (a final failure).
+TEST_F(Catch2Errors, UnderBstestRunAnExceptionAfterAFailedCheckIsAnExceptionEvent) {
+  for (const char* retries : {"1", "0"}) {
+    SCOPED_TRACE(std::string("BSTEST_RETRIES=") + retries);
+    server.reset_received();
+    RunResult r = bstest_run(fixture_main, {"throws after a failed check"}, {{"BSTEST_RETRIES", retries}});
+    EXPECT_NE(r.exit_code, 0) << r.err;
+    auto ev = events_after(1);
+    EXPECT_EQ(ev.size(), 1u) << r.err;
+    ASSERT_EQ(ev["throws after a failed check"].size(), 1u) << "one event, from bstest run\n" << r.err;
+    const Json& e = ev["throws after a failed check"][0];
+    EXPECT_EQ(e.str("level"), "error");
+    EXPECT_EQ(e.str("exception.values.0.type"), "std::invalid_argument");
+    EXPECT_EQ(e.str("exception.values.0.value"), "bad input 7");
+    EXPECT_EQ(e.str("fingerprint.1"), "exception");
+  }
+}
+
 TEST_F(Catch2Errors, CrashesAreFatalEventsWithTheSignal) {
   struct Case {
     const char* tag;
