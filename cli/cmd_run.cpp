@@ -247,6 +247,11 @@ int cmd_run(const Args& args) {
   opt.keep_following = [&] { return following.load(); };
   opt.drain_deadline_ms = deadline;
   if (!quiet) opt.progress = [&](const ShipStats& st) { progress.update(st); };
+  // The command, once it ended, and the signal that ended it: a program that is the command and died
+  // without a word (SIGKILL) gets a crash record and event that name it.
+  std::atomic<long> ended_pid{0};
+  std::atomic<int> ended_signal{0};
+  opt.signal_of = [&](long p) { return p == ended_pid.load() ? ended_signal.load() : 0; };
   ShipStats stats;
   std::thread shipper([&] { stats = ship(cfg, opt); });
 
@@ -322,6 +327,8 @@ int cmd_run(const Args& args) {
     if (terminal) give_terminal(::getpgrp());
     command_rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     command_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    ended_signal = command_signal;
+    ended_pid = pid;
     // Ctrl-C on a terminal goes to the command's group, not to us: a command it ended was interrupted (and
     // no re-run starts).
     if (command_signal == SIGINT && rerun_interrupted_by() == 0) forward_signal_to_rerun(SIGINT);

@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <csignal>
 #include <set>
 #include <string>
+#include <thread>
 
 using namespace bstest::testing;
 
@@ -210,6 +213,22 @@ TEST_F(Cli, AKilledProgramIsNamedWithItsSignalAndItsTest) {
   EXPECT_EQ(server.heartbeats()[0].path_suffix, "/137");
   EXPECT_NE(server.heartbeats()[0].body.find("CRASHED in Crash.sleep (SIGKILL)"), std::string::npos)
       << server.heartbeats()[0].body;
+  // Its crash record and its one crash event name the signal too.
+  auto crashed = with_event(records(), "run_crashed");
+  ASSERT_EQ(crashed.size(), 1u) << err;
+  EXPECT_EQ(crashed[0].str("test.full_name"), "Crash.sleep");
+  EXPECT_EQ(crashed[0].str("crash.reason"), "ended");
+  EXPECT_EQ(crashed[0].str("crash.signal"), "SIGKILL");
+  EXPECT_EQ(crashed[0].num("crash.signo"), SIGKILL);
+  EXPECT_NE(crashed[0].str("message").find("killed by SIGKILL"), std::string::npos) << crashed[0].str("message");
+  ASSERT_TRUE(server.wait_for_envelopes(1, 5000)) << err;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(server.envelopes().size(), 1u) << err;
+  Json ev(server.envelopes()[0].event);
+  EXPECT_EQ(ev.str("level"), "fatal");
+  EXPECT_EQ(ev.str("transaction"), "Crash.sleep");
+  EXPECT_EQ(ev.str("exception.values.0.type"), "SIGKILL");
+  EXPECT_EQ(ev.num("exception.values.0.mechanism.meta.signal.number"), SIGKILL);
 }
 
 TEST_F(Cli, SetUpFailuresAreInTheBodyAndTheTable) {
