@@ -56,13 +56,11 @@ namespace {
 constexpr int kWaitForProgramsMs = 2000;
 
 volatile sig_atomic_t g_group = 0;  // the command's process group
-volatile sig_atomic_t g_signal = 0;
 
 // SIGINT, SIGTERM, SIGHUP: for the command's whole process group (a script's test programs too) and for a
 // re-run in progress.
 void forward(int sig) {
   int saved = errno;
-  g_signal = sig;
   if (g_group > 0) ::kill(-static_cast<pid_t>(g_group), sig);
   forward_signal_to_rerun(sig);
   errno = saved;
@@ -249,6 +247,11 @@ int cmd_run(const Args& args) {
   opt.keep_following = [&] { return following.load(); };
   opt.drain_deadline_ms = deadline;
   if (!quiet) opt.progress = [&](const ShipStats& st) { progress.update(st); };
+  // The command, once it ended, and the signal that ended it: a program that is the command and died
+  // without a word (SIGKILL) gets a crash record and event that name it.
+  std::atomic<long> ended_pid{0};
+  std::atomic<int> ended_signal{0};
+  opt.signal_of = [&](long p) { return p == ended_pid.load() ? ended_signal.load() : 0; };
   ShipStats stats;
   std::thread shipper([&] { stats = ship(cfg, opt); });
 
@@ -324,40 +327,43 @@ int cmd_run(const Args& args) {
     if (terminal) give_terminal(::getpgrp());
     command_rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     command_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-    // Ctrl-C on a terminal goes to the command's group, not to us: a command it ended was interrupted.
-    if (command_signal == SIGINT && g_signal == 0) g_signal = SIGINT;
+    ended_signal = command_signal;
+    ended_pid = pid;
+    // Ctrl-C on a terminal goes to the command's group, not to us: a command it ended was interrupted (and
+    // no re-run starts).
+    if (command_signal == SIGINT && rerun_interrupted_by() == 0) forward_signal_to_rerun(SIGINT);
   }
 
   // What every program did, from its journal (programs still writing get a moment to finish).
   std::vector<ProgramRun> programs = read_suite(cfg.dir, run_id, kWaitForProgramsMs, pid, command_signal);
 
-  // Re-run failed tests, each alone, to tell flaky from broken.
-  std::set<std::string> flaky_names;
-  int rerun_count = 0;
-  constexpr int kMaxReruns = 50;
+  // Re-run failed tests, each alone, to tell flaky from broken (the same loop as the provided mains').
+  std::vector<RerunJob> jobs;
+  std::vector<const ProgramRun*> job_program;
   for (const auto& p : programs) {
-    std::set<std::string> done;
     for (const auto& t : p.failed) {
-      if (!done.insert(t.full_name).second) continue;
-      bool can_rerun = cfg.retries > 0 && g_signal == 0 && !p.target.exe.empty() && rerun_count < kMaxReruns;
-      if (!can_rerun) {
-        if (!t.exception_type.empty()) writer.exception(p, t);
-        continue;
-      }
-      ++rerun_count;
-      std::vector<AttemptOutcome> attempts = {{1, Result::failed, false}};
-      bool passed = false;
-      for (int a = 2; a <= cfg.retries + 1 && !passed && g_signal == 0; ++a) {
-        std::fprintf(stderr, "bstest run: re-running %s of %s (attempt %d of %d)\n", t.full_name.c_str(),
-                     p.binary.c_str(), a, cfg.retries + 1);
-        AttemptOutcome o = rerun_once(p.target, t, a, run_id, cfg.dir, cfg.rerun_timeout_ms);
-        attempts.push_back(o);
-        passed = o.result == Result::passed && !o.crashed;
-      }
-      writer.verdict(p, t, attempts, passed);
-      if (passed) flaky_names.insert(p.binary + "\n" + t.full_name);
+      jobs.push_back({p.target.exe.empty() ? nullptr : &p.target, &t, p.binary});
+      job_program.push_back(&p);
     }
   }
+  RerunSettings reruns;
+  reruns.retries = cfg.retries;
+  reruns.run_id = run_id;
+  reruns.dir = cfg.dir;
+  reruns.timeout_ms = cfg.rerun_timeout_ms;
+  std::set<std::string> flaky_tests;  // program journal + FailedTest::key()
+  rerun_tests(jobs, reruns, [&](std::size_t i, RerunVerdict v, const std::vector<AttemptOutcome>& attempts) {
+    const ProgramRun& p = *job_program[i];
+    const FailedTest& t = *jobs[i].test;
+    if (v == RerunVerdict::not_rerun) {
+      writer.exception(p, t);
+      return;
+    }
+    // Interrupted: failed, with the attempts it had (the one the signal stopped is crashed).
+    writer.verdict(p, t, attempts, v == RerunVerdict::flaky);
+    if (v == RerunVerdict::flaky) flaky_tests.insert(p.journal + '\n' + t.key());
+  });
+  auto is_flaky = [&](const ProgramRun& p, const FailedTest& t) { return flaky_tests.count(p.journal + '\n' + t.key()) != 0; };
 
   // The suite's verdict.
   SuiteSummary s;
@@ -383,8 +389,8 @@ int cmd_run(const Args& args) {
     }
     std::set<std::string> counted;
     for (const auto& t : p.failed) {
-      if (!counted.insert(t.full_name).second) continue;
-      if (flaky_names.count(p.binary + "\n" + t.full_name) != 0) {
+      if (!counted.insert(t.key()).second) continue;
+      if (is_flaky(p, t)) {
         ++s.counts.flaky;
         ++s.counts.passed;
         continue;
@@ -460,7 +466,7 @@ int cmd_run(const Args& args) {
         int flaky = 0;
         std::set<std::string> counted;
         for (const auto& t : p.failed) {
-          if (counted.insert(t.full_name).second && flaky_names.count(p.binary + "\n" + t.full_name) != 0) ++flaky;
+          if (counted.insert(t.key()).second && is_flaky(p, t)) ++flaky;
         }
         std::fprintf(stderr, "  %-32s %7llu %7llu %6d %8llu %8s %8.2f s\n", p.binary.c_str(),
                      static_cast<unsigned long long>(p.counts.passed + static_cast<std::uint64_t>(flaky)),

@@ -14,6 +14,8 @@
 #include "run/exception_capture.hpp"
 #include "ship/companion.hpp"
 
+#include <rapidjson/document.h>
+
 #include <cxxabi.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -48,6 +50,26 @@ constexpr std::size_t kMinFailureRoom = 2048;        // left of the failures' ca
 // How many of the entries of a list (each ending at `ends[i]` bytes, separators included) fit in `room`.
 std::size_t fitting(const std::vector<std::size_t>& ends, std::size_t room) {
   return static_cast<std::size_t>(std::upper_bound(ends.begin(), ends.end(), room) - ends.begin());
+}
+
+// The tags member of a test identity (`,"tags":[...]`, always its last), "" when it has none. A quote inside
+// a JSON string is escaped, so only the member itself matches.
+std::string_view tags_member(std::string_view identity) {
+  auto at = identity.find(",\"tags\":[");
+  return at == std::string_view::npos ? std::string_view() : identity.substr(at);
+}
+
+std::vector<std::string> tags_in(std::string_view member) {
+  std::vector<std::string> tags;
+  if (member.empty()) return tags;
+  std::string object = "{" + std::string(member.substr(1)) + "}";
+  rapidjson::Document d;
+  d.Parse(object.data(), object.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("tags") || !d["tags"].IsArray()) return tags;
+  for (const auto& t : d["tags"].GetArray()) {
+    if (t.IsString()) tags.emplace_back(t.GetString(), t.GetStringLength());
+  }
+  return tags;
 }
 
 std::string env_or(const char* name, const std::string& fallback) {
@@ -441,7 +463,7 @@ class SessionImpl {
     Result r = end.result;
     bool flaky_by_repeat = track_repeat(r);
     if (r == Result::failed && !flaky_by_repeat) remember_failed();
-    if (!result_file_.empty()) results_.emplace_back(full_name_, std::string(to_string(r)));
+    if (!result_file_.empty()) results_.push_back({full_name_, std::string(tags_member(ident_.view())), to_string(r)});
 
     rec_.clear();
     enc_.begin(rec_, r == Result::failed ? "error" : "info", "test_finished");
@@ -480,10 +502,11 @@ class SessionImpl {
 
     // Without a re-run owner the verdict is final now: an uncaught exception is an error event (once per
     // test, whatever the iterations of a repeated run).
-    if (r == Result::failed && !rerun_owner_ && !child_ && has_escaped_ &&
-        exception_reported_.insert(full_name_).second) {
+    if (r == Result::failed && !rerun_owner_ && !child_ && has_escaped_) {
       FailedTest t = current_failed();
-      append_error_lines(sentry_line(exception_event(t, &escaped_, {}, enc_.run(), ci_, context_)));
+      if (exception_reported_.insert(t.key()).second) {
+        append_error_lines(sentry_line(exception_event(t, &escaped_, {}, enc_.run(), ci_, context_)));
+      }
     }
     if (pending_repeat_flake_) {
       pending_repeat_flake_ = false;
@@ -594,33 +617,33 @@ class SessionImpl {
   void test_flaky(const FailedTest& t, const std::vector<AttemptOutcome>& attempts) {
     if (!recording()) return;
     std::lock_guard<std::mutex> lock(mu_);
-    if (!verdict_given_.insert(t.full_name).second) return;  // one verdict per test
+    if (!verdict_given_.insert(t.key()).second) return;  // one verdict per test
     ++counts_.flaky;
     if (counts_.failed > 0) --counts_.failed;
     ++counts_.passed;
-    flaky_names_.push_back(t.full_name);
+    flaky_keys_.push_back(t.key());
     write_verdict(t, attempts, true);
-    append_error_lines(verdict_error_lines(t, attempts, true, escaped_of(t.full_name), enc_.run(), ci_, context_));
+    append_error_lines(verdict_error_lines(t, attempts, true, escaped_of(t.key()), enc_.run(), ci_, context_));
   }
 
   void test_failed_every_attempt(const FailedTest& t, const std::vector<AttemptOutcome>& attempts) {
     if (!recording()) return;
     std::lock_guard<std::mutex> lock(mu_);
-    if (!verdict_given_.insert(t.full_name).second) return;
+    if (!verdict_given_.insert(t.key()).second) return;
     write_verdict(t, attempts, false);
-    append_error_lines(verdict_error_lines(t, attempts, false, escaped_of(t.full_name), enc_.run(), ci_, context_));
+    append_error_lines(verdict_error_lines(t, attempts, false, escaped_of(t.key()), enc_.run(), ci_, context_));
   }
 
-  const EscapedException* escaped_of(const std::string& full_name) const {
-    auto it = escaped_by_test_.find(full_name);
+  const EscapedException* escaped_of(const std::string& key) const {
+    auto it = escaped_by_test_.find(key);
     return it == escaped_by_test_.end() ? nullptr : &it->second;
   }
 
   // Flaky within one repeated run: its verdict and flaky event now, never one per iteration, none from a
   // re-run or a wrapped binary (their owner decides).
   void repeat_flaky_verdict(const FailedTest& t, const RepeatFlake& flake) {
-    flaky_names_.push_back(t.full_name);
-    verdict_given_.insert(t.full_name);
+    flaky_keys_.push_back(t.key());
+    verdict_given_.insert(t.key());
     if (child_) return;
     std::vector<AttemptOutcome> attempts = {{attempt_, Result::failed, false}};
     rec_.clear();
@@ -817,12 +840,15 @@ class SessionImpl {
     f.line = line_;
     f.iteration = iteration_;
     f.disabled = disabled_test_;
+    f.tags = tags_in(tags_member(ident_.view()));
     return f;
   }
 
   void remember_failed() {
-    if (has_escaped_) escaped_by_test_.emplace(full_name_, escaped_);
-    if (failed_.size() < kMaxFailedTestsKept) failed_.push_back(current_failed());
+    if (!has_escaped_ && failed_.size() >= kMaxFailedTestsKept) return;
+    FailedTest f = current_failed();
+    if (has_escaped_) escaped_by_test_.emplace(f.key(), escaped_);
+    if (failed_.size() < kMaxFailedTestsKept) failed_.push_back(std::move(f));
   }
 
   // A repeated run (--gtest_repeat) counts each test once, in its first iteration; a later iteration changes
@@ -974,7 +1000,7 @@ class SessionImpl {
     for (const auto& f : fixture_failures_kept_) body += "outside any test: " + f + "\n";
     std::size_t shown = 0;
     for (const auto& f : failed_) {
-      if (std::find(flaky_names_.begin(), flaky_names_.end(), f.full_name) != flaky_names_.end()) continue;
+      if (std::find(flaky_keys_.begin(), flaky_keys_.end(), f.key()) != flaky_keys_.end()) continue;
       if (++shown > 20) break;
       body += "FAILED " + f.full_name;
       if (!f.first_failure_file.empty()) body += " " + f.first_failure_file + ":" + std::to_string(f.first_failure_line);
@@ -991,16 +1017,18 @@ class SessionImpl {
     int fd = ::open(result_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return;
     Buf b;
-    for (const auto& [name, result] : results_) {
+    for (const auto& r : results_) {
       b.put("{\"full_name\":");
-      put_json_string(b, name);
+      put_json_string(b, r.full_name);
+      b.put(r.tags);
       b.put(",\"result\":\"");
-      b.put(result);
+      b.put(r.result);
       b.put("\"}\n");
     }
     if (in_test_.load() && finished_crash_) {
       b.put("{\"full_name\":");
       put_json_string(b, full_name_);
+      b.put(tags_member(ident_.view()));
       b.put(",\"result\":\"crashed\"}\n");
     }
     ssize_t rc = ::write(fd, b.data(), b.size());
@@ -1166,7 +1194,13 @@ class SessionImpl {
   std::string exe_;
   std::string companion_problem_;
   std::string result_file_;
-  std::vector<std::pair<std::string, std::string>> results_;
+  // For the result file of a re-run: each test's full name, tags member (`,"tags":[...]` or "") and result.
+  struct TestResult {
+    std::string full_name;
+    std::string tags;
+    std::string_view result;
+  };
+  std::vector<TestResult> results_;
   bool finished_crash_ = false;
   CiInfo ci_;
   JournalWriter journal_;
@@ -1199,7 +1233,7 @@ class SessionImpl {
 
   Counts counts_;
   std::vector<FailedTest> failed_;
-  std::vector<std::string> flaky_names_;
+  std::vector<std::string> flaky_keys_;  // FailedTest::key() of the flaky tests
   std::vector<std::string> fixture_failures_kept_;
   std::unordered_map<std::string, EscapedException> escaped_by_test_;  // failed tests an exception escaped
   std::unordered_set<std::string> exception_reported_;

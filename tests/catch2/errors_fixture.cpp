@@ -44,3 +44,10 @@ TEST_CASE("segfaults", "[.][segv]") {
 TEST_CASE("aborts", "[.][abort]") { std::abort(); }
 
 TEST_CASE("exits with zero", "[.][exit]") { std::exit(0); }
+
+#if BSTEST_CATCH2_MAJOR == 3
+// Test cases of one name, told apart by their tags (v3 runs them; v2 refuses to start).
+TEST_CASE("one name", "[.][dup][passes]") { CHECK(attempt() > 0); }
+TEST_CASE("one name", "[.][dup][broken]") { CHECK(attempt() == 0); }
+TEST_CASE("one name", "[.][dup][once]") { CHECK(attempt() > 1); }
+#endif

@@ -42,6 +42,13 @@ class Catch2Errors : public ::testing::Test {
 
   std::vector<Json> records() { return parse_all(server.records()); }
 
+  // `bstest run --quiet -- <binary> <args...>` with the same environment.
+  RunResult bstest_run(const std::string& binary, std::vector<std::string> args,
+                       std::vector<std::pair<std::string, std::string>> env = {}) {
+    args.insert(args.begin(), {"run", "--quiet", "--", binary});
+    return run_fixture(bstest, std::move(args), std::move(env));
+  }
+
   // Every event that arrived once at least `n` did and a little more time passed (none is missed).
   std::map<std::string, std::vector<Json>> events_after(std::size_t n) {
     server.wait_for_envelopes(n, 8000);
@@ -91,6 +98,25 @@ TEST_F(Catch2Errors, ExceptionEventsHaveTheDemangledTypeAndWhat) {
   const Json& after = ev["throws after a failed check"][0];
   EXPECT_EQ(after.str("exception.values.0.type"), "std::invalid_argument");
   EXPECT_EQ(after.str("exception.values.0.value"), "bad input 7");
+}
+
+// Under `bstest run` too: the exception, not the check that failed before it, is the test case's event,
+// whether the test case is re-run (a verdict) or not (a final failure).
+TEST_F(Catch2Errors, UnderBstestRunAnExceptionAfterAFailedCheckIsAnExceptionEvent) {
+  for (const char* retries : {"1", "0"}) {
+    SCOPED_TRACE(std::string("BSTEST_RETRIES=") + retries);
+    server.reset_received();
+    RunResult r = bstest_run(fixture_main, {"throws after a failed check"}, {{"BSTEST_RETRIES", retries}});
+    EXPECT_NE(r.exit_code, 0) << r.err;
+    auto ev = events_after(1);
+    EXPECT_EQ(ev.size(), 1u) << r.err;
+    ASSERT_EQ(ev["throws after a failed check"].size(), 1u) << "one event, from bstest run\n" << r.err;
+    const Json& e = ev["throws after a failed check"][0];
+    EXPECT_EQ(e.str("level"), "error");
+    EXPECT_EQ(e.str("exception.values.0.type"), "std::invalid_argument");
+    EXPECT_EQ(e.str("exception.values.0.value"), "bad input 7");
+    EXPECT_EQ(e.str("fingerprint.1"), "exception");
+  }
 }
 
 TEST_F(Catch2Errors, CrashesAreFatalEventsWithTheSignal) {
@@ -171,5 +197,59 @@ TEST_F(Catch2Errors, ExitZeroInsideATestCaseDoesNotPassTheRun) {
   EXPECT_EQ(ev["exits with zero"][0].str("level"), "fatal");
   EXPECT_EQ(ev["exits with zero"][0].str("exception.values.0.value"), "exits with zero called exit() during the test");
 }
+
+#if BSTEST_CATCH2_MAJOR == 3
+// The tags of a record's test, in order.
+std::vector<std::string> tags_of(const Json& record) {
+  std::vector<std::string> tags;
+  for (std::size_t i = 0; i < record.size("test.tags"); ++i) tags.push_back(record.str("test.tags." + std::to_string(i)));
+  return tags;
+}
+
+// Catch2 v3 runs test cases of one name told apart by their tags: each is re-run alone and judged by its
+// name and tags, by the provided main and by `bstest run` alike. One that fails every time next to one
+// that passes is broken, not flaky; one that is flaky next to a broken one is flaky, and only it.
+TEST_F(Catch2Errors, TestCasesOfOneNameAreReRunAndJudgedByNameAndTags) {
+  const std::vector<std::string> broken = {".", "broken", "dup"}, once = {".", "dup", "once"};
+  for (bool wrapped : {false, true}) {
+    SCOPED_TRACE(wrapped ? "bstest run" : "provided main");
+    server.reset_received();
+    RunResult r = wrapped ? bstest_run(fixture_main, {"[dup]~[once]"}) : run_fixture(fixture_main, {"[dup]~[once]"});
+    EXPECT_EQ(r.exit_code, 42) << "Catch2's code for failures stands\n" << r.err;
+    auto all = records();
+    EXPECT_TRUE(with_event(all, "test_flaky").empty()) << r.err;
+    auto failed = with_event(all, "test_failed");
+    ASSERT_EQ(failed.size(), 1u) << r.err;
+    EXPECT_EQ(failed[0].str("test.full_name"), "one name");
+    EXPECT_EQ(tags_of(failed[0]), broken);
+    ASSERT_EQ(failed[0].size("test.attempts"), 3u);
+    EXPECT_EQ(failed[0].str("test.attempts.1.result"), "failed");
+    EXPECT_EQ(failed[0].str("test.attempts.2.result"), "failed");
+    for (const auto& f : with_event(all, "test_finished")) {
+      if (f.num("run.attempt") > 1) EXPECT_EQ(tags_of(f), broken) << "a re-run runs that test case alone";
+    }
+    if (wrapped) {
+      auto suite = with_event(all, "suite_finished");
+      ASSERT_EQ(suite.size(), 1u) << r.err;
+      EXPECT_EQ(suite[0].num("summary.failed"), 1);
+      EXPECT_EQ(suite[0].num("summary.flaky"), 0);
+    }
+
+    server.reset_received();
+    RunResult both = wrapped ? bstest_run(fixture_main, {"[dup]"}) : run_fixture(fixture_main, {"[dup]"});
+    EXPECT_EQ(both.exit_code, 42) << both.err;
+    all = records();
+    auto flaky = with_event(all, "test_flaky");
+    ASSERT_EQ(flaky.size(), 1u) << both.err;
+    EXPECT_EQ(tags_of(flaky[0]), once);
+    failed = with_event(all, "test_failed");
+    ASSERT_EQ(failed.size(), 1u) << both.err;
+    EXPECT_EQ(tags_of(failed[0]), broken);
+    auto ev = events_after(1);
+    ASSERT_EQ(ev["one name"].size(), 1u) << "the flaky one's warning, nothing for the broken one\n" << both.err;
+    EXPECT_EQ(ev["one name"][0].str("exception.values.0.type"), "FlakyTest");
+  }
+}
+#endif
 
 }  // namespace

@@ -5,8 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <csignal>
 #include <set>
 #include <string>
+#include <thread>
 
 using namespace bstest::testing;
 
@@ -210,6 +213,22 @@ TEST_F(Cli, AKilledProgramIsNamedWithItsSignalAndItsTest) {
   EXPECT_EQ(server.heartbeats()[0].path_suffix, "/137");
   EXPECT_NE(server.heartbeats()[0].body.find("CRASHED in Crash.sleep (SIGKILL)"), std::string::npos)
       << server.heartbeats()[0].body;
+  // Its crash record and its one crash event name the signal too.
+  auto crashed = with_event(records(), "run_crashed");
+  ASSERT_EQ(crashed.size(), 1u) << err;
+  EXPECT_EQ(crashed[0].str("test.full_name"), "Crash.sleep");
+  EXPECT_EQ(crashed[0].str("crash.reason"), "ended");
+  EXPECT_EQ(crashed[0].str("crash.signal"), "SIGKILL");
+  EXPECT_EQ(crashed[0].num("crash.signo"), SIGKILL);
+  EXPECT_NE(crashed[0].str("message").find("killed by SIGKILL"), std::string::npos) << crashed[0].str("message");
+  ASSERT_TRUE(server.wait_for_envelopes(1, 5000)) << err;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(server.envelopes().size(), 1u) << err;
+  Json ev(server.envelopes()[0].event);
+  EXPECT_EQ(ev.str("level"), "fatal");
+  EXPECT_EQ(ev.str("transaction"), "Crash.sleep");
+  EXPECT_EQ(ev.str("exception.values.0.type"), "SIGKILL");
+  EXPECT_EQ(ev.num("exception.values.0.mechanism.meta.signal.number"), SIGKILL);
 }
 
 TEST_F(Cli, SetUpFailuresAreInTheBodyAndTheTable) {
@@ -276,6 +295,13 @@ TEST_F(Cli, FlakyTestsUnderBstestRunAreReRunAndForgiven) {
   RunResult r = bs({"run", "--", fixture, "--gtest_filter=Flaky.PassesOnSecondAttempt:Basic.Passes"},
                    {{"FIXTURE_FLAKY", "1"}});
   EXPECT_EQ(r.exit_code, 0) << "every failure was flaky\n" << r.err;
+  // The provided mains' re-run loop, and its words.
+  EXPECT_NE(r.err.find("bstest: re-running Flaky.PassesOnSecondAttempt of gtest_fixture (attempt 2 of 3)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("bstest: Flaky.PassesOnSecondAttempt of gtest_fixture is flaky: it failed, then passed on attempt 2"),
+            std::string::npos)
+      << r.err;
   auto flaky = with_event(records(), "test_flaky");
   ASSERT_EQ(flaky.size(), 1u);
   EXPECT_EQ(flaky[0].str("run.binary"), "gtest_fixture") << "the verdict is in the name of the binary";
@@ -468,6 +494,9 @@ TEST_F(Cli, SigtermDuringAReRunStopsIt) {
   EXPECT_NE(r.out.find("rc=1"), std::string::npos) << r.out << err;
   EXPECT_NE(err.find("attempt 2 of 3"), std::string::npos) << err;
   EXPECT_EQ(err.find("attempt 3 of 3"), std::string::npos) << err;
+  EXPECT_NE(err.find("bstest: 1 failed tests were not re-run, or not to the end: a signal interrupted the re-runs"),
+            std::string::npos)
+      << err;
   auto crashed = with_event(records(), "run_crashed");
   ASSERT_EQ(crashed.size(), 1u) << err;
   EXPECT_EQ(crashed[0].num("run.attempt"), 2);
@@ -535,7 +564,11 @@ TEST_F(Cli, DoctorOnGoodAndBadConfigurations) {
   EXPECT_EQ(local.exit_code, 1);
   EXPECT_NE(local.out.find("FAIL  journal folder: "), std::string::npos) << local.out;
   EXPECT_NE(local.out.find("set BSTEST_DIR to a writable folder"), std::string::npos) << local.out;
-  EXPECT_NE(local.out.find("warn  companion shipper: "), std::string::npos) << local.out;
+  EXPECT_NE(local.out.find("warn  companion shipper: BSTEST_SHIPPER=" + (dir / "no-such-program") +
+                           " is not an executable file: test programs send their records at exit"),
+            std::string::npos)
+      << "what is wrong is BSTEST_SHIPPER, not a missing program\n" << local.out;
+  EXPECT_EQ(local.out.find("was not found"), std::string::npos) << local.out;
 }
 
 TEST_F(Cli, UsageErrorsExitWithTwo) {

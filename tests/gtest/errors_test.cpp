@@ -442,6 +442,25 @@ TEST_F(Errors, BstestRunReportsAnExceptionOnceWithItsTypeAndWhat) {
   EXPECT_EQ(ev.str("fingerprint.3"), "gtest_fixture");
 }
 
+// An assertion failed before the exception: under `bstest run` too, the exception is the test's event,
+// whether the test is re-run (a verdict) or not (a final failure).
+TEST_F(Errors, UnderBstestRunAnExceptionAfterAFailedAssertionIsAnExceptionEvent) {
+  for (const char* retries : {"1", "0"}) {
+    SCOPED_TRACE(std::string("BSTEST_RETRIES=") + retries);
+    server.reset_received();
+    RunResult r = bstest_run({errors_fixture, "--gtest_filter=Exception.AfterAFailedAssertion"}, {{"BSTEST_RETRIES", retries}});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    auto envs = envelopes_after(1);
+    ASSERT_EQ(envs.size(), 1u) << r.err;
+    Json ev(envs[0].event);
+    EXPECT_EQ(ev.str("transaction"), "Exception.AfterAFailedAssertion");
+    EXPECT_EQ(ev.str("level"), "error");
+    EXPECT_EQ(ev.str("exception.values.0.type"), "std::invalid_argument");
+    EXPECT_EQ(ev.str("exception.values.0.value"), "bad input 7");
+    EXPECT_EQ(ev.str("fingerprint.1"), "exception");
+  }
+}
+
 // Sentry rate limits: honoured, to the end, by this shipper and the next one.
 TEST_F(Errors, RateLimitedEventsWaitForTheLimitAndArrive) {
   Fault limited;

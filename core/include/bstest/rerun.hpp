@@ -15,6 +15,7 @@
 #include <bstest/session.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,12 +40,15 @@ struct RerunTarget {
 
 // The command line that runs only `test`: GoogleTest --gtest_filter (the name with the filter's special
 // characters turned into '?', plus --gtest_also_run_disabled_tests for a DISABLED_ test and the seed of a
-// shuffled run), Catch2 an escaped test spec. The user's other options are kept; those that select,
-// order, repeat, shard, list or report tests are dropped.
+// shuffled run), Catch2 a test spec of its name and tags. The user's other options are kept; those that
+// select, order, repeat, shard, list or report tests are dropped.
 std::vector<std::string> rerun_command(const RerunTarget& target, const FailedTest& test);
 
-// Catch2's test-spec escaping for one exact test name (backslash, comma, brackets, quotes, a leading ~).
-std::string catch2_test_spec(std::string_view name);
+// The Catch2 (v2.13 and v3) test spec of the test case named `name` that has every one of `tags`: the
+// name quoted, each tag in brackets, all of them required (`"same name"[dup][linux]`), with backslash,
+// comma, quote and brackets escaped. It may select more than that test case (another one of the same name
+// with more tags, a name that starts or ends with '*'): the re-run's result is read back by name and tags.
+std::string catch2_test_spec(std::string_view name, const std::vector<std::string>& tags = {});
 
 // GoogleTest --gtest_filter has no escapes: ':' separates patterns, '-' starts the negative ones, '*' and
 // '?' are wildcards. Each of them becomes '?' (the result is read back by exact name).
@@ -94,14 +98,51 @@ void end_exit_guard() noexcept;
 struct RerunReport {
   int flaky = 0;         // failed, then passed on a later attempt
   int failed = 0;        // failed on every attempt
-  int not_rerun = 0;     // beyond the limit of tests re-run per run, or interrupted by a signal
+  int not_rerun = 0;     // beyond the limit of tests re-run per run, interrupted by a signal, or not re-runnable
 };
 
-// Re-runs each failed test (deduplicated by full name) up to `session.config().retries` times, stopping at
-// the first pass, and records the verdicts in `session` (test_flaky / test_failed_every_attempt). At most
-// `max_tests` tests are re-run: a run with hundreds of failures is broken, not flaky. Does nothing when
-// the session does not own the suite (a wrapped binary: `bstest run` re-runs; or a re-run itself).
-RerunReport rerun_failed_tests(Session& session, const RerunTarget& target, int max_tests = 50);
+// What became of a failed test.
+enum class RerunVerdict : std::uint8_t {
+  flaky,        // failed, then passed on a later attempt
+  failed,       // failed on every attempt
+  interrupted,  // a signal stopped its re-runs before it passed: the attempts so far, no verdict
+  not_rerun,    // re-runs are off, beyond the limit, after a signal, or no way to start it again
+};
+
+// A run with hundreds of failures is broken, not flaky: at most this many tests are re-run per run.
+constexpr int kMaxRerunTests = 50;
+
+// A failed test to re-run, and the program to re-run it in.
+struct RerunJob {
+  const RerunTarget* target = nullptr;  // nullptr: there is no way to start that program again
+  const FailedTest* test = nullptr;
+  std::string program;                  // for messages, when tests of several programs are re-run: "net_test"
+};
+
+struct RerunSettings {
+  int retries = 0;  // attempts after the first; <= 0: nothing is re-run (every verdict is not_rerun)
+  std::string run_id;
+  std::string dir;
+  int timeout_ms = kDefaultRerunTimeoutMs;
+  int max_tests = kMaxRerunTests;
+};
+
+// The one re-run loop of every owner of the exit code (the provided mains and `bstest run`): runs each test
+// of `jobs` again, alone (rerun_once), as attempts 2..retries+1, until an attempt passes or a signal
+// interrupts the re-runs (forward_signal_to_rerun), and hands `decided` its verdict with every attempt,
+// the first (failed) one included, by the job's index, in order. A test listed twice (the iterations of
+// a repeated run) is re-run and decided once (same target, same FailedTest::key()). After an interruption,
+// and beyond `max_tests` tests, the verdict is not_rerun. Interrupted and not re-run tests count as
+// not_rerun in the report. Says on stderr what it does ("bstest: re-running ...").
+RerunReport rerun_tests(const std::vector<RerunJob>& jobs, const RerunSettings& settings,
+                        const std::function<void(std::size_t job, RerunVerdict verdict,
+                                                 const std::vector<AttemptOutcome>& attempts)>& decided);
+
+// rerun_tests for the tests `session` saw fail, up to `session.config().retries` times; the verdicts go to
+// `session` (test_flaky / test_failed_every_attempt; a test not re-run keeps its first failure). Does
+// nothing when the session does not own the suite (a wrapped binary: `bstest run` re-runs; or a re-run
+// itself).
+RerunReport rerun_failed_tests(Session& session, const RerunTarget& target, int max_tests = kMaxRerunTests);
 
 // This program as `session` ran it: /proc/self/exe, its original arguments, the working directory, the
 // framework and the random seed of a shuffled run.

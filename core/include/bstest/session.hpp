@@ -61,6 +61,18 @@ struct FailedTest {
   int first_failure_line = -1;
   std::string first_failure_message; // the first 2000 bytes, secrets redacted
   std::string exception_type;       // when the failure was an uncaught exception of a known type
+  std::vector<std::string> tags;    // Catch2's tags, as the test's records list them
+
+  // Which test of its program this is: the full name, and the tags (Catch2 v3 runs two test cases of the
+  // same name when their tags differ). For sets and maps of tests; names and tags never hold a NUL.
+  std::string key() const {
+    std::string k = full_name;
+    for (const auto& t : tags) {
+      k += '\0';
+      k += t;
+    }
+    return k;
+  }
 };
 
 // How a test fared on each attempt, for a flaky-test report.

@@ -63,6 +63,10 @@ struct ShipOptions {
   // Follow mode: called after each pass that looked for new journals and read every journal to its end
   // (from the shipper's thread). Two calls after a writer finished mean its lines were all seen.
   std::function<void()> after_pass;
+  // The signal that ended process `pid` (0: not known), for a test program that died without recording
+  // why: its crash record and event name the signal. Asked once following ended; `bstest run` knows it for
+  // the command it started.
+  std::function<int(long pid)> signal_of;
   // Called with each new fault ("Better Stack Logs: connection refused") as it happens.
   std::function<void(const std::string&)> on_problem;
   // Called about once a second while shipping.

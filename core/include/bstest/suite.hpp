@@ -8,6 +8,7 @@
 #include <bstest/session.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +31,15 @@ struct FixtureFailure {
   std::string message;  // its message (first 2000 bytes)
 };
 
+// The first uncaught exception of a failed test. It need not be the test's first failure: a check may have
+// failed before it.
+struct TestException {
+  std::string type;     // demangled C++ type; "" when unknown
+  std::string message;  // the framework's failure message (it holds what()), first 2000 bytes
+  std::string file;     // where the framework reported it, "" if unknown
+  int line = -1;
+};
+
 // One test program of the suite (its first attempt), as its journal tells it.
 struct ProgramRun {
   std::string journal;          // journal file path
@@ -48,6 +58,7 @@ struct ProgramRun {
   Counts counts;                // per test of this program
   double duration_ms = 0;
   std::vector<FailedTest> failed;  // its failed tests (first 1000)
+  std::map<std::string, TestException> exceptions;  // of those an exception escaped, by FailedTest::key()
   std::vector<FixtureFailure> fixture_failures;  // its failures outside any test (first 20)
   std::string run_record;       // its run_started record (JSON)
   std::string started_at;       // its run_started record's "dt"
@@ -93,10 +104,11 @@ class SuiteWriter {
   SuiteWriter(const Config& config, std::string run_id);
   ~SuiteWriter();
   bool open(std::string& error);
-  // A test's verdict after re-runs, in the name of the program that ran it (its record and error event).
+  // A test's verdict after re-runs, in the name of the program that ran it (its record and error events).
   void verdict(const ProgramRun& program, const FailedTest& test, const std::vector<AttemptOutcome>& attempts,
                bool flaky);
-  // An uncaught exception that is final (no re-runs): its error event only.
+  // A failure that is final without a verdict (not re-run): the uncaught-exception event, if an exception
+  // escaped the test; nothing otherwise.
   void exception(const ProgramRun& program, const FailedTest& test);
   void suite_finished(const SuiteSummary& summary);
   void close();

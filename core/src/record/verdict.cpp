@@ -79,6 +79,14 @@ void encode_verdict(LogEncoder& enc, Buf& out, const FailedTest& t, const std::v
     out.put(",\"line\":");
     out.put_int(t.line);
   }
+  if (!t.tags.empty()) {  // Catch2: test cases of the same name are told apart by their tags
+    out.put(",\"tags\":[");
+    for (std::size_t i = 0; i < t.tags.size(); ++i) {
+      if (i) out.put(',');
+      put_json_string(out, t.tags[i], kMaxNameBytes);
+    }
+    out.put(']');
+  }
   out.put(",\"result\":\"");
   out.put(flaky ? "flaky" : "failed");
   out.put("\",\"attempts\":[");

@@ -175,6 +175,26 @@ bool wait_until(pid_t pid, int& status, std::int64_t until_ms) {
   }
 }
 
+// A result file line's "tags" (none: no tags) are exactly `tags`.
+bool same_tags(const rapidjson::Value& line, const std::vector<std::string>& tags) {
+  auto it = line.FindMember("tags");
+  if (it == line.MemberEnd()) return tags.empty();
+  if (!it->value.IsArray() || it->value.Size() != tags.size()) return false;
+  for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+    const auto& t = it->value[i];
+    if (!t.IsString() || tags[i] != std::string_view(t.GetString(), t.GetStringLength())) return false;
+  }
+  return true;
+}
+
+// How messages name a test: its full name, and the tags that tell Catch2 test cases of one name apart.
+std::string label_of(const FailedTest& t) {
+  std::string label = t.full_name;
+  if (!t.tags.empty()) label += ' ';
+  for (const auto& tag : t.tags) label += "[" + tag + "]";
+  return label;
+}
+
 std::string seconds_text(int ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g s", ms / 1000.0);
@@ -218,17 +238,27 @@ RerunTarget rerun_target_of(const Session& session) {
   return t;
 }
 
-std::string catch2_test_spec(std::string_view name) {
-  std::string spec;
+std::string catch2_test_spec(std::string_view name, const std::vector<std::string>& tags) {
+  // Catch2's parser (the same in v2.13 and v3) reads a backslash as "the next character as it is"
+  // everywhere, a comma as the end of a filter, and ends a quoted name at '"', a tag at '[' or ']'.
+  auto escaped = [](std::string& spec, std::string_view text, std::string_view special) {
+    for (char c : text) {
+      if (c == '\\' || c == ',' || special.find(c) != std::string_view::npos) spec += '\\';
+      spec += c;
+    }
+  };
+  std::string spec = "\"";
   // A name that starts with "exclude:" is always an exclusion, even escaped: match it as a superset.
   if (starts_with(name, "exclude:")) {
-    spec = "*";
+    spec += '*';
     name.remove_prefix(1);
   }
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    if (c == '\\' || c == ',' || c == '[' || c == '"' || (c == '~' && i == 0 && spec.empty())) spec += '\\';
-    spec += c;
+  escaped(spec, name, "\"");
+  spec += '"';
+  for (const auto& tag : tags) {
+    spec += '[';
+    escaped(spec, tag, "[]");
+    spec += ']';
   }
   return spec;
 }
@@ -246,7 +276,7 @@ std::vector<std::string> rerun_command(const RerunTarget& target, const FailedTe
   cmd.push_back(target.exe);
   if (target.framework == "catch2") {
     for (auto& a : catch2_kept_arguments(target.argv)) cmd.push_back(std::move(a));
-    cmd.push_back(catch2_test_spec(test.full_name));
+    cmd.push_back(catch2_test_spec(test.full_name, test.tags));
     if (target.has_random_seed) {
       cmd.push_back("--rng-seed");
       cmd.push_back(std::to_string(target.random_seed));
@@ -418,7 +448,7 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
   }
   if (outcome.timed_out) outcome.crashed = true;
 
-  // The child's verdict for exactly this test (a filter or a spec can select more than one test).
+  // The child's verdict for exactly this test, by name and tags (a filter or a spec can select more).
   FILE* f = std::fopen(result_file.c_str(), "r");
   if (f != nullptr) {
     char line[8192];
@@ -426,7 +456,7 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
       rapidjson::Document d;
       d.Parse(line);
       if (d.HasParseError() || !d.IsObject() || !d.HasMember("full_name") || !d["full_name"].IsString()) continue;
-      if (test.full_name != d["full_name"].GetString()) continue;
+      if (test.full_name != d["full_name"].GetString() || !same_tags(d, test.tags)) continue;
       std::string r = d.HasMember("result") && d["result"].IsString() ? d["result"].GetString() : "";
       if (r == "passed") outcome.result = Result::passed;
       if (r == "skipped") outcome.result = Result::skipped;
@@ -439,53 +469,83 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
 }
 
 
-RerunReport rerun_failed_tests(Session& session, const RerunTarget& target, int max_tests) {
+RerunReport rerun_tests(const std::vector<RerunJob>& jobs, const RerunSettings& settings,
+                        const std::function<void(std::size_t, RerunVerdict, const std::vector<AttemptOutcome>&)>& decided) {
   RerunReport report;
-  int retries = session.config().retries;
-  if (retries <= 0 || !session.active() || !session.owns_suite()) return report;
-  std::set<std::string> seen;
-  std::vector<FailedTest> tests;
-  for (const auto& t : session.failed_tests()) {
-    if (seen.insert(t.full_name).second) tests.push_back(t);
-  }
+  std::set<std::pair<const RerunTarget*, std::string>> seen;
   int rerun = 0;
-  for (const auto& t : tests) {
-    if (rerun >= max_tests || rerun_interrupted_by() != 0) {
+  int capped = 0;       // beyond max_tests
+  int interrupted = 0;  // after a signal, or stopped by one
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const RerunJob& job = jobs[i];
+    if (!seen.emplace(job.target, job.test->key()).second) continue;
+    std::string label = label_of(*job.test) + (job.program.empty() ? "" : " of " + job.program);
+    std::vector<AttemptOutcome> attempts = {{1, Result::failed, false}};
+    RerunVerdict verdict = RerunVerdict::not_rerun;
+    if (settings.retries <= 0) {
+      // Re-runs are off: nothing to say.
+    } else if (job.target == nullptr) {
+      say("bstest: " + label + " cannot be re-run: its program did not record how it was started");
       ++report.not_rerun;
-      continue;
-    }
-    ++rerun;
-    std::vector<AttemptOutcome> attempts;
-    attempts.push_back({1, Result::failed, false});
-    bool passed = false;
-    for (int a = 2; a <= retries + 1 && !passed && rerun_interrupted_by() == 0; ++a) {
-      say("bstest: re-running " + t.full_name + " (attempt " + std::to_string(a) + " of " + std::to_string(retries + 1) +
-          ")");
-      AttemptOutcome o = rerun_once(target, t, a, session.run_id(), session.config().dir, session.config().rerun_timeout_ms);
-      attempts.push_back(o);
-      passed = o.result == Result::passed && !o.crashed;
-    }
-    if (rerun_interrupted_by() != 0 && !passed) {
-      ++report.not_rerun;  // interrupted: no verdict; its first failure stands
-      continue;
-    }
-    if (passed) {
-      ++report.flaky;
-      session.test_flaky(t, attempts);
-      say("bstest: " + t.full_name + " is flaky: it failed, then passed on attempt " +
-          std::to_string(attempts.back().attempt));
+    } else if (rerun_interrupted_by() != 0) {
+      ++interrupted;
+      ++report.not_rerun;
+    } else if (rerun >= settings.max_tests) {
+      ++capped;
+      ++report.not_rerun;
     } else {
-      ++report.failed;
-      session.test_failed_every_attempt(t, attempts);
-      say("bstest: " + t.full_name + " failed on every attempt (" + std::to_string(attempts.size()) + ")");
+      ++rerun;
+      bool passed = false;
+      for (int a = 2; a <= settings.retries + 1 && !passed && rerun_interrupted_by() == 0; ++a) {
+        say("bstest: re-running " + label + " (attempt " + std::to_string(a) + " of " +
+            std::to_string(settings.retries + 1) + ")");
+        AttemptOutcome o = rerun_once(*job.target, *job.test, a, settings.run_id, settings.dir, settings.timeout_ms);
+        attempts.push_back(o);
+        passed = o.result == Result::passed && !o.crashed;
+      }
+      if (passed) {
+        verdict = RerunVerdict::flaky;
+        ++report.flaky;
+        say("bstest: " + label + " is flaky: it failed, then passed on attempt " + std::to_string(attempts.back().attempt));
+      } else if (rerun_interrupted_by() != 0) {
+        verdict = RerunVerdict::interrupted;
+        ++interrupted;
+        ++report.not_rerun;
+      } else {
+        verdict = RerunVerdict::failed;
+        ++report.failed;
+        say("bstest: " + label + " failed on every attempt (" + std::to_string(attempts.size()) + ")");
+      }
     }
+    decided(i, verdict, attempts);
   }
-  if (report.not_rerun > 0) {
-    say("bstest: " + std::to_string(report.not_rerun) + " more failed tests were not re-run (" +
-        (rerun_interrupted_by() != 0 ? std::string("interrupted by a signal") :
-                                       "at most " + std::to_string(max_tests) + " per run") + ")");
+  if (interrupted > 0) {
+    say("bstest: " + std::to_string(interrupted) +
+        " failed tests were not re-run, or not to the end: a signal interrupted the re-runs");
+  }
+  if (capped > 0) {
+    say("bstest: " + std::to_string(capped) + " more failed tests were not re-run (at most " +
+        std::to_string(settings.max_tests) + " per run)");
   }
   return report;
+}
+
+RerunReport rerun_failed_tests(Session& session, const RerunTarget& target, int max_tests) {
+  if (session.config().retries <= 0 || !session.active() || !session.owns_suite()) return {};
+  const std::vector<FailedTest>& failed = session.failed_tests();
+  std::vector<RerunJob> jobs;
+  for (const auto& t : failed) jobs.push_back({&target, &t, {}});
+  RerunSettings settings;
+  settings.retries = session.config().retries;
+  settings.run_id = session.run_id();
+  settings.dir = session.config().dir;
+  settings.timeout_ms = session.config().rerun_timeout_ms;
+  settings.max_tests = max_tests;
+  return rerun_tests(jobs, settings, [&](std::size_t i, RerunVerdict v, const std::vector<AttemptOutcome>& attempts) {
+    // Interrupted or not re-run: no verdict, its first failure stands.
+    if (v == RerunVerdict::flaky) session.test_flaky(failed[i], attempts);
+    if (v == RerunVerdict::failed) session.test_failed_every_attempt(failed[i], attempts);
+  });
 }
 
 }  // namespace bstest

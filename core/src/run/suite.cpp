@@ -206,14 +206,30 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
     f.line = static_cast<int>(num(t, "line", 0));
     f.disabled = t.HasMember("disabled") && t["disabled"].IsBool() && t["disabled"].GetBool();
     f.iteration = static_cast<int>(num(member(d, "run"), "iteration", 0));
+    if (t.HasMember("tags") && t["tags"].IsArray()) {
+      for (const auto& tag : t["tags"].GetArray()) {
+        if (tag.IsString()) f.tags.emplace_back(tag.GetString(), tag.GetStringLength());
+      }
+    }
+    // Its first failure, and its first uncaught exception (as the Session keeps them for a single program).
+    bool first = true;
+    bool thrown = false;
     if (t.HasMember("failures") && t["failures"].IsArray()) {
       for (const auto& fl : t["failures"].GetArray()) {
         if (fl.HasMember("allowed") && fl["allowed"].IsBool() && fl["allowed"].GetBool()) continue;
-        f.first_failure_file = str(fl, "file");
-        f.first_failure_line = static_cast<int>(num(fl, "line", -1));
-        f.first_failure_message = str(fl, "message").substr(0, 2000);
-        f.exception_type = str(fl, "exception_type");
-        break;
+        if (first) {
+          first = false;
+          f.first_failure_file = str(fl, "file");
+          f.first_failure_line = static_cast<int>(num(fl, "line", -1));
+          f.first_failure_message = str(fl, "message").substr(0, 2000);
+          f.exception_type = str(fl, "exception_type");
+        }
+        if (!thrown && str(fl, "kind") == "exception") {
+          thrown = true;
+          p.exceptions.emplace(f.key(), TestException{str(fl, "exception_type"), str(fl, "message").substr(0, 2000),
+                                                      str(fl, "file"), static_cast<int>(num(fl, "line", -1))});
+        }
+        if (thrown) break;
       }
     }
     p.failed.push_back(std::move(f));
@@ -419,29 +435,51 @@ bool SuiteWriter::open(std::string& error) {
   return true;
 }
 
+namespace {
+
+// The program's run, as its run_started record has it (the suite's when that cannot be read).
+detail::RunMeta run_of(const ProgramRun& program, const detail::RunMeta& fallback) {
+  rapidjson::Document d;
+  d.Parse(program.run_record.data(), program.run_record.size());
+  return !d.HasParseError() && d.IsObject() && d.HasMember("run") ? meta_of(d["run"]) : fallback;
+}
+
+// The test's first uncaught exception, if one escaped it (nullptr otherwise); `out` holds it.
+const detail::EscapedException* escaped_of(const ProgramRun& program, const FailedTest& test,
+                                           detail::EscapedException& out) {
+  auto it = program.exceptions.find(test.key());
+  if (it == program.exceptions.end()) return nullptr;
+  out.type = it->second.type;
+  out.message = it->second.message;
+  out.file = it->second.file;
+  out.line = it->second.line;
+  return &out;
+}
+
+}  // namespace
+
 void SuiteWriter::verdict(const ProgramRun& program, const FailedTest& test, const std::vector<AttemptOutcome>& attempts,
                           bool flaky) {
   Impl& m = *impl_;
-  rapidjson::Document d;
-  d.Parse(program.run_record.data(), program.run_record.size());
-  detail::RunMeta meta = !d.HasParseError() && d.IsObject() && d.HasMember("run") ? meta_of(d["run"]) : m.suite_meta;
+  detail::RunMeta meta = run_of(program, m.suite_meta);
   m.enc.set_run(meta);
   m.rec.clear();
   detail::encode_verdict(m.enc, m.rec, test, attempts, flaky);
   m.append();
   detail::EventContext context = detail::this_process_context(detail::environment_name(m.ci, m.cfg.environment));
-  m.append(detail::verdict_error_lines(test, attempts, flaky, nullptr, meta, m.ci, context));
+  detail::EscapedException escaped;
+  m.append(detail::verdict_error_lines(test, attempts, flaky, escaped_of(program, test, escaped), meta, m.ci, context));
   m.enc.set_run(m.suite_meta);
 }
 
 void SuiteWriter::exception(const ProgramRun& program, const FailedTest& test) {
   Impl& m = *impl_;
-  rapidjson::Document d;
-  d.Parse(program.run_record.data(), program.run_record.size());
-  detail::RunMeta meta = !d.HasParseError() && d.IsObject() && d.HasMember("run") ? meta_of(d["run"]) : m.suite_meta;
+  detail::EscapedException escaped;
+  const detail::EscapedException* e = escaped_of(program, test, escaped);
+  if (e == nullptr) return;
+  detail::EventContext context = detail::this_process_context(detail::environment_name(m.ci, m.cfg.environment));
   std::vector<AttemptOutcome> one = {{1, Result::failed, false}};
-  m.append(detail::sentry_line(detail::error_event(detail::ErrorKind::exception, test, one, meta, m.ci,
-                                                   detail::environment_name(m.ci, m.cfg.environment))));
+  m.append(detail::sentry_line(detail::exception_event(test, e, one, run_of(program, m.suite_meta), m.ci, context)));
 }
 
 void SuiteWriter::suite_finished(const SuiteSummary& s) {

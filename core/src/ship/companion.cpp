@@ -56,6 +56,11 @@ std::string Companion::find_program(const Config& config) {
   return {};
 }
 
+std::string Companion::not_found(const Config& config) {
+  return config.shipper_program.empty() ? "the bstest program was not found (put it on PATH or set BSTEST_SHIPPER to its path)"
+                                        : "BSTEST_SHIPPER=" + config.shipper_program + " is not an executable file";
+}
+
 Companion::~Companion() { abandon(); }
 
 void Companion::abandon() noexcept {
@@ -68,8 +73,7 @@ void Companion::abandon() noexcept {
 bool Companion::start(const Config& config, const std::string& run_id, std::string& why) {
   std::string program = find_program(config);
   if (program.empty()) {
-    why = config.shipper_program.empty() ? "the bstest program was not found (set BSTEST_SHIPPER to its path)"
-                                         : "BSTEST_SHIPPER=" + config.shipper_program + " is not an executable file";
+    why = not_found(config);
     return false;
   }
   int wake[2];

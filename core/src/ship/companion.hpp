@@ -35,6 +35,9 @@ class Companion {
 
   // Where `bstest` is: BSTEST_SHIPPER, next to the build, the install prefix, then PATH. Empty if none.
   static std::string find_program(const Config& config);
+  // Why find_program found nothing: "the bstest program was not found (...)", or what is wrong with
+  // BSTEST_SHIPPER.
+  static std::string not_found(const Config& config);
 
  private:
   pid_t pid_ = -1;

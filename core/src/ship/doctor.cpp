@@ -93,8 +93,8 @@ std::vector<DoctorCheck> run_doctor(const Config& cfg, bool send_test_event) {
   std::string program = detail::Companion::find_program(cfg);
   out.push_back(program.empty()
                     ? DoctorCheck{Status::warning, "companion shipper",
-                                  "the bstest program was not found, so test programs send their records at exit "
-                                  "instead of while they run; put bstest on PATH or set BSTEST_SHIPPER"}
+                                  detail::Companion::not_found(cfg) +
+                                      ": test programs send their records at exit instead of while they run"}
                     : DoctorCheck{Status::ok, "companion shipper", program});
 
   auto client = detail::make_curl_client(cfg);

@@ -10,6 +10,7 @@
 #include <bstest/ship.hpp>
 #include <bstest/version.hpp>
 
+#include "journal/crash_handler.hpp"
 #include "journal/journal.hpp"
 #include "record/envelope.hpp"
 #include "record/json.hpp"
@@ -458,6 +459,14 @@ class Shipper {
     std::string full_name = has_test && test["test"].HasMember("full_name") && test["test"]["full_name"].IsString()
                                 ? test["test"]["full_name"].GetString()
                                 : std::string();
+    bool has_run = !started.HasParseError() && started.IsObject() && started.HasMember("run") && started["run"].IsObject();
+    // Whoever started the program may have seen the signal that ended it (bstest run, for its command).
+    int signo = 0;
+    if (has_run && opt_.signal_of && started["run"].HasMember("pid") && started["run"]["pid"].IsInt64()) {
+      signo = opt_.signal_of(static_cast<long>(started["run"]["pid"].GetInt64()));
+    }
+    std::string how = signo > 0 ? std::string("killed by ") + signal_name(signo)
+                                : std::string("killed, or crashed without a chance to say so");
     rapidjson::StringBuffer sb;
     rapidjson::Writer<rapidjson::StringBuffer> w(sb);
     w.StartObject();
@@ -474,13 +483,10 @@ class Shipper {
     w.Key("event");
     w.String("run_crashed");
     w.Key("message");
-    std::string msg = has_test ? "CRASHED " + full_name +
-                                     ": the test program ended while this test was running (killed, or crashed "
-                                     "without a chance to say so)"
-                               : std::string("CRASHED: the test program ended without finishing its run (killed, "
-                                             "or crashed without a chance to say so)");
+    std::string msg = has_test ? "CRASHED " + full_name + ": the test program ended while this test was running (" + how + ")"
+                               : "CRASHED: the test program ended without finishing its run (" + how + ")";
     w.String(msg.c_str(), static_cast<rapidjson::SizeType>(msg.size()));
-    if (!started.HasParseError() && started.IsObject() && started.HasMember("run")) {
+    if (has_run) {
       w.Key("run");
       started["run"].Accept(w);
     }
@@ -500,7 +506,11 @@ class Shipper {
     w.Key("reason");
     w.String("ended");
     w.Key("signal");
-    w.String("unknown");
+    w.String(signo > 0 ? signal_name(signo) : "unknown");
+    if (signo > 0) {
+      w.Key("signo");
+      w.Int(signo);
+    }
     w.EndObject();
     if (!started.HasParseError() && started.IsObject() && started.HasMember("ci")) {
       w.Key("ci");
