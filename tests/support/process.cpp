@@ -24,6 +24,19 @@ extern char** environ;
 
 namespace bstest::testing {
 
+namespace {
+
+// The variables by which bstest recognises a CI provider (core/src/env/ci.cpp). Without them the provider's
+// other variables are never read, so a test run inside CI (which sets CI=true, or GITHUB_ACTIONS=true) sees
+// the same records as one on a laptop: environment "local", no ci.* fields, no run id from the provider.
+bool is_ci_marker(const std::string& name) {
+  static const char* const markers[] = {"CI",        "GITHUB_ACTIONS", "GITLAB_CI",   "BUILDKITE",
+                                        "CIRCLECI",  "TF_BUILD",       "JENKINS_URL", "JENKINS_HOME"};
+  return std::any_of(std::begin(markers), std::end(markers), [&](const char* m) { return name == m; });
+}
+
+}  // namespace
+
 RunResult run(const RunSpec& spec) {
   RunResult result;
   std::vector<std::string> env;
@@ -31,6 +44,7 @@ RunResult run(const RunSpec& spec) {
     std::string kv = *e;
     if (kv.rfind("BETTERSTACK_", 0) == 0 || kv.rfind("BSTEST_", 0) == 0 || kv.rfind("GTEST_", 0) == 0) continue;
     std::string name = kv.substr(0, kv.find('='));
+    if (is_ci_marker(name)) continue;
     bool overridden = std::any_of(spec.env.begin(), spec.env.end(), [&](const auto& p) { return p.first == name; });
     if (!overridden) env.push_back(kv);
   }
