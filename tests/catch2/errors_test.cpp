@@ -27,17 +27,10 @@ class Catch2Errors : public ::testing::Test {
 
   RunResult run_fixture(const std::string& binary, std::vector<std::string> args,
                         std::vector<std::pair<std::string, std::string>> env = {}) {
-    RunSpec spec;
-    spec.argv = {binary};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.env = server.env();
-    spec.env.emplace_back("BSTEST_DIR", dir / "bs");
-    spec.env.emplace_back("BSTEST_SHIPPER", bstest);
-    spec.env.emplace_back("BSTEST_FLUSH_TIMEOUT_MS", "4000");
-    spec.env.emplace_back("BSTEST_FLUSH_INTERVAL_MS", "100");
-    for (auto& e : env) spec.env.push_back(e);  // last: they win
-    spec.cwd = dir.path();
-    return run(spec);
+    args.insert(args.begin(), binary);
+    auto vars = server.env();
+    vars.insert(vars.end(), env.begin(), env.end());  // last: they win
+    return run(reporting_run(dir, std::move(args), bstest, 4000, vars));
   }
 
   std::vector<Json> records() { return parse_all(server.records()); }

@@ -199,17 +199,6 @@ void expect_the_runs_records(const std::map<std::string, int>& ids, const std::s
   EXPECT_EQ(seqs, want) << what << ": not the records the run wrote";
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  for (std::size_t pos = 0; pos < text.size();) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    lines.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return lines;
-}
-
 // Every file under `dir`, concatenated.
 std::string files_under(const std::string& dir) {
   std::string all;

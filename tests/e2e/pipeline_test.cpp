@@ -61,18 +61,6 @@ void expect_unique_ids(const std::vector<Json>& records) {
   }
 }
 
-// The lines a program printed on stderr.
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  for (std::size_t pos = 0; pos < text.size();) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) nl = text.size();
-    lines.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  return lines;
-}
-
 std::vector<std::string> events(const std::vector<Json>& records) {
   std::vector<std::string> e;
   for (const auto& r : records) e.push_back(r.str("event"));

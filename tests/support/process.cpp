@@ -270,17 +270,36 @@ std::vector<Json> with_event(const std::vector<Json>& records, const std::string
   return r;
 }
 
+RunSpec reporting_run(const TempDir& dir, std::vector<std::string> argv, const std::string& shipper,
+                      int flush_timeout_ms, const std::vector<std::pair<std::string, std::string>>& env) {
+  RunSpec spec;
+  spec.argv = std::move(argv);
+  spec.env = {{"BSTEST_DIR", dir / "bs"},
+              {"BSTEST_SHIPPER", shipper},
+              {"BSTEST_FLUSH_TIMEOUT_MS", std::to_string(flush_timeout_ms)},
+              {"BSTEST_FLUSH_INTERVAL_MS", "100"}};
+  spec.env.insert(spec.env.end(), env.begin(), env.end());
+  spec.cwd = dir.path();
+  return spec;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  for (std::size_t pos = 0; pos < text.size();) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    lines.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return lines;
+}
+
 std::vector<std::string> journal_lines(const std::string& dir) {
   std::vector<std::string> lines;
   for (const auto& name : list_files(dir, true)) {
     if (name.size() < 8 || name.compare(name.size() - 8, 8, ".journal") != 0) continue;
-    std::string text = read_file(dir + "/" + name);
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-      std::size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) nl = text.size();
-      if (nl > pos) lines.push_back(text.substr(pos, nl - pos));
-      pos = nl + 1;
+    for (auto& line : lines_of(read_file(dir + "/" + name))) {
+      if (!line.empty()) lines.push_back(std::move(line));
     }
   }
   return lines;

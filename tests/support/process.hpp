@@ -31,6 +31,13 @@ struct RunResult {
 
 RunResult run(const RunSpec& spec);
 
+class TempDir;
+// The usual run of a test program here: `argv` in the folder `dir`, its journal folder `<dir>/bs`, the shipper
+// `shipper` (BSTEST_SHIPPER), flushes of at most `flush_timeout_ms` polled every 100 ms, then `env` in order
+// (a later entry wins, so a test can change any of these; a FakeBetterStack's env() goes here).
+RunSpec reporting_run(const TempDir& dir, std::vector<std::string> argv, const std::string& shipper,
+                      int flush_timeout_ms, const std::vector<std::pair<std::string, std::string>>& env);
+
 // A fresh folder under $TMPDIR, removed (recursively) when the object dies.
 class TempDir {
  public:
@@ -49,6 +56,8 @@ class TempDir {
 std::vector<std::string> list_files(const std::string& dir, bool recursive = false);
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& text);
+// The lines of a text (a program's stderr, say), without their newlines; a last line without one counts.
+std::vector<std::string> lines_of(const std::string& text);
 
 // A parsed record, with helpers to read nested fields by dotted path ("test.full_name").
 class Json {
