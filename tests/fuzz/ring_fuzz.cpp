@@ -4,8 +4,10 @@
 // Input (FuzzedDataProvider: numbers from the back, bytes from the front):
 //   flags          bit 0: the magic is right; bit 1: the writer is gone; bits 2-3: the header's size is the
 //                  ring's (0), 0 (1), twice the ring's (2), not whole pages (3); bit 4: the file has a page
-//                  more than header and ring; bit 5: an 8 KiB ring instead of 4 KiB; bit 6: `consumed` is
-//                  any 64-bit number instead of one near the journal's size
+//                  of zeros more than header and ring (with a 4 KiB ring and a header saying twice that, the
+//                  file then describes an 8 KiB ring whose second half is zeros, which is not damage); bit 5:
+//                  an 8 KiB ring instead of 4 KiB; bit 6: `consumed` is any 64-bit number instead of one near
+//                  the journal's size
 //   numbers        consumed, how far `end` is past it, the journal's length
 //   bytes          the journal's content, then the ring's (at ring position 0, zeros after)
 //
@@ -100,8 +102,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::memcpy(&ring_file[8], &header_size, 8);
   std::memcpy(&ring_file[16], &end, 8);
   std::memcpy(&ring_file[24], &consumed, 8);
+  if ((flags & 16u) != 0) ring += std::string(4096, '\0');
   ring_file += ring;
-  if ((flags & 16u) != 0) ring_file += std::string(4096, '\0');
+  const std::size_t ring_size = ring.size();  // what the file holds after its header
   const bool writer_gone = (flags & 2u) != 0;
 
   std::string dir = g_template;
@@ -122,7 +125,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ::unlink(rpath.c_str());
   ::rmdir(dir.c_str());
 
-  const bool described = (flags & 1u) != 0 && header_size == ring_bytes && (flags & 16u) == 0 && consumed <= journal.size();
+  const bool described = (flags & 1u) != 0 && header_size == ring_size && consumed <= journal.size();
   const std::string ctx = "flags " + std::to_string(flags) + " consumed " + std::to_string(consumed) + " end " +
                           std::to_string(end) + " journal " + std::to_string(journal_len) + ": " + error;
   if (!described) {
@@ -132,14 +135,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   FUZZ_CHECK(ok, ctx);  // no I/O error can happen here
-  const std::uint64_t window_end = consumed + ring_bytes;
+  const std::uint64_t window_end = consumed + ring_size;
   FUZZ_CHECK(after.size() <= std::max<std::uint64_t>(journal.size(), std::min(end, window_end)), ctx);
   for (std::size_t o = 0; o < after.size(); ++o) {
     const char was = o < journal.size() ? journal[o] : '\0';
     if (o < consumed || o >= window_end) {
       FUZZ_CHECK(after[o] == was, ctx + ": byte " + std::to_string(o) + " outside the ring's window changed");
     } else {
-      FUZZ_CHECK(after[o] == was || after[o] == ring[o % ring_bytes],
+      FUZZ_CHECK(after[o] == was || after[o] == ring[o % ring_size],
                  ctx + ": byte " + std::to_string(o) + " is neither the journal's nor the ring's");
     }
   }
@@ -157,7 +160,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(ring_after.compare(0, 16, ring_file, 0, 16) == 0 && u64_at(16) == end, ctx + ": the header changed");
   FUZZ_CHECK(c2 >= consumed && c2 <= window_end && c2 <= std::max(end, consumed), ctx + ": consumed " + std::to_string(c2));
   for (std::uint64_t o = consumed; o < c2; ++o) {
-    FUZZ_CHECK(ring_after[JournalWriter::kHeaderBytes + o % ring_bytes] == '\0', ctx + ": not zeroed at " + std::to_string(o));
+    FUZZ_CHECK(ring_after[JournalWriter::kHeaderBytes + o % ring_size] == '\0', ctx + ": not zeroed at " + std::to_string(o));
   }
   return 0;
 }
