@@ -267,6 +267,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     });
     if (places > 1 && plain && lower(sec).find("localhost") == std::string::npos) pasted.push_back(sec);
   }
+  // A secret of digits only, pasted into a number (BSTEST_BATCH_BYTES=9999999 beside a heartbeat URL ending
+  // in /9999999), has a twin of other digits, which can make the number valid in one and out of range in
+  // the other: the outcomes may then differ without any problem quoting a secret.
+  const bool pasted_digits = std::any_of(pasted.begin(), pasted.end(), [](const std::string& sec) {
+    return std::all_of(sec.begin(), sec.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  });
   if (!pasted.empty()) {
     twin = env;
     for (const std::string& sec : pasted) {
@@ -302,7 +308,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The comparison can only judge configurations whose values are redacted at the same places in both
   // (a secret pasted where the twin cannot follow it, or a twin that happens to be in a value already,
   // would be redacted in one only).
-  bool judge = true;
+  bool judge = !pasted_digits;
   const auto secrets = redacted_secrets(env);
   const auto twin_secrets = redacted_secrets(twin);
   for (const auto& [name, v] : env) judge = judge && redaction_marks(v, secrets) == redaction_marks(twin.at(name), twin_secrets);
