@@ -807,9 +807,10 @@ def report(res, args):
         L.append("## Fixed cost per test program")
         L.append("")
         L.append("The 1,000-test programs run with no test selected (`--gtest_filter=-*`): what a test program pays "
-                 "once, at start and exit, interleaved rounds. \"libcurl loaded\" is the bare program with "
-                 f"LD_PRELOAD={fc['libcurl'] or '?'}: bstest's test programs link libcurl (and load its dependencies) "
-                 "though only the shipper uses it.")
+                 "once, at start and exit, interleaved rounds." +
+                 (f" \"libcurl loaded\" is the bare program with LD_PRELOAD={fc['libcurl']}: the bstest program "
+                  "links libcurl and loads its dependencies." if fc['libcurl'] else
+                  " bstest's test programs do not link libcurl: whichever process sends loads it at run time."))
         L.append("")
         L.append("| program | CPU ms (range) | peak RSS MiB | page faults |")
         L.append("|---|---|---|---|")
