@@ -1,6 +1,7 @@
 // Flaky test cases, uncaught exceptions and crashes as Better Stack Errors events, with Catch2 programs
 // (v2 or v3, as the build found it): re-runs by the provided main, verdicts, exit codes, event fields and
 // grouping. The GoogleTest side is tests/gtest/errors_test.cpp.
+#include "envelopes.hpp"
 #include "fake_betterstack.hpp"
 #include "process.hpp"
 
@@ -42,17 +43,8 @@ class Catch2Errors : public ::testing::Test {
     return run_fixture(bstest, std::move(args), std::move(env));
   }
 
-  // Every event that arrived once at least `n` did and a little more time passed (none is missed).
-  std::map<std::string, std::vector<Json>> events_after(std::size_t n) {
-    server.wait_for_envelopes(n, 8000);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    std::map<std::string, std::vector<Json>> m;
-    for (const auto& e : server.envelopes()) {
-      Json ev(e.event);
-      m[ev.str("transaction")].push_back(ev);
-    }
-    return m;
-  }
+  // Every event that arrived once at least `n` did and a little more time passed, by test.
+  std::map<std::string, std::vector<Json>> events_after(std::size_t n) { return events_by_test(envelopes_settled(server, n)); }
 };
 
 // The re-run keeps the user's options (here -w NoAssertions, which makes the test case fail): it is

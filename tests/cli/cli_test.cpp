@@ -243,7 +243,7 @@ TEST_F(Cli, SetUpFailuresAreInTheBodyAndTheTable) {
   EXPECT_NE(server.heartbeats()[0].body.find(line), std::string::npos) << server.heartbeats()[0].body;
   auto suite = with_event(records(), "suite_finished");
   ASSERT_EQ(suite.size(), 1u);
-  EXPECT_GE(suite[0].num("summary.fixture_failures"), 1);
+  EXPECT_EQ(suite[0].num("summary.fixture_failures"), 1) << "one SetUpTestSuite failed";
 }
 
 // "At least one test ran" and "sharded" mean the same for a binary alone and for bstest run.
@@ -455,7 +455,8 @@ TEST_F(Cli, SigtermReachesTheCommandAndWhatWasRecordedIsShipped) {
   spec.env = server.env();
   spec.env.emplace_back("BSTEST_DIR", dir / "bs");
   spec.cwd = dir.path();
-  spec.argv = {"sh", "-c", "\"$0\" run -- \"$1\" crash sleep & p=$!; sleep 1; kill -TERM $p; wait $p; echo rc=$?",
+  spec.argv = {"sh", "-c",
+               sh_start_until_ready("\"$0\" run -- \"$1\" crash sleep", dir / "out") + "kill -TERM $p; wait $p; echo rc=$?",
                bstest, driver};
   RunResult r = run(spec);
   EXPECT_NE(r.out.find("rc=143"), std::string::npos) << r.out << r.err;

@@ -402,6 +402,8 @@ TEST_F(Pipeline, TooLargeBatchesAreSplitAndEveryRecordArrives) {
   auto records = parse_all(server.records());
   EXPECT_EQ(records.size(), 202u) << r.err;
   expect_unique_ids(records);
+  // A batch was refused and halved, and the run says so.
+  EXPECT_NE(r.err.find("HTTP 413 (request too large): batches split"), std::string::npos) << r.err;
 }
 
 // A record the server refuses as too large, again and again, is replaced by a note saying so; the others
@@ -468,7 +470,9 @@ TEST_F(Pipeline, HostileStringsGiveValidCappedRecords) {
   std::string name = finished[0].str("test.name");
   EXPECT_NE(name.find("quote\" back\\ nl\n nul"), std::string::npos);
   EXPECT_NE(name.find("\xEF\xBF\xBD"), std::string::npos) << "invalid UTF-8 is replaced";
-  EXPECT_GT(finished[0].num("test.failures_omitted"), 99000);
+  // 100,001 failures: those kept and those counted as omitted add up to every one.
+  ASSERT_GT(finished[0].num("test.failures_omitted"), 99000);
+  EXPECT_EQ(static_cast<long long>(finished[0].size("test.failures")) + finished[0].num("test.failures_omitted"), 100001);
   EXPECT_NE(finished[0].str("test.failures.0.message").find("truncated"), std::string::npos);
 }
 
@@ -506,7 +510,7 @@ TEST_F(Pipeline, KilledRunIsReportedByTheShipperAndNothingIsLost) {
   env.emplace_back("BSTEST_DIR", dir / "bs");
   env.emplace_back("BSTEST_SHIPPER", bstest);
   RunSpec spec;
-  spec.argv = {"sh", "-c", "\"$0\" crash sleep & pid=$!; sleep 1; kill -9 $pid; wait $pid; exit 0", driver};
+  spec.argv = {"sh", "-c", sh_start_until_ready("\"$0\" crash sleep", dir / "out") + "kill -9 $p; wait $p; exit 0", driver};
   spec.env = env;
   spec.cwd = dir.path();
   RunResult r = run(spec);

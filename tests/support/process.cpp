@@ -283,6 +283,11 @@ RunSpec reporting_run(const TempDir& dir, std::vector<std::string> argv, const s
   return spec;
 }
 
+std::string sh_start_until_ready(const std::string& command, const std::string& out) {
+  return command + " > '" + out + "' & p=$!; n=0; until grep -q READY '" + out +
+         "' 2>/dev/null; do sleep 0.05; n=$((n+1)); [ $n -gt 600 ] && break; done; ";
+}
+
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
   for (std::size_t pos = 0; pos < text.size();) {

@@ -56,6 +56,10 @@ class TempDir {
 std::vector<std::string> list_files(const std::string& dir, bool recursive = false);
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& text);
+// Shell text that starts `command` in the background with its standard output in the file `out`, its pid in
+// $p, and waits until it printed READY (at most 30 s): how a test kills a program once it is inside its test
+// instead of after a guessed sleep, which a loaded machine or a sanitizer build outlasts.
+std::string sh_start_until_ready(const std::string& command, const std::string& out);
 // The lines of a text (a program's stderr, say), without their newlines; a last line without one counts.
 std::vector<std::string> lines_of(const std::string& text);
 
