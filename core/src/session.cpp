@@ -380,8 +380,8 @@ class SessionImpl {
       const std::type_info* current = abi::__cxa_current_exception_type();
       ThrowSite site = last_throw_on_this_thread();
       if (current != nullptr && site.type == current) throw_site = site.where;
-      if (f.exception_type.empty()) {
-        type = detail::current_exception_type();
+      if (f.exception_type.empty() && current != nullptr) {
+        type = detail::demangled(*current);
         f.exception_type = type;
       }
     }
@@ -408,9 +408,8 @@ class SessionImpl {
   void note_escaped(const Failure& f, void* throw_site) {
     has_escaped_ = true;
     escaped_.type.assign(f.exception_type.data(), f.exception_type.size());
-    std::string msg;
-    redactor_.apply(f.message.substr(0, kMaxFirstFailureBytes), msg);
-    escaped_.message = sanitize_utf8(msg);
+    // Redacted before the cut (as the first failure's message): a secret across the cut is still found.
+    escaped_.message = sanitize_utf8(redacted_head(f.message, kMaxFirstFailureBytes, redactor_));
     escaped_.file.assign(f.file.data(), f.file.size());
     escaped_.line = f.line;
     escaped_.throw_site = throw_site;

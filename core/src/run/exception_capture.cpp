@@ -83,18 +83,18 @@ void on_terminate() {
 
 ThrowSite last_throw_on_this_thread() noexcept { return t_last_throw; }
 
-std::string demangled(const std::type_info& type) {
+namespace {
+// A mangled symbol or type name, demangled; itself when it is not one.
+std::string demangled_name(const char* mangled) {
   int status = 0;
-  char* name = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
-  std::string r = status == 0 && name != nullptr ? name : type.name();
+  char* name = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string r = status == 0 && name != nullptr ? name : mangled;
   std::free(name);
   return r;
 }
+}  // namespace
 
-std::string current_exception_type() {
-  std::type_info* t = abi::__cxa_current_exception_type();
-  return t != nullptr ? demangled(*t) : std::string();
-}
+std::string demangled(const std::type_info& type) { return demangled_name(type.name()); }
 
 CodeFrame resolve_address(void* address) {
   CodeFrame f;
@@ -103,12 +103,7 @@ CodeFrame resolve_address(void* address) {
   if (address == nullptr || ::dladdr(address, &info) == 0) return f;
   if (info.dli_fname != nullptr) f.object = info.dli_fname;
   f.object_base = reinterpret_cast<std::uintptr_t>(info.dli_fbase);
-  if (info.dli_sname != nullptr) {
-    int status = 0;
-    char* name = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
-    f.function = status == 0 && name != nullptr ? name : info.dli_sname;
-    std::free(name);
-  }
+  if (info.dli_sname != nullptr) f.function = demangled_name(info.dli_sname);
   return f;
 }
 

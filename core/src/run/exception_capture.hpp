@@ -33,8 +33,6 @@ ThrowSite last_throw_on_this_thread() noexcept;
 
 // The demangled name of a type ("fixture::DatabaseError").
 std::string demangled(const std::type_info& type);
-// The type of the exception being handled on this thread (inside a catch block), demangled; "" if none.
-std::string current_exception_type();
 
 // A code address as an error-event stack frame: the function (demangled symbol, when the object exports
 // one), the object's path and load address.
