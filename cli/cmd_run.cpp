@@ -330,12 +330,15 @@ int cmd_run(const Args& args) {
     ended_signal = command_signal;
     ended_pid = pid;
     // Ctrl-C on a terminal goes to the command's group, not to us: a command it ended was interrupted (and
-    // no re-run starts).
-    if (command_signal == SIGINT && rerun_interrupted_by() == 0) forward_signal_to_rerun(SIGINT);
+    // no re-run starts), whether it died of SIGINT or caught it and exited 130 as shells and meson test do.
+    bool ctrl_c = command_signal == SIGINT || (terminal && command_rc == 128 + SIGINT);
+    if (ctrl_c && rerun_interrupted_by() == 0) forward_signal_to_rerun(SIGINT);
   }
 
   // What every program did, from its journal (programs still writing get a moment to finish).
   std::vector<ProgramRun> programs = read_suite(cfg.dir, run_id, kWaitForProgramsMs, pid, command_signal);
+  // Its programs are done or no longer waited for: a later signal must not reach a group whose id was reused.
+  g_group = 0;
 
   // Re-run failed tests, each alone, to tell flaky from broken (the same loop as the provided mains').
   std::vector<RerunJob> jobs;
