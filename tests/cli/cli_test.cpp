@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <set>
 #include <string>
 #include <thread>
@@ -448,6 +449,30 @@ TEST_F(Cli, HeartbeatCommandAndKeepingAPingForFlush) {
   ASSERT_EQ(server.heartbeats().size(), 2u);
   EXPECT_EQ(server.heartbeats()[1].method, "GET");
   EXPECT_TRUE(list_files(dir / "bs/journal").empty());
+}
+
+// On a terminal the command has the foreground, so Ctrl-C reaches it and not bstest run. A command that
+// catches it and exits 130 (as meson test and shells do) was still interrupted: no re-run starts. The
+// terminal is a pseudo-terminal of `script` (util-linux), fed a Ctrl-C once the failed test has run.
+TEST_F(Cli, CtrlCOnATerminalStopsTheRunBeforeReRuns) {
+  if (::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "no script(1) for a terminal";
+  write_file(dir / "cmd.sh", "FIXTURE_FLAKY=1 '" + fixture + "' --gtest_filter=Flaky.AlwaysFails > /dev/null 2>&1\n"
+                             "trap 'exit 130' INT\n"
+                             "touch '" + (dir / "ready") + "'\n"
+                             "sleep 30 & wait\n");
+  RunSpec spec;
+  spec.env = server.env();
+  spec.env.emplace_back("BSTEST_DIR", dir / "bs");
+  spec.cwd = dir.path();
+  spec.argv = {"sh", "-c",
+               "(n=0; until [ -e \"$2/ready\" ]; do sleep 0.05; n=$((n+1)); [ $n -gt 600 ] && break; done; "
+               "printf '\\003'; sleep 2) | script -qfec \"'$0' run -- sh '$1'\" /dev/null; echo rc=$?",
+               bstest, dir / "cmd.sh", dir.path()};
+  RunResult r = run(spec);
+  EXPECT_NE(r.out.find("rc=130"), std::string::npos) << r.out << r.err;
+  std::size_t attempts = 0;
+  for (auto& t : with_event(records(), "test_finished")) attempts += t.str("test.full_name") == "Flaky.AlwaysFails";
+  EXPECT_EQ(attempts, 1u) << "no re-run after Ctrl-C\n" << r.out;
 }
 
 TEST_F(Cli, SigtermReachesTheCommandAndWhatWasRecordedIsShipped) {
