@@ -1122,8 +1122,11 @@ class SessionImpl {
       put(ident_.data(), ident_.size());
       puts(",\"result\":\"failed\"");
       if (!failure_ends_.empty()) {
-        // The failures that fit in a record (the crash and ci objects follow), the others counted.
+        // The failures that fit in a record (the crash object, with an uncaught exception's type and
+        // what() when std::terminate ran, and the ci object follow), the others counted.
+        const TerminateNote& pending = terminate_note();
         std::size_t used = n + 256 + enc_.ci_fragment_view().size();
+        if (signo == SIGABRT && pending.set.load()) used += std::strlen(pending.type_json) + std::strlen(pending.what_json);
         std::size_t keep = fitting(failure_ends_, kMaxRecordBytes - std::min(kMaxRecordBytes, used));
         puts(",\"failures\":[");
         if (keep > 0) put(failures_.data(), failure_ends_[keep - 1]);

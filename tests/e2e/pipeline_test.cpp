@@ -504,6 +504,23 @@ TEST_F(Pipeline, CrashesAreRecordedInTheTestThatWasRunning) {
   }
 }
 
+// A crash record holds as many failures as fit beside the crash object, an uncaught exception's type and
+// what() included: it stays within 100 KiB.
+TEST_F(Pipeline, ACrashRecordWithAnUncaughtExceptionStaysWithinTheRecordCap) {
+  FakeBetterStack server;
+  RunResult r = drive({"crash", "terminate"}, server.env());
+  EXPECT_EQ(r.signal, SIGABRT) << r.err;
+  ASSERT_TRUE(server.wait_for_records(5, 8000)) << r.err;
+  auto raw = server.records();
+  for (const auto& text : raw) EXPECT_LE(text.size(), 100u << 10) << "a record never exceeds 100 KiB";
+  auto crashed = with_event(parse_all(raw), "run_crashed");
+  ASSERT_EQ(crashed.size(), 1u);
+  EXPECT_EQ(crashed[0].str("crash.exception.type"), "std::runtime_error");
+  EXPECT_EQ(crashed[0].str("crash.exception.value").substr(0, 100), std::string(100, 'w'));
+  EXPECT_GT(crashed[0].num("test.failures_omitted"), 0);
+  EXPECT_EQ(static_cast<long long>(crashed[0].size("test.failures")) + crashed[0].num("test.failures_omitted"), 51);
+}
+
 TEST_F(Pipeline, KilledRunIsReportedByTheShipperAndNothingIsLost) {
   FakeBetterStack server;
   auto env = server.env();
