@@ -25,7 +25,7 @@ class Companion {
 
   // Starts `bstest ship` for run `run_id`. False (with `why`) when the program cannot be found or started.
   bool start(const Config& config, const std::string& run_id, std::string& why);
-  bool running() const noexcept { return pid_ > 0; }
+  bool running() const noexcept { return running_; }
   // Tells the companion the run is over and waits for its summary line, at most `timeout_ms`. `problem`
   // gets the last fault it reported on the way ("Better Stack Logs: timed out"). Returns false on time-out
   // (the companion keeps going in the background, bounded by its own deadline).
@@ -40,7 +40,7 @@ class Companion {
   static std::string not_found(const Config& config);
 
  private:
-  pid_t pid_ = -1;
+  bool running_ = false;
   int wake_fd_ = -1;    // our end (write); closing it wakes the companion
   int notify_fd_ = -1;  // our end (read)
 };

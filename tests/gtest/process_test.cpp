@@ -1,0 +1,88 @@
+// bstest never changes what a test program does with its own process: its children (the companion shipper
+// is never one of them), its signal handlers (each sees what it would have seen without bstest), the
+// children it forks (they do not hold the run open) and its disk (a refused ring page is no crash).
+// The cases are in process_fixture.cpp, a GoogleTest program linked with bstest-gtest-auto.
+#include "fake_betterstack.hpp"
+#include "process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace bstest::testing;
+
+namespace {
+
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+class Process : public ::testing::Test {
+ protected:
+  std::string fixture = build_path("BSTEST_TEST_PROCESS_FIXTURE");
+  std::string bstest = build_path("BSTEST_TEST_BSTEST");
+  TempDir dir;
+
+  // The fixture with `filter`, reporting to `server` (nullptr: nothing configured, records stay on disk).
+  RunResult run_case(const std::string& filter, FakeBetterStack* server, Env env = {}, int flush_timeout_ms = 5000,
+                     int timeout_ms = 30000) {
+    Env vars = server != nullptr ? server->env() : Env{};
+    vars.insert(vars.end(), env.begin(), env.end());
+    RunSpec spec = reporting_run(dir, {fixture, "--gtest_filter=" + filter}, bstest, flush_timeout_ms, vars);
+    spec.timeout_ms = timeout_ms;
+    return run(spec);
+  }
+
+  static std::vector<Json> crash_records(const std::vector<Json>& records) { return with_event(records, "run_crashed"); }
+};
+
+// ------------------------------------------------------------------------------------------------------
+// Children
+
+// The companion shipper runs (a server is configured), and the tests still find no child they did not
+// start: one reaps with wait() until ECHILD (it would hang until the time-out), one asks waitpid(-1,
+// WNOHANG) first, one reaps with a WNOHANG loop.
+TEST_F(Process, TheCompanionIsNeverAChildOfTheTestProgram) {
+  FakeBetterStack server;
+  RunResult r = run_case("Children.*", &server, {}, 5000, 20000);
+  ASSERT_FALSE(r.timed_out) << "a test waited for a child it did not start\n" << r.out << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("[  PASSED  ] 3 tests"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find("shipped at exit"), std::string::npos) << "the companion did not ship: " << r.err;
+  // The exit still waited for the companion: everything arrived before the program ended.
+  auto records = parse_all(server.records());
+  EXPECT_EQ(with_event(records, "test_finished").size(), 3u);
+  EXPECT_EQ(with_event(records, "run_finished").size(), 1u);
+  EXPECT_EQ(server.heartbeats().size(), 1u);
+}
+
+// When the server stalls, the exit waits for the companion no longer than BSTEST_FLUSH_TIMEOUT_MS, and says
+// what was not sent.
+TEST_F(Process, TheExitWaitForTheCompanionIsBoundedWhenTheServerStalls) {
+  FakeBetterStack server;
+  Fault hang;
+  hang.kind = Fault::Kind::hang;
+  server.inject(Channel::any, hang, -1);
+  RunResult r = run_case("Children.*", &server, {{"BSTEST_REQUEST_TIMEOUT_MS", "60000"}}, 2000, 30000);
+  ASSERT_FALSE(r.timed_out) << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_LT(r.seconds, 2.0 + 1.5) << r.err;
+  EXPECT_NE(r.err.find("not everything was sent within BSTEST_FLUSH_TIMEOUT_MS=2000 ms"), std::string::npos) << r.err;
+}
+
+// A test program that is a child subreaper would get the companion back as its child: it ships at its end
+// instead, in the process, and says so.
+TEST_F(Process, ASubreaperShipsAtItsEndInsteadOfStartingTheCompanion) {
+  FakeBetterStack server;
+  RunResult r = run_case("Children.*", &server, {{"FIXTURE_SUBREAPER", "1"}}, 5000, 20000);
+  ASSERT_FALSE(r.timed_out) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("[shipped at exit: the test program is a child subreaper"), std::string::npos) << r.err;
+  EXPECT_EQ(with_event(parse_all(server.records()), "test_finished").size(), 3u);
+}
+
+}  // namespace
