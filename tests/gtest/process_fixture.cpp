@@ -32,6 +32,13 @@ bool env_is(const char* name, const char* value) {
   return v != nullptr && std::strcmp(v, value) == 0;
 }
 
+// A store to `address`, a real fault: not folded by the compiler, nor caught first by UndefinedBehaviorSanitizer's
+// null check (the sanitizer builds run these too).
+[[gnu::noinline]] __attribute__((no_sanitize("undefined"))) void store_to(std::uintptr_t address) {
+  volatile std::uintptr_t where = address;
+  *reinterpret_cast<volatile int*>(where) = 1;
+}
+
 pid_t start_true() {
   pid_t pid = -1;
   char arg0[] = "true";
@@ -42,7 +49,29 @@ pid_t start_true() {
 // ------------------------------------------------------------------------------------------------------
 // Before bstest starts (static initialization; bstest starts in OnTestProgramStart).
 
+// FIXTURE_SEGV_HANDLER=1: a handler of the program's own that reports what the kernel told it, then lets
+// the default action end the process (it restores it and returns: the instruction faults again).
+void report_fault(int, siginfo_t* info, void*) {
+  char line[128];
+  int n = std::snprintf(line, sizeof line, "own handler: si_code=%d si_addr=%p\n", info->si_code, info->si_addr);
+  ssize_t rc = ::write(2, line, static_cast<std::size_t>(n));
+  (void)rc;
+  ::signal(SIGSEGV, SIG_DFL);
+}
+
+// FIXTURE_TERM_HANDLER=1: SIGTERM asks the program to finish its work; it goes on.
+std::atomic<int> g_terms{0};
+void count_term(int) { g_terms.fetch_add(1); }
+
 const bool g_before_bstest = [] {
+  if (env_is("FIXTURE_SEGV_HANDLER", "1")) {
+    struct sigaction sa {};
+    sa.sa_sigaction = report_fault;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGSEGV, &sa, nullptr);
+  }
+  if (env_is("FIXTURE_TERM_HANDLER", "1")) ::signal(SIGTERM, count_term);
   if (env_is("FIXTURE_SUBREAPER", "1")) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   return true;
 }();
@@ -84,5 +113,61 @@ TEST(Children, AReaperLoopReapsOnlyItsOwn) {
   errno = 0;
   EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
   EXPECT_EQ(errno, ECHILD);
+}
+
+// ------------------------------------------------------------------------------------------------------
+// Signals: every handler sees what it would have seen without bstest.
+
+TEST(Signals, NullDereference) { store_to(0); }
+
+// With FIXTURE_SEGV_HANDLER=1: the program's own handler must see the fault's address and code.
+TEST(Signals, FaultAtAKnownAddress) { store_to(0x10); }
+
+// A handler installed after bstest that, as absl's failure signal handler does, restores the handler it
+// replaced and raises the signal again; then a crash in a static destructor, after the run.
+namespace {
+struct sigaction g_replaced;
+void restore_and_raise(int signo) {
+  ::sigaction(signo, &g_replaced, nullptr);
+  ::raise(signo);
+}
+struct CrashAtExit {
+  bool armed = false;
+  ~CrashAtExit() {
+    if (armed) store_to(0);
+  }
+} g_crash_at_exit;
+}  // namespace
+
+TEST(Signals, HandlerAfterBstestThenACrashInAStaticDestructor) {
+  struct sigaction sa {};
+  sa.sa_handler = restore_and_raise;
+  sigemptyset(&sa.sa_mask);
+  ASSERT_EQ(::sigaction(SIGSEGV, &sa, &g_replaced), 0);
+  g_crash_at_exit.armed = true;
+}
+
+// With FIXTURE_TERM_HANDLER=1: a SIGTERM the program handles is not a crash.
+TEST(Signals, TermHandledByTheProgram) {
+  ::raise(SIGTERM);
+  EXPECT_EQ(g_terms.load(), 1);
+}
+TEST(Signals, TermHandledByTheProgramThenMoreTests) { EXPECT_EQ(g_terms.load(), 1); }
+
+// Two threads fault at the same moment. The test first fails a lot, so that its crash record is large and
+// takes a while to write: the second thread must not end the process meanwhile.
+TEST(Signals, TwoThreadsCrashAtOnce) {
+  for (int i = 0; i < 40; ++i) ADD_FAILURE() << std::string(1500, 'x');
+  std::atomic<int> ready{0};
+  auto crash = [&ready] {
+    ready.fetch_add(1);
+    while (ready.load() < 2) {
+    }
+    store_to(0);
+  };
+  std::thread a(crash);
+  std::thread b(crash);
+  a.join();
+  b.join();
 }
 

@@ -85,4 +85,91 @@ TEST_F(Process, ASubreaperShipsAtItsEndInsteadOfStartingTheCompanion) {
   EXPECT_EQ(with_event(parse_all(server.records()), "test_finished").size(), 3u);
 }
 
+// ------------------------------------------------------------------------------------------------------
+// Signals
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
+// The fault reaches AddressSanitizer (installed before bstest) as the kernel reported it.
+TEST_F(Process, ANullDereferenceReachesTheSanitizerWithItsAddress) {
+  if (!kAddressSanitizer) GTEST_SKIP() << "AddressSanitizer builds only (build/asan)";
+  FakeBetterStack server;
+  RunResult r = run_case("Signals.NullDereference", &server);
+  EXPECT_TRUE(ended_by_segv(r) || r.exit_code != 0) << r.err;
+  EXPECT_NE(r.err.find("SEGV on unknown address 0x000000000000"), std::string::npos) << r.err;
+  ASSERT_TRUE(server.wait_for_records(3, 10000));
+  auto crashes = crash_records(parse_all(server.records()));
+  ASSERT_EQ(crashes.size(), 1u);
+  EXPECT_EQ(crashes[0].str("test.full_name"), "Signals.NullDereference");
+}
+
+// In any build: the program's own SA_SIGINFO handler, installed before bstest, sees the true si_code and
+// si_addr, and the process still ends by SIGSEGV with bstest's crash record written.
+TEST_F(Process, TheProgramsOwnHandlerSeesTheFaultAsTheKernelReportedIt) {
+  FakeBetterStack server;
+  RunResult r = run_case("Signals.FaultAtAKnownAddress", &server, {{"FIXTURE_SEGV_HANDLER", "1"}});
+  EXPECT_TRUE(ended_by_segv(r)) << r.exit_code << " " << r.signal << r.err;
+  EXPECT_NE(r.err.find("own handler: si_code=1 si_addr=0x10\n"), std::string::npos)
+      << "si_code 1 is SEGV_MAPERR\n" << r.err;
+  ASSERT_TRUE(server.wait_for_records(3, 10000));
+  auto crashes = crash_records(parse_all(server.records()));
+  ASSERT_EQ(crashes.size(), 1u);
+  EXPECT_EQ(crashes[0].str("crash.signal"), "SIGSEGV");
+}
+
+// A handler installed after bstest that restores the one it replaced (bstest's) and raises, as absl's
+// failure signal handler does, then a crash in a static destructor after the run: the program dies of
+// SIGSEGV at once instead of looping between the two handlers.
+TEST_F(Process, AHandlerThatHandsTheSignalBackAfterTheRunEndsTheProgramAtOnce) {
+  RunResult r = run_case("Signals.HandlerAfterBstestThenACrashInAStaticDestructor", nullptr, {}, 5000, 15000);
+  ASSERT_FALSE(r.timed_out) << "the signal went round in circles\n" << r.err;
+  EXPECT_TRUE(ended_by_segv(r)) << r.exit_code << " " << r.signal << r.err;
+  EXPECT_LT(r.seconds, 10.0);
+}
+
+// A SIGTERM the program's own handler (installed before bstest) takes is not a crash: the handler gets
+// it, the run goes on, and no crash record is written.
+TEST_F(Process, ASigtermTheProgramHandlesIsNoCrash) {
+  FakeBetterStack server;
+  RunResult r = run_case("Signals.TermHandledByTheProgram*", &server, {{"FIXTURE_TERM_HANDLER", "1"}});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("[  PASSED  ] 2 tests"), std::string::npos) << r.out;
+  auto records = parse_all(server.records());
+  EXPECT_TRUE(crash_records(records).empty()) << "a handled SIGTERM was recorded as a crash";
+  EXPECT_EQ(with_event(records, "run_finished").size(), 1u);
+  EXPECT_NE(r.err.find("PASSED"), std::string::npos) << r.err;
+}
+
+// Two threads fault at once: one crash record, whole, and the process dies of the signal. Repeated, since
+// which thread comes second varies.
+TEST_F(Process, TwoThreadsCrashingAtOnceGiveOneWholeCrashRecord) {
+  for (int round = 0; round < 5; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    FakeBetterStack server;
+    RunResult r = run_case("Signals.TwoThreadsCrashAtOnce", &server);
+    EXPECT_TRUE(ended_by_segv(r)) << r.exit_code << " " << r.signal << r.err;
+    ASSERT_TRUE(server.wait_for_records(3, 10000)) << r.err;
+    // Everything the companion will send has arrived once the run's crash has (the shipper sends it last).
+    std::vector<Json> crashes;
+    for (int i = 0; i < 100 && crashes.empty(); ++i) {
+      crashes = crash_records(parse_all(server.records()));
+      if (crashes.empty()) ::usleep(50000);
+    }
+    ASSERT_EQ(crashes.size(), 1u) << r.err;
+    EXPECT_EQ(crashes[0].str("test.full_name"), "Signals.TwoThreadsCrashAtOnce");
+    EXPECT_EQ(crashes[0].str("crash.signal"), "SIGSEGV");
+    EXPECT_EQ(crashes[0].size("test.failures"), 40u) << "the crash record is not the test program's own, whole one";
+  }
+}
+
 }  // namespace
