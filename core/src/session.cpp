@@ -41,7 +41,6 @@ namespace {
 // journal mapping). GoogleTest's "fast" death tests are such children.
 std::atomic<bool> g_forked_child{false};
 std::once_flag g_atfork_once;
-void on_fork_child() { g_forked_child.store(true, std::memory_order_relaxed); }
 
 constexpr std::size_t kMaxFailedTestsKept = 1000;
 constexpr std::size_t kMaxFirstFailureBytes = 2000;  // of a failed test's first failure, kept for verdicts
@@ -148,7 +147,7 @@ void say(const std::string& line) {
 class SessionImpl {
  public:
   explicit SessionImpl(Config config) : cfg_(std::move(config)) {
-    std::call_once(g_atfork_once, [] { ::pthread_atfork(nullptr, nullptr, on_fork_child); });
+    std::call_once(g_atfork_once, [] { ::pthread_atfork(nullptr, nullptr, &SessionImpl::on_fork_child); });
     created_pid_ = ::getpid();
   }
 
@@ -1163,6 +1162,18 @@ class SessionImpl {
     put(ci.data(), ci.size());
     puts("}\n");
     return ok ? n : 0;
+  }
+
+  // In the child of a fork(): it must not write into its parent's journal, and must not keep what tells
+  // the shipper that the run is still going: the journal's lock and the companion's wake pipe (a child
+  // that lingers, a daemon the test started, would keep the exit waiting for the whole flush time-out).
+  // Only close() and munmap() here: the parent may have had threads.
+  static void on_fork_child() {
+    g_forked_child.store(true, std::memory_order_relaxed);
+    if (SessionImpl* s = g_active.load(); s != nullptr) {
+      s->journal_.abandon();
+      s->companion_.abandon();
+    }
   }
 
   static void on_exit() {

@@ -171,3 +171,25 @@ TEST(Signals, TwoThreadsCrashAtOnce) {
   b.join();
 }
 
+// ------------------------------------------------------------------------------------------------------
+// Forks: a child that outlives the test (a daemon it starts, without exec).
+
+TEST(Forks, ADaemonThatLingers) {
+  const char* pid_file = std::getenv("FIXTURE_PID_FILE");
+  ASSERT_NE(pid_file, nullptr);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // As a daemon does: away from the caller's streams, then on with its work for a long while.
+    int null = ::open("/dev/null", O_RDWR);
+    for (int fd = 0; fd < 3; ++fd) ::dup2(null, fd);
+    ::setsid();
+    ::sleep(120);
+    ::_exit(0);
+  }
+  FILE* f = std::fopen(pid_file, "w");
+  ASSERT_NE(f, nullptr);
+  std::fprintf(f, "%d\n", static_cast<int>(pid));
+  std::fclose(f);
+}
+

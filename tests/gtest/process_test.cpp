@@ -172,4 +172,23 @@ TEST_F(Process, TwoThreadsCrashingAtOnceGiveOneWholeCrashRecord) {
   }
 }
 
+// ------------------------------------------------------------------------------------------------------
+// Forks and disks
+
+// A test forks a child that lingers (a daemon it starts, without exec): the run still ends as soon as the
+// companion has sent everything, and says so, instead of waiting out BSTEST_FLUSH_TIMEOUT_MS.
+TEST_F(Process, AForkedChildThatLingersDoesNotHoldTheRunOpen) {
+  FakeBetterStack server;
+  std::string pid_file = dir / "daemon.pid";
+  RunResult r = run_case("Forks.ADaemonThatLingers", &server, {{"FIXTURE_PID_FILE", pid_file}}, 8000);
+  std::string pid = read_file(pid_file);
+  if (std::atoi(pid.c_str()) > 0) ::kill(std::atoi(pid.c_str()), SIGKILL);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(r.seconds, 5.0) << "the exit waited for the forked child\n" << r.err;
+  EXPECT_EQ(r.err.find("not everything was sent"), std::string::npos) << r.err;
+  auto records = parse_all(server.records());
+  EXPECT_EQ(with_event(records, "run_finished").size(), 1u);
+  EXPECT_EQ(server.heartbeats().size(), 1u);
+}
+
 }  // namespace
