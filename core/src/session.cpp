@@ -742,8 +742,8 @@ class SessionImpl {
     closed.put_int(mono_now_ns() / 1000000);
     closed.put("}\n");
     append_raw(closed.data(), closed.size());
+    journal_.close();  // first: the crash handler still guards the ring while it is emptied
     uninstall_crash_handlers();
-    journal_.close();
     bool any_channel = cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
     if (child_) return;  // a wrapped binary or a re-run: whoever owns the suite ships and reports
     std::string shipping;  // without the "bstest: " of the shipper's own line
@@ -1066,6 +1066,10 @@ class SessionImpl {
         say("bstest: cannot write to the journal (" + journal_.last_error() +
             "); later records of this run are lost. Free space in " + cfg_.dir + " or set BSTEST_DIR.");
       }
+    } else if (!warned_ring_ && journal_.ring_failed()) {
+      warned_ring_ = true;
+      say("bstest: the file system refused a page of the journal's ring in " + cfg_.dir +
+          " (out of space?); records are written to the journal file directly from now on.");
     }
   }
 
@@ -1198,6 +1202,7 @@ class SessionImpl {
   bool rerun_owner_ = false;
   bool journal_failed_ = false;
   bool warned_write_ = false;
+  bool warned_ring_ = false;
   bool run_failed_ = false;
   int attempt_ = 1;
   int iteration_ = 0;

@@ -191,4 +191,27 @@ TEST_F(Process, AForkedChildThatLingersDoesNotHoldTheRunOpen) {
   EXPECT_EQ(server.heartbeats().size(), 1u);
 }
 
+// The ring file is cut short under the running writer (as a full copy-on-write file system or a quota
+// refuses a page even after posix_fallocate): the next write into the ring raises SIGBUS. The program goes
+// on, warns once, and every record reaches the journal file.
+TEST_F(Process, ARingPageTheFileSystemRefusesIsNoCrashAndLosesNothing) {
+  RunResult r = run_case("Disk.*:Many/DiskAfter.*", nullptr);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.signal, 0) << r.err;
+  EXPECT_NE(r.out.find("[  PASSED  ] 41 tests"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("the file system refused a page of the journal's ring"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("lost"), std::string::npos) << r.err;
+  auto records = parse_all(journal_lines(dir / "bs"));
+  EXPECT_EQ(with_event(records, "test_started").size(), 41u);
+  EXPECT_EQ(with_event(records, "test_finished").size(), 41u);
+  EXPECT_EQ(with_event(records, "run_finished").size(), 1u);
+  EXPECT_TRUE(crash_records(records).empty());
+  std::set<std::string> ids;
+  for (auto& rec : records) {
+    if (rec.has("id")) {
+      EXPECT_TRUE(ids.insert(rec.str("id")).second) << "twice: " << rec.str("id");
+    }
+  }
+}
+
 }  // namespace

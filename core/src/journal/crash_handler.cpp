@@ -3,12 +3,14 @@
 #include "journal/journal.hpp"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -19,6 +21,13 @@ namespace {
 constexpr int kSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS,
                             SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGXCPU, SIGXFSZ};
 constexpr int kSignalCount = sizeof(kSignals) / sizeof(kSignals[0]);
+
+struct RingGuard {
+  std::atomic<char*> begin{nullptr};
+  std::atomic<std::size_t> length{0};
+  std::atomic<int> fd{-1};
+  std::atomic<std::atomic<bool>*> failed{nullptr};
+};
 
 struct State {
   std::atomic<bool> installed{false};
@@ -35,6 +44,7 @@ struct State {
   struct sigaction previous[kSignalCount];
   bool saved[kSignalCount] = {};
   bool replaced[kSignalCount] = {};
+  RingGuard ring;
 };
 
 State g_state;
@@ -99,6 +109,34 @@ class Turn {
   bool held_ = false;
 };
 
+// A write into the journal's ring that the file system refused (a copy-on-write file system or a quota
+// out of space, even after posix_fallocate; a ring file cut short): the page is replaced by a private copy
+// of what the file holds there, so the copy completes, and the ring is marked failed (the writer then
+// moves what it holds into the journal file with write(2), and writes there from then on).
+bool rescue_ring_page(const siginfo_t* info) noexcept {
+  if (info == nullptr || info->si_code <= 0) return false;
+  char* begin = g_state.ring.begin.load();
+  std::size_t length = g_state.ring.length.load();
+  auto* addr = static_cast<char*>(info->si_addr);
+  if (begin == nullptr || addr < begin || addr >= begin + length) return false;
+  const auto page_size = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  char* page = reinterpret_cast<char*>(reinterpret_cast<std::uintptr_t>(addr) & ~(page_size - 1));
+  if (::mmap(page, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+    return false;
+  }
+  // What the file holds there (a page cut off by a truncation reads as zeros).
+  const int fd = g_state.ring.fd.load();
+  const auto offset = static_cast<off_t>(page - begin);
+  for (std::size_t got = 0; fd >= 0 && got < page_size;) {
+    ssize_t n = ::pread(fd, page + got, page_size - got, offset + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (std::atomic<bool>* failed = g_state.ring.failed.load(); failed != nullptr) failed->store(true);
+  return true;
+}
+
 void call(const struct sigaction& handler, int signo, siginfo_t* info, void* context) {
   if ((handler.sa_flags & SA_SIGINFO) != 0) {
     handler.sa_sigaction(signo, info, context);
@@ -151,6 +189,10 @@ void hand_on_sent(int i, int signo, siginfo_t* info, void* context, Turn& turn) 
 
 void on_signal(int signo, siginfo_t* info, void* context) {
   const int saved_errno = errno;
+  if (signo == SIGBUS && rescue_ring_page(info)) {
+    errno = saved_errno;
+    return;
+  }
   const int i = index_of(signo);
   if (i < 0 || !g_state.saved[i]) {  // cannot happen: we only ever install on our signals
     ::signal(signo, SIG_DFL);
@@ -233,6 +275,21 @@ void uninstall_crash_handlers() noexcept {
   }
   g_state.journal = nullptr;
   g_state.render = nullptr;
+}
+
+void guard_ring_mapping(char* begin, std::size_t length, int fd, std::atomic<bool>* failed) noexcept {
+  g_state.ring.begin.store(nullptr);
+  g_state.ring.length.store(length);
+  g_state.ring.fd.store(fd);
+  g_state.ring.failed.store(failed);
+  g_state.ring.begin.store(begin);
+}
+
+void unguard_ring_mapping(const char* begin) noexcept {
+  if (g_state.ring.begin.load() != begin) return;
+  g_state.ring.begin.store(nullptr);
+  g_state.ring.failed.store(nullptr);
+  g_state.ring.fd.store(-1);
 }
 
 const char* signal_name(int signo) noexcept {

@@ -16,6 +16,7 @@
 // installed after ours and hands a signal back to us still reaches the disposition we replaced.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 
 namespace bstest::detail {
@@ -36,6 +37,12 @@ bool claim_crash_record() noexcept;
 // Writes the crash record now, from a signal context or not (Catch2 reports signals through its listener).
 // Returns false when a crash record was already written.
 bool write_crash_record(int signo) noexcept;
+
+// The journal's ring mapping [begin, begin + length) of file `fd`: a SIGBUS there (the file system could not
+// give a page its blocks) is not a crash; the page is replaced by a private copy and `*failed` is set.
+void guard_ring_mapping(char* begin, std::size_t length, int fd, std::atomic<bool>* failed) noexcept;
+// Before that mapping goes away.
+void unguard_ring_mapping(const char* begin) noexcept;
 
 // Name and description of a signal, async-signal-safe: "SIGSEGV", "segmentation fault".
 const char* signal_name(int signo) noexcept;
