@@ -305,6 +305,8 @@ class SessionImpl {
 
     g_active.store(this);
     if (!journal_failed_) {
+      signal_failure_.reserve(kSignalFailureBytes);
+      signal_scratch_.reset(new char[LogEncoder::kSignalScratchBytes]);
       install_terminate_capture();
       install_crash_handlers(&journal_, &SessionImpl::render_crash);
       std::atexit(&SessionImpl::on_exit);
@@ -346,6 +348,7 @@ class SessionImpl {
     failure_ends_.clear();
     failure_count_ = 0;
     failures_omitted_ = 0;
+    signal_failure_set_.store(false, std::memory_order_relaxed);
     first_failure_ = FailedTest{};
     has_first_failure_ = false;
     has_escaped_ = false;
@@ -370,6 +373,10 @@ class SessionImpl {
 
   void failure(const Failure& failure) {
     if (!recording()) return;
+    if (failure.kind == FailureKind::fatal_error) {
+      failure_from_signal(failure);
+      return;
+    }
     // Frameworks report an escaped exception from inside their catch block: its type is still known to
     // the C++ runtime there, though neither framework keeps it, and __cxa_throw saw where it came from.
     Failure f = failure;
@@ -385,15 +392,7 @@ class SessionImpl {
       }
     }
     {
-      // A fatal error is reported from inside a signal handler (Catch2's): never wait for our lock there,
-      // the crashing thread may hold it. Without the lock the failure is left out; the crash record that
-      // follows still names the test.
-      std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
-      if (f.kind == FailureKind::fatal_error) {
-        if (!lock.try_lock()) return;
-      } else {
-        lock.lock();
-      }
+      std::lock_guard<std::mutex> lock(mu_);
       if (in_test_.load(std::memory_order_relaxed)) {
         add_failure(f);
         if (f.kind == FailureKind::exception && !f.allowed && !has_escaped_) note_escaped(f, throw_site);
@@ -401,6 +400,17 @@ class SessionImpl {
       }
     }
     fixture_failure(FixturePhase::run, {}, f);
+  }
+
+  // A fatal error, reported from inside a signal handler (Catch2's): no lock (the crashing thread may hold
+  // ours), no allocation (the signal may have come from inside malloc). The failure is encoded into space
+  // reserved at run start, and the crash record that follows carries it as the test's last failure.
+  void failure_from_signal(const Failure& f) noexcept {
+    if (!in_test_.load(std::memory_order_relaxed) || signal_failure_.data() == nullptr) return;
+    if (signal_failure_set_.load(std::memory_order_acquire)) return;  // the first one is the crash
+    signal_failure_.clear();
+    LogEncoder::put_failure_from_signal(signal_failure_, f, redactor_, signal_scratch_.get(), kSignalFailureBytes);
+    signal_failure_set_.store(true, std::memory_order_release);
   }
 
   // The test's first escaped exception, whatever failed before it (called under mu_).
@@ -1124,15 +1134,21 @@ class SessionImpl {
       puts(",\"test\":{");
       put(ident_.data(), ident_.size());
       puts(",\"result\":\"failed\"");
-      if (!failure_ends_.empty()) {
+      // The failure a framework reported from its own signal handler (Catch2's fatal error), last.
+      std::string_view last = signal_failure_set_.load(std::memory_order_acquire) ? signal_failure_.view() : "";
+      if (!failure_ends_.empty() || !last.empty()) {
         // The failures that fit in a record (the crash object, with an uncaught exception's type and
         // what() when std::terminate ran, and the ci object follow), the others counted.
         const TerminateNote& pending = terminate_note();
         std::size_t used = n + 256 + enc_.ci_fragment_view().size();
         if (signo == SIGABRT && pending.set.load()) used += std::strlen(pending.type_json) + std::strlen(pending.what_json);
+        if (used + last.size() + 1 > kMaxRecordBytes) last = {};
+        used += last.size() + 1;
         std::size_t keep = fitting(failure_ends_, kMaxRecordBytes - std::min(kMaxRecordBytes, used));
         puts(",\"failures\":[");
         if (keep > 0) put(failures_.data(), failure_ends_[keep - 1]);
+        if (keep > 0 && !last.empty()) puts(",");
+        put(last.data(), last.size());
         puts("]");
         std::size_t omitted = failures_omitted_ + failure_ends_.size() - keep;
         if (omitted > 0) {
@@ -1202,6 +1218,11 @@ class SessionImpl {
   bool rerun_owner_ = false;
   bool journal_failed_ = false;
   bool warned_write_ = false;
+  // A failure reported from inside a signal handler, encoded into space reserved at run start.
+  static constexpr std::size_t kSignalFailureBytes = 64u << 10;
+  Buf signal_failure_;
+  std::unique_ptr<char[]> signal_scratch_;
+  std::atomic<bool> signal_failure_set_{false};
   bool warned_ring_ = false;
   bool run_failed_ = false;
   int attempt_ = 1;
