@@ -228,6 +228,33 @@ TEST(Disk, RingCutShortUnderTheWriter) {
   ::close(fd);
 }
 
+// With the journal folder on a small file system (FIXTURE_FILLER: a file to fill it with): the ring's pages
+// after the one being written lose their blocks, then the file system is filled to the last page. The
+// next write into the ring needs a page there is no room for: SIGBUS, and the journal file cannot be
+// written either.
+TEST(Disk, RingPageWithoutSpace) {
+  const char* filler = std::getenv("FIXTURE_FILLER");
+  ASSERT_NE(filler, nullptr);
+  std::string ring = ring_file();
+  ASSERT_FALSE(ring.empty());
+  int fd = ::open(ring.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  std::uint64_t end = 0;
+  ASSERT_EQ(::pread(fd, &end, sizeof end, 16), static_cast<ssize_t>(sizeof end));
+  struct stat st {};
+  ASSERT_EQ(::fstat(fd, &st), 0);
+  off_t hole = static_cast<off_t>(4096 + (end / 4096 + 1) * 4096);
+  ASSERT_EQ(::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, hole, st.st_size - hole), 0);
+  ::close(fd);
+  int f = ::open(filler, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(f, 0);
+  static char page[4096];
+  while (::write(f, page, sizeof page) > 0) {
+  }
+  EXPECT_EQ(errno, ENOSPC);
+  ::close(f);
+}
+
 class DiskAfter : public ::testing::TestWithParam<int> {};
 TEST_P(DiskAfter, Records) { SUCCEED(); }
 INSTANTIATE_TEST_SUITE_P(Many, DiskAfter, ::testing::Range(0, 40));

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -211,6 +212,63 @@ TEST_F(Process, ARingPageTheFileSystemRefusesIsNoCrashAndLosesNothing) {
     if (rec.has("id")) {
       EXPECT_TRUE(ids.insert(rec.str("id")).second) << "twice: " << rec.str("id");
     }
+  }
+}
+
+// The same on a real file system out of space: a 4 MiB tmpfs (in a mount namespace, so root only) whose
+// ring pages past the one being written lost their blocks and that is then filled to the last page. The
+// program goes on and passes; it cannot write the journal either, so it says so once and counts what it
+// lost; everything written before is still in the ring file, and a `bstest flush` once there is room
+// again delivers it: what arrives plus what was counted lost is every record the program made.
+TEST_F(Process, ARingPageOnAFullFileSystemIsNoCrashAndWhatWasWrittenIsKept) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+  RunSpec probe;
+  probe.argv = {"unshare", "-m", "true"};
+  if (run(probe).exit_code != 0) GTEST_SKIP() << "cannot create a mount namespace here";
+  FakeBetterStack server;
+  RunSpec spec;
+  spec.argv = {"unshare", "-m", "sh", "-c",
+               "mkdir -p \"$1\" && mount -t tmpfs -o size=4m tmpfs \"$1\" || exit 99\n"
+               "env -u BETTERSTACK_SOURCE_TOKEN -u BETTERSTACK_INGEST_HOST -u BETTERSTACK_ERRORS_DSN \\\n"
+               "  -u BETTERSTACK_UPTIME_HEARTBEAT_URL BSTEST_DIR=\"$1/bs\" FIXTURE_FILLER=\"$1/filler\" \\\n"
+               "  \"$0\" '--gtest_filter=Disk.RingPageWithoutSpace:Many/DiskAfter.*'\n"
+               "rc=$?\n"
+               "rm -f \"$1/filler\"\n"
+               "\"$2\" flush \"$1/bs\" --deadline-ms 5000 >/dev/null 2>&1\n"
+               "exit $rc",
+               fixture, dir / "small", bstest};
+  spec.env = server.env();
+  spec.env.emplace_back("BSTEST_SHIPPER", bstest);
+  spec.env.emplace_back("BSTEST_FLUSH_INTERVAL_MS", "100");
+  RunResult r = run(spec);
+  ASSERT_NE(r.exit_code, 99) << "no tmpfs: " << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.signal, 0) << r.err;
+  EXPECT_NE(r.out.find("[  PASSED  ] 41 tests"), std::string::npos) << r.out;
+  std::smatch made, lost;
+  ASSERT_TRUE(std::regex_search(r.err, made, std::regex("; ([0-9]+) records kept in "))) << r.err;
+  ASSERT_TRUE(std::regex_search(r.err, lost, std::regex("; ([0-9]+) records? lost \\(the journal could not be written\\)")))
+      << r.err;
+  EXPECT_NE(r.err.find("bstest: cannot write to the journal"), std::string::npos) << r.err;
+  // The program's own records; its run_finished was among the lost ones, so the shipper also reports the
+  // run as ended without its end (a record of its own, crash.reason "ended").
+  std::vector<Json> records;
+  for (auto& rec : parse_all(server.records())) {
+    if (rec.str("event") == "run_crashed") {
+      EXPECT_EQ(rec.str("crash.reason"), "ended");
+    } else {
+      records.push_back(rec);
+    }
+  }
+  EXPECT_GT(std::stoul(lost[1]), 0u);
+  EXPECT_EQ(records.size() + std::stoul(lost[1]), std::stoul(made[1])) << r.err;
+  EXPECT_EQ(with_event(records, "run_started").size(), 1u);
+  auto started = with_event(records, "test_started");
+  ASSERT_FALSE(started.empty());
+  EXPECT_EQ(started[0].str("test.full_name"), "Disk.RingPageWithoutSpace");
+  std::set<std::string> ids;
+  for (auto& rec : records) {
+    EXPECT_TRUE(ids.insert(rec.str("id")).second) << "twice: " << rec.str("id");
   }
 }
 
