@@ -342,7 +342,9 @@ bool JournalWriter::append_direct(const char* data, std::size_t n) noexcept {
 bool JournalWriter::append_from_signal(const char* data, std::size_t n) noexcept {
   if (header_ == nullptr || journal_fd_ < 0) return false;
   std::uint64_t off = header_->end.fetch_add(n, std::memory_order_relaxed);
-  if (ring_ != nullptr && off + n - header_->consumed.load(std::memory_order_acquire) <= size_) {
+  // Not into a ring the file system refused a page of: the record could land in a page that is only ours.
+  if (ring_ != nullptr && !ring_failed_.load(std::memory_order_relaxed) &&
+      off + n - header_->consumed.load(std::memory_order_acquire) <= size_) {
     ring_write(ring_, size_, off, data, n);
     return true;
   }
