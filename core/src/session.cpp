@@ -413,6 +413,22 @@ class SessionImpl {
     signal_failure_set_.store(true, std::memory_order_release);
   }
 
+  // The program lived on after a failure from a signal handler (an adapter whose framework recovers): the
+  // test's record keeps it with its other failures (called under mu_).
+  void keep_failure_from_signal() {
+    if (!signal_failure_set_.exchange(false)) return;
+    ++failure_count_;
+    if (failures_.size() + signal_failure_.size() + 1 > kMaxFailuresBytes) {
+      ++failures_omitted_;
+      return;
+    }
+    updating_.store(true, std::memory_order_relaxed);
+    if (!failures_.empty()) failures_.put(',');
+    failures_.put(signal_failure_.view());
+    failure_ends_.push_back(failures_.size());
+    updating_.store(false, std::memory_order_release);
+  }
+
   // The test's first escaped exception, whatever failed before it (called under mu_).
   void note_escaped(const Failure& f, void* throw_site) {
     has_escaped_ = true;
@@ -467,6 +483,7 @@ class SessionImpl {
     if (!recording()) return;
     std::lock_guard<std::mutex> lock(mu_);
     if (!in_test_.load(std::memory_order_relaxed)) return;
+    keep_failure_from_signal();
     double ms = end.duration_ms >= 0 ? end.duration_ms : static_cast<double>(mono_now_ns() - test_start_ns_) / 1e6;
     Result r = end.result;
     bool flaky_by_repeat = track_repeat(r);
