@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -76,6 +77,11 @@ int cmd_ship(const Args& args) {
       error("ship", "--companion needs --run and --wake-fd");
       return kUsage;
     }
+    // The test program starts us with every signal blocked (no handler of its own may run in the copy of
+    // it that starts us): take the default mask back.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     opt.follow = true;
     opt.wake_fd = wake_fd;
     if (notify_fd >= 0) {

@@ -41,7 +41,6 @@ namespace {
 // journal mapping). GoogleTest's "fast" death tests are such children.
 std::atomic<bool> g_forked_child{false};
 std::once_flag g_atfork_once;
-void on_fork_child() { g_forked_child.store(true, std::memory_order_relaxed); }
 
 constexpr std::size_t kMaxFailedTestsKept = 1000;
 constexpr std::size_t kMaxFirstFailureBytes = 2000;  // of a failed test's first failure, kept for verdicts
@@ -148,7 +147,7 @@ void say(const std::string& line) {
 class SessionImpl {
  public:
   explicit SessionImpl(Config config) : cfg_(std::move(config)) {
-    std::call_once(g_atfork_once, [] { ::pthread_atfork(nullptr, nullptr, on_fork_child); });
+    std::call_once(g_atfork_once, [] { ::pthread_atfork(nullptr, nullptr, &SessionImpl::on_fork_child); });
     created_pid_ = ::getpid();
   }
 
@@ -306,6 +305,8 @@ class SessionImpl {
 
     g_active.store(this);
     if (!journal_failed_) {
+      signal_failure_.reserve(kSignalFailureBytes);
+      signal_scratch_.reset(new char[LogEncoder::kSignalScratchBytes]);
       install_terminate_capture();
       install_crash_handlers(&journal_, &SessionImpl::render_crash);
       std::atexit(&SessionImpl::on_exit);
@@ -347,6 +348,7 @@ class SessionImpl {
     failure_ends_.clear();
     failure_count_ = 0;
     failures_omitted_ = 0;
+    signal_failure_set_.store(false, std::memory_order_relaxed);
     first_failure_ = FailedTest{};
     has_first_failure_ = false;
     has_escaped_ = false;
@@ -371,6 +373,10 @@ class SessionImpl {
 
   void failure(const Failure& failure) {
     if (!recording()) return;
+    if (failure.kind == FailureKind::fatal_error) {
+      failure_from_signal(failure);
+      return;
+    }
     // Frameworks report an escaped exception from inside their catch block: its type is still known to
     // the C++ runtime there, though neither framework keeps it, and __cxa_throw saw where it came from.
     Failure f = failure;
@@ -386,15 +392,7 @@ class SessionImpl {
       }
     }
     {
-      // A fatal error is reported from inside a signal handler (Catch2's): never wait for our lock there,
-      // the crashing thread may hold it. Without the lock the failure is left out; the crash record that
-      // follows still names the test.
-      std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
-      if (f.kind == FailureKind::fatal_error) {
-        if (!lock.try_lock()) return;
-      } else {
-        lock.lock();
-      }
+      std::lock_guard<std::mutex> lock(mu_);
       if (in_test_.load(std::memory_order_relaxed)) {
         add_failure(f);
         if (f.kind == FailureKind::exception && !f.allowed && !has_escaped_) note_escaped(f, throw_site);
@@ -402,6 +400,33 @@ class SessionImpl {
       }
     }
     fixture_failure(FixturePhase::run, {}, f);
+  }
+
+  // A fatal error, reported from inside a signal handler (Catch2's): no lock (the crashing thread may hold
+  // ours), no allocation (the signal may have come from inside malloc). The failure is encoded into space
+  // reserved at run start, and the crash record that follows carries it as the test's last failure.
+  void failure_from_signal(const Failure& f) noexcept {
+    if (!in_test_.load(std::memory_order_relaxed) || signal_failure_.data() == nullptr) return;
+    if (signal_failure_set_.load(std::memory_order_acquire)) return;  // the first one is the crash
+    signal_failure_.clear();
+    LogEncoder::put_failure_from_signal(signal_failure_, f, redactor_, signal_scratch_.get(), kSignalFailureBytes);
+    signal_failure_set_.store(true, std::memory_order_release);
+  }
+
+  // The program lived on after a failure from a signal handler (an adapter whose framework recovers): the
+  // test's record keeps it with its other failures (called under mu_).
+  void keep_failure_from_signal() {
+    if (!signal_failure_set_.exchange(false)) return;
+    ++failure_count_;
+    if (failures_.size() + signal_failure_.size() + 1 > kMaxFailuresBytes) {
+      ++failures_omitted_;
+      return;
+    }
+    updating_.store(true, std::memory_order_relaxed);
+    if (!failures_.empty()) failures_.put(',');
+    failures_.put(signal_failure_.view());
+    failure_ends_.push_back(failures_.size());
+    updating_.store(false, std::memory_order_release);
   }
 
   // The test's first escaped exception, whatever failed before it (called under mu_).
@@ -458,6 +483,7 @@ class SessionImpl {
     if (!recording()) return;
     std::lock_guard<std::mutex> lock(mu_);
     if (!in_test_.load(std::memory_order_relaxed)) return;
+    keep_failure_from_signal();
     double ms = end.duration_ms >= 0 ? end.duration_ms : static_cast<double>(mono_now_ns() - test_start_ns_) / 1e6;
     Result r = end.result;
     bool flaky_by_repeat = track_repeat(r);
@@ -743,8 +769,8 @@ class SessionImpl {
     closed.put_int(mono_now_ns() / 1000000);
     closed.put("}\n");
     append_raw(closed.data(), closed.size());
+    journal_.close();  // first: the crash handler still guards the ring while it is emptied
     uninstall_crash_handlers();
-    journal_.close();
     bool any_channel = cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
     if (child_) return;  // a wrapped binary or a re-run: whoever owns the suite ships and reports
     std::string shipping;  // without the "bstest: " of the shipper's own line
@@ -1067,6 +1093,10 @@ class SessionImpl {
         say("bstest: cannot write to the journal (" + journal_.last_error() +
             "); later records of this run are lost. Free space in " + cfg_.dir + " or set BSTEST_DIR.");
       }
+    } else if (!warned_ring_ && journal_.ring_failed()) {
+      warned_ring_ = true;
+      say("bstest: the file system refused a page of the journal's ring in " + cfg_.dir +
+          " (out of space?); records are written to the journal file directly from now on.");
     }
   }
 
@@ -1121,15 +1151,21 @@ class SessionImpl {
       puts(",\"test\":{");
       put(ident_.data(), ident_.size());
       puts(",\"result\":\"failed\"");
-      if (!failure_ends_.empty()) {
+      // The failure a framework reported from its own signal handler (Catch2's fatal error), last.
+      std::string_view last = signal_failure_set_.load(std::memory_order_acquire) ? signal_failure_.view() : "";
+      if (!failure_ends_.empty() || !last.empty()) {
         // The failures that fit in a record (the crash object, with an uncaught exception's type and
         // what() when std::terminate ran, and the ci object follow), the others counted.
         const TerminateNote& pending = terminate_note();
         std::size_t used = n + 256 + enc_.ci_fragment_view().size();
         if (signo == SIGABRT && pending.set.load()) used += std::strlen(pending.type_json) + std::strlen(pending.what_json);
+        if (used + last.size() + 1 > kMaxRecordBytes) last = {};
+        used += last.size() + 1;
         std::size_t keep = fitting(failure_ends_, kMaxRecordBytes - std::min(kMaxRecordBytes, used));
         puts(",\"failures\":[");
         if (keep > 0) put(failures_.data(), failure_ends_[keep - 1]);
+        if (keep > 0 && !last.empty()) puts(",");
+        put(last.data(), last.size());
         puts("]");
         std::size_t omitted = failures_omitted_ + failure_ends_.size() - keep;
         if (omitted > 0) {
@@ -1165,6 +1201,18 @@ class SessionImpl {
     return ok ? n : 0;
   }
 
+  // In the child of a fork(): it must not write into its parent's journal, and must not keep what tells
+  // the shipper that the run is still going: the journal's lock and the companion's wake pipe (a child
+  // that lingers, a daemon the test started, would keep the exit waiting for the whole flush time-out).
+  // Only close() and munmap() here: the parent may have had threads.
+  static void on_fork_child() {
+    g_forked_child.store(true, std::memory_order_relaxed);
+    if (SessionImpl* s = g_active.load(); s != nullptr) {
+      s->journal_.abandon();
+      s->companion_.abandon();
+    }
+  }
+
   static void on_exit() {
     SessionImpl* s = g_active.load();
     if (s == nullptr || !s->started_ || s->finished_ || g_forked_child.load() || ::getpid() != s->pid_) return;
@@ -1187,6 +1235,12 @@ class SessionImpl {
   bool rerun_owner_ = false;
   bool journal_failed_ = false;
   bool warned_write_ = false;
+  // A failure reported from inside a signal handler, encoded into space reserved at run start.
+  static constexpr std::size_t kSignalFailureBytes = 64u << 10;
+  Buf signal_failure_;
+  std::unique_ptr<char[]> signal_scratch_;
+  std::atomic<bool> signal_failure_set_{false};
+  bool warned_ring_ = false;
   bool run_failed_ = false;
   int attempt_ = 1;
   int iteration_ = 0;

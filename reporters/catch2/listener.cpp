@@ -28,7 +28,9 @@
 #include <catch2/reporters/catch_reporter_registrars.hpp>
 #endif
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -73,12 +75,30 @@ bool same_place(const Catch::SourceLineInfo& a, const std::string& file, std::si
   return a.line == line && a.file != nullptr && file == a.file;
 }
 
+// Text built without allocating, for Catch2's fatal-error path (it runs inside a signal handler).
+template <std::size_t N>
+class FixedText {
+ public:
+  void clear() noexcept { n_ = 0; }
+  void add(std::string_view s) noexcept {
+    std::size_t k = std::min(s.size(), N - n_);
+    std::memcpy(data_ + n_, s.data(), k);
+    n_ += k;
+  }
+  std::string_view view() const noexcept { return {data_, n_}; }
+
+ private:
+  char data_[N];
+  std::size_t n_ = 0;
+};
+
 // Catch2's events in version-neutral terms, turned into Session calls. One per listener, that is per
 // Catch2 run; it keeps the running test case's state (Catch2's objects die after each callback).
 class Translator {
  public:
   explicit Translator(const Catch::IConfig& config) : config_(config) {
     if (!process().session) process().session = std::make_unique<Session>();
+    fatal_info_.reserve(kFatalInfoLines);
   }
 
   Session& session() { return *process().session; }
@@ -144,6 +164,10 @@ class Translator {
   void assertion_ended(const Catch::AssertionStats& stats) {
     const Catch::AssertionResult& r = stats.assertionResult;
     const Catch::ResultWas::OfType type = r.getResultType();
+    if (type == Catch::ResultWas::FatalErrorCondition) {
+      fatal_assertion(stats);
+      return;
+    }
     if ((type & Catch::ResultWas::FailureBit) == 0) {
 #if BSTEST_CATCH2_HAS_SKIP
       if (type == Catch::ResultWas::ExplicitSkip && skip_reason_.empty()) {
@@ -194,12 +218,6 @@ class Translator {
       case Catch::ResultWas::DidntThrowException:
         append("no exception was thrown where one was expected");
         break;
-      case Catch::ResultWas::FatalErrorCondition:
-        f.kind = FailureKind::fatal_error;
-        f.fatal = true;
-        fatal_ = true;  // from here on we run inside Catch2's signal handler
-        append("fatal error condition: " + message);
-        break;
       default:
         append(message);
         break;
@@ -212,6 +230,41 @@ class Translator {
     f.section = section;
     if (!f.allowed) ++counted_failures_;
     session().failure(f);
+  }
+
+  // A fatal signal, reported from inside Catch2's signal handler: from here on nothing allocates or locks
+  // (the signal may have come from inside malloc, or while a lock was held). The failure is made of views
+  // of Catch2's objects and of this object's buffers, reserved when it was made; the Session takes it the
+  // same way, and bstest's crash record, written when Catch2 re-raises the signal, carries it.
+  void fatal_assertion(const Catch::AssertionStats& stats) noexcept {
+    fatal_ = true;
+    const Catch::AssertionResult& r = stats.assertionResult;
+    const std::string_view macro = sv(r.m_info.macroName);
+    Failure f;
+    f.file = r.m_info.lineInfo.file != nullptr ? std::string_view(r.m_info.lineInfo.file) : std::string_view();
+    f.line = static_cast<int>(r.m_info.lineInfo.line);
+    f.kind = FailureKind::fatal_error;
+    f.fatal = true;
+    f.allowed = ok_to_fail_;
+    f.pass = pass_;
+    if (macro != "TEST_CASE") f.macro = macro;  // the last assertion's, as Catch2 reports it
+    fatal_text_.clear();
+    fatal_text_.add("fatal error condition: ");
+    fatal_text_.add(r.m_resultData.message);
+    f.message = fatal_text_.view();
+    fatal_section_.clear();
+    for (std::size_t i = 0; i < sections_.size(); ++i) {
+      if (i > 0) fatal_section_.add(" / ");
+      fatal_section_.add(sections_[i]);
+    }
+    f.section = fatal_section_.view();
+    fatal_info_.clear();
+    for (const auto& m : stats.infoMessages) {
+      if (m.type == Catch::ResultWas::Info && fatal_info_.size() < fatal_info_.capacity()) fatal_info_.push_back(m.message);
+    }
+    f.info.swap(fatal_info_);
+    session().failure(f);
+    f.info.swap(fatal_info_);
   }
 
   void fatal_error() { fatal_ = true; }
@@ -316,6 +369,11 @@ class Translator {
   std::size_t counted_failures_ = 0;
   std::vector<std::string> sections_;
   std::string skip_reason_;
+  // For the fatal-error path, reserved up front.
+  static constexpr std::size_t kFatalInfoLines = 64;
+  FixedText<1024> fatal_text_;
+  FixedText<2048> fatal_section_;
+  std::vector<std::string_view> fatal_info_;
 };
 
 // Runs one translation step for a Catch2 callback: only in the process that started the run (not in a

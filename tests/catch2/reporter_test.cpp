@@ -263,6 +263,38 @@ TEST_F(Catch2Reporter, FatalSignalIsACrashRecordNamingTheTest) {
   }
 }
 
+// Catch2 reports a fatal signal to its listeners from inside its signal handler, where the fault may have
+// come from inside malloc, or while a lock was held: bstest's listener, and bstest's own crash handler that
+// the signal reaches next, allocate nothing there. The same program with bstest and without it counts the
+// allocations made on the crashing thread between the fault and its own handler, which the signal reaches
+// last: the counts must be equal. The crash record still carries Catch2's fatal error.
+TEST_F(Catch2Reporter, NothingIsAllocatedInsideCatch2sSignalHandler) {
+  const char* tsan = std::getenv("TSAN_OPTIONS");  // Catch2's own allocations there (see above)
+  std::string tsan_options = std::string(tsan != nullptr ? tsan : "") + ":report_signal_unsafe=0";
+  auto allocations = [&](const std::string& binary, bool with_server) {
+    RunResult r = run_fixture(binary, {}, {{"TSAN_OPTIONS", tsan_options}}, with_server);
+    EXPECT_TRUE(r.signal != 0 || (kSanitizer && r.exit_code != 0)) << "exit " << r.exit_code << r.err;
+    const std::string label = "allocations after the fault: ";
+    std::size_t at = r.err.find(label);
+    EXPECT_NE(at, std::string::npos) << "the program's own handler was not reached\n" << r.err;
+    return at == std::string::npos ? -1L : std::atol(r.err.c_str() + at + label.size());
+  };
+  long without = allocations(build_path("BSTEST_TEST_CATCH2_SIGNAL_FIXTURE_PLAIN"), false);
+  long with = allocations(build_path("BSTEST_TEST_CATCH2_SIGNAL_FIXTURE"), true);
+  EXPECT_GE(without, 0);
+  EXPECT_EQ(with, without) << "bstest allocated inside Catch2's signal handler";
+
+  ASSERT_TRUE(server.wait_for_records(3, 8000));
+  auto crashes = with_event(records(), "run_crashed");
+  ASSERT_EQ(crashes.size(), 1u);
+  EXPECT_EQ(crashes[0].str("test.full_name"), "faults after a failed check");
+  ASSERT_EQ(crashes[0].size("test.failures"), 2u);
+  EXPECT_EQ(crashes[0].str("test.failures.1.kind"), "fatal_error");
+  EXPECT_TRUE(crashes[0].boolean("test.failures.1.fatal"));
+  EXPECT_EQ(crashes[0].str("test.failures.1.message"), "fatal error condition: SIGSEGV - Segmentation violation signal");
+  EXPECT_EQ(strings(crashes[0], "test.failures.1.info"), (std::vector<std::string>{"about to fault"}));
+}
+
 // ------------------------------------------------------------------------------------------------------
 // Case by case
 

@@ -220,6 +220,23 @@ struct TypeIndexNames {
 TYPED_TEST_SUITE(Typed, TypedTypes, TypeIndexNames);
 TYPED_TEST(Typed, DefaultIsZero) { EXPECT_EQ(TypeParam(), TypeParam(0)); }
 
+// Type-parameterized suites instantiated so that GoogleTest disables them by name, as its own gtest_unittest
+// does: a DISABLED_ prefix on the instantiation (DISABLED_My/TypedTestP/0) or on the suite
+// (My/DISABLED_TypedTestP/0). GoogleTest reports each as not run.
+template <typename T>
+class TypedTestP : public ::testing::Test {};
+TYPED_TEST_SUITE_P(TypedTestP);
+TYPED_TEST_P(TypedTestP, ShouldNotRun) { FAIL() << "disabled by its instantiation's name"; }
+REGISTER_TYPED_TEST_SUITE_P(TypedTestP, ShouldNotRun);
+INSTANTIATE_TYPED_TEST_SUITE_P(DISABLED_My, TypedTestP, TypedTypes, TypeIndexNames);
+
+template <typename T>
+class DISABLED_TypedTestP : public ::testing::Test {};
+TYPED_TEST_SUITE_P(DISABLED_TypedTestP);
+TYPED_TEST_P(DISABLED_TypedTestP, ShouldNotRun) { FAIL() << "disabled by its suite's name"; }
+REGISTER_TYPED_TEST_SUITE_P(DISABLED_TypedTestP, ShouldNotRun);
+INSTANTIATE_TYPED_TEST_SUITE_P(My, DISABLED_TypedTestP, TypedTypes, TypeIndexNames);
+
 class Param : public ::testing::TestWithParam<int> {};
 TEST_P(Param, IsSmall) { EXPECT_LT(GetParam(), failing() ? 3 : 100); }
 INSTANTIATE_TEST_SUITE_P(Values, Param, ::testing::Values(1, 2, 5));

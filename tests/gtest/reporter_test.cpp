@@ -112,7 +112,11 @@ void expect_unique_ids(const std::vector<Json>& records) {
 const std::map<std::string, int> kAllDisabled = {{"Basic.DISABLED_NotReady", 1},
                                                  {"DISABLED_WholeSuite.One", 1},
                                                  {"DISABLED_WholeSuite.Two", 1},
-                                                 {"SetUpFails.DISABLED_Later", 1}};
+                                                 {"SetUpFails.DISABLED_Later", 1},
+                                                 {"DISABLED_My/TypedTestP/0.ShouldNotRun", 1},
+                                                 {"DISABLED_My/TypedTestP/1.ShouldNotRun", 1},
+                                                 {"My/DISABLED_TypedTestP/0.ShouldNotRun", 1},
+                                                 {"My/DISABLED_TypedTestP/1.ShouldNotRun", 1}};
 
 // ------------------------------------------------------------------------------------------------------
 // The oracle: GoogleTest's own JSON report of the same run, test for test.

@@ -321,6 +321,40 @@ TEST(SessionSecrets, ASecretStraddlingACutIsRedactedWhole) {
   }
 }
 
+// A fatal error a framework reports from inside its signal handler (Catch2's) is encoded without allocating,
+// with a redaction of its own: no part of a secret shows, in its message or its info lines. When the
+// program lives on after all (an adapter whose framework recovers), the test's record keeps it.
+TEST(SessionSecrets, AFailureFromASignalHandlerIsRedactedAndKept) {
+  ScopedEnv env;
+  env.set("MY_API_KEY", kSecret);
+  TempDir dir;
+  std::string message = std::string("fatal error condition: SIGSEGV near ") + kSecret;
+  std::string info = std::string(kSecret) + " in scope, twice: " + kSecret;
+  {
+    bstest::Session s(local_config(dir.path()));
+    s.run_started({"unit", "1"});
+    s.test_started(test_info("Signal", "Fatal"));
+    bstest::Failure f;
+    f.message = message;
+    f.kind = bstest::FailureKind::fatal_error;
+    f.fatal = true;
+    f.info = {info};
+    s.failure(f);
+    s.test_finished({bstest::Result::failed, {}, -1});
+    s.run_finished();
+  }
+  expect_no_part_of(dir.path(), kSecret);
+  std::vector<Json> finished;
+  for (auto& r : check_records(dir.path())) {
+    if (r.str("event") == "test_finished") finished.push_back(r);
+  }
+  ASSERT_EQ(finished.size(), 1u);
+  ASSERT_EQ(finished[0].size("test.failures"), 1u);
+  EXPECT_EQ(finished[0].str("test.failures.0.kind"), "fatal_error");
+  EXPECT_EQ(finished[0].str("test.failures.0.message"), "fatal error condition: SIGSEGV near [redacted]");
+  EXPECT_EQ(finished[0].str("test.failures.0.info.0"), "[redacted] in scope, twice: [redacted]");
+}
+
 // An escaped exception's message, kept (cut) for its error event: a secret across that cut is redacted whole.
 TEST(SessionSecrets, AnExceptionsMessageIsRedactedBeforeItIsCutForItsEvent) {
   ScopedEnv env;

@@ -105,7 +105,9 @@ class Session {
   // the test is blamed on it.
   void test_started(const TestInfo& test) noexcept;
   // A failure (or a skip message) of the running test. Any thread. A failure that arrives when no test is
-  // running is kept as a failure outside any test.
+  // running is kept as a failure outside any test. A failure of kind fatal_error may come from inside a
+  // signal handler (Catch2's): it is taken without allocating or locking, and the crash record that
+  // follows carries it.
   void failure(const Failure& failure) noexcept;
   // A key/value the test recorded (GoogleTest RecordProperty). Any thread.
   void property(std::string_view key, std::string_view value) noexcept;

@@ -3,10 +3,14 @@
 #include "journal/journal.hpp"
 
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -18,16 +22,29 @@ constexpr int kSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, S
                             SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGXCPU, SIGXFSZ};
 constexpr int kSignalCount = sizeof(kSignals) / sizeof(kSignals[0]);
 
+struct RingGuard {
+  std::atomic<char*> begin{nullptr};
+  std::atomic<std::size_t> length{0};
+  std::atomic<int> fd{-1};
+  std::atomic<std::atomic<bool>*> failed{nullptr};
+};
+
 struct State {
   std::atomic<bool> installed{false};
   std::atomic<bool> recorded{false};
+  // The thread that is recording a crash and handing its signal on; others wait for their turn.
+  std::atomic<long> turn{0};
   pid_t owner = 0;
   JournalWriter* journal = nullptr;
   CrashRenderFn render = nullptr;
   char* buffer = nullptr;
   void* alt_stack = nullptr;
+  // The dispositions we replaced. Kept after uninstall: a handler installed after ours (absl's failure
+  // handler) may still hand a signal back to us, and we then hand it on to these, never to ourselves.
   struct sigaction previous[kSignalCount];
+  bool saved[kSignalCount] = {};
   bool replaced[kSignalCount] = {};
+  RingGuard ring;
 };
 
 State g_state;
@@ -39,17 +56,158 @@ int index_of(int signo) noexcept {
   return -1;
 }
 
-void on_signal(int signo, siginfo_t*, void*) {
-  int saved_errno = errno;
-  write_crash_record(signo);
-  int i = index_of(signo);
-  if (i >= 0 && g_state.replaced[i]) {
+long this_thread() noexcept { return ::syscall(SYS_gettid); }
+
+// A fault of the instruction itself: returning runs the instruction again, which faults again, now into
+// the previous disposition, with the kernel's own siginfo_t and context.
+bool is_fault(int signo, const siginfo_t* info) noexcept {
+  return (signo == SIGSEGV || signo == SIGBUS || signo == SIGFPE || signo == SIGILL) && info != nullptr &&
+         info->si_code > 0;
+}
+
+// Signals a program may handle and live on; a crash only when they end the process.
+bool is_termination(int signo) noexcept {
+  return signo == SIGINT || signo == SIGTERM || signo == SIGHUP || signo == SIGQUIT;
+}
+
+bool is_function(const struct sigaction& sa) noexcept {
+  return (sa.sa_flags & SA_SIGINFO) != 0 ? sa.sa_sigaction != nullptr
+                                         : sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN;
+}
+
+void on_signal(int signo, siginfo_t* info, void* context);
+
+bool is_ours(const struct sigaction& sa) noexcept {
+  return (sa.sa_flags & SA_SIGINFO) != 0 && sa.sa_sigaction == on_signal;
+}
+
+// One thread at a time records and hands on: a second crashing thread waits here (its crash is most
+// likely the same one, and the process ends with the first). Held only while our own code runs, never
+// while a handler of the program runs, so it cannot be left held.
+class Turn {
+ public:
+  Turn() noexcept {
+    const long me = this_thread();
+    for (;;) {
+      long expected = 0;
+      if (g_state.turn.compare_exchange_strong(expected, me)) break;
+      if (expected == me) return;  // our own (nested) turn: not ours to release
+      timespec pause{0, 1000000};
+      ::nanosleep(&pause, nullptr);
+    }
+    held_ = true;
+  }
+  ~Turn() { release(); }
+  Turn(const Turn&) = delete;
+  Turn& operator=(const Turn&) = delete;
+  void release() noexcept {
+    if (held_) g_state.turn.store(0);
+    held_ = false;
+  }
+
+ private:
+  bool held_ = false;
+};
+
+// A write into the journal's ring that the file system refused (a copy-on-write file system or a quota
+// out of space, even after posix_fallocate; a ring file cut short): the page is replaced by a private copy
+// of what the file holds there, so the copy completes, and the ring is marked failed (the writer then
+// moves what it holds into the journal file with write(2), and writes there from then on).
+bool rescue_ring_page(const siginfo_t* info) noexcept {
+  if (info == nullptr || info->si_code <= 0) return false;
+  char* begin = g_state.ring.begin.load();
+  std::size_t length = g_state.ring.length.load();
+  auto* addr = static_cast<char*>(info->si_addr);
+  if (begin == nullptr || addr < begin || addr >= begin + length) return false;
+  const auto page_size = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  char* page = reinterpret_cast<char*>(reinterpret_cast<std::uintptr_t>(addr) & ~(page_size - 1));
+  if (::mmap(page, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+    return false;
+  }
+  // What the file holds there (a page cut off by a truncation reads as zeros).
+  const int fd = g_state.ring.fd.load();
+  const auto offset = static_cast<off_t>(page - begin);
+  for (std::size_t got = 0; fd >= 0 && got < page_size;) {
+    ssize_t n = ::pread(fd, page + got, page_size - got, offset + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  if (std::atomic<bool>* failed = g_state.ring.failed.load(); failed != nullptr) failed->store(true);
+  return true;
+}
+
+void call(const struct sigaction& handler, int signo, siginfo_t* info, void* context) {
+  if ((handler.sa_flags & SA_SIGINFO) != 0) {
+    handler.sa_sigaction(signo, info, context);
+  } else {
+    handler.sa_handler(signo);
+  }
+}
+
+bool pending(int signo) noexcept {
+  sigset_t set;
+  return ::sigpending(&set) == 0 && sigismember(&set, signo) == 1;
+}
+
+// The signal was sent (kill, raise, abort) or is not a fault: the previous disposition gets it as it was
+// sent. A handler of the program's own is called with the original siginfo_t and context; when it hands
+// the signal on to the default action (restores it and raises, as absl's failure handler does), or when
+// the default action is all there is, the signal ends the process, and that is when it is a crash.
+void hand_on_sent(int i, int signo, siginfo_t* info, void* context, Turn& turn) {
+  struct sigaction previous = g_state.previous[i];
+  if (!is_function(previous)) {
+    write_crash_record(signo);
+    ::sigaction(signo, &previous, nullptr);
+    turn.release();
+    ::raise(signo);  // blocked while we run: delivered to the default action as soon as we return
+    return;
+  }
+  // abort(), a sent SIGSEGV: the process ends whatever the handler does (abort() raises again by default).
+  if (!is_termination(signo)) write_crash_record(signo);
+  if ((previous.sa_flags & SA_RESETHAND) != 0) {  // the kernel would have reset it before the call
+    g_state.previous[i].sa_handler = SIG_DFL;
+    g_state.previous[i].sa_flags &= ~SA_SIGINFO;
+  }
+  turn.release();
+  call(previous, signo, info, context);
+  if (!pending(signo)) return;  // handled: the program goes on
+  Turn again;
+  struct sigaction now {};
+  if (::sigaction(signo, nullptr, &now) != 0) return;
+  if (is_ours(now)) {
+    // It handed the signal back to us (it was installed after us, then we were installed again): a
+    // loop. The signal was meant to end the process.
+    struct sigaction fallback {};
+    fallback.sa_handler = SIG_DFL;
+    sigemptyset(&fallback.sa_mask);
+    ::sigaction(signo, &fallback, nullptr);
+    now = fallback;
+  }
+  if (!is_function(now) && now.sa_handler == SIG_DFL) write_crash_record(signo);
+}
+
+void on_signal(int signo, siginfo_t* info, void* context) {
+  const int saved_errno = errno;
+  if (signo == SIGBUS && rescue_ring_page(info)) {
+    errno = saved_errno;
+    return;
+  }
+  const int i = index_of(signo);
+  if (i < 0 || !g_state.saved[i]) {  // cannot happen: we only ever install on our signals
+    ::signal(signo, SIG_DFL);
+    ::raise(signo);
+    errno = saved_errno;
+    return;
+  }
+  Turn turn;
+  if (is_fault(signo, info)) {
+    write_crash_record(signo);
     ::sigaction(signo, &g_state.previous[i], nullptr);
-    g_state.replaced[i] = false;
+  } else {
+    hand_on_sent(i, signo, info, context, turn);
   }
   errno = saved_errno;
-  // Blocked while we run: delivered to the previous disposition as soon as we return.
-  ::raise(signo);
 }
 
 }  // namespace
@@ -85,15 +243,21 @@ void install_crash_handlers(JournalWriter* journal, CrashRenderFn render) noexce
       ::sigaltstack(&ss, nullptr);
     }
   }
+  struct sigaction sa {};
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  // The other crash signals wait while one is recorded and handed on.
+  sigemptyset(&sa.sa_mask);
+  for (int signo : kSignals) sigaddset(&sa.sa_mask, signo);
   for (int i = 0; i < kSignalCount; ++i) {
     struct sigaction old {};
     if (::sigaction(kSignals[i], nullptr, &old) != 0) continue;
     if (old.sa_handler == SIG_IGN) continue;  // the program chose to ignore it: keep that
-    struct sigaction sa {};
-    sa.sa_sigaction = on_signal;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigemptyset(&sa.sa_mask);
-    if (::sigaction(kSignals[i], &sa, &g_state.previous[i]) == 0) g_state.replaced[i] = true;
+    if (is_ours(old)) {                       // still ours from an earlier run: keep what it replaced
+      g_state.replaced[i] = true;
+      continue;
+    }
+    if (::sigaction(kSignals[i], &sa, &g_state.previous[i]) == 0) g_state.saved[i] = g_state.replaced[i] = true;
   }
 }
 
@@ -102,15 +266,30 @@ void uninstall_crash_handlers() noexcept {
   for (int i = 0; i < kSignalCount; ++i) {
     if (!g_state.replaced[i]) continue;
     struct sigaction current {};
-    // Only restore if nobody replaced ours in the meantime.
-    if (::sigaction(kSignals[i], nullptr, &current) == 0 && (current.sa_flags & SA_SIGINFO) != 0 &&
-        current.sa_sigaction == on_signal) {
+    // Only restore if nobody replaced ours in the meantime (then `previous` stays, for that handler to
+    // hand signals back to us).
+    if (::sigaction(kSignals[i], nullptr, &current) == 0 && is_ours(current)) {
       ::sigaction(kSignals[i], &g_state.previous[i], nullptr);
     }
     g_state.replaced[i] = false;
   }
   g_state.journal = nullptr;
   g_state.render = nullptr;
+}
+
+void guard_ring_mapping(char* begin, std::size_t length, int fd, std::atomic<bool>* failed) noexcept {
+  g_state.ring.begin.store(nullptr);
+  g_state.ring.length.store(length);
+  g_state.ring.fd.store(fd);
+  g_state.ring.failed.store(failed);
+  g_state.ring.begin.store(begin);
+}
+
+void unguard_ring_mapping(const char* begin) noexcept {
+  if (g_state.ring.begin.load() != begin) return;
+  g_state.ring.begin.store(nullptr);
+  g_state.ring.failed.store(nullptr);
+  g_state.ring.fd.store(-1);
 }
 
 const char* signal_name(int signo) noexcept {

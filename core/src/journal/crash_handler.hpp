@@ -1,12 +1,22 @@
 // The last record of a crashing test process.
 //
 // Installed by the Session at run start on the signals that end a test program (faults, abort, and the
-// termination signals a CI time-out sends). The handler runs on an alternate stack, does only
-// async-signal-safe work (a render callback that copies pre-rendered bytes into a static buffer, then
-// one pwrite into the journal), restores the previous handler and re-raises the signal, so the process
-// ends exactly as it would have without bstest.
+// termination signals a CI time-out sends). The handler runs on an alternate stack with the other crash
+// signals blocked, does only async-signal-safe work (a render callback that copies pre-rendered bytes into
+// a static buffer, then one copy into the journal), and hands the signal on unchanged, so the process ends
+// exactly as it would have without bstest, and every handler before ours sees what it would have seen:
+// - a fault of the instruction (SIGSEGV, SIGBUS, SIGFPE, SIGILL with si_code > 0): recorded, then the
+//   previous disposition is restored and the handler returns; the instruction faults again, into that
+//   disposition, with the kernel's own siginfo_t and context (as Breakpad and crashpad do);
+// - a signal someone sent (kill, raise, abort()): to the default action, re-raised after the record; to a
+//   handler of the program's own, called directly with the original siginfo_t and context. SIGINT,
+//   SIGTERM, SIGHUP and SIGQUIT are recorded only when they end the process (default action, or a
+//   handler that hands them on to it), never when a handler takes them and the program goes on.
+// A second thread that crashes meanwhile waits for the first. After uninstall, a handler that was
+// installed after ours and hands a signal back to us still reaches the disposition we replaced.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 
 namespace bstest::detail {
@@ -27,6 +37,12 @@ bool claim_crash_record() noexcept;
 // Writes the crash record now, from a signal context or not (Catch2 reports signals through its listener).
 // Returns false when a crash record was already written.
 bool write_crash_record(int signo) noexcept;
+
+// The journal's ring mapping [begin, begin + length) of file `fd`: a SIGBUS there (the file system could not
+// give a page its blocks) is not a crash; the page is replaced by a private copy and `*failed` is set.
+void guard_ring_mapping(char* begin, std::size_t length, int fd, std::atomic<bool>* failed) noexcept;
+// Before that mapping goes away.
+void unguard_ring_mapping(const char* begin) noexcept;
 
 // Name and description of a signal, async-signal-safe: "SIGSEGV", "segmentation fault".
 const char* signal_name(int signo) noexcept;

@@ -1,5 +1,6 @@
 #include "journal/ring.hpp"
 
+#include "journal/crash_handler.hpp"
 #include "journal/journal.hpp"
 
 #include <rapidjson/document.h>
@@ -219,7 +220,11 @@ bool JournalWriter::open(const std::string& path, std::string& error, std::size_
   }
   journal_fd_ = jfd;
   ring_fd_ = rfd;
+  map_ = m;
   header_ = h;
+  ring_failed_.store(false);
+  direct_ = false;
+  guard_ring_mapping(static_cast<char*>(m), total, rfd, &ring_failed_);
   ring_ = static_cast<char*>(m) + kHeaderBytes;
   size_ = kRingBytes;
   self_drain_at_ = self_drain_at < 4096 ? 4096 : (self_drain_at > kRingBytes ? kRingBytes : self_drain_at);
@@ -233,6 +238,7 @@ std::uint64_t JournalWriter::size() const noexcept {
 }
 
 bool JournalWriter::drain() noexcept {
+  if (direct_) return true;
   if (::flock(ring_fd_, LOCK_EX) != 0) return false;
   std::string err;
   bool ok = copy_out_complete(header_, ring_, journal_fd_, err);
@@ -244,6 +250,7 @@ bool JournalWriter::drain() noexcept {
 bool JournalWriter::append(const char* data, std::size_t n) noexcept {
   if (header_ == nullptr || failed_ || n == 0) return false;
   std::lock_guard<std::mutex> lock(mu_);
+  if (ring_failed_.load(std::memory_order_relaxed)) return append_direct(data, n);
   try {
     std::uint64_t end = header_->end.load(std::memory_order_relaxed);
     // Keep room: copy the ring out ourselves when nobody else did in time.
@@ -268,16 +275,76 @@ bool JournalWriter::append(const char* data, std::size_t n) noexcept {
       return false;
     }
     ring_write(ring_, size_, off, data, n);
+    if (ring_failed_.load(std::memory_order_relaxed)) {
+      // The file system refused a page during this very copy: the record is whole only in our own copy of
+      // that page, so it is kept only if the move into the journal file succeeds.
+      leave_ring();
+      return !failed_;
+    }
     return true;
   } catch (...) {
     return false;
   }
 }
 
+// The ring was refused a page: everything our mapping holds goes into the journal file (whole records only,
+// at their own offsets, so nothing a copier wrote there is overwritten by anything else than the same
+// bytes), then the ring file goes (a copier would find a file that no longer describes the run), and
+// records are written to the journal file from then on. When the journal cannot be written either (the
+// disk is full), the ring file stays: every record copied into it before the refused page is still there,
+// for whoever ships the journal later. Called with mu_ held.
+void JournalWriter::leave_ring() noexcept {
+  bool locked = ::flock(ring_fd_, LOCK_EX) == 0;
+  std::string err;
+  bool ok = false;
+  try {
+    Buf scratch;
+    ok = copy_out(header_, ring_, journal_fd_, /*writer_gone=*/true, scratch, err);
+  } catch (...) {
+    err = "out of memory";
+  }
+  own_header_.size = header_->size;
+  own_header_.end.store(header_->end.load());
+  own_header_.consumed.store(header_->consumed.load());
+  if (ok) ::unlink(ring_path_.c_str());
+  unmap();
+  if (locked) ::flock(ring_fd_, LOCK_UN);
+  ::close(ring_fd_);
+  ring_fd_ = -1;
+  header_ = &own_header_;
+  direct_ = true;
+  if (!ok) fail(err.empty() ? "cannot move the ring into the journal" : err);
+}
+
+void JournalWriter::unmap() noexcept {
+  if (map_ == nullptr) return;
+  unguard_ring_mapping(static_cast<char*>(map_));
+  ::munmap(map_, kHeaderBytes + size_);
+  map_ = nullptr;
+  ring_ = nullptr;
+}
+
+bool JournalWriter::append_direct(const char* data, std::size_t n) noexcept {
+  if (!direct_) leave_ring();  // the refused page was met by a signal-handler append or a drain
+  if (failed_) return false;
+  // Offsets advance only past what was written: a record the disk refused leaves no hole for readers to
+  // wait at (the next one is written over what part of it was written).
+  std::uint64_t off = header_->end.load(std::memory_order_relaxed);
+  if (!pwrite_all(journal_fd_, data, n, off)) {
+    fail(std::string("cannot write the journal: ") + std::strerror(errno));
+    return false;
+  }
+  header_->end.store(off + n, std::memory_order_relaxed);
+  header_->consumed.store(off + n, std::memory_order_relaxed);
+  return true;
+}
+
 bool JournalWriter::append_from_signal(const char* data, std::size_t n) noexcept {
   if (header_ == nullptr || journal_fd_ < 0) return false;
   std::uint64_t off = header_->end.fetch_add(n, std::memory_order_relaxed);
-  if (off + n - header_->consumed.load(std::memory_order_acquire) <= size_) {
+  // Not into a ring the file system refused a page of: the record could land in a page that is only ours.
+  if (ring_ != nullptr && !ring_failed_.load(std::memory_order_relaxed) &&
+      off + n - header_->consumed.load(std::memory_order_acquire) <= size_) {
     ring_write(ring_, size_, off, data, n);
     return true;
   }
@@ -289,14 +356,16 @@ void JournalWriter::close() noexcept {
   if (header_ == nullptr) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    drain();
-    bool empty = header_->consumed.load() >= header_->end.load();
-    ::munmap(static_cast<void*>(header_), kHeaderBytes + size_);
+    if (ring_failed_.load() && !direct_) leave_ring();
+    if (!direct_) {
+      drain();
+      bool empty = header_->consumed.load() >= header_->end.load();
+      unmap();
+      if (empty) ::unlink(ring_path_.c_str());  // otherwise the shipper copies the rest out
+      ::close(ring_fd_);
+      ring_fd_ = -1;
+    }
     header_ = nullptr;
-    ring_ = nullptr;
-    if (empty) ::unlink(ring_path_.c_str());  // otherwise the shipper copies the rest out
-    ::close(ring_fd_);
-    ring_fd_ = -1;
   }
   ::close(journal_fd_);  // releases the writer's lock
   journal_fd_ = -1;
@@ -304,9 +373,8 @@ void JournalWriter::close() noexcept {
 }
 
 void JournalWriter::abandon() noexcept {
-  if (header_ != nullptr) ::munmap(static_cast<void*>(header_), kHeaderBytes + size_);
+  unmap();
   header_ = nullptr;
-  ring_ = nullptr;
   // Closing our copies of the descriptors does not release the parent's lock: it belongs to the open file
   // description, which the parent still holds.
   if (ring_fd_ >= 0) ::close(ring_fd_);

@@ -61,16 +61,26 @@ class JournalWriter {
 
   std::uint64_t size() const noexcept;
   bool failed() const noexcept { return failed_; }
+  // The file system refused a page of the ring (SIGBUS: a copy-on-write file system or a quota out of
+  // space, a ring file cut short): records go straight to the journal file with write(2) since.
+  bool ring_failed() const noexcept { return direct_ || ring_failed_.load(std::memory_order_relaxed); }
   const std::string& last_error() const noexcept { return error_; }
   const std::string& path() const noexcept { return path_; }
 
  private:
   bool drain() noexcept;
+  bool append_direct(const char* data, std::size_t n) noexcept;
+  void leave_ring() noexcept;
+  void unmap() noexcept;
   void fail(const std::string& what) noexcept;
 
   int journal_fd_ = -1;
   int ring_fd_ = -1;
-  RingHeader* header_ = nullptr;
+  void* map_ = nullptr;  // the ring file's mapping: its header, then the ring
+  RingHeader* header_ = nullptr;  // in the mapping; own_header_ once the ring is left
+  RingHeader own_header_{};
+  std::atomic<bool> ring_failed_{false};  // set by the crash handler's SIGBUS rescue
+  bool direct_ = false;                    // the ring was left: records go to the journal file
   char* ring_ = nullptr;
   std::size_t size_ = 0;
   std::size_t self_drain_at_ = 0;

@@ -147,14 +147,56 @@ std::string Redactor::clean(std::string_view in) const {
   return out;
 }
 
-void put_redacted_string(Buf& out, std::string_view s, std::size_t max_bytes, const Redactor& redactor) {
+std::size_t Redactor::apply_bounded(std::string_view in, char* out, std::size_t cap) const noexcept {
+  static constexpr std::string_view kMark = "[redacted]";
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < in.size();) {
+    // At each place the longest secret that starts there (values_ is sorted longest first), checked
+    // against the whole input: a secret is never half copied, wherever the output ends.
+    const std::string* found = nullptr;
+    for (const std::string& v : values_) {
+      if (v.size() <= in.size() - i && std::memcmp(in.data() + i, v.data(), v.size()) == 0) {
+        found = &v;
+        break;
+      }
+    }
+    if (found != nullptr) {
+      if (cap - n < kMark.size()) break;
+      std::memcpy(out + n, kMark.data(), kMark.size());
+      n += kMark.size();
+      i += found->size();
+    } else {
+      if (n == cap) break;
+      out[n++] = in[i++];
+    }
+  }
+  return n;
+}
+
+namespace {
+
+// Working space for redacting without allocating (a signal handler's failure): `bytes` at `data`.
+struct Scratch {
+  char* data = nullptr;
+  std::size_t bytes = 0;
+};
+
+void put_redacted_text(Buf& out, std::string_view s, std::size_t max_bytes, const Redactor& redactor, Scratch scratch) {
   if (redactor.empty() || s.empty()) {
     put_json_string(out, s, max_bytes);
-    return;
+  } else if (scratch.data != nullptr) {
+    put_json_string(out, std::string_view(scratch.data, redactor.apply_bounded(s, scratch.data, scratch.bytes)), max_bytes);
+  } else {
+    std::string clean;
+    redactor.apply(s, clean);
+    put_json_string(out, clean, max_bytes);
   }
-  std::string clean;
-  redactor.apply(s, clean);
-  put_json_string(out, clean, max_bytes);
+}
+
+}  // namespace
+
+void put_redacted_string(Buf& out, std::string_view s, std::size_t max_bytes, const Redactor& redactor) {
+  put_redacted_text(out, s, max_bytes, redactor, {});
 }
 
 std::string_view first_line(std::string_view s, std::size_t max) {
@@ -366,7 +408,8 @@ std::size_t put_identity_with(Buf& out, const TestInfo& t, std::string_view full
   return name_at;
 }
 
-void put_failure_with(Buf& out, const Failure& f, const Redactor& redactor, const FailureCaps& caps) {
+void put_failure_with(Buf& out, const Failure& f, const Redactor& redactor, const FailureCaps& caps,
+                      Scratch scratch = {}) {
   out.put('{');
   if (!f.file.empty()) {
     out.put("\"file\":", 7);
@@ -379,7 +422,7 @@ void put_failure_with(Buf& out, const Failure& f, const Redactor& redactor, cons
     out.put(',');
   }
   out.put("\"message\":", 10);
-  put_redacted_string(out, f.message, caps.message, redactor);
+  put_redacted_text(out, f.message, caps.message, redactor, scratch);
   out.put(",\"kind\":\"");
   out.put(to_string(f.kind));
   out.put('"');
@@ -389,7 +432,7 @@ void put_failure_with(Buf& out, const Failure& f, const Redactor& redactor, cons
     if (v.empty()) return;
     out.put(',');
     put_key(out, key);
-    put_redacted_string(out, v, caps.detail, redactor);
+    put_redacted_text(out, v, caps.detail, redactor, scratch);
   };
   detail("macro", f.macro);
   detail("expression", f.expression);
@@ -409,7 +452,7 @@ void put_failure_with(Buf& out, const Failure& f, const Redactor& redactor, cons
       budget -= line.size() + kListItemCharge;
       if (!first) out.put(',');
       first = false;
-      put_redacted_string(out, line, caps.detail, redactor);
+      put_redacted_text(out, line, caps.detail, redactor, scratch);
     }
     out.put(']');
   }
@@ -440,6 +483,12 @@ std::size_t LogEncoder::put_test_identity(Buf& out, const TestInfo& t, std::stri
     name_at = put_identity_with(out, t, full_name, escaped_len, kCompactNameBytes);
   }
   return name_at;
+}
+
+void LogEncoder::put_failure_from_signal(Buf& out, const Failure& f, const Redactor& redactor, char* scratch,
+                                         std::size_t max_bytes) noexcept {
+  const FailureCaps caps = failure_caps_within(max_bytes);
+  put_failure_with(out, f, redactor, caps, Scratch{scratch, std::max(caps.message, caps.detail)});
 }
 
 void LogEncoder::put_failure(Buf& out, const Failure& f, const Redactor& redactor, std::size_t max_bytes) {

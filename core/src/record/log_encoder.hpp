@@ -72,6 +72,9 @@ class Redactor {
   bool apply(std::string_view in, std::string& out) const;
   // `in` with every secret replaced.
   std::string clean(std::string_view in) const;
+  // The same into `out` (at most `cap` bytes, never part of a "[redacted]"), without allocating: for a
+  // signal handler. Returns the bytes written.
+  std::size_t apply_bounded(std::string_view in, char* out, std::size_t cap) const noexcept;
   bool empty() const noexcept { return values_.empty(); }
   static bool name_looks_secret(std::string_view name, const std::vector<std::string>& extra_patterns);
 
@@ -105,6 +108,11 @@ class LogEncoder {
   // {"file":…,"line":…,"message":…,"kind":…,…} with secrets redacted from the free text, cut at
   // kFailureCaps; when that would be more than `max_bytes`, at failure_caps_within(max_bytes) instead.
   static void put_failure(Buf& out, const Failure& f, const Redactor& redactor, std::size_t max_bytes = SIZE_MAX);
+  // The same at failure_caps_within(max_bytes), for a signal handler: no allocation and no lock, provided
+  // `out` has room for `max_bytes` more bytes and `scratch` holds kSignalScratchBytes.
+  static void put_failure_from_signal(Buf& out, const Failure& f, const Redactor& redactor, char* scratch,
+                                      std::size_t max_bytes) noexcept;
+  static constexpr std::size_t kSignalScratchBytes = kMaxMessageBytes;
 
   const std::string& id_prefix() const noexcept { return id_prefix_; }
   const std::string& run_fragment_view() const noexcept { return run_fragment_; }

@@ -4,8 +4,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,8 +69,98 @@ void Companion::abandon() noexcept {
   if (wake_fd_ >= 0) ::close(wake_fd_);
   if (notify_fd_ >= 0) ::close(notify_fd_);
   wake_fd_ = notify_fd_ = -1;
-  pid_ = -1;
+  running_ = false;
 }
+
+namespace {
+
+// What the companion's process needs, prepared before the fork: between fork and exec only system calls.
+struct Launch {
+  const char* program;
+  char* const* argv;
+  int wake_read;
+  int notify_write;
+  int devnull;
+  int status_write;  // close-on-exec: end of file once exec succeeded, errno before that if it failed
+};
+
+constexpr long kCloseRangeCloexec = 1L << 2;  // CLOSE_RANGE_CLOEXEC (linux/close_range.h)
+
+long sys(long number, long a = 0, long b = 0, long c = 0) { return ::syscall(number, a, b, c, 0, 0); }
+
+// A copy of this process without a signal to its parent at its end (exit signal 0), without the fork
+// handlers of the program (pthread_atfork), and invisible to wait(), waitpid(-1, ...) and waitid(P_ALL,
+// ...) unless the caller asks for clone children (__WCLONE / __WALL): the intermediate process of the
+// double fork, which the test program must never see. `exit_signal` SIGCHLD gives an ordinary child.
+pid_t bare_fork(int exit_signal) { return static_cast<pid_t>(sys(SYS_clone, exit_signal)); }
+
+[[noreturn]] void exit_now(int code) {
+  for (;;) sys(SYS_exit_group, code);
+}
+
+// The companion itself (the grandchild): its own process group, the two pipe ends as fds 3 and 4, the
+// standard streams on /dev/null, nothing else open, then exec. Only system calls: the test program may
+// have threads (and sanitizer runtimes) whose locks were copied held.
+[[noreturn]] void exec_companion(const Launch& l) {
+  sys(SYS_setpgid, 0, 0);  // a Ctrl-C or a time-out kill aimed at the test's group leaves it shipping
+  // Everything out of the way of 0 to 4 first (a program that closed its standard streams has its own
+  // descriptors there), then into place.
+  auto high = [](int fd) { return static_cast<int>(sys(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 10)); };
+  int status = high(l.status_write);
+  int wake = high(l.wake_read);
+  int notify = high(l.notify_write);
+  int devnull = high(l.devnull);
+  bool ok = status >= 0 && wake >= 0 && notify >= 0 && devnull >= 0 && sys(SYS_dup3, wake, 3, 0) == 3 &&
+            sys(SYS_dup3, notify, 4, 0) == 4;
+  for (int fd = 0; ok && fd < 3; ++fd) ok = sys(SYS_dup3, devnull, fd, 0) == fd;
+  if (ok) {
+#ifdef SYS_close_range
+    // Descriptors of the test program that are not close-on-exec stay out of the companion. The status
+    // pipe must stay open until exec: marked close-on-exec (Linux 5.11), or spared when closing.
+    if (sys(SYS_close_range, 5, ~0u, kCloseRangeCloexec) != 0) {
+      sys(SYS_close_range, 5, status - 1, 0);
+      sys(SYS_close_range, status + 1, ~0u, 0);
+    }
+#endif
+    sys(SYS_execve, reinterpret_cast<long>(l.program), reinterpret_cast<long>(l.argv), reinterpret_cast<long>(environ));
+  }
+  int e = errno != 0 ? errno : EIO;
+  sys(SYS_write, status >= 0 ? status : l.status_write, reinterpret_cast<long>(&e), sizeof e);
+  exit_now(127);
+}
+
+// Waits, at most until `deadline_ms`, for the intermediate process to end, and reaps it.
+bool reap_intermediate(pid_t pid, std::int64_t deadline_ms) {
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG | __WCLONE);
+    if (r == pid) return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (r < 0 && errno != EINTR) return false;
+    if (now_ms() >= deadline_ms) return false;
+    ::usleep(200);
+  }
+}
+
+// Reads the exec status pipe: 0 once the companion runs `bstest` (end of file), its errno if exec failed,
+// ETIMEDOUT at the deadline.
+int exec_status(int fd, std::int64_t deadline_ms) {
+  int e = 0;
+  std::size_t got = 0;
+  for (;;) {
+    std::int64_t left = deadline_ms - now_ms();
+    if (left <= 0) return ETIMEDOUT;
+    pollfd p{fd, POLLIN, 0};
+    int rc = ::poll(&p, 1, static_cast<int>(left));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) return ETIMEDOUT;
+    ssize_t n = ::read(fd, reinterpret_cast<char*>(&e) + got, sizeof e - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return got == sizeof e ? e : 0;
+    got += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
 
 bool Companion::start(const Config& config, const std::string& run_id, std::string& why) {
   std::string program = find_program(config);
@@ -76,16 +168,10 @@ bool Companion::start(const Config& config, const std::string& run_id, std::stri
     why = not_found(config);
     return false;
   }
-  int wake[2];
-  int notify[2];
-  if (::pipe2(wake, O_CLOEXEC) != 0) {
-    why = std::string("pipe: ") + std::strerror(errno);
-    return false;
-  }
-  if (::pipe2(notify, O_CLOEXEC) != 0) {
-    why = std::string("pipe: ") + std::strerror(errno);
-    ::close(wake[0]);
-    ::close(wake[1]);
+  int subreaper = 0;
+  if (::prctl(PR_GET_CHILD_SUBREAPER, &subreaper) == 0 && subreaper != 0) {
+    // The companion would be re-parented to this very process: it would be the test's child after all.
+    why = "the test program is a child subreaper (PR_SET_CHILD_SUBREAPER), so the companion would be its child";
     return false;
   }
   std::vector<std::string> args = {program,
@@ -106,45 +192,60 @@ bool Companion::start(const Config& config, const std::string& run_id, std::stri
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, wake[0], 3);
-  posix_spawn_file_actions_adddup2(&fa, notify[1], 4);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-  posix_spawn_file_actions_addclosefrom_np(&fa, 5);
-#endif
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  // Its own process group: a Ctrl-C or a time-out kill aimed at the test's group leaves it shipping.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, program.c_str(), &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  ::close(wake[0]);
-  ::close(notify[1]);
-  if (rc != 0) {
-    ::close(wake[1]);
-    ::close(notify[0]);
-    why = "cannot start " + program + ": " + std::strerror(rc);
+  int wake[2] = {-1, -1};
+  int notify[2] = {-1, -1};
+  int status[2] = {-1, -1};
+  int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  auto close_all = [&] {
+    for (int fd : {wake[0], wake[1], notify[0], notify[1], status[0], status[1], devnull}) {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  if (devnull < 0 || ::pipe2(wake, O_CLOEXEC) != 0 || ::pipe2(notify, O_CLOEXEC) != 0 ||
+      ::pipe2(status, O_CLOEXEC) != 0) {
+    why = std::string("cannot start the companion: ") + std::strerror(errno);
+    close_all();
     return false;
   }
-  pid_ = pid;
+  Launch launch{program.c_str(), argv.data(), wake[0], notify[1], devnull, status[1]};
+  // Double fork, as crashpad starts its handler: the intermediate process starts the companion and ends
+  // at once, so the companion is re-parented (to init, or to the nearest child subreaper above us) and is
+  // never a child of the test program. No signal reaches either copy before exec; the companion's
+  // `bstest ship` unblocks them.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t mid = bare_fork(0);
+  if (mid == 0) {
+    pid_t pid = bare_fork(SIGCHLD);
+    if (pid == 0) exec_companion(launch);
+    exit_now(pid > 0 ? 0 : 1);
+  }
+  int fork_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::close(status[1]);
+  status[1] = -1;
+  ::close(wake[0]);
+  wake[0] = -1;
+  ::close(notify[1]);
+  notify[1] = -1;
+  std::int64_t deadline = now_ms() + std::max(config.flush_timeout_ms, 1000);
+  int exec_errno = mid < 0 ? fork_errno : !reap_intermediate(mid, deadline) ? ECHILD : exec_status(status[0], deadline);
+  if (exec_errno != 0) {
+    why = "cannot start " + program + ": " + std::strerror(exec_errno);
+    close_all();
+    return false;
+  }
+  ::close(status[0]);
+  ::close(devnull);
+  running_ = true;
   wake_fd_ = wake[1];
   notify_fd_ = notify[0];
   return true;
 }
 
 bool Companion::finish(int timeout_ms, std::string& summary, std::string& problem) {
-  if (pid_ <= 0) return true;
+  if (!running_) return true;
   ::close(wake_fd_);
   wake_fd_ = -1;
   std::int64_t deadline = now_ms() + timeout_ms;
@@ -182,16 +283,7 @@ bool Companion::finish(int timeout_ms, std::string& summary, std::string& proble
       summary = line;
     }
   }
-  if (eof) {
-    // It has closed its end, so it is exiting: reap it so no zombie is left behind, within the deadline
-    // (left to init otherwise).
-    for (;;) {
-      pid_t r = ::waitpid(pid_, nullptr, WNOHANG);
-      if (r == pid_ || (r < 0 && errno == ECHILD) || now_ms() + 2 > deadline) break;
-      ::usleep(1000);
-    }
-  }
-  pid_ = -1;
+  running_ = false;
   return eof;
 }
 
