@@ -826,7 +826,10 @@ class Shipper {
 
   // True while a limit another shipper (or an earlier run) learnt still holds; errors_.next_at is then its end.
   bool load_rate_limit() {
-    int fd = ::open(rate_limit_path().c_str(), O_RDONLY | O_CLOEXEC);
+    // Only a regular file of ours: a link is not followed, and a FIFO planted in a shared folder must not
+    // hang the shipper (open_own_file opens without blocking, then refuses it).
+    std::string err;
+    int fd = open_own_file(rate_limit_path(), O_RDONLY, err);
     if (fd < 0) return false;
     char buf[32] = {};
     ssize_t n = ::read(fd, buf, sizeof buf - 1);
