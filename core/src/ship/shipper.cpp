@@ -681,12 +681,22 @@ class Shipper {
         logs_.stopped = true;
         problem("Better Stack Logs", o.reason);
         break;
-      case Verdict::reject:
-        set_aside(j, batch_text(j, 0, b.bytes));
+      case Verdict::reject: {
+        std::string err;
+        if (!set_aside(j, batch_text(j, 0, b.bytes), err)) {
+          // Not kept in rejected/: it stays in the journal (the next flush tries again), and Logs stops
+          // here rather than refusing batch after batch with nowhere to put them.
+          ahead_ = Batch{};
+          logs_.stopped = true;
+          problem("Better Stack Logs", o.reason + "; the batch could not be set aside (" + err +
+                                           "): Logs stopped, its records kept for `bstest flush`");
+          break;
+        }
         stats_.records_rejected += b.n;
         problem("Better Stack Logs", o.reason + "; the batch was set aside in " + dir_ + "/rejected/");
         pop_logs(j, b.n);
         break;
+      }
     }
     // The batch compressed ahead started right after the one that left: it is at the front now.
     if (ahead_.journal != nullptr) ahead_.first = 0;
@@ -742,17 +752,22 @@ class Shipper {
     (void)j;
   }
 
-  void set_aside(Journal& j, std::string_view body) {
-    std::string err;
+  // Writes a refused batch to <dir>/rejected/ (whole, and synced); false with `error` when it could not be
+  // kept there, and then nothing of it is left behind.
+  bool set_aside(Journal& j, std::string_view body, std::string& error) {
     std::string rdir = dir_ + "/rejected";
-    if (!make_private_dir(rdir, err)) return;
+    if (!make_private_dir(rdir, error)) return false;
     std::string path = rdir + "/" + j.base + "." + std::to_string(j.read_off) + "." + random_hex(4) + ".ndjson";
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return;
-    if (::write(fd, body.data(), body.size()) != static_cast<ssize_t>(body.size())) {
-      // best effort: the count in the summary still says records were rejected
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      error = "cannot create a file in " + rdir + ": " + std::strerror(errno);
+      return false;
     }
+    bool ok = ::write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()) && ::fsync(fd) == 0;
+    if (!ok) error = "cannot write " + path + ": " + std::strerror(errno);
     ::close(fd);
+    if (!ok) ::unlink(path.c_str());
+    return ok;
   }
 
   bool send_errors(Journal& j, std::int64_t deadline) {
