@@ -116,6 +116,10 @@ std::vector<Case> cases() {
     all.push_back({p + "Status403BadToken", c, Where::inject, status(403), -1,
                    c == Channel::heartbeat ? Then::dropped : Then::flush, "403"});
     all.push_back({p + "Status406Once", c, Where::inject, status(406), 1, logs ? Then::rejected : Then::dropped, "406"});
+    // A wrong host (no such endpoint there): Logs and Errors stop with one line naming the variable, and keep.
+    all.push_back({p + "Status404WrongHost", c, Where::inject, status(404), -1,
+                   c == Channel::heartbeat ? Then::dropped : Then::flush,
+                   logs ? "BETTERSTACK_INGEST_HOST" : errors ? "BETTERSTACK_ERRORS_DSN" : "HTTP 404"});
     all.push_back({p + "RedirectToAnotherHost", c, Where::redirect, {}, -1, logs ? Then::flush : Then::dropped, "redirect"});
   }
   return all;

@@ -484,6 +484,27 @@ TEST_F(Pipeline, ARefusedBatchThatCannotBeSetAsideIsKeptNotDropped) {
   EXPECT_TRUE(journals().empty()) << fl.err;
 }
 
+// A 404 from the Logs host means it is not the source's ingesting host: every batch would get the same
+// answer. Logs stops with one line naming the variable; nothing is set aside; everything is kept.
+TEST_F(Pipeline, AWrongIngestHostStopsLogsWithOneLineAndKeepsEverything) {
+  FakeBetterStack server;
+  Fault f;
+  f.status = 404;
+  server.inject(Channel::logs, f, -1);
+  RunResult r = drive({"basic"}, server.env());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("HTTP 404"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("check BETTERSTACK_INGEST_HOST"), std::string::npos) << r.err;
+  EXPECT_EQ(server.requests(Channel::logs), 1u) << "stopped at the first answer";
+  EXPECT_TRUE(list_files(dir / "bs/rejected").empty()) << "nothing set aside";
+  server.clear_faults();
+  RunResult fl = flush(server.env());
+  EXPECT_EQ(fl.exit_code, 0) << fl.err;
+  EXPECT_EQ(server.record_count(), 14u);
+  EXPECT_TRUE(journals().empty()) << fl.err;
+}
+
 TEST_F(Pipeline, HostileStringsGiveValidCappedRecords) {
   FakeBetterStack server;
   RunResult r = drive({"nasty"}, server.env());

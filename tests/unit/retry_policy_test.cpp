@@ -139,6 +139,16 @@ TEST(HeartbeatPolicy, RetriesOnlyNetworkErrors) {
   EXPECT_EQ(classify_heartbeat(status(404), 1, 0.5).verdict, Verdict::give_up);
 }
 
+// A 404 means the host has no such endpoint (a wrong ingesting host): every request would get it.
+TEST(Policies, NotFoundStopsTheChannelAndNamesTheVariable) {
+  Outcome logs = classify_logs(status(404), 1, 0.5, kNow);
+  EXPECT_EQ(logs.verdict, Verdict::stop_channel);
+  EXPECT_NE(logs.reason.find("BETTERSTACK_INGEST_HOST"), std::string::npos) << logs.reason;
+  Outcome errors = classify_errors(status(404), 1, 0.5, kNow);
+  EXPECT_EQ(errors.verdict, Verdict::stop_channel);
+  EXPECT_NE(errors.reason.find("BETTERSTACK_ERRORS_DSN"), std::string::npos) << errors.reason;
+}
+
 TEST(Requests, LogsRequestIsGzipNdjsonWithBearer) {
   bstest::LogsTarget t;
   t.url = "https://s1.example.com/";

@@ -74,7 +74,7 @@ enum class Verdict {
   sent,          // accepted
   retry,         // try again after delay_ms (network error, 408, 429, 5xx)
   split,         // 413: the batch is too large; send halves
-  stop_channel,  // 402 quota / 403 bad token: stop this channel for the run, keep the journal
+  stop_channel,  // 402 quota / 403 bad token / 404 wrong host: stop this channel for the run, keep the journal
   reject,        // 406 (or another 4xx): the batch itself is bad; set it aside, never retry
   give_up,       // Errors/heartbeat: do not retry (Sentry rule for HTTP errors)
 };

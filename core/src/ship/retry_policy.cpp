@@ -140,6 +140,14 @@ Outcome classify_logs(const HttpResponse& r, int attempt, double random01, std::
     o.reason = "HTTP " + std::to_string(s) + ": Better Stack refused the source token (check BETTERSTACK_SOURCE_TOKEN)";
     return o;
   }
+  if (s == 404) {
+    // No ingest endpoint there: the host is not the source's ingesting host. Every batch would get the
+    // same answer; setting each aside would lose them all for a typo.
+    o.verdict = Verdict::stop_channel;
+    o.reason = "HTTP 404: no Better Stack Logs ingest endpoint at that host (check BETTERSTACK_INGEST_HOST: the "
+               "source's ingesting host)";
+    return o;
+  }
   if (s >= 300 && s < 400) {
     // A redirect is never followed (it would carry the token elsewhere); treat it as a server fault.
     o.verdict = Verdict::retry;
@@ -183,6 +191,11 @@ Outcome classify_errors(const HttpResponse& r, int attempt, double random01, std
   if (s == 401 || s == 403) {
     o.verdict = Verdict::stop_channel;
     o.reason = "HTTP " + std::to_string(s) + ": Better Stack Errors refused the DSN's key (check BETTERSTACK_ERRORS_DSN)";
+    return o;
+  }
+  if (s == 404) {
+    o.verdict = Verdict::stop_channel;
+    o.reason = "HTTP 404: no Better Stack Errors endpoint at that host (check the host in BETTERSTACK_ERRORS_DSN)";
     return o;
   }
   if (s == 402) {
