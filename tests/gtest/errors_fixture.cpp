@@ -3,9 +3,12 @@
 // decides whether a flaky case fails.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -82,4 +85,15 @@ TEST(Exception, FromTheStandardLibrary) {
 TEST(Exception, UncaughtOnAWorkerThread) {
   std::thread t([] { throw std::logic_error("worker gave up"); });
   t.join();
+}
+
+// Reads its data from the folder the program started in, then moves away (as a test of code that changes
+// directory does). Flaky: only the first attempt fails, so its re-run must start where the program did.
+TEST(StartDirectory, ReadsItsDataThenMovesAway) {
+  std::ifstream data("testdata.txt");
+  std::string line;
+  std::getline(data, line);
+  EXPECT_EQ(line, "fixture data") << "no testdata.txt where attempt " << attempt() << " started";
+  ASSERT_EQ(::chdir("/"), 0);
+  EXPECT_GT(attempt(), 1) << "only the first attempt fails";
 }

@@ -6,7 +6,8 @@
 // attempt number and are shipped with the run; it reports each test's result in a small file
 // (BSTEST_RESULT_FILE) that the owner reads back.
 //
-// A re-run runs in its own process group, with the program's own environment and working directory, for
+// A re-run runs in its own process group, with the program's own environment and the working directory it
+// started in, for
 // at most BSTEST_RERUN_TIMEOUT_MS (then the group gets SIGTERM, and SIGKILL 2 s later). Because it is not
 // in the terminal's process group, a Ctrl-C does not reach it by itself: whoever re-runs forwards signals
 // with forward_signal_to_rerun() (the provided mains do it with RerunSignalForwarding).
@@ -144,12 +145,15 @@ RerunReport rerun_tests(const std::vector<RerunJob>& jobs, const RerunSettings& 
 // itself).
 RerunReport rerun_failed_tests(Session& session, const RerunTarget& target, int max_tests = kMaxRerunTests);
 
-// This program as `session` ran it: /proc/self/exe, its original arguments, the working directory, the
-// framework and the random seed of a shuffled run.
+// This program as `session` ran it: /proc/self/exe, its original arguments, the working directory it
+// started in (Session::start_directory: not the one a test moved to), the framework and the random seed of
+// a shuffled run.
 RerunTarget rerun_target_of(const Session& session);
 
 // The running program's absolute path (/proc/self/exe) and working directory.
 std::string current_executable();
 std::string current_directory();
+// `path` when absolute (or when `base` is empty), else `base`/`path`.
+std::string absolute_path(const std::string& path, const std::string& base);
 
 }  // namespace bstest

@@ -102,11 +102,16 @@ std::string current_directory() {
   return ::getcwd(buf, sizeof buf) != nullptr ? std::string(buf) : std::string();
 }
 
+std::string absolute_path(const std::string& path, const std::string& base) {
+  if (path.empty() || path[0] == '/' || base.empty()) return path;
+  return base + "/" + path;
+}
+
 RerunTarget rerun_target_of(const Session& session) {
   RerunTarget t;
   t.framework = session.framework();
   t.exe = current_executable();
-  t.cwd = current_directory();
+  t.cwd = session.start_directory().empty() ? current_directory() : session.start_directory();
   t.has_random_seed = session.has_random_seed();
   t.random_seed = session.random_seed();
   int fd = ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
