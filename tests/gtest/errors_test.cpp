@@ -191,6 +191,20 @@ TEST_F(Errors, AReRunStartsWhereTheProgramDidAndARelativeFolderStaysPut) {
   EXPECT_TRUE(list_files("/" + folder).empty()) << "the relative folder was resolved after the test moved to /";
 }
 
+// A program started with signals ignored (nohup's SIGHUP, a pipeline writer's SIGPIPE) re-runs its failed
+// tests with them still ignored, as a shell would start them.
+TEST_F(Errors, ReRunsKeepTheSignalsTheProgramWasStartedWithIgnored) {
+  auto vars = server.env();
+  vars.emplace_back("SIGNALS_OUT", dir / "signals");
+  RunSpec spec = reporting_run(
+      dir, {"sh", "-c", "trap '' HUP PIPE; exec \"$0\" --gtest_filter=Signals.*", errors_fixture}, bstest, 5000, vars);
+  RunResult r = run(spec);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string want = "HUP=ignored\nINT=not ignored\nPIPE=ignored\nTERM=not ignored\n";
+  EXPECT_EQ(read_file(dir / "signals.1"), want) << "the program";
+  EXPECT_EQ(read_file(dir / "signals.2"), want) << "its re-run";
+}
+
 TEST_F(Errors, SameFlakyTestGroupsIntoOneIssueAcrossRuns) {
   run_fixture(fixture_main, {"--gtest_filter=Flaky.PassesOnSecondAttempt"});
   run_fixture(fixture_main, {"--gtest_filter=Flaky.PassesOnSecondAttempt"});

@@ -7,9 +7,10 @@
 // (BSTEST_RESULT_FILE) that the owner reads back.
 //
 // A re-run runs in its own process group, with the program's own environment and the working directory it
-// started in, for
-// at most BSTEST_RERUN_TIMEOUT_MS (then the group gets SIGTERM, and SIGKILL 2 s later). Because it is not
-// in the terminal's process group, a Ctrl-C does not reach it by itself: whoever re-runs forwards signals
+// started in, for at most BSTEST_RERUN_TIMEOUT_MS (then the group gets SIGTERM, and SIGKILL 2 s later). It
+// gets SIGKILL when the thread that started it ends (PR_SET_PDEATHSIG), so a CI that kills its owner does
+// not leave it running. Signals ignored when the owner started stay ignored in it. Because it is not in
+// the terminal's process group, a Ctrl-C does not reach it by itself: whoever re-runs forwards signals
 // with forward_signal_to_rerun() (the provided mains do it with RerunSignalForwarding).
 #pragma once
 
@@ -71,7 +72,8 @@ void forward_signal_to_rerun(int sig) noexcept;
 int rerun_interrupted_by() noexcept;
 
 // While it lives, SIGINT, SIGTERM and SIGHUP are forwarded to the running re-run (and remembered) instead
-// of killing this process; the previous handlers come back when it is destroyed. For the provided mains,
+// of killing this process, except those this process ignores (they stay ignored, in re-runs too); the
+// previous handlers come back when it is destroyed. For the provided mains,
 // around their re-runs: afterwards they end the run and die by the signal (raise_interrupting_signal).
 class RerunSignalForwarding {
  public:

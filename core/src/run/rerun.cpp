@@ -1,3 +1,4 @@
+#include <bstest/child_process.hpp>
 #include <bstest/rerun.hpp>
 
 #include "journal/journal.hpp"
@@ -7,7 +8,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,11 +131,11 @@ RerunTarget rerun_target_of(const Session& session) {
   return t;
 }
 
-std::string catch2_test_spec(std::string_view name, const std::vector<std::string>& tags) {
-  // Catch2's parser (the same in v2.13 and v3) reads a backslash as "the next character as it is"
-  // everywhere, a comma as the end of a filter, and ends a quoted name at '"', a tag at '[' or ']'.
-  auto escaped = [](std::string& spec, std::string_view text, std::string_view special) {
-    for (char c : text) {
+void forward_signal_to_rerun(int sig) noexcept {
+  int saved_errno = errno;
+  g_interrupted_by.store(sig);
+  pid_t group = g_rerun_group.load();
+  if (group > 0) ::kill(-group, sig);
   errno = saved_errno;
 }
 
@@ -150,11 +150,10 @@ struct RerunSignalForwarding::Saved {
   struct sigaction old[3];
 };
 
+// A signal the program was started with ignored (nohup's SIGHUP, a background job's SIGINT) stays ignored:
+// not forwarded, and the re-runs inherit it ignored.
 RerunSignalForwarding::RerunSignalForwarding() : saved_(new Saved) {
-  struct sigaction sa {};
-  sa.sa_handler = forwarding_handler;
-  sigemptyset(&sa.sa_mask);
-  for (int i = 0; i < 3; ++i) ::sigaction(kForwardedSignals[i], &sa, &saved_->old[i]);
+  for (int i = 0; i < 3; ++i) handle_unless_ignored(kForwardedSignals[i], forwarding_handler, &saved_->old[i]);
 }
 
 RerunSignalForwarding::~RerunSignalForwarding() {
@@ -233,29 +232,18 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
   env.push_back("BSTEST_RUN_ID=" + run_id);
   env.push_back("BSTEST_DIR=" + dir);
   env.push_back("BSTEST_RESULT_FILE=" + result_file);
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
 
-  std::vector<std::string> args = rerun_command(target, test);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  // Its own process group, so that a time-out ends whatever it started too.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (!target.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, target.cwd.c_str());
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, target.exe.c_str(), &fa, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    say("bstest: cannot re-run " + test.full_name + ": " + std::strerror(rc));
+  // Its own process group, so that a time-out ends whatever it started too; and it dies with this thread
+  // (PR_SET_PDEATHSIG), so that a re-run never outlives an owner killed by the CI.
+  OwnedChild child;
+  child.exe = target.exe;
+  child.argv = rerun_command(target, test);
+  child.env = std::move(env);
+  child.cwd = target.cwd;
+  std::string why;
+  pid_t pid = start_owned_child(child, why);
+  if (pid < 0) {
+    say("bstest: cannot re-run " + test.full_name + ": " + why);
     return outcome;
   }
   g_rerun_group.store(pid);
