@@ -1,7 +1,8 @@
 // bstest run [options] -- <command...>: runs a whole suite (meson test, ctest, a script, one binary) with one
 // run id and journal folder, ships every test binary's records live, re-runs failed tests to tell flaky
 // from broken, reports crashed binaries, prints a summary, sends the suite's heartbeat, and exits with the
-// command's exit code (0 when every failure was flaky, unless BSTEST_FLAKY_FAILS=1). Starting and signalling the command: run_command.hpp; the verdict and how it is
+// command's exit code (0 when every failure was flaky and bstest can account for all of them, unless
+// BSTEST_FLAKY_FAILS=1). Starting and signalling the command: run_command.hpp; the verdict and how it is
 // told: run_report.hpp.
 #include <bstest/child_process.hpp>
 #include <bstest/config.hpp>
@@ -47,10 +48,11 @@ const char* const kRunHelp =
     "                      (default BSTEST_FLUSH_TIMEOUT_MS, 5000); what is left is kept for `bstest flush`\n"
     "  --quiet             no summary table\n"
     "\n"
-    "Exit code: the command's; 0 when every failure was flaky (unless BSTEST_FLAKY_FAILS=1); 1 when the command\n"
-    "exited 0 although a test failed, a program crashed or a set-up failed; 128+N when it was killed by signal\n"
-    "N; 126 when it could not be executed, 127 when it was not found; 2 for a usage error. Stopped by a signal,\n"
-    "bstest run dies of that signal.\n";
+    "Exit code: the command's; 0 when every failure was a flaky test and bstest can account for every failure\n"
+    "of the command (it is one test program, `meson test` or `ctest`, and each failed program exited as its\n"
+    "main returned; unless BSTEST_FLAKY_FAILS=1); 1 when the command exited 0 although a test failed, a program\n"
+    "crashed or a set-up failed; 128+N when it was killed by signal N; 126 when it could not be executed, 127\n"
+    "when it was not found; 2 for a usage error. Stopped by a signal, bstest run dies of that signal.\n";
 
 namespace {
 
@@ -137,6 +139,12 @@ std::vector<std::string> command_env(const std::string& run_id, const std::strin
   return env;
 }
 
+std::int64_t unix_ms_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 // Re-runs failed tests, each alone, to tell flaky from broken (the same loop as the provided mains'), and
 // writes their verdicts. Returns the flaky ones (program journal + FailedTest::key()).
 std::set<std::string> rerun_failures(const std::vector<ProgramRun>& programs, const Config& cfg,
@@ -209,7 +217,14 @@ int cmd_run(const Args& args) {
   std::string err;
   if (!writer.open(err)) std::fprintf(stderr, "bstest run: cannot keep suite records (%s)\n", err.c_str());
 
+  CommandOutcome outcome;
+  outcome.argv = o.command;
+  outcome.cwd = current_directory();
+  outcome.started_unix_ms = unix_ms_now();
   CommandEnd end = run_command(o.command, command_env(run_id, cfg.dir));
+  outcome.pid = end.pid;
+  outcome.exit_code = end.exit_code;
+  outcome.signal = end.signal;
   ended_signal = end.signal;
   ended_pid = end.pid;
   if (end.interrupted && rerun_interrupted_by() == 0) forward_signal_to_rerun(SIGINT);  // no re-run starts
@@ -222,7 +237,7 @@ int cmd_run(const Args& args) {
     return flaky_tests.count(p.journal + '\n' + t.key()) != 0;
   };
 
-  SuiteVerdict v = judge_suite(programs, is_flaky, end.exit_code, cfg.flaky_fails);
+  SuiteVerdict v = judge_suite(programs, is_flaky, end.exit_code, account_for_exit(outcome, programs), cfg.flaky_fails);
   SuiteSummary& s = v.summary;
   s.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   writer.suite_finished(s);

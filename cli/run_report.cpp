@@ -128,7 +128,7 @@ void add_program(SuiteVerdict& v, const ProgramRun& p, const IsFlaky& is_flaky) 
 }  // namespace
 
 SuiteVerdict judge_suite(const std::vector<ProgramRun>& programs, const IsFlaky& is_flaky, int command_exit_code,
-                         bool flaky_fails) {
+                         const ExitAccount& account, bool flaky_fails) {
   SuiteVerdict v;
   SuiteSummary& s = v.summary;
   s.command_exit_code = command_exit_code;
@@ -140,9 +140,16 @@ SuiteVerdict judge_suite(const std::vector<ProgramRun>& programs, const IsFlaky&
   s.shard_index = shard.index;
   s.shard_total = shard.total;
   for (const auto& p : programs) add_program(v, p, is_flaky);
+  bool seen_failure = !v.failures.empty();
+  for (const auto& line : account.unseen) v.failures.push_back(line);
+  if (command_exit_code != 0 && !account.accounted && account.unseen.empty() && !seen_failure) {
+    v.failures.push_back("exit code " + std::to_string(command_exit_code) +
+                         ": something failed that bstest did not see (a program that does not report to bstest, a "
+                         "check after the tests); the command's exit code stands");
+  }
   bool broken = s.counts.failed > 0 || s.crashed_programs > 0 || s.counts.fixture_failures > 0 ||
                 (flaky_fails && s.counts.flaky > 0);
-  bool only_flaky = command_exit_code != 0 && command_exit_code < 128 && s.counts.flaky > 0 && !broken;
+  bool only_flaky = command_exit_code != 0 && command_exit_code < 128 && s.counts.flaky > 0 && !broken && account.accounted;
   s.exit_code = only_flaky ? 0 : command_exit_code;
   // A command that exits 0 although its tests failed (a script that ignores exit codes, a program that
   // called exit(0) inside a test) does not make the suite pass.

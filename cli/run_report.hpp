@@ -19,11 +19,12 @@ struct SuiteVerdict {
 // Whether a failed test of a program turned out flaky on a re-run.
 using IsFlaky = std::function<bool(const ProgramRun&, const FailedTest&)>;
 
-// The suite's verdict. The command's exit code stands, except: 0 when every failure was a flaky test,
+// The suite's verdict. The command's exit code stands, except: 0 when every failure was a flaky test and
+// bstest can account for every failure of the command (`account`: nothing failed that it did not see),
 // unless flaky tests fail the run; 1 when the command exited 0 although a test failed, a program crashed
-// or a set-up failed.
+// or a set-up failed. A failing code bstest cannot account for adds a line saying so.
 SuiteVerdict judge_suite(const std::vector<ProgramRun>& programs, const IsFlaky& is_flaky, int command_exit_code,
-                         bool flaky_fails);
+                         const ExitAccount& account, bool flaky_fails);
 
 // The body of a failure ping (under 10 kB): counts, exit code, then the failures.
 std::string heartbeat_body(const SuiteVerdict& v);

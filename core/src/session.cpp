@@ -13,6 +13,7 @@
 #include "record/log_encoder.hpp"
 #include "record/verdict.hpp"
 #include "run/exception_capture.hpp"
+#include "run/exit_status.hpp"
 #include "ship/companion.hpp"
 
 #include <rapidjson/document.h>
@@ -231,16 +232,18 @@ class SessionImpl {
 
     std::string err;
     std::string jdir = journal_dir(cfg_.dir);
+    std::string journal_path = jdir + "/" + run_id_ + "." + std::to_string(pid_) + "." + journal_id_ + ".journal";
     // Someone else empties our ring while we run (the companion, or bstest run): let it fill before we do.
     bool shipped_by_another = child_ || cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
     std::size_t self_drain_at = shipped_by_another ? JournalWriter::kRingBytes : JournalWriter::kRingBytes / 2;
-    if (!make_private_dir(jdir, err) ||
-        !journal_.open(jdir + "/" + run_id_ + "." + std::to_string(pid_) + "." + journal_id_ + ".journal", err,
-                       self_drain_at)) {
+    if (!make_private_dir(jdir, err) || !journal_.open(journal_path, err, self_drain_at)) {
       say("bstest: cannot keep records in " + cfg_.dir + " (" + err +
           "); this run is not recorded. Set BSTEST_DIR to a writable folder.");
       journal_failed_ = true;
     }
+    // A program of `bstest run`'s command (not a re-run): what its main returns, for bstest run to compare
+    // with the exit status it sees.
+    if (child_ && result_file_.empty() && !journal_failed_) note_exit_status(cfg_.dir, journal_path);
 
     rec_.clear();
     enc_.begin(rec_, "info", "run_started");

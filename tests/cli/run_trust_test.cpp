@@ -1,6 +1,8 @@
-// `bstest run` never changes what the tests do or what other tools see: re-runs start where the program
-// did; signals the caller ignored stay ignored; a CI that kills the job's process group kills the tests
-// too; a signal sent to bstest run ends it by that signal.
+// `bstest run` never changes what the tests do, what the suite's verdict is, or what other tools see:
+// a failing suite never passes because of flaky tests when something else failed (a program without bstest,
+// an exit code set after the tests, a crash in a static destructor, a test runner's time-out); re-runs
+// start where the program did; signals the caller ignored stay ignored; a CI that kills the job's process
+// group kills the tests too; a signal sent to bstest run ends it by that signal.
 #include "fake_betterstack.hpp"
 #include "process.hpp"
 
@@ -21,6 +23,8 @@ class RunTrust : public ::testing::Test {
  protected:
   std::string bstest = build_path("BSTEST_TEST_BSTEST");
   std::string driver = build_path("BSTEST_TEST_DRIVER");
+  std::string flaky_tests = build_path("BSTEST_TEST_EXIT_FIXTURE");              // bstest-gtest-auto + gtest_main
+  std::string plain_tests = build_path("BSTEST_TEST_GTEST_FIXTURE_PLAIN");       // no bstest
   std::string errors_fixture = build_path("BSTEST_TEST_GTEST_ERRORS_FIXTURE");   // bstest-gtest-main
   std::string rerun_fixture = build_path("BSTEST_TEST_RERUN_FIXTURE");           // bstest-gtest-main
   TempDir dir;
@@ -58,6 +62,148 @@ class RunTrust : public ::testing::Test {
 };
 
 bool contains(const std::string& text, const std::string& what) { return text.find(what) != std::string::npos; }
+
+// --- A failing suite does not pass --------------------------------------------------------------------
+
+// The suite of the issue: a program with a flaky test and a program without bstest that fails, in a script
+// that fails when either did. Only the flaky test is seen; the script's failure is not its.
+TEST_F(RunTrust, AScriptWhoseOtherProgramFailedDoesNotPass) {
+  std::string script = "\"$0\" --gtest_filter=Suite.FlakyOnce; a=$?; \"$1\" --gtest_filter=Basic.FailsWithMessage; b=$?; "
+                       "[ $a = 0 ] && [ $b = 0 ]";
+  RunResult r = bstest_run({"sh", "-c", script, flaky_tests, plain_tests});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "is flaky")) << r.err;
+  Heartbeat hb = ping();
+  EXPECT_EQ(hb.path_suffix, "/1");
+  EXPECT_TRUE(contains(hb.body, "1 flaky")) << hb.body;
+  EXPECT_TRUE(contains(hb.body, "exit code 1: something failed that bstest did not see")) << hb.body;
+  auto suite = with_event(records(), "suite_finished");
+  ASSERT_EQ(suite.size(), 1u);
+  EXPECT_EQ(suite[0].str("summary.result"), "failed");
+}
+
+// One program whose only failure was flaky, but whose exit status is not what its main returned: a
+// leak checker's exit code, a crash in a static destructor. Neither is a flaky test.
+TEST_F(RunTrust, AProgramThatFailedAfterItsTestsDoesNotPass) {
+  RunResult leak = bstest_run({flaky_tests, "--gtest_filter=Suite.*"}, {{"EXIT_FIXTURE_AFTER", "exit23"}});
+  EXPECT_EQ(leak.exit_code, 23) << leak.err;
+  Heartbeat hb = ping();
+  EXPECT_EQ(hb.path_suffix, "/23");
+  EXPECT_TRUE(contains(hb.body, "exit_fixture: exit code 23, but its main returned 1: something failed after its tests"))
+      << hb.body;
+
+  server.reset_received();
+  RunResult segv = bstest_run({flaky_tests, "--gtest_filter=Suite.*"}, {{"EXIT_FIXTURE_AFTER", "segv"}});
+  EXPECT_EQ(segv.exit_code, 128 + SIGSEGV) << segv.err;
+  hb = ping();
+  EXPECT_EQ(hb.path_suffix, "/" + std::to_string(128 + SIGSEGV)) << hb.body;
+
+  // The same program, failing only by its flaky test, is forgiven: it exited as its main returned.
+  server.reset_received();
+  RunResult flaky = bstest_run({flaky_tests, "--gtest_filter=Suite.*"});
+  EXPECT_EQ(flaky.exit_code, 0) << flaky.err;
+  EXPECT_EQ(ping().path_suffix, "");
+}
+
+// A small meson project whose tests are the fixtures, one suite per case. meson names a test
+// "<project>:<suite> / <test>" in its log; the lines start with "meson test: ".
+class MesonSuite : public RunTrust {
+ protected:
+  std::string build = dir / "build";
+
+  void SetUp() override {
+    std::string src = dir / "src";
+    RunSpec mk;
+    mk.argv = {"mkdir", "-p", src};
+    ASSERT_EQ(run(mk).exit_code, 0);
+    write_file(src + "/meson.build",
+               "project('suites')\n"
+               "flaky = find_program('" + flaky_tests + "')\n"
+               "plain = find_program('" + plain_tests + "')\n"
+               "test('flaky', flaky, args: ['--gtest_filter=Suite.*'], suite: ['a', 'b', 'c', 'd', 'e'])\n"
+               "test('plain', plain, args: ['--gtest_filter=Basic.FailsWithMessage'], suite: 'b')\n"
+               "test('leaky', flaky, args: ['--gtest_filter=Suite.Passes'], env: {'EXIT_FIXTURE_AFTER': 'exit23'},"
+               " suite: 'c')\n"
+               "test('dtor', flaky, args: ['--gtest_filter=Suite.Passes'], env: {'EXIT_FIXTURE_AFTER': 'segv'},"
+               " suite: 'd')\n"
+               "test('slow', find_program('sleep'), args: ['30'], timeout: 1, suite: 'e')\n");
+    RunSpec setup;
+    setup.argv = {"meson", "setup", build, src};
+    RunResult r = run(setup);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+
+  RunResult meson_test(const std::string& suite) {
+    return bstest_run({"meson", "test", "-C", build, "--suite", suite, "--no-rebuild"});
+  }
+};
+
+TEST_F(MesonSuite, FlakyTestsAloneAreForgiven) {
+  RunResult r = meson_test("a");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(ping().path_suffix, "");
+}
+
+// meson test exits with the number of tests that failed: 2 here (the flaky one and the other).
+TEST_F(MesonSuite, ATestWithoutBstestThatFailedIsNamed) {
+  RunResult r = meson_test("b");
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  Heartbeat hb = ping();
+  EXPECT_EQ(hb.path_suffix, "/2");
+  EXPECT_TRUE(contains(hb.body, "\nmeson test: ")) << hb.body;
+  EXPECT_TRUE(contains(hb.body, "/ plain: FAIL (exit code 1): no program reporting to bstest ran as this test"))
+      << hb.body;
+}
+
+TEST_F(MesonSuite, AnExitCodeSetAfterTheTestsIsNamed) {
+  RunResult r = meson_test("c");
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  Heartbeat hb = ping();
+  EXPECT_EQ(hb.path_suffix, "/2");
+  EXPECT_TRUE(contains(hb.body, "/ leaky: FAIL (exit code 23): its program did not end as its tests did"))
+      << hb.body;
+}
+
+TEST_F(MesonSuite, ACrashInAStaticDestructorIsNamed) {
+  RunResult r = meson_test("d");
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  Heartbeat hb = ping();
+  EXPECT_EQ(hb.path_suffix, "/2");
+  EXPECT_TRUE(contains(hb.body, "/ dtor: FAIL (exit code -" + std::to_string(SIGSEGV) + ")")) << hb.body;
+}
+
+TEST_F(MesonSuite, ATimeOutIsNamed) {
+  RunResult r = meson_test("e");
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  Heartbeat hb = ping();
+  EXPECT_EQ(hb.path_suffix, "/2");
+  EXPECT_TRUE(contains(hb.body, "/ slow: TIMEOUT")) << hb.body;
+}
+
+// ctest's log keeps no exit codes, but says which tests failed: a program without bstest is told apart.
+TEST_F(RunTrust, UnderCtestOnlyFlakyTestsAreForgiven) {
+  std::string src = dir / "src", build = dir / "build";
+  RunSpec mk;
+  mk.argv = {"mkdir", "-p", src, build};
+  ASSERT_EQ(run(mk).exit_code, 0);
+  write_file(src + "/CMakeLists.txt",
+             "cmake_minimum_required(VERSION 3.10)\nproject(suites NONE)\nenable_testing()\n"
+             "add_test(NAME flaky COMMAND " + flaky_tests + " --gtest_filter=Suite.*)\n"
+             "add_test(NAME plain COMMAND " + plain_tests + " --gtest_filter=Basic.FailsWithMessage)\n");
+  RunSpec configure;
+  configure.argv = {"cmake", "-S", src, "-B", build};
+  RunResult c = run(configure);
+  ASSERT_EQ(c.exit_code, 0) << c.out << c.err;
+  RunResult alone = bstest_run({"ctest", "--test-dir", build, "-R", "flaky"});
+  EXPECT_EQ(alone.exit_code, 0) << alone.out << alone.err;
+  EXPECT_EQ(ping().path_suffix, "");
+  server.reset_received();
+  RunResult both = bstest_run({"ctest", "--test-dir", build});
+  EXPECT_EQ(both.exit_code, 8) << both.out << both.err;
+  Heartbeat hb = ping();
+  EXPECT_EQ(hb.path_suffix, "/8");
+  EXPECT_TRUE(contains(hb.body, "ctest: plain: Failed: no program reporting to bstest ran as this test")) << hb.body;
+}
 
 // --- Re-runs start where the program did ----------------------------------------------------------------
 
