@@ -1,6 +1,6 @@
 // The programs bstest starts (the command of `bstest run`, re-runs of failed tests): what they inherit from
-// the process that starts them, and how they end with it. For the `bstest` program and the re-run loop;
-// not installed.
+// the process that starts them, and how they end with it. For the `bstest` program and the re-run loop (and
+// an owner of re-runs of its own, see <bstest/rerun.hpp>).
 //
 // Signals: a signal that was ignored when this process started stays ignored for the programs it starts,
 // as POSIX shells do (`nohup bstest run -- ctest` gives ctest an ignored SIGHUP, and a script's background
