@@ -63,6 +63,7 @@ struct ProgramRun {
   std::string run_record;       // its run_started record (JSON)
   std::string started_at;       // its run_started record's "dt"
   int returned = -1;            // the status its main returned (gave exit()); -1 when it did not say
+  bool exit_completed = false;  // and its exit went through: no static destructor or exit handler ended it
 };
 
 // Collects ProgramRun entries from journal lines. Thread-safe.
@@ -99,15 +100,17 @@ struct CommandOutcome {
 };
 
 // Whether a failing exit code can be forgiven: `accounted` when every failure of the command is a program
-// of the suite that bstest saw (its journal), and that program exited exactly as its main returned (so
-// nothing failed after its tests). `unseen` names the failures bstest did not see, one line each.
+// of the suite that bstest saw (its journal), and that program exited exactly as its main returned, its
+// exit going through (so nothing failed after its tests). `unseen` names the failures bstest did not see,
+// one line each.
 struct ExitAccount {
   bool accounted = false;
   std::vector<std::string> unseen;
 };
 
 // Accounts for the command's exit code (an exit code of 0 is always accounted for):
-//  - the command is one of the suite's programs (its pid): it exited with what its main returned;
+//  - the command is one of the suite's programs (its pid): it exited with what its main returned, and its
+//    exit went through (no static destructor crashed, no exit handler called _exit() after main);
 //  - `meson test`: every test that `<builddir>/meson-logs/testlog.json` (--logbase, --setup) lists as not
 //    passed (FAIL, TIMEOUT, ERROR, ...) is a program of the suite with the same command line that exited
 //    with its returncode, as its main returned it;

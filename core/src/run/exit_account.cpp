@@ -171,7 +171,7 @@ const ProgramRun* explaining_program(const std::vector<ProgramRun>& programs, co
     if (used.count(&p) != 0 || p.target.argv != f.command) continue;
     ran_there = true;
     bool same_code = f.has_code ? p.returned == f.code : p.returned > 0;
-    if (p.finished && !p.crashed && same_code) {
+    if (p.finished && !p.crashed && p.exit_completed && same_code) {
       used.insert(&p);
       return &p;
     }
@@ -199,15 +199,21 @@ ExitAccount account_runner(const RunnerLog& log, const std::vector<ProgramRun>& 
 // The command is one of the suite's programs: it exited as its main returned, or something failed after.
 ExitAccount account_program(const CommandOutcome& c, const ProgramRun& p) {
   ExitAccount a;
-  if (c.signal == 0 && p.finished && !p.crashed && p.returned == c.exit_code) {
+  if (c.signal == 0 && p.finished && !p.crashed && p.exit_completed && p.returned == c.exit_code) {
     a.accounted = true;
     return a;
   }
   if (p.crashed) return a;  // seen: its crash is reported
   std::string line = p.binary + ": exit code " + std::to_string(c.exit_code);
-  line += p.returned >= 0 ? ", but its main returned " + std::to_string(p.returned) +
-                                ": something failed after its tests (a leak checker, an exit handler, a static destructor)"
-                          : " after its run, without returning from main (something ended it after its tests)";
+  if (p.returned < 0) {
+    line += " after its run, without returning from main (something ended it after its tests)";
+  } else if (!p.exit_completed) {
+    line += "; its main returned " + std::to_string(p.returned) +
+            ", then something ended it before its exit was over (a static destructor, an exit handler)";
+  } else {
+    line += ", but its main returned " + std::to_string(p.returned) +
+            ": something failed after its tests (a leak checker, an exit handler)";
+  }
   a.unseen.push_back(line);
   return a;
 }

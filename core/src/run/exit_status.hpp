@@ -4,7 +4,9 @@
 // returned when something fails after the tests: LeakSanitizer's exit code (its check runs at exit, after
 // ours), a crash in a static destructor, an exit handler that calls _exit(). So each program that runs under
 // `bstest run` notes what it gave exit() in a small file of the run's folder (its journal is closed by
-// then), and `bstest run` forgives a failing exit code only where the two agree (docs: README, "bstest run").
+// then), then, from the destructor of its first static object (the last to run), that its exit went
+// through; `bstest run` forgives a failing exit code only where the status it saw is what main returned and
+// the exit went through (docs: README, "bstest run").
 #pragma once
 
 #include <string>
@@ -20,8 +22,13 @@ std::string exit_status_path(const std::string& bstest_dir, const std::string& j
 // `bstest run` cannot forgive that program.
 void note_exit_status(const std::string& bstest_dir, const std::string& journal_path);
 
-// The status written at `path`: 0..255, or -1 when there is none (the program ended without exit(): a
-// signal, _exit(), or it was not noted).
-int read_exit_status(const std::string& path);
+struct ExitStatus {
+  int returned = -1;       // what it gave exit(), 0..255; -1 when it did not say (a signal, _exit(), not noted)
+  bool completed = false;  // and the exit went through to its end: no exit handler or static destructor ended
+                           // the process after that (the last static object's destructor ran)
+};
+
+// What the file at `path` says.
+ExitStatus read_exit_status(const std::string& path);
 
 }  // namespace bstest::detail

@@ -369,7 +369,9 @@ std::vector<ProgramRun> read_suite(const std::string& bstest_dir, const std::str
   // What each program's main returned, noted in the run's folder; read once.
   for (auto& p : programs) {
     std::string path = detail::exit_status_path(bstest_dir, p.journal);
-    p.returned = detail::read_exit_status(path);
+    detail::ExitStatus st = detail::read_exit_status(path);
+    p.returned = st.returned;
+    p.exit_completed = st.completed;
     ::unlink(path.c_str());
   }
   if (command_pid > 0 && command_signal > 0) {
