@@ -145,6 +145,42 @@ std::int64_t unix_ms_now() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+// Runs the command with the suite's run id and folder; `outcome` says how it ended, for the verdict.
+CommandEnd run_the_command(const std::vector<std::string>& command, const std::string& run_id, const std::string& dir,
+                           CommandOutcome& outcome) {
+  outcome.argv = command;
+  outcome.cwd = current_directory();
+  outcome.started_unix_ms = unix_ms_now();
+  CommandEnd end = run_command(command, command_env(run_id, dir));
+  outcome.pid = end.pid;
+  outcome.exit_code = end.exit_code;
+  outcome.signal = end.signal;
+  return end;
+}
+
+// One heartbeat per suite, and never from a shard (bstest heartbeat --summaries decides for all shards):
+// sent on its own, so that a slow Logs endpoint cannot hold it back.
+ShipStats suite_heartbeat(const Config& cfg, const SuiteVerdict& v, int deadline_ms) {
+  ShipStats hb;
+  const SuiteSummary& s = v.summary;
+  if (!cfg.heartbeat.enabled() || is_sharded(s.shard_total) || (!s.passed && !cfg.heartbeat_on_failure)) return hb;
+  std::string body = s.passed ? std::string() : heartbeat_body(v);
+  std::string err;
+  if (!send_heartbeat(cfg, s.passed, s.exit_code == 0 ? -1 : s.exit_code, body, deadline_ms, hb, err)) {
+    std::fprintf(stderr, "bstest run: cannot keep the heartbeat (%s)\n", err.c_str());
+  }
+  return hb;
+}
+
+void print_shipping(const Config& cfg, const ShipStats& stats) {
+  if (cfg.logs.enabled() || cfg.errors.enabled() || cfg.heartbeat.enabled()) {
+    std::fprintf(stderr, "%s\n", ship_summary_line(stats, cfg).c_str());
+  } else {
+    std::fprintf(stderr, "bstest: records kept in %s (no Better Stack variables set); send them with `bstest flush`\n",
+                 journal_dir(cfg.dir).c_str());
+  }
+}
+
 // Re-runs failed tests, each alone, to tell flaky from broken (the same loop as the provided mains'), and
 // writes their verdicts. Returns the flaky ones (program journal + FailedTest::key()).
 std::set<std::string> rerun_failures(const std::vector<ProgramRun>& programs, const Config& cfg,
@@ -218,13 +254,7 @@ int cmd_run(const Args& args) {
   if (!writer.open(err)) std::fprintf(stderr, "bstest run: cannot keep suite records (%s)\n", err.c_str());
 
   CommandOutcome outcome;
-  outcome.argv = o.command;
-  outcome.cwd = current_directory();
-  outcome.started_unix_ms = unix_ms_now();
-  CommandEnd end = run_command(o.command, command_env(run_id, cfg.dir));
-  outcome.pid = end.pid;
-  outcome.exit_code = end.exit_code;
-  outcome.signal = end.signal;
+  CommandEnd end = run_the_command(o.command, run_id, cfg.dir, outcome);
   ended_signal = end.signal;
   ended_pid = end.pid;
   if (end.interrupted && rerun_interrupted_by() == 0) forward_signal_to_rerun(SIGINT);  // no re-run starts
@@ -248,14 +278,7 @@ int cmd_run(const Args& args) {
   progress.start();
   following = false;
 
-  // One heartbeat per suite, and never from a shard (bstest heartbeat --summaries decides for all shards).
-  ShipStats hb;
-  if (cfg.heartbeat.enabled() && !is_sharded(s.shard_total) && (s.passed || cfg.heartbeat_on_failure)) {
-    std::string body = s.passed ? std::string() : heartbeat_body(v);
-    if (!send_heartbeat(cfg, s.passed, s.exit_code == 0 ? -1 : s.exit_code, body, o.deadline_ms, hb, err)) {
-      std::fprintf(stderr, "bstest run: cannot keep the heartbeat (%s)\n", err.c_str());
-    }
-  }
+  ShipStats hb = suite_heartbeat(cfg, v, o.deadline_ms);
   shipper.join();
   progress.finish();
   stats.heartbeats_sent += hb.heartbeats_sent;
@@ -264,13 +287,7 @@ int cmd_run(const Args& args) {
 
   if (!o.quiet) {
     print_summary(v, programs, is_flaky);
-    bool any_channel = cfg.logs.enabled() || cfg.errors.enabled() || cfg.heartbeat.enabled();
-    if (any_channel) {
-      std::fprintf(stderr, "%s\n", ship_summary_line(stats, cfg).c_str());
-    } else {
-      std::fprintf(stderr, "bstest: records kept in %s (no Better Stack variables set); send them with `bstest flush`\n",
-                   journal_dir(cfg.dir).c_str());
-    }
+    print_shipping(cfg, stats);
   }
   if (!o.summary_out.empty() && !write_summary_file(o.summary_out, v, run_id)) error("run", "cannot write " + o.summary_out);
   // Asked to stop by a signal: end by it, as the caller expects.
