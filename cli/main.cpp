@@ -1,4 +1,5 @@
 // bstest: the command-line tool. `bstest help` lists the commands.
+#include <bstest/child_process.hpp>
 #include <bstest/version.hpp>
 
 #include "commands.hpp"
@@ -80,7 +81,8 @@ const char* kUsageText =
 
 int main(int argc, char** argv) {
   using namespace bstest::cli;
-  std::signal(SIGPIPE, SIG_IGN);
+  // A closed connection must not kill us; the programs we start get the disposition we were started with.
+  bstest::ignore_for_this_process_only(SIGPIPE);
 #if defined(__GLIBC__)
   // Shipping allocates and frees buffers of a few MiB (reads of the journal, batches, gzip output). By
   // default glibc maps each such buffer fresh and unmaps it when freed, and the first touch of a fresh page

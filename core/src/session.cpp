@@ -1,4 +1,5 @@
 // bstest::Session: the run's state, its records, and the hand-off to the shipper.
+#include <bstest/rerun.hpp>
 #include <bstest/session.hpp>
 #include <bstest/ship.hpp>
 #include <bstest/suite.hpp>
@@ -12,6 +13,7 @@
 #include "record/log_encoder.hpp"
 #include "record/verdict.hpp"
 #include "run/exception_capture.hpp"
+#include "run/exit_status.hpp"
 #include "ship/companion.hpp"
 
 #include <rapidjson/document.h>
@@ -222,18 +224,25 @@ class SessionImpl {
       for (const auto& p : cfg_.problems) say("bstest: " + p);
     }
 
+    // Where the program started, once: re-runs start there, and a relative BSTEST_DIR means the same folder
+    // for everything (journal, ring, re-runs, the shipping at exit) even after a test changed directory.
+    start_dir_ = current_directory();
+    cfg_.dir = absolute_path(cfg_.dir, start_dir_);
+
     std::string err;
     std::string jdir = journal_dir(cfg_.dir);
+    std::string journal_path = jdir + "/" + run_id_ + "." + std::to_string(pid_) + "." + journal_id_ + ".journal";
     // Someone else empties our ring while we run (the companion, or bstest run): let it fill before we do.
     bool shipped_by_another = child_ || cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
     std::size_t self_drain_at = shipped_by_another ? JournalWriter::kRingBytes : JournalWriter::kRingBytes / 2;
-    if (!make_private_dir(jdir, err) ||
-        !journal_.open(jdir + "/" + run_id_ + "." + std::to_string(pid_) + "." + journal_id_ + ".journal", err,
-                       self_drain_at)) {
+    if (!make_private_dir(jdir, err) || !journal_.open(journal_path, err, self_drain_at)) {
       say("bstest: cannot keep records in " + cfg_.dir + " (" + err +
           "); this run is not recorded. Set BSTEST_DIR to a writable folder.");
       journal_failed_ = true;
     }
+    // A program of `bstest run`'s command (not a re-run): what its main returns, for bstest run to compare
+    // with the exit status it sees.
+    if (child_ && result_file_.empty() && !journal_failed_) note_exit_status(cfg_.dir, journal_path);
 
     rec_.clear();
     enc_.begin(rec_, "info", "run_started");
@@ -265,9 +274,8 @@ class SessionImpl {
     rec_.put(child_ ? "child" : "owner");
     rec_.put("\",\"exe\":");
     put_json_string(rec_, exe_);
-    char cwd[4096] = {};
     rec_.put(",\"cwd\":");
-    put_json_string(rec_, ::getcwd(cwd, sizeof cwd - 1) != nullptr ? cwd : "");
+    put_json_string(rec_, start_dir_);
     rec_.put(",\"argv\":[");
     auto argv = self_argv();
     for (std::size_t i = 0; i < argv.size(); ++i) {
@@ -831,6 +839,7 @@ class SessionImpl {
   const std::string& run_id() const { return run_id_; }
   int attempt() const { return attempt_; }
   const std::string& framework() const { return enc_.run().framework; }
+  const std::string& start_directory() const { return start_dir_; }
   bool owns_suite() const { return started_ && !child_; }
   bool has_random_seed() const { return enc_.run().has_random_seed; }
   std::uint64_t random_seed() const { return enc_.run().random_seed; }
@@ -1248,6 +1257,7 @@ class SessionImpl {
   std::string run_id_;
   std::string journal_id_;
   std::string exe_;
+  std::string start_dir_;  // the working directory at run start
   std::string companion_problem_;
   std::string result_file_;
   // For the result file of a re-run: each test's full name, tags member (`,"tags":[...]` or "") and result.
@@ -1366,6 +1376,7 @@ const Config& Session::config() const noexcept { return impl_->config(); }
 const std::string& Session::run_id() const noexcept { return impl_->run_id(); }
 int Session::attempt() const noexcept { return impl_->attempt(); }
 const std::string& Session::framework() const noexcept { return impl_->framework(); }
+const std::string& Session::start_directory() const noexcept { return impl_->start_directory(); }
 bool Session::owns_suite() const noexcept { return impl_->owns_suite(); }
 bool Session::has_random_seed() const noexcept { return impl_->has_random_seed(); }
 std::uint64_t Session::random_seed() const noexcept { return impl_->random_seed(); }

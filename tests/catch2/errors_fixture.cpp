@@ -7,7 +7,10 @@
 #include <catch2/catch_test_macros.hpp>
 #endif
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -44,6 +47,17 @@ TEST_CASE("segfaults", "[.][segv]") {
 TEST_CASE("aborts", "[.][abort]") { std::abort(); }
 
 TEST_CASE("exits with zero", "[.][exit]") { std::exit(0); }
+
+// Reads its data from the folder the program started in, then moves away. Flaky: only the first attempt
+// fails, so its re-run must start where the program did.
+TEST_CASE("reads its data then moves away", "[.][startdir]") {
+  std::ifstream data("testdata.txt");
+  std::string line;
+  std::getline(data, line);
+  CHECK(line == "fixture data");
+  REQUIRE(::chdir("/") == 0);
+  CHECK(attempt() > 1);
+}
 
 #if BSTEST_CATCH2_MAJOR == 3
 // Test cases of one name, told apart by their tags (v3 runs them; v2 refuses to start).

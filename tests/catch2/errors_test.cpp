@@ -61,6 +61,20 @@ TEST_F(Catch2Errors, ReRunsKeepTheUsersOptions) {
   EXPECT_EQ(failed[0].str("test.attempts.2.result"), "failed");
 }
 
+// A flaky test case that reads its data from the folder the program started in, then changes directory:
+// its re-run starts in that folder, and a relative BSTEST_DIR stays the folder it named at start.
+TEST_F(Catch2Errors, AReRunStartsWhereTheProgramDidAndARelativeFolderStaysPut) {
+  write_file(dir / "testdata.txt", "fixture data\n");
+  std::string folder = "bs-" + dir.path().substr(dir.path().rfind('-') + 1);  // relative, and unique
+  RunResult r = run_fixture(fixture_main, {"[startdir]"}, {{"BSTEST_DIR", folder}});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto flaky = with_event(records(), "test_flaky");
+  ASSERT_EQ(flaky.size(), 1u) << r.out << r.err;
+  EXPECT_EQ(flaky[0].str("test.full_name"), "reads its data then moves away");
+  EXPECT_TRUE(list_files(dir / (folder + "/journal")).empty()) << "everything delivered\n" << r.err;
+  EXPECT_TRUE(list_files("/" + folder).empty()) << "the relative folder was resolved after the test moved to /";
+}
+
 TEST_F(Catch2Errors, ExceptionEventsHaveTheDemangledTypeAndWhat) {
   RunResult r = run_fixture(fixture_main, {"[exception]"}, {{"BSTEST_RETRIES", "1"}});
   EXPECT_NE(r.exit_code, 0);

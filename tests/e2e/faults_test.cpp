@@ -93,16 +93,23 @@ std::vector<Case> cases() {
     // Slow but fine.
     all.push_back({p + "SlowAnswers", c, Where::inject, kind(Fault::Kind::slow, 300), -1, Then::live, ""});
     all.push_back({p + "OversizedAnswerBody", c, Where::inject, big_body(), -1, Then::live, ""});
-    // HTTP errors: Logs retries 5xx/429 and keeps; Errors and the heartbeat follow their rules (no retry).
-    Then http_error = logs ? Then::flush : Then::dropped;
+    // HTTP errors: Logs and the heartbeat (a ping is idempotent) retry 5xx, 408 and 429 and keep; Errors
+    // follows Sentry's rule (an HTTP error is final) unless the answer says when to come back (Retry-After).
+    Then http_error = errors ? Then::dropped : Then::flush;
     for (int s : {500, 502, 503}) {
       std::string code = std::to_string(s);
       all.push_back({p + "Status" + code, c, Where::inject, status(s), -1, http_error, "HTTP " + code});
-      all.push_back({p + "Status" + code + "RetryAfterThenOk", c, Where::inject, status(s, "1"), 1,
-                     logs ? Then::soon : Then::dropped, "HTTP " + code});
+      all.push_back({p + "Status" + code + "RetryAfterThenOk", c, Where::inject, status(s, "1"), 1, Then::soon,
+                     "HTTP " + code});
+      all.push_back({p + "Status" + code + "Once", c, Where::inject, status(s), 1, errors ? Then::dropped : Then::soon,
+                     "HTTP " + code});
     }
-    all.push_back({p + "Status429RetryAfterThenOk", c, Where::inject, status(429, "1"), 1,
-                   c == Channel::heartbeat ? Then::dropped : Then::soon, "429"});
+    all.push_back({p + "Status408Once", c, Where::inject, status(408), 1, errors ? Then::dropped : Then::soon, "408"});
+    all.push_back({p + "Status429RetryAfterThenOk", c, Where::inject, status(429, "1"), 1, Then::soon, "429"});
+    // A wait past the run's deadline (2.5 s): kept, and the next flush sends it (for Errors, once the wait,
+    // kept on disk like a rate limit, is over).
+    all.push_back({p + "Status503RetryAfterPastTheDeadline", c, Where::inject, status(503, "4"), 1, Then::flush,
+                   "HTTP 503"});
     if (errors) {
       all.push_back({p + "SentryRateLimitsThenOk", c, Where::inject, status(429, "", "1:error:key"), 1, Then::soon, "429"});
     }
@@ -116,6 +123,10 @@ std::vector<Case> cases() {
     all.push_back({p + "Status403BadToken", c, Where::inject, status(403), -1,
                    c == Channel::heartbeat ? Then::dropped : Then::flush, "403"});
     all.push_back({p + "Status406Once", c, Where::inject, status(406), 1, logs ? Then::rejected : Then::dropped, "406"});
+    // A wrong host (no such endpoint there): Logs and Errors stop with one line naming the variable, and keep.
+    all.push_back({p + "Status404WrongHost", c, Where::inject, status(404), -1,
+                   c == Channel::heartbeat ? Then::dropped : Then::flush,
+                   logs ? "BETTERSTACK_INGEST_HOST" : errors ? "BETTERSTACK_ERRORS_DSN" : "HTTP 404"});
     all.push_back({p + "RedirectToAnotherHost", c, Where::redirect, {}, -1, logs ? Then::flush : Then::dropped, "redirect"});
   }
   return all;

@@ -457,6 +457,54 @@ TEST_F(Pipeline, UnreadableBatchIsSetAsideAndCounted) {
   EXPECT_NE(read_file(dir / ("bs/rejected/" + rejected[0])).find("run_started"), std::string::npos);
 }
 
+// A batch refused with 406 that cannot be set aside (rejected/ is not a folder it can write) is not
+// dropped: Logs stops for the run, says so, and the records stay in the journal for `bstest flush`.
+TEST_F(Pipeline, ARefusedBatchThatCannotBeSetAsideIsKeptNotDropped) {
+  FakeBetterStack server;
+  Fault f;
+  f.status = 406;
+  server.inject(Channel::logs, f, 1);
+  RunSpec mk;
+  mk.argv = {"mkdir", "-p", dir / "bs"};
+  ASSERT_EQ(run(mk).exit_code, 0);
+  write_file(dir / "bs/rejected", "a file where the folder would be\n");
+  RunResult r = drive({"basic"}, server.env());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("could not be set aside"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("kept in " + (dir / "bs") + " for `bstest flush`"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("rejected (kept in rejected/)"), std::string::npos) << r.err;
+  EXPECT_EQ(read_file(dir / "bs/rejected"), "a file where the folder would be\n");
+  EXPECT_FALSE(journals().empty()) << "the records are kept";
+
+  RunResult fl = flush(server.env());
+  EXPECT_EQ(fl.exit_code, 0) << fl.err;
+  auto records = parse_all(server.records());
+  expect_unique_ids(records);
+  EXPECT_EQ(records.size(), 14u) << "every record of the run, once";
+  EXPECT_TRUE(journals().empty()) << fl.err;
+}
+
+// A 404 from the Logs host means it is not the source's ingesting host: every batch would get the same
+// answer. Logs stops with one line naming the variable; nothing is set aside; everything is kept.
+TEST_F(Pipeline, AWrongIngestHostStopsLogsWithOneLineAndKeepsEverything) {
+  FakeBetterStack server;
+  Fault f;
+  f.status = 404;
+  server.inject(Channel::logs, f, -1);
+  RunResult r = drive({"basic"}, server.env());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("HTTP 404"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("check BETTERSTACK_INGEST_HOST"), std::string::npos) << r.err;
+  EXPECT_EQ(server.requests(Channel::logs), 1u) << "stopped at the first answer";
+  EXPECT_TRUE(list_files(dir / "bs/rejected").empty()) << "nothing set aside";
+  server.clear_faults();
+  RunResult fl = flush(server.env());
+  EXPECT_EQ(fl.exit_code, 0) << fl.err;
+  EXPECT_EQ(server.record_count(), 14u);
+  EXPECT_TRUE(journals().empty()) << fl.err;
+}
+
 TEST_F(Pipeline, HostileStringsGiveValidCappedRecords) {
   FakeBetterStack server;
   RunResult r = drive({"nasty"}, server.env());

@@ -214,6 +214,25 @@ TEST_F(Reliability, APlantedCursorLinkIsNotFollowed) {
   EXPECT_EQ(server.record_count(), 0u) << "a journal whose cursor cannot be trusted is not sent";
 }
 
+// A FIFO planted where the Errors rate limit is kept (a shared BSTEST_DIR) does not hang `bstest flush`: it
+// is not read, and the events it would have held back are sent.
+TEST_F(Reliability, APlantedRateLimitFifoDoesNotHangAFlush) {
+  ClosedPort down;
+  RunResult kept = go({driver, "basic"}, {{"BETTERSTACK_ERRORS_DSN", "http://" + server.options().errors_key + "@" +
+                                                                         down.origin().substr(7) + "/1"}});
+  ASSERT_NE(kept.err.find("bstest flush"), std::string::npos) << kept.err;
+  ASSERT_EQ(::mkfifo((dir / "bs/errors-rate-limited-until").c_str(), 0600), 0);
+  RunSpec spec;
+  spec.argv = {bstest, "flush", dir / "bs", "--deadline-ms", "5000"};
+  spec.env = server.env();
+  spec.cwd = dir.path();
+  spec.timeout_ms = 20000;
+  RunResult f = run(spec);
+  EXPECT_FALSE(f.timed_out) << "the flush hung on the FIFO";
+  EXPECT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_EQ(server.envelopes().size(), 1u) << f.err;
+}
+
 // A journal someone else put in the folder is never sent with the user's token.
 TEST_F(Reliability, APlantedJournalIsNotSent) {
   std::string jdir = dir / "bs/journal";

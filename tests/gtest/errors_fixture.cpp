@@ -3,9 +3,13 @@
 // decides whether a flaky case fails.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -82,4 +86,30 @@ TEST(Exception, FromTheStandardLibrary) {
 TEST(Exception, UncaughtOnAWorkerThread) {
   std::thread t([] { throw std::logic_error("worker gave up"); });
   t.join();
+}
+
+// Reads its data from the folder the program started in, then moves away (as a test of code that changes
+// directory does). Flaky: only the first attempt fails, so its re-run must start where the program did.
+TEST(StartDirectory, ReadsItsDataThenMovesAway) {
+  std::ifstream data("testdata.txt");
+  std::string line;
+  std::getline(data, line);
+  EXPECT_EQ(line, "fixture data") << "no testdata.txt where attempt " << attempt() << " started";
+  ASSERT_EQ(::chdir("/"), 0);
+  EXPECT_GT(attempt(), 1) << "only the first attempt fails";
+}
+
+// Writes which signals it was started with ignored to $SIGNALS_OUT.<attempt> ("HUP=ignored", one a line).
+// Only the first attempt fails, so that it is re-run.
+TEST(Signals, ReportWhichAreIgnored) {
+  const char* out = std::getenv("SIGNALS_OUT");
+  ASSERT_NE(out, nullptr);
+  std::ofstream f(std::string(out) + "." + std::to_string(attempt()));
+  for (auto [name, sig] : {std::pair{"HUP", SIGHUP}, std::pair{"INT", SIGINT}, std::pair{"PIPE", SIGPIPE},
+                           std::pair{"TERM", SIGTERM}}) {
+    struct sigaction sa {};
+    ::sigaction(sig, nullptr, &sa);
+    f << name << (sa.sa_handler == SIG_IGN ? "=ignored\n" : "=not ignored\n");
+  }
+  EXPECT_GT(attempt(), 1) << "only the first attempt fails";
 }

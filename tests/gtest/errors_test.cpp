@@ -169,6 +169,42 @@ TEST_F(Errors, ExitCodeIsZeroWhenEveryFailureWasFlakyUnlessAskedOtherwise) {
   for (auto& f : fin) EXPECT_EQ(f.str("test.rerun"), "re-runs are off (BSTEST_RETRIES=0)");
 }
 
+// A flaky test that reads its data from the folder the program started in, then changes directory: its
+// re-run starts in that folder, and a relative BSTEST_DIR stays the folder it named at start, for the
+// re-runs and for the records the program ships itself at its end (without a companion: BSTEST_SHIPPER
+// names no program).
+TEST_F(Errors, AReRunStartsWhereTheProgramDidAndARelativeFolderStaysPut) {
+  write_file(dir / "testdata.txt", "fixture data\n");
+  std::string folder = "bs-" + dir.path().substr(dir.path().rfind('-') + 1);  // relative, and unique
+  for (bool companion : {true, false}) {
+    server.reset_received();
+    std::vector<std::pair<std::string, std::string>> env = {{"BSTEST_DIR", folder}};
+    if (!companion) env.emplace_back("BSTEST_SHIPPER", dir / "no-such-program");
+    RunResult r = run_fixture(errors_fixture, {"--gtest_filter=StartDirectory.*"}, env);
+    std::string with = companion ? "with the companion\n" : "without the companion\n";
+    EXPECT_EQ(r.exit_code, 0) << with << r.out << r.err;
+    auto flaky = with_event(parse_all(server.records()), "test_flaky");
+    ASSERT_EQ(flaky.size(), 1u) << with << r.err;
+    EXPECT_EQ(flaky[0].str("test.full_name"), "StartDirectory.ReadsItsDataThenMovesAway");
+    EXPECT_TRUE(list_files(dir / (folder + "/journal")).empty()) << with << "everything delivered\n" << r.err;
+  }
+  EXPECT_TRUE(list_files("/" + folder).empty()) << "the relative folder was resolved after the test moved to /";
+}
+
+// A program started with signals ignored (nohup's SIGHUP, a pipeline writer's SIGPIPE) re-runs its failed
+// tests with them still ignored, as a shell would start them.
+TEST_F(Errors, ReRunsKeepTheSignalsTheProgramWasStartedWithIgnored) {
+  auto vars = server.env();
+  vars.emplace_back("SIGNALS_OUT", dir / "signals");
+  RunSpec spec = reporting_run(
+      dir, {"sh", "-c", "trap '' HUP PIPE; exec \"$0\" --gtest_filter=Signals.*", errors_fixture}, bstest, 5000, vars);
+  RunResult r = run(spec);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::string want = "HUP=ignored\nINT=not ignored\nPIPE=ignored\nTERM=not ignored\n";
+  EXPECT_EQ(read_file(dir / "signals.1"), want) << "the program";
+  EXPECT_EQ(read_file(dir / "signals.2"), want) << "its re-run";
+}
+
 TEST_F(Errors, SameFlakyTestGroupsIntoOneIssueAcrossRuns) {
   run_fixture(fixture_main, {"--gtest_filter=Flaky.PassesOnSecondAttempt"});
   run_fixture(fixture_main, {"--gtest_filter=Flaky.PassesOnSecondAttempt"});

@@ -97,6 +97,7 @@ RunResult run(const RunSpec& spec) {
   }
   ::close(in[1]);
   bool out_open = true, err_open = true;
+  bool signalled = spec.signal == 0 || spec.signal_on_output.empty();
   auto deadline = start + std::chrono::milliseconds(spec.timeout_ms);
   while (out_open || err_open) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
@@ -117,6 +118,10 @@ RunResult run(const RunSpec& spec) {
         (i == 0 ? out_open : err_open) = false;
       } else {
         (i == 0 ? result.out : result.err).append(buf, static_cast<std::size_t>(r));
+        if (!signalled && result.out.find(spec.signal_on_output) != std::string::npos) {
+          ::kill(pid, spec.signal);
+          signalled = true;
+        }
       }
     }
   }

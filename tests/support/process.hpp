@@ -18,6 +18,11 @@ struct RunSpec {
   std::string cwd;
   int timeout_ms = 60000;
   std::string stdin_text;
+  // When set: `signal` goes to the program itself (not its group) once its standard output contains this
+  // text (a test program that printed READY is inside its test): how a test signals one process, such as
+  // `bstest run` alone, at a known moment.
+  std::string signal_on_output;
+  int signal = 0;
 };
 
 struct RunResult {

@@ -61,6 +61,23 @@ TEST(Config, PlainHttpOnlyToLoopback) {
   EXPECT_NE(bad.problems[0].find("http:// to a remote host"), std::string::npos) << bad.problems[0];
 }
 
+// Loopback means an address literal of 127.0.0.0/8 or ::1 (or localhost): a "127.x" that is not an address
+// would be looked up as a host name, and the token would travel in clear to whoever answers for it.
+TEST(Config, OnlyRealLoopbackAddressesAreLoopback) {
+  for (const char* host : {"127.0.0.1", "127.255.0.7", "localhost", "[::1]", "[::ffff:127.0.0.1]"}) {
+    std::string url = std::string("http://") + host + ":9999";
+    bstest::Config c = parse({{"BETTERSTACK_SOURCE_TOKEN", kToken}, {"BETTERSTACK_INGEST_HOST", url}});
+    EXPECT_TRUE(c.logs.enabled()) << url << ": " << all_problems(c);
+  }
+  for (const char* host : {"127.0.0.999", "127.0.0.1.example.com", "127.1", "127.0.0.01", "128.0.0.1", "[::2]"}) {
+    std::string url = std::string("http://") + host + ":9999";
+    bstest::Config c = parse({{"BETTERSTACK_SOURCE_TOKEN", kToken}, {"BETTERSTACK_INGEST_HOST", url}});
+    EXPECT_FALSE(c.logs.enabled()) << url;
+    ASSERT_EQ(c.problems.size(), 1u) << url << ": " << all_problems(c);
+    EXPECT_NE(c.problems[0].find("http:// to a remote host"), std::string::npos) << c.problems[0];
+  }
+}
+
 struct BadCase {
   Env env;
   std::string must_say;

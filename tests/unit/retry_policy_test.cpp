@@ -132,11 +132,44 @@ TEST(ErrorsPolicy, LongSentryLimitsAreHonouredInFull) {
   EXPECT_EQ(classify_logs(status(429, "3600"), 1, 0.5, kNow).delay_ms, 120000);
 }
 
-TEST(HeartbeatPolicy, RetriesOnlyNetworkErrors) {
-  EXPECT_EQ(classify_heartbeat(status(200), 1, 0.5).verdict, Verdict::sent);
-  EXPECT_EQ(classify_heartbeat(network("host name not found"), 1, 0.5).verdict, Verdict::retry);
-  EXPECT_EQ(classify_heartbeat(status(500), 1, 0.5).verdict, Verdict::give_up);
-  EXPECT_EQ(classify_heartbeat(status(404), 1, 0.5).verdict, Verdict::give_up);
+// A ping is idempotent: network errors, 408, 429 and 5xx are retried (a lost success ping is a false
+// "missed heartbeat" incident); Retry-After is honoured; a wrong URL (4xx) or a redirect is not retried.
+TEST(HeartbeatPolicy, RetriesNetworkErrors408429And5xxHonouringRetryAfter) {
+  EXPECT_EQ(classify_heartbeat(status(200), 1, 0.5, kNow).verdict, Verdict::sent);
+  for (const HttpResponse& r : {network("host name not found"), status(408), status(429), status(500), status(502),
+                                status(503), status(504)}) {
+    Outcome o = classify_heartbeat(r, 3, 1.0, kNow);
+    EXPECT_EQ(o.verdict, Verdict::retry) << o.reason;
+    EXPECT_EQ(o.delay_ms, 1200) << o.reason;
+  }
+  EXPECT_EQ(classify_heartbeat(status(503, "7"), 1, 0.5, kNow).delay_ms, 7000);
+  EXPECT_EQ(classify_heartbeat(status(429, "Wed, 25 Nov 2026 17:06:35 GMT"), 1, 0.5, kNow).delay_ms, 30000);
+  EXPECT_EQ(classify_heartbeat(network("connection reset"), 20, 1.0, kNow).delay_ms, 2000) << "short waits";
+  for (int s : {301, 400, 402, 403, 404, 413}) {
+    EXPECT_EQ(classify_heartbeat(status(s), 1, 0.5, kNow).verdict, Verdict::give_up) << s;
+  }
+}
+
+// Retry-After on a 503 (or another 5xx, or 408) says when the server is back: the event waits as asked
+// instead of being dropped. Without it, Sentry's rule stands.
+TEST(ErrorsPolicy, RetryAfterOnA5xxIsHonoured) {
+  Outcome o = classify_errors(status(503, "4"), 1, 0.5, kNow);
+  EXPECT_EQ(o.verdict, Verdict::retry);
+  EXPECT_EQ(o.delay_ms, 4000);
+  EXPECT_EQ(classify_errors(status(500, "Wed, 25 Nov 2026 17:06:35 GMT"), 1, 0.5, kNow).delay_ms, 30000);
+  EXPECT_EQ(classify_errors(status(503, "2", "9:error"), 1, 0.5, kNow).delay_ms, 9000) << "the longer wait";
+  EXPECT_EQ(classify_errors(status(503, "soon"), 1, 0.5, kNow).verdict, Verdict::give_up);
+  EXPECT_EQ(classify_errors(status(400, "4"), 1, 0.5, kNow).verdict, Verdict::give_up) << "only for 408 and 5xx";
+}
+
+// A 404 means the host has no such endpoint (a wrong ingesting host): every request would get it.
+TEST(Policies, NotFoundStopsTheChannelAndNamesTheVariable) {
+  Outcome logs = classify_logs(status(404), 1, 0.5, kNow);
+  EXPECT_EQ(logs.verdict, Verdict::stop_channel);
+  EXPECT_NE(logs.reason.find("BETTERSTACK_INGEST_HOST"), std::string::npos) << logs.reason;
+  Outcome errors = classify_errors(status(404), 1, 0.5, kNow);
+  EXPECT_EQ(errors.verdict, Verdict::stop_channel);
+  EXPECT_NE(errors.reason.find("BETTERSTACK_ERRORS_DSN"), std::string::npos) << errors.reason;
 }
 
 TEST(Requests, LogsRequestIsGzipNdjsonWithBearer) {

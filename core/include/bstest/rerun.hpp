@@ -6,9 +6,11 @@
 // attempt number and are shipped with the run; it reports each test's result in a small file
 // (BSTEST_RESULT_FILE) that the owner reads back.
 //
-// A re-run runs in its own process group, with the program's own environment and working directory, for
-// at most BSTEST_RERUN_TIMEOUT_MS (then the group gets SIGTERM, and SIGKILL 2 s later). Because it is not
-// in the terminal's process group, a Ctrl-C does not reach it by itself: whoever re-runs forwards signals
+// A re-run runs in its own process group, with the program's own environment and the working directory it
+// started in, for at most BSTEST_RERUN_TIMEOUT_MS (then the group gets SIGTERM, and SIGKILL 2 s later). It
+// gets SIGKILL when the thread that started it ends (PR_SET_PDEATHSIG), so a CI that kills its owner does
+// not leave it running. Signals ignored when the owner started stay ignored in it. Because it is not in
+// the terminal's process group, a Ctrl-C does not reach it by itself: whoever re-runs forwards signals
 // with forward_signal_to_rerun() (the provided mains do it with RerunSignalForwarding).
 #pragma once
 
@@ -70,7 +72,8 @@ void forward_signal_to_rerun(int sig) noexcept;
 int rerun_interrupted_by() noexcept;
 
 // While it lives, SIGINT, SIGTERM and SIGHUP are forwarded to the running re-run (and remembered) instead
-// of killing this process; the previous handlers come back when it is destroyed. For the provided mains,
+// of killing this process, except those this process ignores (they stay ignored, in re-runs too); the
+// previous handlers come back when it is destroyed. For the provided mains,
 // around their re-runs: afterwards they end the run and die by the signal (raise_interrupting_signal).
 class RerunSignalForwarding {
  public:
@@ -144,12 +147,15 @@ RerunReport rerun_tests(const std::vector<RerunJob>& jobs, const RerunSettings& 
 // itself).
 RerunReport rerun_failed_tests(Session& session, const RerunTarget& target, int max_tests = kMaxRerunTests);
 
-// This program as `session` ran it: /proc/self/exe, its original arguments, the working directory, the
-// framework and the random seed of a shuffled run.
+// This program as `session` ran it: /proc/self/exe, its original arguments, the working directory it
+// started in (Session::start_directory: not the one a test moved to), the framework and the random seed of
+// a shuffled run.
 RerunTarget rerun_target_of(const Session& session);
 
 // The running program's absolute path (/proc/self/exe) and working directory.
 std::string current_executable();
 std::string current_directory();
+// `path` when absolute (or when `base` is empty), else `base`/`path`.
+std::string absolute_path(const std::string& path, const std::string& base);
 
 }  // namespace bstest

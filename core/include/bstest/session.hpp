@@ -155,6 +155,9 @@ class Session {
   const std::string& run_id() const noexcept;
   int attempt() const noexcept;
   const std::string& framework() const noexcept;
+  // The working directory when the run started (what its journal records): re-runs start there, whatever
+  // directory a test changed to.
+  const std::string& start_directory() const noexcept;
   // False when this process runs under `bstest run` or is itself a re-run (BSTEST_ROLE=child): then it
   // neither re-runs failures nor decides the heartbeat.
   bool owns_suite() const noexcept;

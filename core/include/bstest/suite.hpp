@@ -62,6 +62,8 @@ struct ProgramRun {
   std::vector<FixtureFailure> fixture_failures;  // its failures outside any test (first 20)
   std::string run_record;       // its run_started record (JSON)
   std::string started_at;       // its run_started record's "dt"
+  int returned = -1;            // the status its main returned (gave exit()); -1 when it did not say
+  bool exit_completed = false;  // and its exit went through: no static destructor or exit handler ended it
 };
 
 // Collects ProgramRun entries from journal lines. Thread-safe.
@@ -80,11 +82,44 @@ class SuiteLedger {
 };
 
 // The test programs of run `run_id`, read from their journals in `bstest_dir`: file reads only, so that a
-// slow network never changes the verdict. Programs still writing (left running by the command) are waited
+// slow network never changes the verdict (and the files in which each program noted what its main
+// returned, which are removed once read). Programs still writing (left running by the command) are waited
 // for at most `wait_ms`. The program that is the command itself (`command_pid`) and died without saying
 // why is blamed on the signal that ended it (`command_signal`, 0: none).
 std::vector<ProgramRun> read_suite(const std::string& bstest_dir, const std::string& run_id, int wait_ms,
                                    long command_pid = 0, int command_signal = 0);
+
+// How `bstest run`'s command ended.
+struct CommandOutcome {
+  std::vector<std::string> argv;
+  std::string cwd;                   // where it ran (a relative `meson test -C` is read from there)
+  long pid = 0;
+  int exit_code = 0;                 // 0..255; 128+N when signal N ended it
+  int signal = 0;
+  std::int64_t started_unix_ms = 0;  // when it started: a test runner's log older than that is another run's
+};
+
+// Whether a failing exit code can be forgiven: `accounted` when every failure of the command is a program
+// of the suite that bstest saw (its journal), and that program exited exactly as its main returned, its
+// exit going through (so nothing failed after its tests). `unseen` names the failures bstest did not see,
+// one line each.
+struct ExitAccount {
+  bool accounted = false;
+  std::vector<std::string> unseen;
+};
+
+// Accounts for the command's exit code (an exit code of 0 is always accounted for):
+//  - the command is one of the suite's programs (its pid): it exited with what its main returned, and its
+//    exit went through (no static destructor crashed, no exit handler called _exit() after main);
+//  - `meson test`: every test that `<builddir>/meson-logs/testlog.json` (--logbase, --setup) lists as not
+//    passed (FAIL, TIMEOUT, ERROR, ...) is a program of the suite with the same command line that exited
+//    with its returncode, as its main returned it;
+//  - `ctest`: every test that `Testing/Temporary/LastTest.log` (--test-dir) lists as failed is such a
+//    program, which returned non-zero (that log keeps no exit codes, so a program that had a flaky test
+//    and also failed after its tests is not told apart);
+//  - anything else (a script, a program that does not report): not accounted, with nothing to name.
+// A runner's log not written while the command ran (missing, older: another run's) is not read.
+ExitAccount account_for_exit(const CommandOutcome& command, const std::vector<ProgramRun>& programs);
 
 struct SuiteSummary {
   Counts counts;            // summed over programs, flaky included

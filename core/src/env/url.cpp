@@ -1,5 +1,8 @@
 #include "env/url.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cctype>
 
 namespace bstest::detail {
@@ -57,17 +60,14 @@ bool is_valid_host(std::string_view host) {
 
 bool is_loopback_host(std::string_view host) {
   std::string h = lower(host);
-  if (h == "localhost" || h == "::1" || h == "0:0:0:0:0:0:0:1") return true;
-  if (h.rfind("127.", 0) == 0) {
-    int dots = 0;
-    for (char c : h) {
-      if (c == '.') {
-        ++dots;
-      } else if (!std::isdigit(static_cast<unsigned char>(c))) {
-        return false;
-      }
-    }
-    return dots == 3;
+  if (h == "localhost") return true;
+  // Address literals only as inet_pton reads them (four decimal parts of at most 255 for IPv4): anything
+  // else ("127.0.0.999", "127.1") would be looked up as a name, and could be anyone's.
+  in_addr v4{};
+  if (::inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, h.c_str(), &v6) == 1) {
+    return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
   }
   return false;
 }

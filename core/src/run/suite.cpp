@@ -9,6 +9,7 @@
 #include "record/json.hpp"
 #include "record/log_encoder.hpp"
 #include "record/verdict.hpp"
+#include "run/exit_status.hpp"
 
 #include <rapidjson/document.h>
 
@@ -364,6 +365,14 @@ std::vector<ProgramRun> read_suite(const std::string& bstest_dir, const std::str
     }
     if (gone || !waiting || waited >= wait_ms) break;
     ::usleep(50 * 1000);
+  }
+  // What each program's main returned, noted in the run's folder; read once.
+  for (auto& p : programs) {
+    std::string path = detail::exit_status_path(bstest_dir, p.journal);
+    detail::ExitStatus st = detail::read_exit_status(path);
+    p.returned = st.returned;
+    p.exit_completed = st.completed;
+    ::unlink(path.c_str());
   }
   if (command_pid > 0 && command_signal > 0) {
     for (auto& p : programs) {

@@ -72,11 +72,11 @@ HttpRequest heartbeat_request(const HeartbeatTarget& target, bool success, int e
 
 enum class Verdict {
   sent,          // accepted
-  retry,         // try again after delay_ms (network error, 408, 429, 5xx)
+  retry,         // try again after delay_ms (network error, 408, 429, 5xx; Errors: 429, or 408/5xx with Retry-After)
   split,         // 413: the batch is too large; send halves
-  stop_channel,  // 402 quota / 403 bad token: stop this channel for the run, keep the journal
+  stop_channel,  // 402 quota / 403 bad token / 404 wrong host: stop this channel for the run, keep the journal
   reject,        // 406 (or another 4xx): the batch itself is bad; set it aside, never retry
-  give_up,       // Errors/heartbeat: do not retry (Sentry rule for HTTP errors)
+  give_up,       // Errors/heartbeat: do not retry (Sentry rule for HTTP errors; a heartbeat's 3xx/4xx)
 };
 
 struct Outcome {
@@ -96,7 +96,7 @@ double parse_sentry_rate_limit(std::string_view header);
 
 Outcome classify_logs(const HttpResponse& r, int attempt, double random01, std::int64_t now_unix);
 Outcome classify_errors(const HttpResponse& r, int attempt, double random01, std::int64_t now_unix);
-Outcome classify_heartbeat(const HttpResponse& r, int attempt, double random01);
+Outcome classify_heartbeat(const HttpResponse& r, int attempt, double random01, std::int64_t now_unix);
 
 // "connection refused", "timed out after 15 s", "TLS certificate not trusted", "HTTP 503" ...
 std::string describe(const HttpResponse& r);

@@ -15,6 +15,9 @@ constexpr int kBaseDelayMs = 300;
 constexpr int kMaxDelayMs = 30000;
 constexpr int kMaxRetryAfterMs = 120000;  // Logs: a server asking for longer is capped
 constexpr int kDefaultRateLimitMs = 60000;
+// Heartbeat: short waits between tries, so that a few fit in a run's flush deadline (a Retry-After is
+// honoured as given, like Logs', up to kMaxRetryAfterMs).
+constexpr int kMaxHeartbeatBackoffMs = 2000;
 // Errors: Sentry's limits are honoured in full, however long (an hour, a day): the events wait in the
 // journal meanwhile, for this shipper until its deadline, then for the next one (the limit is kept on
 // disk). Only what an int of milliseconds holds (24 days).
@@ -140,6 +143,14 @@ Outcome classify_logs(const HttpResponse& r, int attempt, double random01, std::
     o.reason = "HTTP " + std::to_string(s) + ": Better Stack refused the source token (check BETTERSTACK_SOURCE_TOKEN)";
     return o;
   }
+  if (s == 404) {
+    // No ingest endpoint there: the host is not the source's ingesting host. Every batch would get the
+    // same answer; setting each aside would lose them all for a typo.
+    o.verdict = Verdict::stop_channel;
+    o.reason = "HTTP 404: no Better Stack Logs ingest endpoint at that host (check BETTERSTACK_INGEST_HOST: the "
+               "source's ingesting host)";
+    return o;
+  }
   if (s >= 300 && s < 400) {
     // A redirect is never followed (it would carry the token elsewhere); treat it as a server fault.
     o.verdict = Verdict::retry;
@@ -179,10 +190,24 @@ Outcome classify_errors(const HttpResponse& r, int attempt, double random01, std
     o.reason = "HTTP 429 (rate limited for " + std::to_string(o.delay_ms / 1000) + " s)";
     return o;
   }
+  // A server that is down for a while and says for how long (503 with Retry-After, also 408 and other 5xx):
+  // the event is not at fault; it waits as asked, like a rate limit, instead of being dropped.
+  int ra = parse_retry_after_seconds(r.retry_after, now_unix);
+  if ((s == 408 || s >= 500) && ra >= 0) {
+    o.verdict = Verdict::retry;
+    o.delay_ms = std::max(std::max(sentry_ms(ra), limit_ms), 100);
+    o.reason = describe(r) + " (Retry-After: " + std::to_string(o.delay_ms / 1000) + " s)";
+    return o;
+  }
   o.delay_ms = limit_ms;
   if (s == 401 || s == 403) {
     o.verdict = Verdict::stop_channel;
     o.reason = "HTTP " + std::to_string(s) + ": Better Stack Errors refused the DSN's key (check BETTERSTACK_ERRORS_DSN)";
+    return o;
+  }
+  if (s == 404) {
+    o.verdict = Verdict::stop_channel;
+    o.reason = "HTTP 404: no Better Stack Errors endpoint at that host (check the host in BETTERSTACK_ERRORS_DSN)";
     return o;
   }
   if (s == 402) {
@@ -195,18 +220,23 @@ Outcome classify_errors(const HttpResponse& r, int attempt, double random01, std
   return o;
 }
 
-Outcome classify_heartbeat(const HttpResponse& r, int attempt, double random01) {
+Outcome classify_heartbeat(const HttpResponse& r, int attempt, double random01, std::int64_t now_unix) {
   Outcome o;
   o.reason = describe(r);
-  if (r.transport_error != 0 || r.status == 0) {
+  // A ping is idempotent: a lost success ping means a false "missed heartbeat" incident, so network errors,
+  // 408, 429 and 5xx are retried (within the deadline), waiting as Retry-After asks.
+  bool transient = r.transport_error != 0 || r.status == 0 || r.status == 408 || r.status == 429 || r.status >= 500;
+  if (transient) {
     o.verdict = Verdict::retry;
-    o.delay_ms = backoff_ms(attempt, random01);
+    int ra = r.status != 0 ? retry_after_ms(r, now_unix) : -1;
+    o.delay_ms = ra >= 0 ? std::max(ra, 100) : std::min(backoff_ms(attempt, random01), kMaxHeartbeatBackoffMs);
     return o;
   }
   if (r.status >= 200 && r.status < 300) {
     o.verdict = Verdict::sent;
     return o;
   }
+  // 3xx (never followed), 4xx: the URL or the monitor is wrong; the same ping would get the same answer.
   o.verdict = Verdict::give_up;
   return o;
 }

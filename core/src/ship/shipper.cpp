@@ -51,7 +51,6 @@ constexpr int kPollIntervalMs = 50;
 // Read in one pass, what makes the next pass start at once (about 500 records).
 constexpr std::uint64_t kBusyBytesPerPass = 256u << 10;
 constexpr int kScanIntervalMs = 200;
-constexpr int kMaxHeartbeatAttempts = 3;
 // A single record answered 413 this many times in a row is too large for the server and replaced by a
 // note. Ours are at most 100 KiB, far below Better Stack's 10 MiB record limit, so one 413 for it is more
 // likely a passing fault than the truth.
@@ -137,6 +136,7 @@ struct Channel {
   std::int64_t next_at = 0;
   std::size_t batch_limit = 0;  // logs: records per batch (shrinks after 413)
   int refused_alone = 0;        // logs: 413s in a row for a batch of one record
+  bool pending = false;         // something was left to send after the last send_due
 };
 
 bool write_cursor(Journal& j) {
@@ -528,16 +528,16 @@ class Shipper {
 
   // Sends what is due; returns true while something is left to deliver.
   bool send_due(bool draining, std::int64_t deadline) {
-    bool left = false;
+    heartbeat_.pending = logs_.pending = errors_.pending = false;
     // Heartbeats first: one small request that says whether the suite passed, never behind log batches.
-    for (auto& [path, jp] : journals_) left |= send_heartbeats(*jp, deadline);
+    for (auto& [path, jp] : journals_) heartbeat_.pending |= send_heartbeats(*jp, deadline);
     for (auto& [path, jp] : journals_) {
       Journal& j = *jp;
-      left |= send_logs(j, draining, deadline);
-      left |= send_errors(j, deadline);
+      logs_.pending |= send_logs(j, draining, deadline);
+      errors_.pending |= send_errors(j, deadline);
       update_cursor(j);
     }
-    return left;
+    return heartbeat_.pending || logs_.pending || errors_.pending;
   }
 
   int request_timeout(std::int64_t deadline) const {
@@ -681,12 +681,22 @@ class Shipper {
         logs_.stopped = true;
         problem("Better Stack Logs", o.reason);
         break;
-      case Verdict::reject:
-        set_aside(j, batch_text(j, 0, b.bytes));
+      case Verdict::reject: {
+        std::string err;
+        if (!set_aside(j, batch_text(j, 0, b.bytes), err)) {
+          // Not kept in rejected/: it stays in the journal (the next flush tries again), and Logs stops
+          // here rather than refusing batch after batch with nowhere to put them.
+          ahead_ = Batch{};
+          logs_.stopped = true;
+          problem("Better Stack Logs", o.reason + "; the batch could not be set aside (" + err +
+                                           "): Logs stopped, its records kept for `bstest flush`");
+          break;
+        }
         stats_.records_rejected += b.n;
         problem("Better Stack Logs", o.reason + "; the batch was set aside in " + dir_ + "/rejected/");
         pop_logs(j, b.n);
         break;
+      }
     }
     // The batch compressed ahead started right after the one that left: it is at the front now.
     if (ahead_.journal != nullptr) ahead_.first = 0;
@@ -742,17 +752,22 @@ class Shipper {
     (void)j;
   }
 
-  void set_aside(Journal& j, std::string_view body) {
-    std::string err;
+  // Writes a refused batch to <dir>/rejected/ (whole, and synced); false with `error` when it could not be
+  // kept there, and then nothing of it is left behind.
+  bool set_aside(Journal& j, std::string_view body, std::string& error) {
     std::string rdir = dir_ + "/rejected";
-    if (!make_private_dir(rdir, err)) return;
+    if (!make_private_dir(rdir, error)) return false;
     std::string path = rdir + "/" + j.base + "." + std::to_string(j.read_off) + "." + random_hex(4) + ".ndjson";
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return;
-    if (::write(fd, body.data(), body.size()) != static_cast<ssize_t>(body.size())) {
-      // best effort: the count in the summary still says records were rejected
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      error = "cannot create a file in " + rdir + ": " + std::strerror(errno);
+      return false;
     }
+    bool ok = ::write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()) && ::fsync(fd) == 0;
+    if (!ok) error = "cannot write " + path + ": " + std::strerror(errno);
     ::close(fd);
+    if (!ok) ::unlink(path.c_str());
+    return ok;
   }
 
   bool send_errors(Journal& j, std::int64_t deadline) {
@@ -826,7 +841,10 @@ class Shipper {
 
   // True while a limit another shipper (or an earlier run) learnt still holds; errors_.next_at is then its end.
   bool load_rate_limit() {
-    int fd = ::open(rate_limit_path().c_str(), O_RDONLY | O_CLOEXEC);
+    // Only a regular file of ours: a link is not followed, and a FIFO planted in a shared folder must not
+    // hang the shipper (open_own_file opens without blocking, then refuses it).
+    std::string err;
+    int fd = open_own_file(rate_limit_path(), O_RDONLY, err);
     if (fd < 0) return false;
     char buf[32] = {};
     ssize_t n = ::read(fd, buf, sizeof buf - 1);
@@ -860,7 +878,7 @@ class Shipper {
                              : std::string();
       HttpResponse resp =
           client_->send(heartbeat_request(cfg_.heartbeat, success, exit_code, body), request_timeout(deadline));
-      Outcome o = classify_heartbeat(resp, heartbeat_.attempt + 1, random01());
+      Outcome o = classify_heartbeat(resp, heartbeat_.attempt + 1, random01(), wall_now().seconds);
       switch (o.verdict) {
         case Verdict::sent:
           ++stats_.heartbeats_sent;
@@ -868,13 +886,10 @@ class Shipper {
           j.heartbeats.pop_front();
           break;
         case Verdict::retry:
+          // Again until the deadline: what is not sent by then is kept for `bstest flush`.
           heartbeat_.attempt += 1;
           problem("Better Stack heartbeat", o.reason);
-          if (heartbeat_.attempt >= kMaxHeartbeatAttempts) {
-            heartbeat_.stopped = true;
-            return false;
-          }
-          heartbeat_.next_at = now_ms() + std::min(o.delay_ms, 2000);
+          heartbeat_.next_at = now_ms() + o.delay_ms;
           return true;
         default:
           problem("Better Stack heartbeat", o.reason + " (ping not sent)");
@@ -958,12 +973,17 @@ class Shipper {
     }
   }
 
+  // When a channel with something left to send may go next: the soonest of them (a channel waiting for a
+  // long Retry-After must not hold back another one that can send now).
   std::int64_t next_wake() const {
-    std::int64_t w = now_ms() + kPollIntervalMs;
+    std::int64_t t = now_ms();
+    std::int64_t w = -1;
     for (const Channel* c : {&logs_, &errors_, &heartbeat_}) {
-      if (c->enabled && !c->stopped && c->next_at > now_ms()) w = std::max(w, c->next_at);
+      if (!c->enabled || c->stopped || !c->pending) continue;
+      std::int64_t at = std::max(c->next_at, t + kPollIntervalMs);
+      w = w < 0 ? at : std::min(w, at);
     }
-    return w;
+    return w < 0 ? t + kPollIntervalMs : w;
   }
 
   // Sleeps at most `ms`; wakes early when the owner closes its end of the wake pipe or when the Logs batch

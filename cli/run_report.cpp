@@ -1,0 +1,226 @@
+#include "run_report.hpp"
+
+#include "commands.hpp"
+
+#include <ctime>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+namespace bstest::cli {
+
+namespace {
+
+struct Shard {
+  int index = -1;
+  int total = 0;
+};
+
+Shard shard_from_env() {
+  for (auto [i, t] : {std::pair{"BSTEST_SHARD_INDEX", "BSTEST_SHARD_TOTAL"}, std::pair{"GTEST_SHARD_INDEX", "GTEST_TOTAL_SHARDS"}}) {
+    const char* iv = std::getenv(i);
+    const char* tv = std::getenv(t);
+    if (iv == nullptr || tv == nullptr) continue;
+    int idx = 0, tot = 0;
+    if (parse_int(iv, idx) && parse_int(tv, tot) && tot > 0 && idx < tot) return {idx, tot};
+  }
+  return {};
+}
+
+// What the shards of one sharded run share. On GitHub the run id alone: "Re-run failed jobs" keeps it
+// (and raises GITHUB_RUN_ATTEMPT), and the shards that passed in the first attempt still count.
+std::string suite_id() {
+  if (const char* v = std::getenv("BSTEST_SUITE_ID"); v != nullptr && *v != '\0') return v;
+  if (const char* v = std::getenv("GITHUB_RUN_ID"); v != nullptr && *v != '\0') return std::string("github-") + v;
+  for (const char* name : {"CI_PIPELINE_ID", "BUILDKITE_BUILD_ID", "CIRCLE_WORKFLOW_ID", "BUILD_BUILDID", "BUILD_TAG"}) {
+    if (const char* v = std::getenv(name); v != nullptr && *v != '\0') return v;
+  }
+  return {};
+}
+
+int ci_attempt() {
+  int attempt = 1;
+  const char* v = std::getenv("GITHUB_RUN_ATTEMPT");
+  if (v == nullptr || !parse_int(v, attempt) || attempt < 1) attempt = 1;
+  return attempt;
+}
+
+// Now, UTC, ISO 8601 with milliseconds ("2026-11-25T18:18:30.123Z"): sorts as text.
+std::string utc_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  std::tm tm{};
+  ::gmtime_r(&ts.tv_sec, &tm);
+  char buf[40];
+  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03ldZ", ts.tv_nsec / 1000000);
+  return buf;
+}
+
+std::string json_escape(const std::string& s) {
+  std::string r;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      r += '\\';
+      r += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      r += buf;
+    } else {
+      r += static_cast<char>(c);
+    }
+  }
+  return r;
+}
+
+// A failure message on one line: its lines joined with spaces ("Failed" alone says nothing; the line after
+// it does), at most `max` bytes, cut between characters.
+std::string one_line(const std::string& s, std::size_t max = 200) {
+  std::string l;
+  for (std::size_t i = 0; i < s.size() && l.size() <= max; ++i) {
+    char c = s[i];
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    if (c == ' ' && (l.empty() || l.back() == ' ')) continue;
+    l += c;
+  }
+  while (!l.empty() && l.back() == ' ') l.pop_back();
+  if (l.size() <= max) return l;
+  std::size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(l[cut]) & 0xC0) == 0x80) --cut;
+  return l.substr(0, cut) + "...";
+}
+
+// Adds one program's counts and failure lines to the verdict.
+void add_program(SuiteVerdict& v, const ProgramRun& p, const IsFlaky& is_flaky) {
+  SuiteSummary& s = v.summary;
+  ++s.programs;
+  s.counts.total += p.counts.total;
+  s.counts.passed += p.counts.passed;
+  s.counts.skipped += p.counts.skipped;
+  s.counts.disabled += p.counts.disabled;
+  s.counts.crashed += p.counts.crashed;
+  s.counts.fixture_failures += p.counts.fixture_failures;
+  for (const auto& f : p.fixture_failures) {
+    v.failures.push_back(p.binary + ": outside any test: " + f.where + ": " + one_line(f.message));
+  }
+  std::set<std::string> counted;
+  for (const auto& t : p.failed) {
+    if (!counted.insert(t.key()).second) continue;
+    if (is_flaky(p, t)) {
+      ++s.counts.flaky;
+      ++s.counts.passed;
+      continue;
+    }
+    ++s.counts.failed;
+    std::string where = t.first_failure_file.empty() ? std::string()
+                                                     : " " + t.first_failure_file + ":" + std::to_string(t.first_failure_line);
+    v.failures.push_back(p.binary + ": " + t.full_name + where + ": " + one_line(t.first_failure_message));
+  }
+  if (p.crashed) {
+    ++s.crashed_programs;
+    v.failures.push_back(p.binary + ": CRASHED" + (p.crashed_test.empty() ? "" : " in " + p.crashed_test) +
+                         (p.crash_signal.empty() ? "" : " (" + p.crash_signal + ")"));
+  }
+}
+
+}  // namespace
+
+SuiteVerdict judge_suite(const std::vector<ProgramRun>& programs, const IsFlaky& is_flaky, int command_exit_code,
+                         const ExitAccount& account, bool flaky_fails) {
+  SuiteVerdict v;
+  SuiteSummary& s = v.summary;
+  s.command_exit_code = command_exit_code;
+  Shard shard = shard_from_env();
+  for (const auto& p : programs) {
+    // A program told its shard itself (Catch2's --shard-count on its command line, say).
+    if (!is_sharded(shard.total) && is_sharded(p.shard_total)) shard = {p.shard_index, p.shard_total};
+  }
+  s.shard_index = shard.index;
+  s.shard_total = shard.total;
+  for (const auto& p : programs) add_program(v, p, is_flaky);
+  bool seen_failure = !v.failures.empty();
+  for (const auto& line : account.unseen) v.failures.push_back(line);
+  if (command_exit_code != 0 && !account.accounted && account.unseen.empty() && !seen_failure) {
+    v.failures.push_back("exit code " + std::to_string(command_exit_code) +
+                         ": something failed that bstest did not see (a program that does not report to bstest, a "
+                         "check after the tests); the command's exit code stands");
+  }
+  bool broken = s.counts.failed > 0 || s.crashed_programs > 0 || s.counts.fixture_failures > 0 ||
+                (flaky_fails && s.counts.flaky > 0);
+  bool only_flaky = command_exit_code != 0 && command_exit_code < 128 && s.counts.flaky > 0 && !broken && account.accounted;
+  s.exit_code = only_flaky ? 0 : command_exit_code;
+  // A command that exits 0 although its tests failed (a script that ignores exit codes, a program that
+  // called exit(0) inside a test) does not make the suite pass.
+  if (s.exit_code == 0 && broken) s.exit_code = kFailed;
+  v.ran = any_test_ran(s.counts);
+  s.passed = v.ran && s.exit_code == 0 && !broken;
+  return v;
+}
+
+std::string heartbeat_body(const SuiteVerdict& v) {
+  const SuiteSummary& s = v.summary;
+  std::string body = "bstest run: " + std::to_string(s.programs) + " programs, " + std::to_string(s.counts.total) +
+                     " tests: " + std::to_string(s.counts.passed) + " passed, " + std::to_string(s.counts.failed) +
+                     " failed, " + std::to_string(s.counts.flaky) + " flaky, " + std::to_string(s.counts.skipped) +
+                     " skipped, " + std::to_string(s.crashed_programs) + " crashed; exit code " +
+                     std::to_string(s.exit_code) + "\n";
+  if (!v.ran) body += "no test ran\n";
+  for (const auto& f : v.failures) {
+    if (body.size() + f.size() > 9500) break;
+    body += f + "\n";
+  }
+  return body;
+}
+
+void print_summary(const SuiteVerdict& v, const std::vector<ProgramRun>& programs, const IsFlaky& is_flaky) {
+  const SuiteSummary& s = v.summary;
+  std::fprintf(stderr, "\nbstest run: %s, %d program%s, %llu tests: %llu passed, %llu failed, %llu flaky, %llu skipped, "
+                       "%d crashed (%.1f s)\n",
+               s.passed ? "PASSED" : "FAILED", s.programs, s.programs == 1 ? "" : "s",
+               static_cast<unsigned long long>(s.counts.total), static_cast<unsigned long long>(s.counts.passed),
+               static_cast<unsigned long long>(s.counts.failed), static_cast<unsigned long long>(s.counts.flaky),
+               static_cast<unsigned long long>(s.counts.skipped), s.crashed_programs, s.duration_ms / 1000);
+  if (!v.ran) std::fprintf(stderr, "  no test ran\n");
+  if (!programs.empty()) {
+    std::fprintf(stderr, "  %-32s %7s %7s %6s %8s %8s %10s\n", "program", "passed", "failed", "flaky", "skipped",
+                 "crashed", "duration");
+    for (const auto& p : programs) {
+      int flaky = 0;
+      std::set<std::string> counted;
+      for (const auto& t : p.failed) {
+        if (counted.insert(t.key()).second && is_flaky(p, t)) ++flaky;
+      }
+      std::fprintf(stderr, "  %-32s %7llu %7llu %6d %8llu %8s %8.2f s\n", p.binary.c_str(),
+                   static_cast<unsigned long long>(p.counts.passed + static_cast<std::uint64_t>(flaky)),
+                   static_cast<unsigned long long>(p.counts.failed - static_cast<std::uint64_t>(flaky)), flaky,
+                   static_cast<unsigned long long>(p.counts.skipped), p.crashed ? "yes" : "no", p.duration_ms / 1000);
+    }
+  }
+  if (!v.failures.empty()) {
+    std::fprintf(stderr, "Failures:\n");
+    for (const auto& f : v.failures) std::fprintf(stderr, "  %s\n", f.c_str());
+  }
+}
+
+bool write_summary_file(const std::string& path, const SuiteVerdict& v, const std::string& run_id) {
+  const SuiteSummary& s = v.summary;
+  std::ofstream f(path, std::ios::trunc);
+  const char* commit = std::getenv("GITHUB_SHA");
+  f << "{\"bstest_summary\":1,\"suite\":\"" << json_escape(suite_id()) << "\",\"run_id\":\"" << json_escape(run_id)
+    << "\",\"attempt\":" << ci_attempt() << ",\"finished_at\":\"" << utc_now() << "\",\"result\":\""
+    << (s.passed ? "passed" : "failed") << "\",\"exit_code\":" << s.exit_code << ",\"shard_index\":" << s.shard_index
+    << ",\"shard_total\":" << s.shard_total << ",\"commit\":\"" << json_escape(commit != nullptr ? commit : "")
+    << "\",\"counts\":{\"total\":" << s.counts.total << ",\"passed\":" << s.counts.passed
+    << ",\"failed\":" << s.counts.failed << ",\"flaky\":" << s.counts.flaky << ",\"skipped\":" << s.counts.skipped
+    << ",\"disabled\":" << s.counts.disabled << ",\"crashed\":" << s.crashed_programs
+    << ",\"fixture_failures\":" << s.counts.fixture_failures << "},\"failures\":[";
+  for (std::size_t k = 0; k < v.failures.size() && k < 20; ++k) {
+    f << (k ? "," : "") << '"' << json_escape(v.failures[k]) << '"';
+  }
+  f << "]}\n";
+  return static_cast<bool>(f);
+}
+
+}  // namespace bstest::cli
