@@ -1,7 +1,7 @@
 #include <bstest/rerun.hpp>
 
 #include "journal/journal.hpp"
-#include "record/log_encoder.hpp"
+#include "base/ids.hpp"
 
 #include <rapidjson/document.h>
 
