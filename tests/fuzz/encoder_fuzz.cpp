@@ -1,5 +1,5 @@
-// Fuzz target: the record encoder (put_json_string, put_json_chars, LogEncoder::put_test_identity,
-// LogEncoder::put_failure with a Redactor and a size limit, redacted_head).
+// Fuzz target: the record encoder (put_json_string, put_json_chars, put_test_identity,
+// put_failure with a Redactor and a size limit, redacted_head).
 //
 // Input: read with libFuzzer's FuzzedDataProvider (strings from the front, numbers from the back).
 //
@@ -13,7 +13,9 @@
 // secret survives in the free text of a failure; redacted_head is exactly the start of the fully redacted
 // text (so a secret straddling the cut is never half shown).
 #include "record/json.hpp"
-#include "record/log_encoder.hpp"
+#include "record/json_writer.hpp"
+#include "record/redactor.hpp"
+#include "record/test_parts.hpp"
 
 #include "fuzz_common.hpp"
 
@@ -29,7 +31,6 @@ using bstest::Failure;
 using bstest::FailureKind;
 using bstest::TestInfo;
 using bstest::detail::Buf;
-using bstest::detail::LogEncoder;
 using bstest::detail::Redactor;
 
 namespace {
@@ -113,7 +114,7 @@ void check_identity(FuzzedDataProvider& in) {
   Buf b;
   b.put(before);
   std::size_t escaped_len = 0;
-  const std::size_t name_at = LogEncoder::put_test_identity(b, t, full_name, escaped_len);
+  const std::size_t name_at = bstest::detail::put_test_identity(b, t, full_name, escaped_len);
   FUZZ_CHECK(b.view().substr(0, before.size()) == before, "caller's bytes");
   const std::string_view fields = b.view().substr(before.size());
   FUZZ_CHECK(fuzz::valid_utf8(fields), std::string(fields));
@@ -240,7 +241,8 @@ void check_failure(FuzzedDataProvider& in) {
 
   Buf b;
   b.put(before);
-  LogEncoder::put_failure(b, f, redactor, max_bytes);
+  bstest::detail::JsonWriter w(b);
+  bstest::detail::put_failure(w, f, redactor, max_bytes);
   FUZZ_CHECK(b.view().substr(0, before.size()) == before, "caller's bytes");
   const std::string json(b.view().substr(before.size()));
   // Within the limit (below the size of the field names alone, as small as they go).

@@ -17,7 +17,8 @@
 // type "event", `length` exactly the payload's bytes), exactly that payload and a final "\n", with no
 // carriage return; crash_error_line never crashes, and gives a {"sentry":...} line for every JSON object
 // but a re-run's (run.attempt > 1: its owner reports the crash).
-#include "record/envelope.hpp"
+#include "record/error_events.hpp"
+#include "record/test_events.hpp"
 
 #include "fuzz_common.hpp"
 

@@ -1,6 +1,7 @@
 // The record encoder's string rules: escaping, UTF-8 repair, caps, timestamps.
 #include "record/json.hpp"
-#include "record/log_encoder.hpp"
+#include "record/limits.hpp"
+#include "record/redactor.hpp"
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>

@@ -6,13 +6,19 @@
 
 namespace bstest::detail {
 
-void Buf::grow(std::size_t extra) {
+bool Buf::grow(std::size_t extra) {
+  if (fixed_) {
+    overflow_ = true;
+    return false;
+  }
   std::size_t want = std::max<std::size_t>(size_ + extra, capacity_ * 2);
   want = std::max<std::size_t>(want, 256);
   std::unique_ptr<char[]> bigger(new char[want]);
-  if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_);
-  data_ = std::move(bigger);
+  if (size_ != 0) std::memcpy(bigger.get(), data_, size_);
+  owned_ = std::move(bigger);
+  data_ = owned_.get();
   capacity_ = want;
+  return true;
 }
 
 std::size_t format_uint(char* out, std::uint64_t v) noexcept {
@@ -28,6 +34,7 @@ std::size_t format_uint(char* out, std::uint64_t v) noexcept {
 
 void Buf::put_uint(std::uint64_t v) {
   char* p = tail(20);
+  if (p == nullptr) return;
   commit(format_uint(p, v));
 }
 
@@ -45,6 +52,7 @@ void Buf::put_ms(double ms) {
   auto micros = static_cast<std::uint64_t>(std::llround(ms * 1000.0));
   put_uint(micros / 1000);
   char* p = tail(4);
+  if (p == nullptr) return;
   std::uint64_t frac = micros % 1000;
   p[0] = '.';
   p[1] = static_cast<char>('0' + frac / 100);
@@ -118,6 +126,7 @@ bool put_json_chars(Buf& out, std::string_view s, std::size_t max_bytes) {
   const std::size_t limit = std::min(n, max_bytes);
   // Worst case 6 output bytes per input byte (\u00XX), plus quotes and the truncation note.
   char* o = out.tail(limit * 6 + 96);
+  if (o == nullptr) return true;  // fixed storage too small: nothing of it is kept
   char* const begin = o;
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   std::size_t i = 0;
@@ -257,6 +266,7 @@ void TimestampCache::put(Buf& out, std::int64_t secs, long micros) {
     second_ = secs;
   }
   char* p = out.tail(kTimestampLength);
+  if (p == nullptr) return;
   std::memcpy(p, text_, 20);  // "YYYY-MM-DDTHH:MM:SS."
   auto us = static_cast<unsigned long>(micros);
   for (int k = 25; k >= 20; --k) {
@@ -265,18 +275,6 @@ void TimestampCache::put(Buf& out, std::int64_t secs, long micros) {
   }
   p[26] = 'Z';
   out.commit(kTimestampLength);
-}
-
-WallTime wall_now() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return {static_cast<std::int64_t>(ts.tv_sec), ts.tv_nsec / 1000};
-}
-
-std::int64_t mono_now_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
 }  // namespace bstest::detail

@@ -2,6 +2,8 @@
 // test's hot path (no allocation once the buffer has grown, one pass per string).
 #pragma once
 
+#include "base/clock.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -15,53 +17,65 @@ class Buf {
  public:
   Buf() = default;
   explicit Buf(std::size_t capacity) { reserve(capacity); }
+  // Over `capacity` bytes of the caller's storage: never allocates (for a signal handler). What does not fit
+  // is left out and overflowed() turns true.
+  Buf(char* storage, std::size_t capacity) noexcept : data_(storage), capacity_(capacity), fixed_(true) {}
+  // From now on over the caller's storage, as above (what it held is dropped).
+  void use_storage(char* storage, std::size_t capacity) noexcept {
+    owned_.reset();
+    data_ = storage;
+    capacity_ = capacity;
+    size_ = 0;
+    fixed_ = true;
+    overflow_ = false;
+  }
+  Buf(const Buf&) = delete;
+  Buf& operator=(const Buf&) = delete;
 
-  void clear() noexcept { size_ = 0; }
+  void clear() noexcept {
+    size_ = 0;
+    overflow_ = false;
+  }
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
-  const char* data() const noexcept { return data_.get(); }
-  char* data() noexcept { return data_.get(); }
-  std::string_view view() const noexcept { return {data_.get(), size_}; }
+  bool overflowed() const noexcept { return overflow_; }
+  const char* data() const noexcept { return data_; }
+  char* data() noexcept { return data_; }
+  std::string_view view() const noexcept { return {data_, size_}; }
   std::string str() const { return std::string(view()); }
   void truncate(std::size_t n) noexcept {
     if (n < size_) size_ = n;
   }
 
-  // Makes room for `extra` more bytes.
-  void reserve(std::size_t extra) {
-    if (capacity_ - size_ < extra) grow(extra);
-  }
-  // Room for n bytes at the end; call commit(k) with how many were written.
-  char* tail(std::size_t n) {
-    reserve(n);
-    return data_.get() + size_;
-  }
+  // Makes room for `extra` more bytes; false only for fixed storage that is too small.
+  bool reserve(std::size_t extra) { return capacity_ - size_ >= extra || grow(extra); }
+  // Room for n bytes at the end (nullptr: fixed storage too small); call commit(k) with how many were written.
+  char* tail(std::size_t n) { return reserve(n) ? data_ + size_ : nullptr; }
   void commit(std::size_t n) noexcept { size_ += n; }
 
   void put(char c) {
-    if (size_ == capacity_) grow(1);
+    if (size_ == capacity_ && !grow(1)) return;
     data_[size_++] = c;
   }
   void put(const char* p, std::size_t n) {
-    reserve(n);
-    std::memcpy(data_.get() + size_, p, n);
+    if (!reserve(n)) return;
+    if (n != 0) std::memcpy(data_ + size_, p, n);
     size_ += n;
   }
-  void put(std::string_view s) {
-    reserve(s.size());
-    if (!s.empty()) std::memcpy(data_.get() + size_, s.data(), s.size());
-    size_ += s.size();
-  }
+  void put(std::string_view s) { put(s.data(), s.size()); }
   void put_uint(std::uint64_t v);
   void put_int(std::int64_t v);
   // Milliseconds with three decimals ("12.345"), for durations.
   void put_ms(double ms);
 
  private:
-  void grow(std::size_t extra);
-  std::unique_ptr<char[]> data_;
+  bool grow(std::size_t extra);
+  std::unique_ptr<char[]> owned_;
+  char* data_ = nullptr;
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;
+  bool fixed_ = false;
+  bool overflow_ = false;
 };
 
 // Appends `s` as a JSON string literal, quotes included. Invalid UTF-8 is replaced by U+FFFD; control
@@ -70,17 +84,6 @@ class Buf {
 bool put_json_string(Buf& out, std::string_view s, std::size_t max_bytes = SIZE_MAX);
 // The same escaping without the quotes, to build one string from several parts.
 bool put_json_chars(Buf& out, std::string_view s, std::size_t max_bytes = SIZE_MAX);
-
-// `"key":` for a key that needs no escaping (a literal in our code).
-inline void put_key(Buf& out, std::string_view key) {
-  char* p = out.tail(key.size() + 3);
-  *p++ = '"';
-  std::memcpy(p, key.data(), key.size());
-  p += key.size();
-  *p++ = '"';
-  *p = ':';
-  out.commit(key.size() + 3);
-}
 
 // Writes `s` as valid UTF-8 (invalid bytes replaced by U+FFFD), without JSON escaping, to a std::string.
 std::string sanitize_utf8(std::string_view s);
@@ -99,15 +102,6 @@ class TimestampCache {
   std::int64_t second_ = -1;
   char text_[kTimestampLength] = {};
 };
-
-// Current wall-clock time.
-struct WallTime {
-  std::int64_t seconds;
-  long microseconds;
-};
-WallTime wall_now() noexcept;
-// Monotonic clock in nanoseconds.
-std::int64_t mono_now_ns() noexcept;
 
 // Writes an unsigned decimal into `out` (at most 20 chars); returns the number of chars. Signal-safe.
 std::size_t format_uint(char* out, std::uint64_t v) noexcept;

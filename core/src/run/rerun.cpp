@@ -2,7 +2,8 @@
 #include <bstest/rerun.hpp>
 
 #include "journal/journal.hpp"
-#include "record/log_encoder.hpp"
+#include "base/ids.hpp"
+#include "base/process.hpp"
 
 #include <rapidjson/document.h>
 
@@ -91,43 +92,18 @@ std::string seconds_text(int ms) {
 
 }  // namespace
 
-std::string current_executable() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-}
-
-std::string current_directory() {
-  char buf[4096];
-  return ::getcwd(buf, sizeof buf) != nullptr ? std::string(buf) : std::string();
-}
-
-std::string absolute_path(const std::string& path, const std::string& base) {
-  if (path.empty() || path[0] == '/' || base.empty()) return path;
-  return base + "/" + path;
-}
+std::string current_executable() { return detail::self_exe(); }
+std::string current_directory() { return detail::current_directory(); }
+std::string absolute_path(const std::string& path, const std::string& base) { return detail::absolute_path(path, base); }
 
 RerunTarget rerun_target_of(const Session& session) {
   RerunTarget t;
   t.framework = session.framework();
-  t.exe = current_executable();
-  t.cwd = session.start_directory().empty() ? current_directory() : session.start_directory();
+  t.exe = detail::self_exe();
+  t.cwd = session.start_directory().empty() ? detail::current_directory() : session.start_directory();
   t.has_random_seed = session.has_random_seed();
   t.random_seed = session.random_seed();
-  int fd = ::open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    std::string all;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) all.append(buf, static_cast<std::size_t>(n));
-    ::close(fd);
-    for (std::size_t start = 0; start < all.size();) {
-      std::size_t end = all.find('\0', start);
-      if (end == std::string::npos) end = all.size();
-      t.argv.push_back(all.substr(start, end - start));
-      start = end + 1;
-    }
-  }
+  t.argv = detail::self_argv();
   return t;
 }
 

@@ -2,13 +2,16 @@
 #include <bstest/suite.hpp>
 #include <bstest/version.hpp>
 
+#include "base/ids.hpp"
+#include "base/process.hpp"
 #include "env/ci.hpp"
 #include "journal/crash_handler.hpp"
 #include "journal/journal.hpp"
-#include "record/envelope.hpp"
+#include "journal/journal_files.hpp"
+#include "record/error_events.hpp"
 #include "record/json.hpp"
-#include "record/log_encoder.hpp"
-#include "record/verdict.hpp"
+#include "record/log_records.hpp"
+#include "record/test_events.hpp"
 #include "run/exit_status.hpp"
 
 #include <rapidjson/document.h>
@@ -82,47 +85,21 @@ bool any_test_ran(const Counts& c) noexcept { return c.passed + c.failed + c.cra
 
 bool is_sharded(int shard_total) noexcept { return shard_total > 1; }
 
-std::string make_run_id() {
-  const char* v = std::getenv("BSTEST_RUN_ID");
-  if (v != nullptr && *v != '\0' && std::string_view(v).size() <= 64) {
-    bool ok = true;
-    for (const char* p = v; *p != '\0'; ++p) {
-      ok = ok && (std::isalnum(static_cast<unsigned char>(*p)) || *p == '-' || *p == '_');
-    }
-    if (ok) return v;
-  }
-  detail::WallTime now = detail::wall_now();
-  char ts[detail::kTimestampLength];
-  detail::format_timestamp(ts, now.seconds, 0);
-  std::string id;
-  for (int i = 0; i < 19; ++i) {
-    if (ts[i] != '-' && ts[i] != ':') id += ts[i];
-  }
-  return id + "Z-" + detail::random_hex(4);
-}
+std::string make_run_id() { return detail::make_run_id(); }
 
 std::string queue_heartbeat(const Config& config, bool success, int exit_code, const std::string& body,
                             std::string& error) {
   std::string run_id = make_run_id() + "-hb";
-  std::string jdir = journal_dir(config.dir);
   detail::JournalWriter journal;
-  if (!detail::make_private_dir(jdir, error) ||
-      !journal.open(jdir + "/" + run_id + "." + std::to_string(::getpid()) + "." + detail::random_hex(6) + ".journal",
-                    error)) {
+  if (!detail::open_new_journal(journal, config.dir, run_id, detail::random_hex(6), detail::JournalWriter::kRingBytes / 2,
+                                error)) {
     return {};
   }
   detail::Buf b;
-  b.put("{\"heartbeat\":{\"success\":");
-  b.put(success ? "true" : "false");
-  if (!success) {
-    b.put(",\"exit_code\":");
-    b.put_int(exit_code);
-    b.put(",\"body\":");
-    // The 10 kB limit of the ping is applied once, when it is sent (heartbeat_request); this only keeps a
-    // huge --body-file out of the journal.
-    detail::put_json_string(b, body, kMaxJournaledBody);
-  }
-  b.put("}}\n{\"local\":\"closed\"}\n");
+  // The 10 kB limit of the ping is applied once, when it is sent (heartbeat_request); this only keeps a huge
+  // --body-file out of the journal.
+  detail::write_heartbeat_line(b, success, exit_code, body, kMaxJournaledBody);
+  detail::write_closed_line(b);
   journal.append(b.data(), b.size());
   journal.close();
   return run_id;
@@ -391,7 +368,7 @@ struct SuiteWriter::Impl {
   Config cfg;
   std::string run_id;
   detail::JournalWriter journal;
-  detail::LogEncoder enc;
+  detail::RecordContext enc;
   detail::RunMeta suite_meta;
   detail::CiInfo ci;
   detail::Buf rec;
@@ -414,10 +391,8 @@ SuiteWriter::~SuiteWriter() { close(); }
 
 bool SuiteWriter::open(std::string& error) {
   Impl& m = *impl_;
-  std::string jdir = journal_dir(m.cfg.dir);
   std::string jid = detail::random_hex(6);
-  if (!detail::make_private_dir(jdir, error) ||
-      !m.journal.open(jdir + "/" + m.run_id + "." + std::to_string(::getpid()) + "." + jid + ".journal", error)) {
+  if (!detail::open_new_journal(m.journal, m.cfg.dir, m.run_id, jid, detail::JournalWriter::kRingBytes / 2, error)) {
     return false;
   }
   m.open = true;
@@ -426,21 +401,17 @@ bool SuiteWriter::open(std::string& error) {
   m.suite_meta.run_id = m.run_id;
   m.suite_meta.framework = "suite";
   m.suite_meta.binary = "bstest run";
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-  m.suite_meta.host = host;
+  m.suite_meta.host = detail::host_name();
   m.suite_meta.pid = ::getpid();
   m.suite_meta.bstest_version = BSTEST_VERSION;
   m.enc.set_run(m.suite_meta);
   m.enc.set_ci(m.ci);
   m.rec.clear();
-  m.enc.begin(m.rec, "info", "suite_started");
-  detail::put_json_string(m.rec, "START suite (bstest run)");
-  m.enc.put_run(m.rec);
-  m.enc.put_ci(m.rec);
-  detail::LogEncoder::end(m.rec);
+  detail::write_suite_started(m.enc, m.rec);
+  detail::ProcessFacts process;
+  process.role = "suite";
+  detail::write_process_line(m.rec, process);
   m.append();
-  m.append(std::string("{\"local\":\"process\",\"role\":\"suite\"}\n"));
   return true;
 }
 
@@ -473,7 +444,7 @@ void SuiteWriter::verdict(const ProgramRun& program, const FailedTest& test, con
   detail::RunMeta meta = run_of(program, m.suite_meta);
   m.enc.set_run(meta);
   m.rec.clear();
-  detail::encode_verdict(m.enc, m.rec, test, attempts, flaky);
+  detail::write_verdict(m.enc, m.rec, test, attempts, flaky);
   m.append();
   detail::EventContext context = detail::this_process_context(detail::environment_name(m.ci, m.cfg.environment));
   detail::EscapedException escaped;
@@ -494,51 +465,16 @@ void SuiteWriter::exception(const ProgramRun& program, const FailedTest& test) {
 void SuiteWriter::suite_finished(const SuiteSummary& s) {
   Impl& m = *impl_;
   m.rec.clear();
-  m.enc.begin(m.rec, s.passed ? "info" : "error", "suite_finished");
-  std::string msg = std::string(s.passed ? "PASSED" : "FAILED") + " suite: " + std::to_string(s.programs) +
-                    " programs, " + std::to_string(s.counts.total) + " tests, " + std::to_string(s.counts.passed) +
-                    " passed, " + std::to_string(s.counts.failed) + " failed, " + std::to_string(s.counts.flaky) +
-                    " flaky, " + std::to_string(s.crashed_programs) + " crashed";
-  detail::put_json_string(m.rec, msg);
-  m.enc.put_run(m.rec);
-  auto field = [&](const char* k, std::uint64_t v) {
-    m.rec.put(",\"");
-    m.rec.put(k);
-    m.rec.put("\":");
-    m.rec.put_uint(v);
-  };
-  m.rec.put(",\"summary\":{\"result\":\"");
-  m.rec.put(s.passed ? "passed" : "failed");
-  m.rec.put('"');
-  field("programs", static_cast<std::uint64_t>(s.programs));
-  field("total", s.counts.total);
-  field("passed", s.counts.passed);
-  field("failed", s.counts.failed);
-  field("skipped", s.counts.skipped);
-  field("disabled", s.counts.disabled);
-  field("flaky", s.counts.flaky);
-  field("crashed", static_cast<std::uint64_t>(s.crashed_programs));
-  field("fixture_failures", s.counts.fixture_failures);
-  m.rec.put(",\"exit_code\":");
-  m.rec.put_int(s.exit_code);
-  m.rec.put(",\"command_exit_code\":");
-  m.rec.put_int(s.command_exit_code);
-  m.rec.put(",\"duration_ms\":");
-  m.rec.put_ms(s.duration_ms);
-  if (s.shard_total > 0) {
-    field("shard_index", static_cast<std::uint64_t>(s.shard_index));
-    field("shard_total", static_cast<std::uint64_t>(s.shard_total));
-  }
-  m.rec.put('}');
-  m.enc.put_ci(m.rec);
-  detail::LogEncoder::end(m.rec);
+  detail::write_suite_finished(m.enc, m.rec, s);
   m.append();
 }
 
 void SuiteWriter::close() {
   Impl& m = *impl_;
   if (!m.open) return;
-  m.append(std::string("{\"local\":\"closed\"}\n"));
+  m.rec.clear();
+  detail::write_closed_line(m.rec);
+  m.append();
   m.journal.close();
   m.open = false;
 }

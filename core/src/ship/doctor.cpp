@@ -3,9 +3,10 @@
 
 #include "env/url.hpp"
 #include "journal/journal.hpp"
-#include "record/envelope.hpp"
+#include "base/process.hpp"
+#include "record/error_events.hpp"
 #include "record/json.hpp"
-#include "record/log_encoder.hpp"
+#include "record/log_records.hpp"
 #include "ship/companion.hpp"
 #include "ship/http.hpp"
 
@@ -102,24 +103,13 @@ std::vector<DoctorCheck> run_doctor(const Config& cfg, bool send_test_event) {
     check_reach(out, *client, "Better Stack Logs", cfg.logs.url, "BETTERSTACK_INGEST_HOST");
     if (send_test_event) {
       detail::Buf b;
-      char ts[detail::kTimestampLength];
-      detail::WallTime now = detail::wall_now();
-      detail::format_timestamp(ts, now.seconds, now.microseconds);
-      char host[256] = {};
-      ::gethostname(host, sizeof host - 1);
-      b.put("{\"id\":\"doctor-");
-      b.put(detail::random_hex(6));
-      b.put("\",\"dt\":\"");
-      b.put(std::string_view(ts, sizeof ts));
-      b.put("\",\"level\":\"info\",\"event\":\"doctor\",\"message\":");
-      detail::put_json_string(b, std::string("bstest doctor: test record from ") + host);
-      b.put("}\n");
+      detail::write_doctor_record(b, detail::host_name());
       detail::HttpResponse r = client->send(detail::logs_request(cfg.logs, b.view()), cfg.request_timeout_ms);
       if (r.status >= 200 && r.status < 300) {
         out.push_back({Status::ok, "Better Stack Logs", "test record accepted (HTTP " + std::to_string(r.status) +
                                                             "): look for event \"doctor\" in your source"});
       } else {
-        detail::Outcome o = detail::classify_logs(r, 1, 0.5, now.seconds);
+        detail::Outcome o = detail::classify_logs(r, 1, 0.5, detail::wall_now().seconds);
         out.push_back({Status::failed, "Better Stack Logs", "test record not accepted: " + o.reason});
       }
     }

@@ -10,11 +10,14 @@
 #include <bstest/ship.hpp>
 #include <bstest/version.hpp>
 
+#include "base/ids.hpp"
 #include "journal/crash_handler.hpp"
 #include "journal/journal.hpp"
-#include "record/envelope.hpp"
+#include "journal/journal_files.hpp"
+#include "record/error_events.hpp"
 #include "record/json.hpp"
-#include "record/log_encoder.hpp"
+#include "record/log_records.hpp"
+#include "record/test_events.hpp"
 #include "ship/async_sender.hpp"
 #include "ship/http.hpp"
 
@@ -41,7 +44,7 @@
 
 namespace bstest {
 
-std::string journal_dir(const std::string& bstest_dir) { return bstest_dir + "/journal"; }
+std::string journal_dir(const std::string& bstest_dir) { return detail::journals_in(bstest_dir); }
 
 namespace detail {
 namespace {
@@ -437,7 +440,9 @@ class Shipper {
         extra += synthesize_crash(*j);
         ++stats_.runs_crashed;
       }
-      extra += "{\"local\":\"closed\",\"by\":\"shipper\"}\n";
+      Buf closed;
+      write_closed_line(closed, -1, true);
+      extra += closed.view();
       std::string err;
       int fd = open_own_file(j->path, O_WRONLY | O_APPEND, err);
       if (fd >= 0) {
@@ -455,73 +460,40 @@ class Shipper {
     rapidjson::Document test;
     bool has_test = !j.last_started_line.empty();
     if (has_test) test.Parse(j.last_started_line.data(), j.last_started_line.size());
-    if (has_test && (test.HasParseError() || !test.IsObject() || !test.HasMember("test"))) has_test = false;
+    if (has_test && (test.HasParseError() || !test.IsObject() || !test.HasMember("test") || !test["test"].IsObject())) {
+      has_test = false;
+    }
+    bool has_run = !started.HasParseError() && started.IsObject() && started.HasMember("run") && started["run"].IsObject();
+    auto json_of = [](const rapidjson::Value& v) {
+      rapidjson::StringBuffer sb;
+      rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+      v.Accept(w);
+      return std::string(sb.GetString(), sb.GetSize());
+    };
+    EndedFacts f;
+    std::string journal_id(j.base.substr(j.base.rfind('.') + 1));
+    f.journal_id = journal_id;
+    std::string run_json = has_run ? json_of(started["run"]) : std::string();
+    f.run_json = run_json;
+    std::string ci_json = !started.HasParseError() && started.IsObject() && started.HasMember("ci") ? json_of(started["ci"])
+                                                                                                     : std::string();
+    f.ci_json = ci_json;
+    std::string test_json = has_test ? json_of(test["test"]) : std::string();
+    // The test object's members: its JSON without the braces.
+    if (test_json.size() >= 2) f.test_members = std::string_view(test_json).substr(1, test_json.size() - 2);
     std::string full_name = has_test && test["test"].HasMember("full_name") && test["test"]["full_name"].IsString()
                                 ? test["test"]["full_name"].GetString()
                                 : std::string();
-    bool has_run = !started.HasParseError() && started.IsObject() && started.HasMember("run") && started["run"].IsObject();
+    f.full_name = full_name;
     // Whoever started the program may have seen the signal that ended it (bstest run, for its command).
-    int signo = 0;
     if (has_run && opt_.signal_of && started["run"].HasMember("pid") && started["run"]["pid"].IsInt64()) {
-      signo = opt_.signal_of(static_cast<long>(started["run"]["pid"].GetInt64()));
+      f.signo = opt_.signal_of(static_cast<long>(started["run"]["pid"].GetInt64()));
     }
-    std::string how = signo > 0 ? std::string("killed by ") + signal_name(signo)
-                                : std::string("killed, or crashed without a chance to say so");
-    rapidjson::StringBuffer sb;
-    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-    w.StartObject();
-    w.Key("id");
-    std::string id = j.base.substr(j.base.rfind('.') + 1) + "-ended";
-    w.String(id.c_str());
-    w.Key("dt");
-    char ts[kTimestampLength + 1] = {};
-    WallTime now = wall_now();
-    format_timestamp(ts, now.seconds, now.microseconds);
-    w.String(ts, kTimestampLength);
-    w.Key("level");
-    w.String("error");
-    w.Key("event");
-    w.String("run_crashed");
-    w.Key("message");
-    std::string msg = has_test ? "CRASHED " + full_name + ": the test program ended while this test was running (" + how + ")"
-                               : "CRASHED: the test program ended without finishing its run (" + how + ")";
-    w.String(msg.c_str(), static_cast<rapidjson::SizeType>(msg.size()));
-    if (has_run) {
-      w.Key("run");
-      started["run"].Accept(w);
-    }
-    if (has_test) {
-      w.Key("test");
-      w.StartObject();
-      for (auto& m : test["test"].GetObject()) {
-        w.Key(m.name.GetString(), m.name.GetStringLength());
-        m.value.Accept(w);
-      }
-      w.Key("result");
-      w.String("failed");
-      w.EndObject();
-    }
-    w.Key("crash");
-    w.StartObject();
-    w.Key("reason");
-    w.String("ended");
-    w.Key("signal");
-    w.String(signo > 0 ? signal_name(signo) : "unknown");
-    if (signo > 0) {
-      w.Key("signo");
-      w.Int(signo);
-    }
-    w.EndObject();
-    if (!started.HasParseError() && started.IsObject() && started.HasMember("ci")) {
-      w.Key("ci");
-      started["ci"].Accept(w);
-    }
-    w.EndObject();
-    std::string line(sb.GetString(), sb.GetSize());
-    line += '\n';
-    std::string err_line = crash_error_line(line, j.run_started_line);
-    if (!err_line.empty()) line += err_line;
-    return line;
+    Buf line;
+    write_run_ended(line, f);
+    std::string text = line.str();
+    text += crash_error_line(std::string_view(text).substr(0, text.size() - 1), j.run_started_line);
+    return text;
   }
 
   // --- sending ---------------------------------------------------------------------------------------
@@ -727,25 +699,8 @@ class Shipper {
     rapidjson::Document d;
     d.Parse(record.data(), record.size() - 1);
     std::string id = !d.HasParseError() && d.IsObject() && d.HasMember("id") && d["id"].IsString() ? d["id"].GetString() : "";
-    std::string ev(event_of(record));
     Buf note;
-    note.put("{\"id\":");
-    put_json_string(note, id + "-dropped");
-    note.put(",\"dt\":\"");
-    WallTime now = wall_now();
-    char ts[kTimestampLength];
-    format_timestamp(ts, now.seconds, now.microseconds);
-    note.put(std::string_view(ts, kTimestampLength));
-    note.put("\",\"level\":\"warn\",\"event\":\"record_dropped\",\"message\":");
-    put_json_string(note, "bstest: a " + ev + " record of " + std::to_string(record.size()) +
-                              " bytes was refused by Better Stack as too large (HTTP 413) and replaced by this note");
-    note.put(",\"dropped\":{\"id\":");
-    put_json_string(note, id);
-    note.put(",\"event\":");
-    put_json_string(note, ev);
-    note.put(",\"bytes\":");
-    note.put_uint(record.size());
-    note.put("}}\n");
+    write_record_dropped(note, id, event_of(record), record.size());
     HttpResponse resp = client_->send(logs_request(cfg_.logs, note.view()), request_timeout(deadline));
     if (resp.status >= 200 && resp.status < 300) ++stats_.records_sent;
     problem("Better Stack Logs", "a record too large to send was replaced by a note (HTTP 413)");

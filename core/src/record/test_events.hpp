@@ -1,13 +1,13 @@
-// A test's final verdict after re-runs (test_flaky / test_failed records) and the error events that go
-// with it. Shared by the Session (provided mains) and the suite writer of `bstest run`.
+// The error events of a test: built from its verdict after re-runs (flaky, failed with an escaped exception,
+// an attempt that crashed) or from a crash record. Shared by the Session (provided mains), the suite writer of
+// `bstest run` and the shipper.
 #pragma once
 
 #include <bstest/session.hpp>
 
 #include "env/ci.hpp"
-#include "record/envelope.hpp"
-#include "record/json.hpp"
-#include "record/log_encoder.hpp"
+#include "record/error_events.hpp"
+#include "record/record_context.hpp"
 
 #include <string>
 #include <string_view>
@@ -30,17 +30,6 @@ struct EscapedException {
 // message: …` (as the bstest listener words it). "" when the message holds none ("Unknown C++ exception").
 std::string exception_value(std::string_view framework_message);
 
-// Flaky across the iterations of a repeated run (--gtest_repeat), from 0.
-struct RepeatFlake {
-  int failed_iteration = 0;
-  int passed_iteration = 0;
-};
-
-// Appends the test_flaky (`flaky`) or test_failed record, in the name of `enc`'s run. `repeat`: the test was
-// flaky within one repeated run (no re-run needed).
-void encode_verdict(LogEncoder& enc, Buf& out, const FailedTest& t, const std::vector<AttemptOutcome>& attempts,
-                    bool flaky, const RepeatFlake* repeat = nullptr);
-
 // The error event of a test's verdict (flaky warning, uncaught exception, ...), with the run's context.
 ErrorEvent error_event(ErrorKind kind, const FailedTest& t, const std::vector<AttemptOutcome>& attempts,
                        const RunMeta& run, const CiInfo& ci, const std::string& environment);
@@ -57,5 +46,10 @@ ErrorEvent exception_event(const FailedTest& t, const EscapedException* escaped,
 std::string verdict_error_lines(const FailedTest& t, const std::vector<AttemptOutcome>& attempts, bool flaky,
                                 const EscapedException* escaped, const RunMeta& run, const CiInfo& ci,
                                 const EventContext& context);
+
+// From a run_crashed log record (one line of JSON), the {"sentry":…}\n line for its crash event, with the
+// context of the program's run_started record when given; empty when the record cannot be read, and for a
+// re-run (attempt > 1: its owner reports the crash with the test's verdict).
+std::string crash_error_line(std::string_view crash_record, std::string_view run_started_record = {});
 
 }  // namespace bstest::detail

@@ -1,25 +1,15 @@
-#include "record/verdict.hpp"
+#include "record/test_events.hpp"
 
+#include "record/log_records.hpp"
+
+#include "base/strings.hpp"
 #include "journal/crash_handler.hpp"
 #include "run/exception_capture.hpp"
 
+#include <rapidjson/document.h>
+
 namespace bstest::detail {
 
-namespace {
-
-std::string_view attempt_result(const AttemptOutcome& a) {
-  if (a.timed_out) return "timed_out";
-  return a.crashed ? std::string_view("crashed") : to_string(a.result);
-}
-
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
-std::string base_name(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-}  // namespace
 
 std::string exception_value(std::string_view m) {
   constexpr std::string_view kGtest = "C++ exception with description \"";
@@ -32,102 +22,6 @@ std::string exception_value(std::string_view m) {
   auto at = m.find(kCatch2);
   if (at != std::string_view::npos) return std::string(m.substr(at + kCatch2.size()));
   return {};
-}
-
-void encode_verdict(LogEncoder& enc, Buf& out, const FailedTest& t, const std::vector<AttemptOutcome>& attempts,
-                    bool flaky, const RepeatFlake* repeat) {
-  enc.begin(out, flaky ? "warn" : "error", flaky ? "test_flaky" : "test_failed");
-  out.put('"');
-  out.put(flaky ? "FLAKY " : "FAILED ");
-  put_json_chars(out, t.full_name, kMaxNameBytes);
-  int passed_at = 0;
-  for (const auto& a : attempts) {
-    if (a.result == Result::passed && !a.crashed && passed_at == 0) passed_at = a.attempt;
-  }
-  if (repeat != nullptr) {
-    out.put(" (failed in iteration ");
-    out.put_int(repeat->failed_iteration);
-    out.put(", passed in iteration ");
-    out.put_int(repeat->passed_iteration);
-    out.put(" of --gtest_repeat)");
-  } else {
-    out.put(flaky ? " (failed, then passed on attempt " : " (failed all ");
-    out.put_int(flaky ? passed_at : static_cast<int>(attempts.size()));
-    out.put(flaky ? ")" : " attempts)");
-  }
-  if (!t.first_failure_message.empty()) {
-    out.put(": ");
-    if (!t.first_failure_file.empty()) {
-      put_json_chars(out, t.first_failure_file, kMaxNameBytes);
-      out.put(':');
-      out.put_int(t.first_failure_line);
-      out.put(": ");
-    }
-    put_json_chars(out, first_line(t.first_failure_message, kMaxSummaryLineBytes));
-  }
-  out.put('"');
-  enc.put_run(out);
-  out.put(",\"test\":{\"suite\":");
-  put_json_string(out, t.suite, kMaxNameBytes);
-  out.put(",\"name\":");
-  put_json_string(out, t.name, kMaxNameBytes);
-  out.put(",\"full_name\":");
-  put_json_string(out, t.full_name, kMaxNameBytes);
-  if (!t.file.empty()) {
-    out.put(",\"file\":");
-    put_json_string(out, t.file, kMaxNameBytes);
-    out.put(",\"line\":");
-    out.put_int(t.line);
-  }
-  if (!t.tags.empty()) {  // Catch2: test cases of the same name are told apart by their tags
-    out.put(",\"tags\":[");
-    for (std::size_t i = 0; i < t.tags.size(); ++i) {
-      if (i) out.put(',');
-      put_json_string(out, t.tags[i], kMaxNameBytes);
-    }
-    out.put(']');
-  }
-  out.put(",\"result\":\"");
-  out.put(flaky ? "flaky" : "failed");
-  out.put("\",\"attempts\":[");
-  for (std::size_t i = 0; i < attempts.size(); ++i) {
-    if (i) out.put(',');
-    out.put("{\"attempt\":");
-    out.put_int(attempts[i].attempt);
-    out.put(",\"result\":\"");
-    out.put(attempt_result(attempts[i]));
-    out.put('"');
-    if (attempts[i].signal > 0) {
-      out.put(",\"signal\":\"");
-      out.put(signal_name(attempts[i].signal));
-      out.put('"');
-    }
-    out.put('}');
-  }
-  out.put("]");
-  if (repeat != nullptr) {
-    out.put(",\"repeat\":{\"failed_iteration\":");
-    out.put_int(repeat->failed_iteration);
-    out.put(",\"passed_iteration\":");
-    out.put_int(repeat->passed_iteration);
-    out.put('}');
-  }
-  if (!t.first_failure_message.empty()) {
-    out.put(",\"failures\":[{");
-    if (!t.first_failure_file.empty()) {
-      out.put("\"file\":");
-      put_json_string(out, t.first_failure_file, kMaxNameBytes);
-      out.put(",\"line\":");
-      out.put_int(t.first_failure_line);
-      out.put(',');
-    }
-    out.put("\"message\":");
-    put_json_string(out, t.first_failure_message, kMaxMessageBytes);
-    out.put("}]");
-  }
-  out.put('}');
-  enc.put_ci(out);
-  LogEncoder::end(out);
 }
 
 ErrorEvent error_event(ErrorKind kind, const FailedTest& t, const std::vector<AttemptOutcome>& attempts,
@@ -178,7 +72,7 @@ ErrorEvent exception_event(const FailedTest& t, const EscapedException* escaped,
     CodeFrame c = resolve_address(escaped->throw_site);
     EventFrame f;
     f.function = c.function.empty() ? "<throw>" : c.function;
-    f.package = base_name(c.object);
+    f.package = std::string(base_name(c.object));
     f.instruction_addr = c.address;
     f.image_addr = c.object_base;
     // Code of the test program itself is the user's; a throw inside a library (libstdc++'s
@@ -213,6 +107,92 @@ std::string verdict_error_lines(const FailedTest& t, const std::vector<AttemptOu
     break;  // one crash event per test, whichever attempts crashed
   }
   return lines;
+}
+
+namespace {
+std::string str(const rapidjson::Value& obj, const char* key) {
+  if (!obj.IsObject()) return {};
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsString()) return {};
+  return {it->value.GetString(), it->value.GetStringLength()};
+}
+int num(const rapidjson::Value& obj, const char* key, int fallback) {
+  if (!obj.IsObject()) return fallback;
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsInt()) return fallback;
+  return it->value.GetInt();
+}
+
+EventContext context_of(const rapidjson::Value& started) {
+  EventContext c;
+  if (!started.IsObject() || !started.HasMember("context")) return c;
+  const rapidjson::Value& ctx = started["context"];
+  static const rapidjson::Value kEmpty(rapidjson::kObjectType);
+  auto obj = [&](const char* key) -> const rapidjson::Value& {
+    return ctx.IsObject() && ctx.HasMember(key) ? ctx[key] : kEmpty;
+  };
+  c.environment = str(ctx, "environment");
+  c.os_name = str(obj("os"), "name");
+  c.os_version = str(obj("os"), "version");
+  c.runtime_name = str(obj("runtime"), "name");
+  c.runtime_version = str(obj("runtime"), "version");
+  c.runtime_description = str(obj("runtime"), "raw_description");
+  c.arch = str(obj("device"), "arch");
+  return c;
+}
+
+}  // namespace
+
+std::string crash_error_line(std::string_view crash_record, std::string_view run_started_record) {
+  rapidjson::Document d;
+  // No recursion: deep nesting cannot overflow the stack.
+  d.Parse<rapidjson::kParseIterativeFlag>(crash_record.data(), crash_record.size());
+  if (d.HasParseError() || !d.IsObject()) return {};
+  static const rapidjson::Value kEmpty(rapidjson::kObjectType);
+  const rapidjson::Value& run = d.HasMember("run") ? d["run"] : kEmpty;
+  const rapidjson::Value& test = d.HasMember("test") ? d["test"] : kEmpty;
+  const rapidjson::Value& crash = d.HasMember("crash") ? d["crash"] : kEmpty;
+  const rapidjson::Value& ci = d.HasMember("ci") ? d["ci"] : kEmpty;
+  // A re-run's crash is one attempt of a test whose verdict (and its one crash event) is its owner's.
+  if (num(run, "attempt", 1) > 1) return {};
+  ErrorEvent e;
+  e.kind = ErrorKind::crash;
+  e.framework = str(run, "framework");
+  e.binary = str(run, "binary");
+  e.server_name = str(run, "host");
+  e.run_id = str(run, "id");
+  e.shard_index = num(run, "shard_index", -1);
+  e.shard_total = num(run, "shard_total", 0);
+  e.suite = str(test, "suite");
+  e.name = str(test, "name");
+  e.full_name = str(test, "full_name");
+  e.file = str(test, "file");
+  e.line = num(test, "line", 0);
+  if (test.IsObject() && test.HasMember("failures") && test["failures"].IsArray() && !test["failures"].Empty()) {
+    const auto& f = test["failures"][0];
+    e.failure_file = str(f, "file");
+    e.failure_line = num(f, "line", -1);
+    e.failure_message = str(f, "message");
+  }
+  e.signal = str(crash, "signal");
+  e.signo = num(crash, "signo", 0);
+  e.crash_reason = str(crash, "reason");
+  if (crash.IsObject() && crash.HasMember("exception")) {
+    e.exception_type = str(crash["exception"], "type");
+    e.exception_value = str(crash["exception"], "value");
+  }
+  e.release = str(ci, "commit");
+  e.run_url = str(ci, "run_url");
+  e.ci_provider = str(ci, "provider");
+  e.branch = str(ci, "branch");
+  e.timestamp = str(d, "dt");
+  if (!run_started_record.empty()) {
+    rapidjson::Document started;
+    started.Parse<rapidjson::kParseIterativeFlag>(run_started_record.data(), run_started_record.size());
+    if (!started.HasParseError()) e.context = context_of(started);
+  }
+  e.environment = e.context.environment.empty() ? default_environment() : e.context.environment;
+  return sentry_line(e);
 }
 
 }  // namespace bstest::detail

@@ -1,4 +1,5 @@
-// Better Stack Errors: Sentry events built from the run's model, and the envelope that carries one.
+// Better Stack Errors: the Sentry event of each kind (a flaky test, an uncaught exception, a crash), written
+// by sentry_event_json through the one JsonWriter, and the envelope that carries one.
 //
 // An error event is journaled as one line {"sentry":<event JSON>} by whoever knows the test's final
 // verdict (the session for uncaught exceptions without re-runs, the re-run owner for flaky tests and
@@ -13,7 +14,7 @@
 
 namespace bstest::detail {
 
-class Buf;
+class JsonWriter;
 
 enum class ErrorKind { flaky, exception, crash };
 
@@ -32,8 +33,8 @@ struct EventContext {
 
 // This process's context, with `environment`.
 EventContext this_process_context(const std::string& environment);
-// ,"context":{...} for the run_started record.
-void put_context(Buf& out, const EventContext& context);
+// The "context" member of the run_started record: the environment and the contexts every event repeats.
+void put_event_context(JsonWriter& w, const EventContext& context);
 
 // A stack frame beyond the test's definition and its failing assertion (the throw site).
 struct EventFrame {
@@ -95,10 +96,6 @@ std::string sentry_event_json(const ErrorEvent& e);
 std::string sentry_line(const ErrorEvent& e);
 // An envelope for one event JSON (as produced by sentry_event_json): header, item header, payload.
 std::string make_envelope(std::string_view event_json);
-// From a run_crashed log record (one line of JSON), the {"sentry":…}\n line for its crash event, with the
-// context of the program's run_started record when given; empty when the record cannot be read, and for a
-// re-run (attempt > 1: its owner reports the crash with the test's verdict).
-std::string crash_error_line(std::string_view crash_record, std::string_view run_started_record = {});
 // The environment name for a run: BSTEST_ENVIRONMENT, else nightly / ci / local from the CI metadata.
 std::string default_environment();
 

@@ -1,0 +1,90 @@
+#include "record/record_context.hpp"
+
+#include "record/limits.hpp"
+
+namespace bstest::detail {
+
+namespace {
+
+void put_run(JsonWriter& w, const RunMeta& run, std::size_t cap) {
+  w.begin_object("run");
+  w.string("id", run.run_id, cap);
+  w.string("framework", run.framework, cap);
+  if (!run.framework_version.empty()) w.string("framework_version", run.framework_version, cap);
+  w.string("binary", run.binary, cap);
+  w.string("host", run.host, cap);
+  w.integer("pid", run.pid);
+  if (run.shard_total > 0) {
+    w.integer("shard_index", run.shard_index);
+    w.integer("shard_total", run.shard_total);
+  }
+  w.integer("iteration", run.iteration);
+  if (run.has_random_seed) w.uinteger("random_seed", run.random_seed);
+  w.integer("attempt", run.attempt);
+  w.string("bstest_version", run.bstest_version, cap);
+  w.end_object();
+}
+
+void put_ci(JsonWriter& w, const CiInfo& ci, std::size_t cap) {
+  w.begin_object("ci");
+  w.string("provider", ci.provider, cap);
+  auto field = [&](std::string_view key, const std::string& v) {
+    if (!v.empty()) w.string(key, v, cap);
+  };
+  field("run_id", ci.run_id);
+  field("run_attempt", ci.run_attempt);
+  field("run_url", ci.run_url);
+  field("workflow", ci.workflow);
+  field("job", ci.job);
+  field("commit", ci.commit);
+  field("branch", ci.branch);
+  field("repository", ci.repository);
+  field("event", ci.event);
+  w.end_object();
+}
+
+// Rendered with every string at `kMaxNameBytes`, or at `kCompactNameBytes` when that is larger than `limit`.
+template <typename Render>
+std::string members_within(std::size_t limit, Render render) {
+  Buf b;
+  JsonWriter w(b);
+  w.begin_members();
+  render(w, kMaxNameBytes);
+  if (b.size() > limit) {
+    b.clear();
+    JsonWriter compact(b);
+    compact.begin_members();
+    render(compact, kCompactNameBytes);
+  }
+  return b.str();
+}
+
+}  // namespace
+
+void RecordContext::set_run(const RunMeta& run) {
+  run_ = run;
+  run_members_ = members_within(kMaxRunFragmentBytes, [&](JsonWriter& w, std::size_t cap) { put_run(w, run, cap); });
+}
+
+void RecordContext::set_ci(const CiInfo& ci) {
+  ci_members_.clear();
+  if (!ci.is_ci()) return;
+  ci_members_ = members_within(kMaxCiFragmentBytes, [&](JsonWriter& w, std::size_t cap) { put_ci(w, ci, cap); });
+}
+
+void RecordContext::begin(JsonWriter& w, std::string_view level, std::string_view event) {
+  w.begin_object();
+  w.begin_text("id");
+  w.text(id_prefix_);
+  w.text("-");
+  w.buf().put_uint(++seq_);
+  w.end_text();
+  w.begin_text("dt");
+  WallTime now = wall_now();
+  clock_.put(w.buf(), now.seconds, now.microseconds);
+  w.end_text();
+  w.word("level", level);
+  w.word("event", event);
+}
+
+}  // namespace bstest::detail

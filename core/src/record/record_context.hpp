@@ -1,0 +1,61 @@
+// What every log record of one writer shares: its id prefix and sequence, the clock, the "run" object and
+// the "ci" object. The last two do not change during a run, so they are rendered once and copied into each
+// record: a record then costs a few memcpy calls plus the escaping of the test's own strings.
+#pragma once
+
+#include "env/ci.hpp"
+#include "record/json.hpp"
+#include "record/json_writer.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace bstest::detail {
+
+// The "run" object of every record of a test program's run.
+struct RunMeta {
+  std::string run_id;
+  std::string framework;
+  std::string framework_version;
+  std::string binary;
+  std::string host;
+  long pid = 0;
+  int shard_index = -1;
+  int shard_total = 0;
+  int iteration = 0;
+  bool has_random_seed = false;
+  std::uint64_t random_seed = 0;
+  int attempt = 1;
+  std::string bstest_version;
+};
+
+class RecordContext {
+ public:
+  // `id_prefix` makes record ids unique across processes (the journal's own random id).
+  void set_id_prefix(std::string id_prefix) { id_prefix_ = std::move(id_prefix); }
+  void set_run(const RunMeta& run);
+  void set_ci(const CiInfo& ci);
+  const RunMeta& run() const noexcept { return run_; }
+  std::uint64_t records() const noexcept { return seq_; }
+
+  // Opens a log record: {"id":…,"dt":…,"level":…,"event":…  (its message and the rest follow).
+  void begin(JsonWriter& w, std::string_view level, std::string_view event);
+  // "run":{…} and "ci":{…} (empty outside CI), as members.
+  std::string_view run_members() const noexcept { return run_members_; }
+  std::string_view ci_members() const noexcept { return ci_members_; }
+
+  // For a record written without a JsonWriter's clock (the crash record, in a signal handler).
+  const std::string& id_prefix() const noexcept { return id_prefix_; }
+  std::uint64_t next_seq() noexcept { return ++seq_; }
+
+ private:
+  std::string id_prefix_;
+  std::uint64_t seq_ = 0;
+  RunMeta run_;
+  std::string run_members_;
+  std::string ci_members_;
+  TimestampCache clock_;
+};
+
+}  // namespace bstest::detail

@@ -1,0 +1,49 @@
+// The parts of a test's records that are rendered when they happen, because the framework's objects die
+// after its callback: the test's identity (when it starts) and each failure (when it is reported).
+#pragma once
+
+#include <bstest/model.hpp>
+
+#include "record/json_writer.hpp"
+#include "record/limits.hpp"
+
+#include <cstddef>
+#include <string_view>
+
+namespace bstest::detail {
+
+class Redactor;
+
+// "assertion", "explicit", "exception", "fatal_error".
+std::string_view to_string(FailureKind k) noexcept;
+
+// The test's identity members, without braces: "suite":…,"name":…,"full_name":…,"file":…,"line":…
+// Returns where the escaped full name (without quotes) starts in `out`; it is `escaped_len` long.
+// At most kMaxIdentityBytes (each string cut to kCompactNameBytes when they would be more).
+std::size_t put_test_identity(Buf& out, const TestInfo& test, std::string_view full_name, std::size_t& escaped_len);
+
+// Input caps of one failure's strings.
+struct FailureCaps {
+  std::size_t name;     // file
+  std::size_t message;
+  std::size_t detail;   // macro, expression, expanded, section, exception type, each info line (4x in all)
+};
+constexpr FailureCaps kFailureCaps{kMaxNameBytes, kMaxMessageBytes, kMaxDetailBytes};
+// The largest caps (kFailureCaps scaled down) that keep put_failure's output within `max_bytes`, however
+// the strings escape. kFailureCaps when even the worst case fits.
+FailureCaps failure_caps_within(std::size_t max_bytes) noexcept;
+
+// One failure as an object {"file":…,"line":…,"message":…,"kind":…,…}, secrets redacted from its free
+// text, cut at kFailureCaps; when that would be more than `max_bytes`, at failure_caps_within(max_bytes).
+// With a `key`, as that member of the open object; without, as a value (an element of the open list).
+void put_failure(JsonWriter& w, const Failure& f, const Redactor& redactor, std::size_t max_bytes = SIZE_MAX,
+                 std::string_view key = {});
+
+// The same at failure_caps_within(max_bytes), for a signal handler (Catch2 reports a fatal signal from its own
+// handler): no allocation and no lock, provided the writer's Buf has room for `max_bytes` more bytes and
+// `scratch` holds kSignalScratchBytes.
+void put_failure_from_signal(JsonWriter& w, const Failure& f, const Redactor& redactor, char* scratch,
+                             std::size_t max_bytes) noexcept;
+constexpr std::size_t kSignalScratchBytes = kMaxMessageBytes;
+
+}  // namespace bstest::detail

@@ -1,0 +1,173 @@
+#include "session/run_ledger.hpp"
+
+#include "record/json_writer.hpp"
+#include "record/limits.hpp"
+#include "record/redactor.hpp"
+#include "session/running_test.hpp"
+
+#include <algorithm>
+
+namespace bstest::detail {
+
+namespace {
+constexpr std::size_t kMaxFailedTestsKept = 1000;
+constexpr std::size_t kMaxFixtureFailuresKept = 20;
+}  // namespace
+
+void RunLedger::count(Result r) {
+  ++counts.total;
+  switch (r) {
+    case Result::passed: ++counts.passed; break;
+    case Result::failed: ++counts.failed; break;
+    case Result::skipped: ++counts.skipped; break;
+    case Result::disabled: ++counts.disabled; break;
+  }
+}
+
+bool RunLedger::test_ended(const RunningTest& test, Result r, int iteration) {
+  bool flaky_by_repeat = track_repeat(test, r, iteration);
+  if (r == Result::failed && !flaky_by_repeat) remember_failed(test, iteration);
+  if (keep_results_) results_.push_back({test.full_name(), test.tags(), to_string(r)});
+  return flaky_by_repeat;
+}
+
+void RunLedger::test_not_run(Result r, int iteration) {
+  if (iteration == 0) count(r);  // a repeated run counts each test once
+}
+
+void RunLedger::remember_failed(const RunningTest& test, int iteration) {
+  if (!test.has_escaped() && failed_.size() >= kMaxFailedTestsKept) return;
+  FailedTest f = test.as_failed(iteration);
+  if (test.has_escaped()) escaped_by_test_.emplace(f.key(), test.escaped());
+  if (failed_.size() < kMaxFailedTestsKept) failed_.push_back(std::move(f));
+}
+
+// A repeated run (--gtest_repeat) counts each test once, in its first iteration; a later iteration changes
+// the count only when the test turns failed (it was skipped before) or flaky (it passed in one iteration
+// and failed in another). Returns true when this test is flaky that way.
+bool RunLedger::track_repeat(const RunningTest& test, Result r, int iteration) {
+  const std::string& name = test.full_name();
+  if (iteration == 0) {
+    count(r);
+    if (r == Result::failed) repeat_[name].failed_iteration = 0;
+    if (r == Result::skipped) skipped_first_.insert(name);
+    return false;
+  }
+  if (repeat_.empty() && skipped_first_.empty() && r != Result::failed) return false;
+  auto it = repeat_.find(name);
+  if (it != repeat_.end() && it->second.flaky) return true;
+  bool was_skipped = skipped_first_.count(name) != 0;
+  if (r == Result::failed) {
+    if (it != repeat_.end()) return false;  // failed before too
+    RepeatState& s = repeat_[name];
+    s.failed_iteration = iteration;
+    if (was_skipped) {  // skipped, now failed: failed until it passes
+      skipped_first_.erase(name);
+      if (counts.skipped > 0) --counts.skipped;
+      ++counts.failed;
+      return false;
+    }
+    // Passed in every earlier iteration: flaky (and still counted as passed).
+    s.flaky = true;
+    ++counts.flaky;
+    pending_repeat_flake_ = true;
+    repeat_flake_ = {iteration, 0};
+    repeat_flake_test_ = test.as_failed(iteration);
+    return true;
+  }
+  if (r == Result::passed && was_skipped && it == repeat_.end()) {
+    skipped_first_.erase(name);
+    if (counts.skipped > 0) --counts.skipped;
+    ++counts.passed;
+    return false;
+  }
+  if (r != Result::passed || it == repeat_.end()) return false;
+  // Failed in an earlier iteration, passed now: flaky; it is no longer a failed test to re-run.
+  it->second.flaky = true;
+  ++counts.flaky;
+  if (counts.failed > 0) --counts.failed;
+  ++counts.passed;
+  pending_repeat_flake_ = true;
+  repeat_flake_ = {it->second.failed_iteration, iteration};
+  repeat_flake_test_ = test.as_failed(iteration);
+  for (auto f = failed_.begin(); f != failed_.end();) {
+    if (f->full_name != name) {
+      ++f;
+      continue;
+    }
+    if (f->iteration == it->second.failed_iteration) repeat_flake_test_ = *f;
+    f = failed_.erase(f);
+  }
+  return true;
+}
+
+FailedTest RunLedger::take_repeat_flake(RepeatFlake& flake) {
+  pending_repeat_flake_ = false;
+  flake = repeat_flake_;
+  flaky_keys_.push_back(repeat_flake_test_.key());
+  verdict_given_.insert(repeat_flake_test_.key());
+  return repeat_flake_test_;
+}
+
+bool RunLedger::give_verdict(const FailedTest& test, bool flaky) {
+  if (!verdict_given_.insert(test.key()).second) return false;
+  if (flaky) {
+    ++counts.flaky;
+    if (counts.failed > 0) --counts.failed;
+    ++counts.passed;
+    flaky_keys_.push_back(test.key());
+  }
+  return true;
+}
+
+bool RunLedger::is_flaky(const FailedTest& test) const {
+  return std::find(flaky_keys_.begin(), flaky_keys_.end(), test.key()) != flaky_keys_.end();
+}
+
+const EscapedException* RunLedger::escaped_of(const FailedTest& test) const {
+  auto it = escaped_by_test_.find(test.key());
+  return it == escaped_by_test_.end() ? nullptr : &it->second;
+}
+
+void RunLedger::fixture_failure(const std::string& where_and_message) {
+  ++counts.fixture_failures;
+  if (fixture_failures_kept_.size() < kMaxFixtureFailuresKept) fixture_failures_kept_.push_back(where_and_message);
+}
+
+std::string RunLedger::failure_report(const std::string& binary, bool any_test_ran) const {
+  std::string body = binary + ": " + counts_text(counts) + "\n";
+  if (!any_test_ran) body += "no test ran\n";
+  for (const auto& f : fixture_failures_kept_) body += "outside any test: " + f + "\n";
+  std::size_t shown = 0;
+  for (const auto& f : failed_) {
+    if (is_flaky(f)) continue;
+    if (++shown > kHeartbeatTestsListed) break;
+    body += "FAILED " + f.full_name;
+    if (!f.first_failure_file.empty()) body += " " + f.first_failure_file + ":" + std::to_string(f.first_failure_line);
+    if (!f.first_failure_message.empty()) body += ": " + std::string(first_line(f.first_failure_message, kHeartbeatLineBytes));
+    body += "\n";
+    if (body.size() > kMaxHeartbeatBodyBytes) break;
+  }
+  return body;
+}
+
+std::string RunLedger::result_lines(const RunningTest* crashed) const {
+  Buf b;
+  auto line = [&](const std::string& full_name, const std::vector<std::string>& tags, std::string_view result) {
+    JsonWriter w(b);
+    w.begin_object();
+    w.string("full_name", full_name);
+    if (!tags.empty()) {
+      w.begin_array("tags");
+      for (const auto& t : tags) w.element(t, kMaxNameBytes);
+      w.end_array();
+    }
+    w.word("result", result);
+    w.end_line();
+  };
+  for (const auto& r : results_) line(r.full_name, r.tags, r.result);
+  if (crashed != nullptr) line(crashed->full_name(), crashed->tags(), "crashed");
+  return b.str();
+}
+
+}  // namespace bstest::detail
