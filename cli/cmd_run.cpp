@@ -32,7 +32,8 @@ extern char** environ;
 namespace bstest::cli {
 
 const char* const kRunHelp =
-    "usage: bstest run [--summary-out FILE] [--deadline-ms N] [--quiet] -- <command> [args...]\n"
+    "usage: bstest run [--summary-out FILE] [--deadline-ms N] [--quiet] [--junit FILE] [--html FILE]\n"
+    "                  [--markdown FILE] -- <command> [args...]\n"
     "\n"
     "Runs <command> (for example `meson test -C build`, `ctest`, or a test binary) so that every test binary\n"
     "it starts reports to Better Stack as one suite: records are shipped while it runs, failed tests are\n"
@@ -45,6 +46,9 @@ const char* const kRunHelp =
     "  --deadline-ms N     once the suite is over (command and re-runs), keep sending for at most N ms\n"
     "                      (default BSTEST_FLUSH_TIMEOUT_MS, 5000); what is left is kept for `bstest flush`\n"
     "  --quiet             no summary table\n"
+    "  --junit FILE, --html FILE, --markdown FILE\n"
+    "                      the suite's report, written once the re-runs are done (see bstest report --help);\n"
+    "                      with GITHUB_STEP_SUMMARY set, the Markdown summary is also added there\n"
     "\n"
     "Exit code: the command's; 0 when every failure was flaky (unless BSTEST_FLAKY_FAILS=1); 1 when the command\n"
     "exited 0 although a test failed, a program crashed or a set-up failed; 128+N when it was killed by signal\n"
@@ -182,6 +186,7 @@ int cmd_run(const Args& args) {
   std::string summary_out;
   int deadline = cfg.flush_timeout_ms;
   bool quiet = cfg.quiet;
+  ReportOptions reports;
   std::vector<std::string> command;
   std::size_t i = 0;
   for (; i < args.size(); ++i) {
@@ -207,6 +212,8 @@ int cmd_run(const Args& args) {
       }
     } else if (a == "--quiet") {
       quiet = true;
+    } else if (int used = report_option(args, i, reports, "run"); used != 0) {  // --junit, --html, --markdown
+      if (used < 0) return kUsage;
     } else if (!a.empty() && a[0] == '-') {
       error("run", "unknown option '" + a + "' (see bstest run --help)");
       return kUsage;
@@ -422,6 +429,11 @@ int cmd_run(const Args& args) {
   s.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   writer.suite_finished(s);
   writer.close();
+
+  // The suite's report files and the job summary, from the journals: before the last records are sent, so
+  // that they never wait for the network (cli/cmd_report.cpp). A report that cannot be written is said, and
+  // changes no exit code.
+  write_run_reports(cfg, run_id, reports, quiet);
 
   // The rest of the records go now; the heartbeat goes at the same time on its own, so that a slow Logs
   // endpoint cannot hold it back.
