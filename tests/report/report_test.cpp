@@ -297,6 +297,16 @@ TEST_F(Report, SuiteWithoutTestsStillHasAReport) {
       << read_file(dir / "s.md");
 }
 
+// The project's own tests run inside CI steps: their runs must never add to the runner's summary.
+TEST_F(Report, TestRunsNeverWriteTheRunnersStepSummary) {
+  std::string summary = dir / "runner_summary.md";
+  ::setenv("GITHUB_STEP_SUMMARY", summary.c_str(), 1);
+  RunResult r = bs({"run", "--", driver, "many", "2"});
+  ::unsetenv("GITHUB_STEP_SUMMARY");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(read_file(summary).empty()) << read_file(summary);
+}
+
 TEST_F(Report, BadInputGetsAClearError) {
   RunResult none = bs({"report", dir / "nothing-here"});
   EXPECT_EQ(none.exit_code, 1);
