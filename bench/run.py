@@ -22,6 +22,8 @@ What is measured and how:
   exit wait  from that moment to the test process's exit
   latency    the server's receive time minus each test_finished record's "dt"
   others     how busy the machine was with other processes meanwhile (/proc/stat), since it is shared
+  report     `bstest report` of a finished 100,000-test run (one test in 1,000 failing): time to write each
+             format and all three, and the files' sizes
 """
 
 import argparse
@@ -370,6 +372,45 @@ class Bench:
         p99 = median([r["all"]["p99"] for r in res])
         say(f"  {b:.0f} ns per record (whole loop); per call: p50 {p50:.0f} ns, p99 {p99:.0f} ns")
 
+    # --- the report of a large run ---------------------------------------------------------------------
+
+    def report_cost(self):
+        """`bstest report` of a finished 100,000-test run (one test in 1,000 fails): the time to write each format
+        and all three, and their sizes. The journal is written once, without network (BSTEST_RETRIES=0: no
+        re-run; reading re-runs' journals is the same work)."""
+        prog = self.prog("gtest-bstest")
+        if not prog:
+            self.note("report: gtest-bstest not built")
+            return
+        n = 10000 if self.args.quick else 100000
+        d = self.fresh("report")
+        bsdir = os.path.join(d, "bs")
+        env = dict(self.env_local(bsdir), BENCH_TESTS=str(n), BENCH_FAIL_EVERY="1000", BSTEST_RETRIES="0")
+        subprocess.run([prog], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        journal = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(bsdir) for f in fs
+                      if f.endswith(".journal"))
+        say(f"== report of a {n:,}-test run ({journal / MIB:.0f} MiB of journal), {self.args.runs} runs per format")
+        formats = {"junit": ["--junit"], "html": ["--html"], "markdown": ["--markdown"],
+                   "all three": ["--junit", "--html", "--markdown"]}
+        names = {"--junit": "report.xml", "--html": "report.html", "--markdown": "report.md"}
+        res = {"tests": n, "journal_bytes": journal, "formats": {}}
+        for rnd in range(self.args.runs):
+            for label, opts in formats.items():
+                argv = [self.bstest, "report", bsdir]
+                for o in opts:
+                    argv += [o, os.path.join(d, names[o])]
+                r = run_measured(argv, clean_env(), os.path.join(d, "stderr.txt"))
+                if r["exit_code"] != 0:
+                    self.note(f"report {label}: exit code {r['exit_code']}: {open(os.path.join(d, 'stderr.txt')).read()[-300:]}")
+                r["bytes"] = {o: os.path.getsize(os.path.join(d, names[o])) for o in opts}
+                res["formats"].setdefault(label, []).append(r)
+        for label, rs in res["formats"].items():
+            say(f"  {label:9s} wall {median([r['wall'] for r in rs]):.3f} s  cpu {median([r['cpu_total'] for r in rs]):.3f} s"
+                f"  rss {median([r['maxrss_kb'] for r in rs]) / 1024:.0f} MiB")
+        self.results["report"] = res
+        if not self.args.keep:
+            rmtree(d)
+
     # --- what a test program pays once, at start and exit ---------------------------------------------------
 
     def fixed_cost(self):
@@ -540,7 +581,7 @@ class Bench:
             for name, phase in (("suites", self.suites), ("fixed cost", self.fixed_cost),
                                 ("record cost", self.record_cost), ("page cost", self.page_cost),
                                 ("throughput", self.throughput), ("latency", self.latency),
-                                ("server down", self.server_down)):
+                                ("server down", self.server_down), ("report", self.report_cost)):
                 t = time.monotonic()
                 phase()
                 self.results["phases"][name] = time.monotonic() - t
@@ -859,6 +900,24 @@ def report(res, args):
         L.append(f"The 100,000-test suite's finished journal took {len(big)} `bstest ship` invocations to send "
                  f"(records sent by each: {per}; {sent:,} in all, {wall:.2f} s, {sent / wall:,.0f} records/s "
                  f"overall); each invocation had a 120 s deadline.")
+        L.append("")
+
+    rep = res.get("report")
+    if rep:
+        L.append("## The report of a large run")
+        L.append("")
+        L.append(f"`bstest report` of a finished run of {rep['tests']:,} GoogleTest tests (one in 1,000 failing; "
+                 f"{rep['journal_bytes'] / MIB:.0f} MiB of journal): every journal is read and each format written, "
+                 f"{len(next(iter(rep['formats'].values())))} runs each; wall and CPU of the whole command, medians "
+                 f"with the range.")
+        L.append("")
+        L.append("| format | wall s (range) | CPU s | peak RSS MiB | file size |")
+        L.append("|---|---|---|---|---|")
+        for label, rs in rep["formats"].items():
+            sizes = ", ".join(f"{o[2:]} {b / MIB:.1f} MiB" for o, b in rs[0]["bytes"].items())
+            L.append(f"| {label} | {median([r['wall'] for r in rs]):.3f} ({fmt_range([r['wall'] for r in rs])}) | "
+                     f"{median([r['cpu_total'] for r in rs]):.3f} | {median([r['maxrss_kb'] for r in rs]) / 1024:.0f} | "
+                     f"{sizes} |")
         L.append("")
 
     lat = res.get("latency")

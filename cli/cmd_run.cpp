@@ -32,7 +32,8 @@ extern char** environ;
 namespace bstest::cli {
 
 const char* const kRunHelp =
-    "usage: bstest run [--summary-out FILE] [--deadline-ms N] [--quiet] -- <command> [args...]\n"
+    "usage: bstest run [--summary-out FILE] [--deadline-ms N] [--quiet] [--junit FILE] [--html FILE]\n"
+    "                  [--markdown FILE] -- <command> [args...]\n"
     "\n"
     "Runs <command> (for example `meson test -C build`, `ctest`, or a test binary) so that every test binary\n"
     "it starts reports to Better Stack as one suite: records are shipped while it runs, failed tests are\n"
@@ -47,6 +48,9 @@ const char* const kRunHelp =
     "  --deadline-ms N     once the suite is over (command and re-runs), keep sending for at most N ms\n"
     "                      (default BSTEST_FLUSH_TIMEOUT_MS, 5000); what is left is kept for `bstest flush`\n"
     "  --quiet             no summary table\n"
+    "  --junit FILE, --html FILE, --markdown FILE\n"
+    "                      the suite's report, written once the re-runs are done (see bstest report --help);\n"
+    "                      with GITHUB_STEP_SUMMARY set, the Markdown summary is also added there\n"
     "\n"
     "Exit code: the command's; 0 when every failure was a flaky test and bstest can account for every failure\n"
     "of the command (it is one test program, `meson test` or `ctest`, and each failed program exited as its\n"
@@ -63,6 +67,7 @@ struct RunOptions {
   std::string summary_out;
   int deadline_ms = 0;
   bool quiet = false;
+  ReportOptions reports;
   std::vector<std::string> command;
 };
 
@@ -92,6 +97,8 @@ int parse_run_args(const Args& args, RunOptions& o) {
       }
     } else if (a == "--quiet") {
       o.quiet = true;
+    } else if (int used = report_option(args, i, o.reports, "run"); used != 0) {  // --junit, --html, --markdown
+      if (used < 0) return kUsage;
     } else if (!a.empty() && a[0] == '-') {
       error("run", "unknown option '" + a + "' (see bstest run --help)");
       return kUsage;
@@ -272,6 +279,11 @@ int cmd_run(const Args& args) {
   s.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   writer.suite_finished(s);
   writer.close();
+
+  // The suite's report files and the job summary, from the journals: before the last records are sent, so
+  // that they never wait for the network (cli/cmd_report.cpp). A report that cannot be written is said, and
+  // changes no exit code.
+  write_run_reports(cfg, run_id, o.reports, o.quiet);
 
   // The rest of the records go now; the heartbeat goes at the same time on its own, so that a slow Logs
   // endpoint cannot hold it back.

@@ -18,6 +18,7 @@ int cmd_run(const Args& args);
 int cmd_flush(const Args& args);
 int cmd_heartbeat(const Args& args);
 int cmd_doctor(const Args& args);
+int cmd_report(const Args& args);
 
 // Exit codes shared by every command.
 constexpr int kOk = 0;
@@ -30,6 +31,23 @@ extern const char* const kRunHelp;
 extern const char* const kFlushHelp;
 extern const char* const kHeartbeatHelp;
 extern const char* const kDoctorHelp;
+extern const char* const kReportHelp;
+
+// The report files that `bstest report` and `bstest run` write (cli/cmd_report.cpp); "" for none, "-" for
+// standard output.
+struct ReportOptions {
+  std::string junit;
+  std::string html;
+  std::string markdown;
+  bool any() const;
+};
+// When args[i] is --junit, --html or --markdown: takes its value (i moves onto it) and returns 1; 0 for any
+// other argument; -1 after printing a usage error as `bstest <cmd>`.
+int report_option(const Args& args, std::size_t& i, ReportOptions& options, const char* cmd);
+// For `bstest run`, once its re-runs are done: writes the reports of run `run_id` that `options` ask for, and
+// appends the Markdown summary to $GITHUB_STEP_SUMMARY when that is set. False, after saying why on stderr,
+// when one could not be written.
+bool write_run_reports(const Config& config, const std::string& run_id, const ReportOptions& options, bool quiet);
 
 // The "sending..." line shown while shipping takes more than a second: rewritten in place on a terminal,
 // printed once otherwise (a CI log gets one line, not one a second).

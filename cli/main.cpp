@@ -70,6 +70,7 @@ const char* kUsageText =
     "  flush       send what earlier runs could not (offline, killed, quota)\n"
     "  heartbeat   send one heartbeat ping (or decide one for a sharded run)\n"
     "  doctor      check the configuration and each Better Stack channel\n"
+    "  report      write a run's report: JUnit XML, an HTML page, a Markdown job summary\n"
     "  ship        ship journals (started by test programs; rarely run by hand)\n"
     "  version     print the version\n"
     "  help        this text; `bstest help <command>` or `bstest <command> --help` for a command's options\n"
@@ -105,6 +106,7 @@ int main(int argc, char** argv) {
              : of == "flush" ? kFlushHelp
              : of == "heartbeat" ? kHeartbeatHelp
              : of == "doctor" ? kDoctorHelp
+             : of == "report" ? kReportHelp
              : of == "ship" ? kShipHelp
              : nullptr;
       if (text == nullptr) {
@@ -124,6 +126,7 @@ int main(int argc, char** argv) {
   if (cmd == "flush") return cmd_flush(args);
   if (cmd == "heartbeat") return cmd_heartbeat(args);
   if (cmd == "doctor") return cmd_doctor(args);
+  if (cmd == "report") return cmd_report(args);
   std::fprintf(stderr, "bstest: unknown command '%s'\n\n%s", cmd.c_str(), kUsageText);
   return kUsage;
 }

@@ -8,7 +8,8 @@
                           docs/install.md that a test takes as it is written (the wrap files, the CMake
                           project); indentation aside
   workflow excerpts       every line of a ```yaml block appears in .github/workflows/; a whole sketch (with
-                          `jobs:`) is valid YAML whose commands pass the workflow checks
+                          `jobs:`, or a GitLab CI job with `script:`) is valid YAML whose commands pass the
+                          workflow checks
   ready queries           each ```sql block reads both tables of a Better Stack source, the recent logs
                           (remote(..._logs)) and the older ones (s3Cluster(primary, ..._s3), rows of _row_type 1)
   commands                `./dev X` and `bstest X` name real commands, and every --flag given to `bstest X`
@@ -229,6 +230,15 @@ class ReadmeChecker:
                 for step in job.get("steps", []):
                     if "run" in step:
                         for words in check_workflows.commands_of(str(step["run"])):
+                            self.check_words(first, words)
+            return
+        gitlab_jobs = [j for j in doc.values() if isinstance(j, dict) and "script" in j] if isinstance(doc, dict) else []
+        if gitlab_jobs:  # a sketch of a GitLab CI job (.gitlab-ci.yml): check what it runs
+            for job in gitlab_jobs:
+                for key in ("before_script", "script", "after_script"):
+                    lines = job.get(key, [])
+                    for line in [lines] if isinstance(lines, str) else lines:
+                        for words in check_workflows.commands_of(str(line)):
                             self.check_words(first, words)
             return
         for n, l in enumerate(body):

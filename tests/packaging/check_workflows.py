@@ -62,13 +62,23 @@ def bstest_commands():
     return set(re.findall(r'cmd == "([a-z-]+)"', read("cli/main.cpp")))
 
 
+# Options that a command parses with another command's code: `bstest run` takes the report files of
+# `bstest report` (report_option() in cli/cmd_report.cpp). Each must be an option of that command too.
+SHARED_OPTIONS = {"run": ("report", {"--junit", "--html", "--markdown"})}
+
+
 def cli_options(cmd):
-    """The --options the bstest program accepts for CMD: string literals of cli/cmd_CMD.cpp and cli/main.cpp."""
+    """The --options the bstest program accepts for CMD: string literals of cli/cmd_CMD.cpp and cli/main.cpp,
+    and those it shares with another command (SHARED_OPTIONS)."""
     text = read("cli/main.cpp")
     path = os.path.join("cli", f"cmd_{cmd}.cpp")
     if os.path.exists(os.path.join(ROOT, path)):
         text += read(path)
-    return set(re.findall(r'"(--[a-z][a-z-]*)', text))
+    opts = set(re.findall(r'"(--[a-z][a-z-]*)', text))
+    if cmd in SHARED_OPTIONS:
+        other, shared = SHARED_OPTIONS[cmd]
+        opts |= shared & cli_options(other)
+    return opts
 
 
 def meson_options():

@@ -44,7 +44,8 @@ RunResult run(const RunSpec& spec) {
     std::string kv = *e;
     if (kv.rfind("BETTERSTACK_", 0) == 0 || kv.rfind("BSTEST_", 0) == 0 || kv.rfind("GTEST_", 0) == 0) continue;
     std::string name = kv.substr(0, kv.find('='));
-    if (is_ci_marker(name)) continue;
+    // The CI step's summary file: bstest run adds its report there, and a test's runs must not.
+    if (is_ci_marker(name) || name == "GITHUB_STEP_SUMMARY") continue;
     bool overridden = std::any_of(spec.env.begin(), spec.env.end(), [&](const auto& p) { return p.first == name; });
     if (!overridden) env.push_back(kv);
   }

@@ -13,7 +13,8 @@ struct RunSpec {
   std::vector<std::string> argv;
   // Added to the environment (a later entry for the same name wins). Every BETTERSTACK_*, BSTEST_* and
   // GTEST_* variable of the test process itself is removed first, and so are the variables that mark a CI
-  // provider (CI, GITHUB_ACTIONS, ...), so runs are hermetic; a test sets them here to act as CI.
+  // provider (CI, GITHUB_ACTIONS, ...) and GITHUB_STEP_SUMMARY, so runs are hermetic; a test sets them here
+  // to act as CI.
   std::vector<std::pair<std::string, std::string>> env;
   std::string cwd;
   int timeout_ms = 60000;

@@ -235,6 +235,23 @@ TEST(Config, KnobsAreRead) {
   EXPECT_EQ(c.redact[0], "MY_*");
 }
 
+TEST(Config, ReportSettings) {
+  bstest::Config d = parse({});
+  EXPECT_EQ(d.keep_runs, 3);
+  EXPECT_EQ(d.run_link, "");
+  bstest::Config c = parse({{"BSTEST_KEEP_RUNS", "0"}, {"BSTEST_RUN_LINK", "https://example.test/runs?q={run_id}"}});
+  EXPECT_TRUE(c.problems.empty()) << all_problems(c);
+  EXPECT_EQ(c.keep_runs, 0);
+  EXPECT_EQ(c.run_link, "https://example.test/runs?q={run_id}");
+  bstest::Config bad = parse({{"BSTEST_KEEP_RUNS", "-1"}, {"BSTEST_RUN_LINK", "telemetry/runs/{run_id}"}});
+  EXPECT_EQ(bad.keep_runs, 3);
+  EXPECT_EQ(bad.run_link, "");
+  ASSERT_EQ(bad.problems.size(), 2u) << all_problems(bad);
+  EXPECT_NE(bad.problems[0].find("BSTEST_KEEP_RUNS='-1' is not a whole number from 0 to 1000"), std::string::npos);
+  EXPECT_NE(bad.problems[1].find("BSTEST_RUN_LINK='telemetry/runs/{run_id}' is not an http(s) URL"),
+            std::string::npos);
+}
+
 TEST(Config, BadBooleanIsNamed) {
   bstest::Config c = parse({{"BSTEST_FLAKY_FAILS", "maybe"}});
   ASSERT_EQ(c.problems.size(), 1u);

@@ -67,6 +67,9 @@ struct Config {
   std::vector<std::string> redact;        // BSTEST_REDACT: extra variable-name patterns to redact
   std::string shipper_program;            // BSTEST_SHIPPER: path of `bstest` (default: found automatically)
   bool quiet = false;                     // BSTEST_QUIET=1: no summary line on stderr (problems still shown)
+  int keep_runs = 3;                      // BSTEST_KEEP_RUNS: delivered journals of the last N runs kept for
+                                          // `bstest report` in <dir>/delivered/ (0: removed once delivered)
+  std::string run_link;                   // BSTEST_RUN_LINK: the run in Better Stack, "{run_id}" replaced (reports)
 
   // One line per problem found while parsing, e.g.
   // "BETTERSTACK_SOURCE_TOKEN contains whitespace or control characters; Better Stack Logs is off for this run".

@@ -342,6 +342,14 @@ Config Config::from_env(const std::function<const char*(const char*)>& lookup) {
   if (r.value("BSTEST_CA_BUNDLE", v) && !v.empty()) cfg.ca_bundle = v;
   if (r.value("BSTEST_SHIPPER", v) && !v.empty()) cfg.shipper_program = v;
   if (r.value("BSTEST_ENVIRONMENT", v) && !v.empty()) cfg.environment = v;
+  r.integer("BSTEST_KEEP_RUNS", cfg.keep_runs, 0, 1000);
+  if (r.value("BSTEST_RUN_LINK", v) && !v.empty()) {
+    if (v.rfind("https://", 0) == 0 || v.rfind("http://", 0) == 0) {
+      cfg.run_link = v;
+    } else {
+      r.problem("BSTEST_RUN_LINK='" + r.quote(v) + "' is not an http(s) URL; reports show no link to Better Stack");
+    }
+  }
   if (r.value("BSTEST_HEARTBEAT_ON_FAILURE", v) && !v.empty()) {
     if (v == "none") {
       cfg.heartbeat_on_failure = false;

@@ -14,6 +14,7 @@
 #include "journal/crash_handler.hpp"
 #include "journal/journal.hpp"
 #include "journal/journal_files.hpp"
+#include "journal/retention.hpp"
 #include "record/error_events.hpp"
 #include "record/json.hpp"
 #include "record/log_records.hpp"
@@ -116,6 +117,7 @@ struct Journal {
   bool crash_recorded = false;
   bool writer_gone = false;
   bool owner_role = true;
+  bool has_records = false;  // log records (not only a heartbeat): kept for `bstest report` once delivered
   // Lines past a channel's cursor that this shipper cannot send because the channel is not configured
   // here: the journal is kept for a `bstest flush` that can.
   std::uint64_t kept_logs = 0;
@@ -363,6 +365,7 @@ class Shipper {
     bool fresh = end_off > j.scan_off;  // not seen before for run state
     if (opt_.on_line && fresh) opt_.on_line(j.path, line);
     if (starts_with(line, "{\"id\":")) {
+      j.has_records = true;
       if (fresh) track(j, line);
       if (end_off <= j.cursor.logs) return;  // delivered before
       if (!logs_.enabled) {
@@ -917,7 +920,9 @@ class Shipper {
       bool at_end = j.writer_gone && j.closed && j.read_off >= j.reader.file_size();
       if (at_end && delivered(j)) {
         std::string cursor_path = journal_dir(dir_) + "/" + j.base + ".cursor";
-        ::unlink(j.path.c_str());
+        // Kept for `bstest report` in delivered/, the last BSTEST_KEEP_RUNS runs (journal/retention.hpp).
+        retire_journal(dir_, j.path, j.has_records, cfg_.keep_runs);
+        retired_ = true;
         ::unlink(cursor_path.c_str());
         ::unlink(ring_path_of(j.path).c_str());
         ++stats_.journals_finished;
@@ -962,6 +967,7 @@ class Shipper {
   }
 
   void finish() {
+    if (retired_) prune_delivered(dir_, cfg_.keep_runs);
     for (auto& [path, j] : journals_) {
       update_cursor(*j);
       stats_.records_pending += j->log_lines.size() + j->kept_logs;
@@ -1014,6 +1020,7 @@ class Shipper {
   Buf chunk_;
   std::vector<std::uint64_t> ends_;
   bool owner_done_ = false;
+  bool retired_ = false;  // a delivered journal was moved to delivered/ (or removed)
   // Shipping one run with that run's own configuration (the companion, bstest run, the test program at
   // exit): error events and heartbeats of a channel not configured here were not meant to be sent.
   bool own_run_ = false;

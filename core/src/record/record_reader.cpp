@@ -1,0 +1,148 @@
+#include "record/record_reader.hpp"
+
+#include <cstddef>
+
+
+namespace bstest::detail {
+
+namespace {
+
+bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
+
+// How far into a log record its "event" may start: `{"id":"<12 hex>-<sequence>[-dropped]",
+// "dt":"<27 characters>","level":"error",` is about 110 bytes.
+constexpr std::size_t kEventHead = 192;
+
+}  // namespace
+
+LineKind kind_of(std::string_view line) noexcept {
+  if (starts_with(line, "{\"id\":")) return LineKind::log_record;
+  if (starts_with(line, "{\"sentry\":")) return LineKind::error_event;
+  if (starts_with(line, "{\"heartbeat\":")) return LineKind::heartbeat;
+  if (starts_with(line, "{\"local\":")) return LineKind::local;
+  return LineKind::other;
+}
+
+std::string_view event_of(std::string_view line) noexcept {
+  if (kind_of(line) != LineKind::log_record) return {};
+  constexpr std::string_view kKey = ",\"event\":\"";
+  std::string_view head = line.substr(0, kEventHead);
+  auto at = head.find(kKey);
+  if (at == std::string_view::npos) return {};
+  // The name may run past the head: look for its end in the whole line.
+  std::string_view rest = line.substr(at + kKey.size());
+  auto end = rest.find('"');
+  return end == std::string_view::npos ? std::string_view() : rest.substr(0, end);
+}
+
+std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) noexcept {
+  if (text.size() <= max_bytes) return text;
+  std::size_t cut = max_bytes;
+  // Back over continuation bytes (10xxxxxx) to the start of the character that would be split.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut);
+}
+
+// --- JsonView ----------------------------------------------------------------------------------------
+
+JsonView JsonView::member(std::string_view key) const noexcept {
+  if (!is_object()) return {};
+  rapidjson::Value::ConstMemberIterator it = v_->MemberEnd();
+  for (auto m = v_->MemberBegin(); m != v_->MemberEnd(); ++m) {
+    if (std::string_view(m->name.GetString(), m->name.GetStringLength()) == key) {
+      it = m;
+      break;
+    }
+  }
+  return it == v_->MemberEnd() ? JsonView() : JsonView(&it->value);
+}
+
+JsonView JsonView::get(std::string_view path) const noexcept {
+  JsonView at = *this;
+  while (!path.empty() && at.exists()) {
+    auto dot = path.find('.');
+    at = at.member(path.substr(0, dot));
+    path = dot == std::string_view::npos ? std::string_view() : path.substr(dot + 1);
+  }
+  return at;
+}
+
+std::string_view JsonView::view(std::string_view path, std::string_view fallback) const noexcept {
+  JsonView v = get(path);
+  if (!v.is_string()) return fallback;
+  return {v.v_->GetString(), v.v_->GetStringLength()};
+}
+
+std::string JsonView::str(std::string_view path, std::string_view fallback) const {
+  return std::string(view(path, fallback));
+}
+
+double JsonView::num(std::string_view path, double fallback) const noexcept {
+  JsonView v = get(path);
+  return v.is_number() ? v.v_->GetDouble() : fallback;
+}
+
+std::int64_t JsonView::integer(std::string_view path, std::int64_t fallback) const noexcept {
+  JsonView v = get(path);
+  return v.exists() && v.v_->IsInt64() ? v.v_->GetInt64() : fallback;
+}
+
+bool JsonView::boolean(std::string_view path, bool fallback) const noexcept {
+  JsonView v = get(path);
+  return v.exists() && v.v_->IsBool() ? v.v_->GetBool() : fallback;
+}
+
+std::size_t JsonView::size(std::string_view path) const noexcept {
+  JsonView v = get(path);
+  return v.is_array() ? v.v_->Size() : 0;
+}
+
+JsonView JsonView::operator[](std::size_t i) const noexcept {
+  if (!is_array() || i >= v_->Size()) return {};
+  return JsonView(&(*v_)[static_cast<rapidjson::SizeType>(i)]);
+}
+
+std::vector<std::string> JsonView::strings(std::string_view path) const {
+  std::vector<std::string> out;
+  JsonView a = get(path);
+  for (std::size_t i = 0, n = a.size(); i < n; ++i) {
+    JsonView e = a[i];
+    if (e.is_string()) out.emplace_back(e.view());
+  }
+  return out;
+}
+
+// --- Record ------------------------------------------------------------------------------------------
+
+// The values of a parsed line live in a pool whose first 16 KiB are this object's own buffer; the pool is
+// emptied before each parse (a fresh Document per line would allocate and free a 64 KiB chunk each time).
+struct Record::State {
+  alignas(std::max_align_t) char buffer[16u << 10];
+  rapidjson::MemoryPoolAllocator<> pool{buffer, sizeof buffer};
+  rapidjson::Document doc{&pool};
+};
+
+Record::Record() : state_(std::make_unique<State>()) {}
+Record::Record(std::string_view line) : Record() { parse(line); }
+Record::~Record() = default;
+Record::Record(Record&& other) noexcept : state_(std::move(other.state_)), root_(other.root_) { other.root_ = nullptr; }
+Record& Record::operator=(Record&& other) noexcept {
+  state_ = std::move(other.state_);
+  root_ = other.root_;
+  other.root_ = nullptr;
+  return *this;
+}
+
+bool Record::parse(std::string_view line) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  if (!state_) state_ = std::make_unique<State>();  // moved from
+  State& s = *state_;
+  root_ = nullptr;
+  s.doc.SetNull();  // a pool's values own nothing: this only forgets them
+  s.pool.Clear();
+  s.doc.Parse(line.data(), line.size());
+  if (!s.doc.HasParseError() && s.doc.IsObject()) root_ = &s.doc;
+  return root_ != nullptr;
+}
+
+}  // namespace bstest::detail

@@ -1,0 +1,87 @@
+#include "report/journal_files.hpp"
+
+#include <bstest/ship.hpp>
+
+#include "journal/journal.hpp"
+#include "journal/retention.hpp"
+#include "record/json.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <set>
+
+namespace bstest::report {
+
+namespace {
+
+// A run id that `bstest heartbeat` and bstest run's ping use for their heartbeat-only journals.
+bool heartbeat_only(std::string_view run_id) {
+  return run_id.size() > 3 && run_id.compare(run_id.size() - 3, 3, "-hb") == 0;
+}
+
+void list_folder(const std::string& dir, bool delivered, std::set<std::string>& seen, std::vector<JournalFile>& out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view id = detail::run_id_of_journal(e->d_name);
+    if (id.empty() || heartbeat_only(id) || !seen.insert(e->d_name).second) continue;
+    JournalFile f;
+    f.path = dir + "/" + e->d_name;
+    f.run_id = std::string(id);
+    f.delivered = delivered;
+    struct stat st {};
+    if (::lstat(f.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    f.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    out.push_back(std::move(f));
+  }
+  ::closedir(d);
+}
+
+}  // namespace
+
+std::vector<JournalFile> list_journals(const std::string& bstest_dir) {
+  std::vector<JournalFile> out;
+  std::set<std::string> seen;
+  list_folder(journal_dir(bstest_dir), false, seen, out);
+  // A journal delivered (and moved) while journal/ was listed is found here, once.
+  list_folder(detail::delivered_dir(bstest_dir), true, seen, out);
+  return out;
+}
+
+bool read_journal(const JournalFile& file, const std::function<void(std::string_view line)>& on_line,
+                  bool& writer_alive, std::string& error) {
+  detail::JournalReader reader;
+  std::string path = file.path;
+  if (!reader.open(path, error)) {
+    // Moved to delivered/ since it was listed: read it there.
+    if (file.delivered) return false;
+    auto slash = path.rfind('/');
+    std::string bstest_dir = path.substr(0, path.rfind('/', slash - 1));
+    path = detail::delivered_dir(bstest_dir) + path.substr(slash);
+    std::string again;
+    if (!reader.open(path, again)) return false;
+    error.clear();
+  }
+  writer_alive = reader.writer_alive();
+  // Records reach the journal file through the writer's ring: move the complete ones in first.
+  std::string ring_error;
+  if (!file.delivered) detail::absorb_ring(path, !writer_alive, ring_error);
+  detail::Buf chunk;
+  for (std::uint64_t offset = 0;;) {
+    chunk.clear();
+    std::uint64_t next = reader.read_lines(offset, chunk, 1u << 20, !writer_alive);
+    if (next == offset) break;
+    std::string_view all = chunk.view();
+    for (std::size_t pos = 0; pos < all.size();) {
+      std::size_t nl = all.find('\n', pos);
+      if (nl == std::string_view::npos) nl = all.size();
+      on_line(all.substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+    offset = next;
+  }
+  return true;
+}
+
+}  // namespace bstest::report

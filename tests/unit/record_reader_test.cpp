@@ -1,0 +1,201 @@
+// The one reader of journal lines: every kind of line a real Session writes is recognised, a log record's
+// event is found without parsing it, and typed getters read what was written and give their fallback for
+// anything else (missing, another type, a torn or hostile line).
+#include <bstest/session.hpp>
+
+#include "process.hpp"
+#include "record/record_reader.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+using bstest::detail::event_of;
+using bstest::detail::JsonView;
+using bstest::detail::kind_of;
+using bstest::detail::LineKind;
+using bstest::detail::Record;
+using bstest::detail::utf8_prefix;
+using bstest::testing::TempDir;
+
+namespace {
+
+// The journal lines of a small run written by a real Session: a passed test, a failed one with two
+// failures and properties, a skipped one, an uncaught exception (an error event), then the end of the run.
+std::vector<std::string> session_lines(const TempDir& dir) {
+  bstest::Config cfg = bstest::Config::from_env([](const char*) -> const char* { return nullptr; });
+  cfg.dir = dir.path();
+  cfg.quiet = true;
+  cfg.retries = 0;
+  {
+    bstest::Session s(cfg);
+    s.run_started({"unit", "1.0"});
+    bstest::TestInfo t;
+    t.suite = "Math";
+    t.name = "Add";
+    t.file = "math_test.cc";
+    t.line = 10;
+    s.test_started(t);
+    s.test_finished({bstest::Result::passed, {}, -1});
+    t.name = "Sub";
+    t.line = 20;
+    t.tags = {"fast", "math"};
+    s.test_started(t);
+    bstest::Failure f;
+    f.file = "math_test.cc";
+    f.line = 42;
+    f.message = "Expected equality\n  a: 1\n  b: 2";
+    s.failure(f);
+    f.line = 43;
+    f.message = "caf\xC3\xA9 \"quoted\"";
+    f.fatal = true;
+    s.failure(f);
+    s.property("ticket", "BUG-7");
+    s.property("a.b", "dotted key");
+    s.test_finished({bstest::Result::failed, {}, -1});
+    t.name = "Skip";
+    t.tags = {};
+    s.test_started(t);
+    s.test_finished({bstest::Result::skipped, "needs a GPU", -1});
+    s.run_finished();
+  }
+  return bstest::testing::journal_lines(dir.path());
+}
+
+const std::string* first_with_event(const std::vector<std::string>& lines, std::string_view event,
+                                    std::size_t skip = 0) {
+  for (const auto& l : lines) {
+    if (event_of(l) == event && skip-- == 0) return &l;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(RecordReader, EveryLineOfARealJournalHasItsKind) {
+  TempDir dir;
+  auto lines = session_lines(dir);
+  ASSERT_FALSE(lines.empty());
+  int records = 0, local = 0, other = 0;
+  for (const auto& l : lines) {
+    LineKind k = kind_of(l);
+    records += k == LineKind::log_record;
+    local += k == LineKind::local;
+    other += k == LineKind::other;
+    Record r(l);
+    EXPECT_TRUE(r.ok()) << l.substr(0, 200);
+    if (k == LineKind::log_record) {
+      EXPECT_EQ(event_of(l), r.event()) << "the head gives the parsed record's event: " << l.substr(0, 200);
+      EXPECT_FALSE(r.event().empty());
+    }
+    if (k == LineKind::local) {
+      EXPECT_FALSE(r.local().empty()) << l;
+    }
+  }
+  // run_started, 3 x (test_started, test_finished), run_finished.
+  EXPECT_EQ(records, 8);
+  EXPECT_GE(local, 2) << "the process line and the closed marker";
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(kind_of("{\"sentry\":{\"event_id\":\"x\"}}"), LineKind::error_event);
+  EXPECT_EQ(kind_of("{\"heartbeat\":{\"success\":true}}"), LineKind::heartbeat);
+  EXPECT_EQ(kind_of(""), LineKind::other);
+  EXPECT_EQ(kind_of(" {\"id\":"), LineKind::other);
+}
+
+TEST(RecordReader, TypedGettersReadWhatTheSessionWrote) {
+  TempDir dir;
+  auto lines = session_lines(dir);
+  const std::string* failed = first_with_event(lines, "test_finished", 1);
+  ASSERT_NE(failed, nullptr);
+  Record r(*failed);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.str("test.full_name"), "Math.Sub");
+  EXPECT_EQ(r.view("test.result"), "failed");
+  EXPECT_EQ(r.integer("test.line"), 20);
+  EXPECT_GE(r.num("test.duration_ms", -1), 0.0);
+  EXPECT_EQ(r.strings("test.tags"), (std::vector<std::string>{"fast", "math"}));
+  ASSERT_EQ(r.size("test.failures"), 2u);
+  JsonView second = r.get("test.failures")[1];
+  EXPECT_EQ(second.str("message"), "caf\xC3\xA9 \"quoted\"") << "escapes undone";
+  EXPECT_EQ(second.integer("line"), 43);
+  EXPECT_TRUE(second.boolean("fatal"));
+  EXPECT_FALSE(r.get("test.failures")[0].boolean("fatal")) << "absent: the fallback";
+  EXPECT_FALSE(r.get("test.failures")[2].exists()) << "past the end";
+  // Properties: a key with a dot is reached whole with member(), and each_member lists them in order.
+  JsonView props = r.get("test.properties");
+  EXPECT_EQ(props.member("a.b").str(), "dotted key");
+  EXPECT_FALSE(r.has("test.properties.a.b")) << "a path splits at every dot";
+  std::vector<std::string> keys;
+  props.each_member([&](std::string_view k, JsonView v) { keys.push_back(std::string(k) + "=" + v.str()); });
+  EXPECT_EQ(keys, (std::vector<std::string>{"ticket=BUG-7", "a.b=dotted key"}));
+  // Run and the first skip reason.
+  EXPECT_EQ(r.str("run.framework"), "unit");
+  EXPECT_EQ(r.integer("run.attempt"), 1);
+  const std::string* skipped = first_with_event(lines, "test_finished", 2);
+  ASSERT_NE(skipped, nullptr);
+  EXPECT_EQ(Record(*skipped).str("test.skip_reason"), "needs a GPU");
+}
+
+TEST(RecordReader, WrongTypesAndMissingPathsGiveTheFallback) {
+  Record r(R"({"id":"x-1","n":1.5,"big":18446744073709551615,"s":"text","b":true,"a":[1,"two",null,"three"],)"
+           R"("o":{"k":{"deep":7}}})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.str("n", "none"), "none");
+  EXPECT_EQ(r.num("s", -1), -1);
+  EXPECT_EQ(r.integer("n", -1), -1) << "1.5 is no whole number";
+  EXPECT_EQ(r.integer("big", -1), -1) << "beyond int64";
+  EXPECT_DOUBLE_EQ(r.num("n"), 1.5);
+  EXPECT_EQ(r.integer("o.k.deep"), 7);
+  EXPECT_FALSE(r.boolean("s"));
+  EXPECT_TRUE(r.boolean("missing", true));
+  EXPECT_EQ(r.strings("a"), (std::vector<std::string>{"two", "three"}));
+  EXPECT_EQ(r.size("o"), 0u) << "not an array";
+  EXPECT_EQ(r.size("a"), 4u);
+  EXPECT_FALSE(r.has("o.k.deep.deeper"));
+  EXPECT_FALSE(r.has("s.x")) << "a string has no members";
+  EXPECT_EQ(r.get("").raw(), r.root().raw()) << "the empty path is the value itself";
+  EXPECT_EQ(r.event(), "") << "no event";
+}
+
+TEST(RecordReader, TornHostileAndReusedLines) {
+  Record r;
+  EXPECT_FALSE(r.parse("{\"id\":\"x-1\",\"event\":\"test_fin"));
+  EXPECT_FALSE(r.root().exists());
+  EXPECT_EQ(r.str("id", "fallback"), "fallback");
+  EXPECT_FALSE(r.parse("[1,2,3]")) << "a line is an object";
+  EXPECT_FALSE(r.parse(""));
+  // Deep nesting is parsed without recursion: a damaged file cannot overflow the stack.
+  std::string deep = "{\"id\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  EXPECT_TRUE(r.parse(deep));
+  // Reuse: the new line replaces the old one; a trailing newline is fine.
+  EXPECT_TRUE(r.parse("{\"local\":\"closed\",\"mono_ms\":12}\n"));
+  EXPECT_EQ(r.local(), "closed");
+  EXPECT_EQ(r.integer("mono_ms"), 12);
+  EXPECT_FALSE(r.has("id"));
+}
+
+TEST(RecordReader, EventFromTheHeadOnly) {
+  EXPECT_EQ(event_of(R"({"id":"a-1","dt":"2026-11-25T17:06:05.123456Z","level":"info","event":"test_started","x":1})"),
+            "test_started");
+  // A record whose own event is missing: an "event" key deep in a value is not taken for it.
+  std::string filler(300, 'x');
+  EXPECT_EQ(event_of(R"({"id":"a-1","message":")" + filler + R"(","test":{"properties":{"k":",\"event\":\"fake\""}}})"),
+            "");
+  EXPECT_EQ(event_of(R"({"local":"closed","event":"test_started"})"), "") << "not a log record";
+  EXPECT_EQ(event_of(R"({"id":"a-1","event":"unterminated)"), "");
+  EXPECT_EQ(event_of(R"({"id":"a-1-dropped","dt":"2026-11-25T17:06:05.123456Z","level":"warn","event":"record_dropped"})"),
+            "record_dropped");
+}
+
+TEST(RecordReader, Utf8PrefixNeverSplitsACharacter) {
+  std::string s = "ab\xC3\xA9" "c\xE2\x82\xAC" "d";  // a b é c € d
+  EXPECT_EQ(utf8_prefix(s, 100), s);
+  EXPECT_EQ(utf8_prefix(s, 2), "ab");
+  EXPECT_EQ(utf8_prefix(s, 3), "ab") << "é needs two bytes";
+  EXPECT_EQ(utf8_prefix(s, 4), "ab\xC3\xA9");
+  EXPECT_EQ(utf8_prefix(s, 6), "ab\xC3\xA9" "c");
+  EXPECT_EQ(utf8_prefix(s, 7), "ab\xC3\xA9" "c");
+  EXPECT_EQ(utf8_prefix(s, 8), "ab\xC3\xA9" "c\xE2\x82\xAC");
+  EXPECT_EQ(utf8_prefix(s, 0), "");
+}
