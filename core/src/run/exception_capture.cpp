@@ -5,6 +5,7 @@
 #include "run/exception_capture.hpp"
 
 #include "record/json.hpp"
+#include "stack/capture.hpp"
 
 #include <dlfcn.h>
 
@@ -126,6 +127,9 @@ extern "C" BSTEST_THROW_LINKAGE void __cxa_throw(void* object, std::type_info* t
   bstest::detail::ThrowSite& site = bstest::detail::t_last_throw;
   site.type = type;
   site.where = __builtin_return_address(0);
+  // With throw stacks on, the registers and the top of the stack too (a memcpy): the Session turns them
+  // into a snapshot line if the exception escapes the test (stack/capture.hpp).
+  if (bstest::detail::stack::throw_stacks_enabled()) bstest::detail::stack::note_throw_stack();
 #if defined(BSTEST_ASAN)
   __asan_handle_no_return();
 #endif

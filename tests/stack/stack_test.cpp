@@ -1,0 +1,218 @@
+// Stacks of a crash, an escaped exception and a hang, three calls deep in a real test program
+// (stack_fixture.cpp): taken inside it the way bstest takes them, unwound and named here, in another process.
+#include "stack/capture.hpp"
+#include "stack/render.hpp"
+#include "stack/symbolize.hpp"
+#include "stack_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace bstest::testing {
+namespace {
+
+namespace stack = detail::stack;
+
+RunResult run_argv(std::vector<std::string> argv) {
+  RunSpec spec;
+  spec.argv = std::move(argv);
+  return run(spec);
+}
+
+// Runs the fixture's test `test` with its snapshots going to a file; returns its first snapshot line.
+std::string snapshot_of(const TempDir& dir, const std::string& test, const std::string& program, RunResult& r) {
+  RunSpec spec;
+  spec.argv = {program, "--gtest_filter=Stacks." + test};
+  spec.env = {{"STACK_OUT", dir / "stack"}};
+  r = run(spec);
+  std::vector<std::string> lines = lines_of(read_file(dir / "stack"));
+  return lines.empty() ? std::string() : lines.front();
+}
+
+TEST(CrashStack, NamesTheFaultingLineAndItsCallers) {
+  TempDir dir;
+  RunResult r;
+  std::string line = snapshot_of(dir, "Crash", build_path("BSTEST_TEST_STACK_FIXTURE"), r);
+  EXPECT_TRUE(ended_by_segv(r)) << "exit " << r.exit_code << " signal " << r.signal << "\n" << r.err;
+  ASSERT_FALSE(line.empty()) << r.err;
+  EXPECT_LT(line.size(), stack::kCrashLineCapacity);
+
+  stack::Stack s = stack::symbolize_snapshot(line);
+  EXPECT_EQ(s.problem, "");
+  ASSERT_FALSE(s.frames.empty());
+  EXPECT_TRUE(s.frames[0].in_app) << "the innermost frame is the faulting instruction: " << s.frames[0].function;
+  expect_three_calls_deep(s, "crash", "Crash", "body-crash");
+  // Below the test body: GoogleTest's frames, not the program's own code, then main().
+  bool framework = false;
+  for (const auto& f : s.frames) framework = framework || (f.function.rfind("testing::", 0) == 0 && !f.in_app);
+  EXPECT_TRUE(framework);
+}
+
+TEST(CrashStack, SentryOrderIsOutermostFirst) {
+  TempDir dir;
+  RunResult r;
+  stack::Stack s = stack::symbolize_snapshot(snapshot_of(dir, "Crash", build_path("BSTEST_TEST_STACK_FIXTURE"), r));
+  detail::Buf b;
+  stack::put_sentry_stacktrace(b, s);
+  Json j(b.str());
+  ASSERT_TRUE(j.ok()) << b.str();
+  std::size_t n = j.size("frames");
+  ASSERT_GE(n, 3u);
+  const rapidjson::Value& frames = *j.at("frames");
+  const rapidjson::Value& last = frames[static_cast<rapidjson::SizeType>(n - 1)];
+  EXPECT_NE(std::string(last["function"].GetString()).find("corrupt_index("), std::string::npos);
+  EXPECT_EQ(last["lineno"].GetInt(), fixture_line("crash"));
+  EXPECT_TRUE(last["in_app"].GetBool());
+  EXPECT_EQ(last["package"].GetString(), build_path("BSTEST_TEST_STACK_FIXTURE"));
+  EXPECT_EQ(std::string(last["instruction_addr"].GetString()).rfind("0x", 0), 0u);
+  EXPECT_NE(std::string(frames[static_cast<rapidjson::SizeType>(n - 2)]["function"].GetString()).find("rebuild("),
+            std::string::npos);
+  EXPECT_FALSE(frames[0]["in_app"].GetBool()) << "the outermost frame is the C runtime's start";
+
+  std::string text = stack::stack_text(s, 4096);
+  EXPECT_NE(text.substr(0, text.find('\n')).find("corrupt_index("), std::string::npos) << text;
+  EXPECT_NE(text.find("stack_fixture.cpp:" + std::to_string(fixture_line("crash")) + ")"), std::string::npos) << text;
+}
+
+TEST(ThrowStack, NamesTheThrowAndItsCallers) {
+  TempDir dir;
+  RunResult r;
+  std::string line = snapshot_of(dir, "Throw", build_path("BSTEST_TEST_STACK_FIXTURE"), r);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  ASSERT_FALSE(line.empty()) << r.out << r.err;
+  EXPECT_NE(line.find("\"kind\":\"throw\""), std::string::npos);
+  stack::Stack s = stack::symbolize_snapshot(line);
+  EXPECT_EQ(s.problem, "");
+  ASSERT_FALSE(s.frames.empty());
+  EXPECT_NE(s.frames[0].function.find("corrupt_index("), std::string::npos)
+      << "the capture's own frames are skipped: " << s.frames[0].function;
+  expect_three_calls_deep(s, "throw", "Throw", "body-throw");
+}
+
+__attribute__((noinline)) void throw_here() {
+  throw std::runtime_error("here");  // the test below looks for this function
+}
+
+TEST(ThrowStack, OffUntilTurnedOnAndPerThread) {
+  stack::enable_throw_stacks(false);
+  stack::clear_throw_stack();
+  try {
+    throw_here();
+  } catch (const std::exception&) {
+  }
+  EXPECT_EQ(stack::throw_stack_line(), "");
+  stack::enable_throw_stacks(true);
+  try {
+    throw_here();
+  } catch (const std::exception&) {
+  }
+  std::string line = stack::throw_stack_line();
+  stack::enable_throw_stacks(false);
+  ASSERT_FALSE(line.empty());
+  stack::Stack s = stack::symbolize_snapshot(line);
+  ASSERT_FALSE(s.frames.empty()) << s.problem;
+  EXPECT_NE(s.frames[0].function.find("throw_here"), std::string::npos) << s.frames[0].function;
+  stack::clear_throw_stack();
+  EXPECT_EQ(stack::throw_stack_line(), "");
+}
+
+TEST(HangStacks, AllThreadsFromOutside) {
+  pid_t pid = start_hung({});
+  ASSERT_GT(pid, 0);
+  stack::LiveStacks live = stack::capture_live(pid);
+  kill_hung(pid);
+  EXPECT_EQ(live.problem, "");
+  ASSERT_EQ(live.threads.size(), 3u) << live.problem;
+  EXPECT_EQ(live.threads[0].tid, pid) << "the main thread first";
+  expect_three_calls_deep(live.threads[0], "hang", "Hang", "body-hang");
+  EXPECT_FALSE(live.threads[0].frames[0].in_app) << "it waits in the C library: " << live.threads[0].frames[0].function;
+  for (std::size_t i = 1; i < live.threads.size(); ++i) {
+    const stack::Stack& t = live.threads[i];
+    EXPECT_EQ(t.thread_name, "index-worker");
+    auto app = app_frames(t);
+    ASSERT_FALSE(app.empty()) << t.problem;
+    auto waits = std::find_if(app.begin(), app.end(), [](const stack::Frame& f) {
+      return f.function == "(anonymous namespace)::worker_waits_for_rows()";
+    });
+    ASSERT_NE(waits, app.end()) << stack::stack_text(t, 8192);
+    EXPECT_EQ(waits->line, fixture_line("worker"));
+  }
+}
+
+TEST(HangStacks, AProcessThatIsGoneSaysSo) {
+  stack::LiveStacks live = stack::capture_live(999999999);
+  EXPECT_TRUE(live.threads.empty());
+  EXPECT_NE(live.problem.find("process 999999999"), std::string::npos) << live.problem;
+}
+
+// A program without a symbol table or debug information: the frames still come (the unwind tables stay
+// in a stripped program), with addresses and the module, and one line says why they have no names.
+TEST(CrashStack, StrippedProgramGivesAddressesAndSaysWhy) {
+  TempDir dir;
+  std::string copy = dir / "stripped_fixture";
+  RunResult s = run_argv({"sh", "-c", "cp \"$0\" \"$1\" && strip --strip-all \"$1\"", build_path("BSTEST_TEST_STACK_FIXTURE"), copy});
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  RunResult r;
+  stack::Stack st = stack::symbolize_snapshot(snapshot_of(dir, "Crash", copy, r));
+  ASSERT_GE(st.frames.size(), 3u) << st.problem;
+  EXPECT_EQ(st.frames[0].module, copy);
+  EXPECT_EQ(st.frames[0].function, "");
+  EXPECT_EQ(st.frames[0].line, 0);
+  EXPECT_EQ(st.problem, "no debug information in " + copy +
+                            " (built without -g, or stripped without a separate debug file): functions from its "
+                            "symbol table at best, no files or lines");
+  EXPECT_NE(stack::frame_text(st.frames[0]).find("(stripped_fixture+0x"), std::string::npos)
+      << stack::frame_text(st.frames[0]);
+}
+
+// The program was rebuilt (or replaced) between the crash and the symbolizing: its frames are not named
+// from the wrong file.
+TEST(CrashStack, ARebuiltProgramIsNotTrusted) {
+  TempDir dir;
+  std::string copy = dir / "fixture";
+  RunResult c = run_argv({"cp", build_path("BSTEST_TEST_STACK_FIXTURE"), copy});
+  ASSERT_EQ(c.exit_code, 0);
+  RunResult r;
+  std::string line = snapshot_of(dir, "Crash", copy, r);
+  ASSERT_FALSE(line.empty());
+  c = run_argv({"cp", build_path("BSTEST_TEST_DRIVER"), copy});
+  ASSERT_EQ(c.exit_code, 0);
+  stack::Stack st = stack::symbolize_snapshot(line);
+  EXPECT_NE(st.problem.find(copy + " changed since it ran (another build-id): its frames have addresses only"),
+            std::string::npos)
+      << st.problem;
+  ASSERT_FALSE(st.frames.empty()) << st.problem;
+  EXPECT_EQ(st.frames[0].function, "");
+  EXPECT_EQ(st.frames[0].module, "");
+  EXPECT_NE(st.frames[0].address, 0u);
+}
+
+TEST(SnapshotLine, SomethingElseSaysWhat) {
+  EXPECT_EQ(stack::symbolize_snapshot("{\"local\":\"closed\"}").problem, "not a stack snapshot line");
+  EXPECT_EQ(stack::symbolize_snapshot("garbage").problem, "not a stack snapshot line");
+}
+
+// Reading memory for a crash never faults: it stops at the first page that cannot be read, both ways.
+TEST(ReadMemory, StopsAtAnUnreadablePage) {
+  long page = ::sysconf(_SC_PAGESIZE);
+  auto* mem = static_cast<char*>(::mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(mem, MAP_FAILED);
+  std::memset(mem, 'x', 2 * page);
+  ASSERT_EQ(::mprotect(mem + page, page, PROT_NONE), 0);
+  std::string out(3 * page, '\0');
+  auto at = reinterpret_cast<std::uintptr_t>(mem) + 100;
+  EXPECT_EQ(stack::read_memory(at, &out[0], out.size()), static_cast<std::size_t>(page - 100));
+  EXPECT_EQ(out.substr(0, 3), "xxx");
+  EXPECT_EQ(stack::read_memory_through_pipe(at, &out[0], out.size()), static_cast<std::size_t>(page - 100));
+  EXPECT_EQ(stack::read_memory(0, &out[0], 16), 0u);
+  EXPECT_EQ(stack::read_memory_through_pipe(0, &out[0], 16), 0u);
+  ::munmap(mem, 2 * page);
+}
+
+}  // namespace
+}  // namespace bstest::testing
