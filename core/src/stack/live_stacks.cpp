@@ -130,6 +130,10 @@ LiveStacks capture_live(pid_t pid, std::size_t max_frames) {
   dwfl_report_begin(dwfl.get());
   int rc = dwfl_linux_proc_report(dwfl.get(), pid);
   dwfl_report_end(dwfl.get(), nullptr, nullptr);
+  if (rc == EPERM || rc == EACCES) {  // /proc/PID/maps is readable only to whom may ptrace the process
+    out.problem = ptrace_refusal(pid, rc);
+    return out;
+  }
   if (rc != 0) {
     out.problem = "cannot read the modules of process " + std::to_string(pid) + " (" +
                   (rc > 0 ? std::string(std::strerror(rc)) : dwfl_error()) + ")";
