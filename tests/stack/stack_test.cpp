@@ -1,5 +1,6 @@
 // Stacks of a crash, an escaped exception and a hang, three calls deep in a real test program
 // (stack_fixture.cpp): taken inside it the way bstest takes them, unwound and named here, in another process.
+#include "record/envelope.hpp"
 #include "stack/capture.hpp"
 #include "stack/render.hpp"
 #include "stack/symbolize.hpp"
@@ -53,26 +54,31 @@ TEST(CrashStack, NamesTheFaultingLineAndItsCallers) {
   EXPECT_TRUE(framework);
 }
 
+// What the fatal event will carry: the frames through bstest's Sentry event encoder.
 TEST(CrashStack, SentryOrderIsOutermostFirst) {
   TempDir dir;
   RunResult r;
   stack::Stack s = stack::symbolize_snapshot(snapshot_of(dir, "Crash", build_path("BSTEST_TEST_STACK_FIXTURE"), r));
-  detail::Buf b;
-  stack::put_sentry_stacktrace(b, s);
-  Json j(b.str());
-  ASSERT_TRUE(j.ok()) << b.str();
-  std::size_t n = j.size("frames");
-  ASSERT_GE(n, 3u);
-  const rapidjson::Value& frames = *j.at("frames");
-  const rapidjson::Value& last = frames[static_cast<rapidjson::SizeType>(n - 1)];
+  detail::ErrorEvent e;
+  e.kind = detail::ErrorKind::crash;
+  e.full_name = "Stacks.Crash";
+  e.frames = stack::event_frames(s);
+  Json j(detail::sentry_event_json(e));
+  ASSERT_TRUE(j.ok());
+  const rapidjson::Value& frames = j.doc()["exception"]["values"][0]["stacktrace"]["frames"];
+  rapidjson::SizeType n = frames.Size();
+  ASSERT_GE(n, 4u);
+  const rapidjson::Value& last = frames[n - 1];
   EXPECT_NE(std::string(last["function"].GetString()).find("corrupt_index("), std::string::npos);
+  EXPECT_EQ(std::string(last["filename"].GetString()).substr(std::string(last["filename"].GetString()).rfind('/') + 1),
+            "stack_fixture.cpp");
   EXPECT_EQ(last["lineno"].GetInt(), fixture_line("crash"));
   EXPECT_TRUE(last["in_app"].GetBool());
   EXPECT_EQ(last["package"].GetString(), build_path("BSTEST_TEST_STACK_FIXTURE"));
   EXPECT_EQ(std::string(last["instruction_addr"].GetString()).rfind("0x", 0), 0u);
-  EXPECT_NE(std::string(frames[static_cast<rapidjson::SizeType>(n - 2)]["function"].GetString()).find("rebuild("),
-            std::string::npos);
-  EXPECT_FALSE(frames[0]["in_app"].GetBool()) << "the outermost frame is the C runtime's start";
+  EXPECT_NE(std::string(frames[n - 2]["function"].GetString()).find("rebuild("), std::string::npos);
+  EXPECT_EQ(std::string(frames[n - 3]["function"].GetString()), "Stacks_Crash_Test::TestBody()");
+  EXPECT_FALSE(frames[1]["in_app"].GetBool()) << "the outermost frame of the stack is the C runtime's start";
 
   std::string text = stack::stack_text(s, 4096);
   EXPECT_NE(text.substr(0, text.find('\n')).find("corrupt_index("), std::string::npos) << text;

@@ -46,40 +46,20 @@ std::string stack_text(const Stack& s, std::size_t max_bytes, const std::string&
   return out;
 }
 
-void put_sentry_stacktrace(Buf& out, const Stack& s) {
-  out.put("{\"frames\":[");
-  for (std::size_t i = s.frames.size(); i-- > 0;) {
-    const Frame& f = s.frames[i];
-    out.put(i + 1 == s.frames.size() ? "{" : ",{");
-    bool any = false;
-    auto key = [&](const char* k) {
-      if (any) out.put(',');
-      any = true;
-      put_key(out, k);
-    };
-    if (!f.function.empty()) {
-      key("function");
-      put_json_string(out, f.function, 2048);
-    }
-    if (!f.file.empty()) {
-      key("filename");
-      put_json_string(out, f.file, 2048);
-    }
-    if (f.line > 0) {
-      key("lineno");
-      out.put_uint(static_cast<std::uint64_t>(f.line));
-    }
-    key("instruction_addr");
-    put_json_string(out, hex(f.address));
-    if (!f.module.empty()) {
-      key("package");
-      put_json_string(out, f.module, 2048);
-    }
-    key("in_app");
-    out.put(f.in_app ? "true" : "false");
-    out.put('}');
+std::vector<EventFrame> event_frames(const Stack& s) {
+  std::vector<EventFrame> out;
+  for (auto f = s.frames.rbegin(); f != s.frames.rend(); ++f) {
+    EventFrame e;
+    e.function = f->function;
+    e.filename = f->file;
+    e.lineno = f->line;
+    e.package = f->module;
+    e.instruction_addr = static_cast<std::uintptr_t>(f->address);
+    e.image_addr = static_cast<std::uintptr_t>(f->module_base);
+    e.in_app = f->in_app;
+    out.push_back(std::move(e));
   }
-  out.put("]}");
+  return out;
 }
 
 }  // namespace bstest::detail::stack

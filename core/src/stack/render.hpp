@@ -1,11 +1,12 @@
 // A symbolized stack as the records and events show it (core/src/stack/symbolize.hpp makes it).
 #pragma once
 
-#include "record/json.hpp"
+#include "record/envelope.hpp"
 #include "stack/symbolize.hpp"
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace bstest::detail::stack {
 
@@ -18,8 +19,9 @@ std::string frame_text(const Frame& f, const std::string& source_root = {});
 // left out). For the `run_crashed` and `test_hanging` log records.
 std::string stack_text(const Stack& s, std::size_t max_bytes, const std::string& source_root = {});
 
-// Sentry's stacktrace interface: `{"frames":[...]}`, outermost frame first (Sentry's order), each with
-// function, filename, lineno, instruction_addr, package and in_app (fields that are unknown are left out).
-void put_sentry_stacktrace(Buf& out, const Stack& s);
+// The frames of an error event (record/envelope.hpp), in Sentry's order: outermost first, the frame where it
+// crashed, threw or waits last. Each has function, filename, lineno, instruction_addr, package (the module),
+// image_addr (its load bias) and in_app.
+std::vector<EventFrame> event_frames(const Stack& s);
 
 }  // namespace bstest::detail::stack
