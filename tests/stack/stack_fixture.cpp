@@ -62,8 +62,10 @@ class IndexCorrupted : public std::runtime_error {
 
 enum class Mode { crash, throws, hang };
 
+// Its slots point to memory that is long gone (not null: UndefinedBehaviorSanitizer would stop the program
+// before the fault).
 struct Index {
-  int* slots = nullptr;
+  int* slots = reinterpret_cast<int*>(64);
   int rebuilds = 0;
 };
 
@@ -74,7 +76,7 @@ __attribute__((noinline)) void corrupt_index(Index& index, Mode mode) {
   ++index.rebuilds;
   if (mode == Mode::crash) {
     int* volatile slots = index.slots;
-    slots[7] = 42;  // STACK-LINE: crash
+    *slots = 42;  // STACK-LINE: crash
   } else if (mode == Mode::throws) {
     throw IndexCorrupted("slot 7 is gone");  // STACK-LINE: throw
   } else {

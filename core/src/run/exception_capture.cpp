@@ -110,6 +110,14 @@ CodeFrame resolve_address(void* address) {
 
 const TerminateNote& terminate_note() noexcept { return g_note; }
 
+// Here, next to the interposition that reads it: a program that turns throw stacks on links the
+// interposition too (a sanitizer runtime defines __cxa_throw itself, so nothing else would pull it in).
+namespace {
+std::atomic<bool> g_throw_stacks{false};
+}
+void stack::enable_throw_stacks(bool on) noexcept { g_throw_stacks.store(on, std::memory_order_relaxed); }
+bool stack::throw_stacks_enabled() noexcept { return g_throw_stacks.load(std::memory_order_relaxed); }
+
 void install_terminate_capture() noexcept {
   static std::once_flag once;
   std::call_once(once, [] {

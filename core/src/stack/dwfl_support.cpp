@@ -126,6 +126,17 @@ void call_site(Dwarf_Die* inlined, Dwarf_Die* cu, std::string& file, int& line) 
   }
 }
 
+// The compilation unit holding `at`. libdw before 0.191 finds it only through .debug_aranges, which clang
+// does not write unless asked (-gdwarf-aranges): then the units' own address ranges are searched.
+Dwarf_Die* unit_at(Dwfl_Module* mod, Dwarf_Addr at, Dwarf_Addr* bias) {
+  if (Dwarf_Die* cu = dwfl_module_addrdie(mod, at, bias)) return cu;
+  Dwarf_Die* cu = nullptr;
+  while ((cu = dwfl_module_nextcu(mod, cu, bias)) != nullptr) {
+    if (dwarf_haspc(cu, at - *bias) > 0) return cu;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 DwflPtr open_dwfl(bool live) { return DwflPtr(dwfl_begin(live ? &kLiveCallbacks : &kFileCallbacks)); }
@@ -152,14 +163,17 @@ void name_frames(Dwfl* dwfl, Dwarf_Addr pc, bool activation, std::vector<Frame>&
   GElf_Off offset = 0;
   GElf_Sym sym;
   std::string symbol = demangle(dwfl_module_addrinfo(mod, at, &offset, &sym, nullptr, nullptr, nullptr));
+  Dwarf_Addr cu_bias = 0;
+  Dwarf_Die* cu = unit_at(mod, at, &cu_bias);
   std::string file;
   int line = 0;
-  if (Dwfl_Line* l = dwfl_module_getsrc(mod, at)) file = tidy_path(dwfl_lineinfo(l, nullptr, &line, nullptr, nullptr, nullptr));
+  if (Dwarf_Line* l = cu != nullptr ? dwarf_getsrc_die(cu, at - cu_bias) : nullptr) {
+    file = tidy_path(dwarf_linesrc(l, nullptr, nullptr));
+    dwarf_lineno(l, &line);
+  }
 
   // The scopes at this address in the tree of the code as compiled: inlined calls, then the function that
   // holds them.
-  Dwarf_Addr cu_bias = 0;
-  Dwarf_Die* cu = dwfl_module_addrdie(mod, at, &cu_bias);
   Dwarf_Die* innermost = nullptr;
   Dwarf_Die* scopes = nullptr;
   int n = 0;

@@ -7,7 +7,6 @@
 
 #include <pthread.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -66,7 +65,6 @@ struct ThrowStack {
   unsigned char window[kThrowWindowBytes];
 };
 
-std::atomic<bool> g_enabled{false};
 pthread_key_t g_key;
 pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 // Trivially constructible: no per-thread initialisation, any thread can throw at any time.
@@ -112,9 +110,6 @@ void copy_window(ThrowStack& s) noexcept {
 }
 
 }  // namespace
-
-void enable_throw_stacks(bool on) noexcept { g_enabled.store(on, std::memory_order_relaxed); }
-bool throw_stacks_enabled() noexcept { return g_enabled.load(std::memory_order_relaxed); }
 
 __attribute__((noinline)) void note_throw_stack() noexcept {
 #if defined(BSTEST_STACK_CAPTURE) && defined(__x86_64__)
