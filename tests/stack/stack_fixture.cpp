@@ -5,6 +5,7 @@
 // It takes its own stacks the way bstest's handlers do (stack/capture.hpp), into the file $STACK_OUT:
 //   - Stacks.Crash: its own SIGSEGV handler writes the crash snapshot, then hands the fault on (the previous
 //     handler, AddressSanitizer's under ASan, sees it as if we were not there);
+//   - Stacks.Overflow: the same after a stack overflow (the handler runs on an alternate stack);
 //   - Stacks.Throw: throw stacks are on; a listener writes the throw snapshot when GoogleTest reports the
 //     escaped exception (from inside its catch block, as bstest's listener is called);
 //   - Stacks.Hang: prints "READY <pid>" and waits for ever, with two worker threads waiting too.
@@ -90,6 +91,14 @@ __attribute__((noinline)) void rebuild(Index& index, Mode mode) {
   asm volatile("" ::: "memory");  // no tail call: rebuild() stays a frame of its own
 }
 
+// Recursion without end: the stack overflows into its guard page.
+__attribute__((noinline)) int grow_stack(int depth) {
+  volatile char frame[1024];
+  frame[0] = static_cast<char>(depth);
+  if (depth < 0) return 0;
+  return grow_stack(depth + 1) + frame[0];  // STACK-LINE: overflow
+}
+
 __attribute__((noinline)) void worker_waits_for_rows() {
   std::unique_lock<std::mutex> lock(g_mu);
   g_rows.wait(lock, [] { return false; });  // STACK-LINE: worker
@@ -113,6 +122,8 @@ TEST(Stacks, Crash) {
   rebuild(index, Mode::crash);  // STACK-LINE: body-crash
   EXPECT_EQ(index.rebuilds, 1);
 }
+
+TEST(Stacks, Overflow) { EXPECT_EQ(grow_stack(0), 0); }
 
 TEST(Stacks, Throw) {
   Index index;

@@ -156,6 +156,23 @@ TEST(HangStacks, AProcessThatIsGoneSaysSo) {
   EXPECT_NE(live.problem.find("process 999999999"), std::string::npos) << live.problem;
 }
 
+// After a stack overflow the stack pointer is in the guard page: the window starts above it, and holds the
+// innermost frames (the callers beyond the window are left out, and the line says so).
+TEST(CrashStack, StackOverflowKeepsTheInnermostFrames) {
+  TempDir dir;
+  RunResult r;
+  std::string line = snapshot_of(dir, "Overflow", build_path("BSTEST_TEST_STACK_FIXTURE"), r);
+  EXPECT_TRUE(ended_by_segv(r)) << "exit " << r.exit_code << " signal " << r.signal;
+  ASSERT_FALSE(line.empty()) << r.err;
+  stack::Stack s = stack::symbolize_snapshot(line);
+  ASSERT_GE(s.frames.size(), 10u) << s.problem;
+  for (std::size_t i = 0; i < 10; ++i) {
+    EXPECT_NE(s.frames[i].function.find("grow_stack("), std::string::npos) << i << ": " << s.frames[i].function;
+  }
+  EXPECT_EQ(s.frames[1].line, fixture_line("overflow"));
+  EXPECT_NE(s.problem.find(" frames (the stack window the program kept ended)"), std::string::npos) << s.problem;
+}
+
 // A program without a symbol table or debug information: the frames still come (the unwind tables stay
 // in a stripped program), with addresses and the module, and one line says why they have no names.
 TEST(CrashStack, StrippedProgramGivesAddressesAndSaysWhy) {

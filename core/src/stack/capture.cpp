@@ -27,6 +27,8 @@ namespace {
 constexpr std::size_t kPage = 4096;
 // Stack bytes are read and encoded in chunks of a multiple of 3 bytes, so base64 needs no carry.
 constexpr std::size_t kChunk = 3 * 1024;
+// After a stack overflow: unreadable pages skipped from the stack pointer up (guard pages are 4 KiB to 1 MiB).
+constexpr int kGuardPagesSkipped = 256;
 
 // 0: not tried yet, 1: process_vm_readv works, 2: it is refused here (use the pipe).
 std::atomic<int> g_read_mode{0};
@@ -247,17 +249,24 @@ std::size_t write_crash_stack(char* out, std::size_t cap, int signo, const void*
   if (!have_regs) {
     note = "stack capture is not supported on this architecture";
   } else {
-    std::uintptr_t sp = regs.value[kSpRegister];
-    w.put(",\"sp\":\"");
-    w.put_hex(sp);
-    w.put("\",\"stack\":\"");
+    // The window starts at the stack pointer; after a stack overflow the stack pointer may be in the guard
+    // page below the stack: then it starts at the first readable page above (the callers' frames).
+    std::uintptr_t at = regs.value[kSpRegister];
     unsigned char chunk[kChunk];
+    std::size_t got = read_memory(at, chunk, kChunk);
+    for (int page = 0; got == 0 && page < kGuardPagesSkipped; ++page) {
+      at = (at / kPage + 1) * kPage;
+      got = read_memory(at, chunk, kChunk);
+    }
+    w.put(",\"stack_at\":\"");
+    w.put_hex(at);
+    w.put("\",\"stack\":\"");
     std::size_t total = 0;
-    while (total < kCrashWindowBytes && w.room() > kChunk / 3 * 4 + 256) {
-      std::size_t got = read_memory(sp + total, chunk, kChunk);
+    while (got > 0 && w.room() > kChunk / 3 * 4 + 256) {
       w.put_base64(chunk, got);
       total += got;
-      if (got < kChunk) break;  // the end of the stack (or unreadable memory)
+      if (got < kChunk || total >= kCrashWindowBytes) break;  // the end of the stack (or unreadable memory)
+      got = read_memory(at + total, chunk, kChunk);
     }
     w.put("\"");
     if (total == 0) note = "the stack pointer points to memory that cannot be read";

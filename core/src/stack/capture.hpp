@@ -6,11 +6,11 @@
 // and the map of loaded modules (each one's path, load bias and GNU build-id). That is one journal line,
 //
 //   {"local":"stack","v":1,"kind":"crash","signo":11,"pid":4242,"tid":4242,"arch":"x86_64","skip":0,
-//    "regs":{"0":"55d0c1a2b3c4",...,"16":"55d0c1a2b3c4"},"sp":"7ffd5e3c1a40","stack":"<base64>",
+//    "regs":{"0":"55d0c1a2b3c4",...,"16":"55d0c1a2b3c4"},"stack_at":"7ffd5e3c1a40","stack":"<base64>",
 //    "modules":[{"path":"/build/tests/stack_fixture","bias":"55d0c1a00000","build_id":"9f1c..."},...]}
 //
 // `regs` maps DWARF register numbers to hex values (only the known ones), `stack` is the window's bytes
-// from `sp` in base64, `skip` the innermost frames that belong to the capture itself (the __cxa_throw
+// from `stack_at` in base64 (the stack pointer; after a stack overflow, the first readable page above it), `skip` the innermost frames that belong to the capture itself (the __cxa_throw
 // interposition), `note` (optional) one line on why the data is incomplete. It never leaves the machine.
 //
 // Two ways in:

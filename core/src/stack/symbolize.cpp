@@ -27,8 +27,8 @@ struct Snapshot {
   long tid = 0;
   unsigned skip = 0;
   std::vector<std::pair<int, std::uint64_t>> regs;  // DWARF number, value
-  std::uint64_t sp = 0;
-  std::string stack;  // the window's bytes
+  std::uint64_t stack_at = 0;  // the address of the window's first byte
+  std::string stack;           // the window's bytes
   std::vector<Module> modules;
   std::string note;
 };
@@ -79,7 +79,7 @@ bool parse(std::string_view line, Snapshot& s, std::string& error) {
   s.tid = num(d, "tid");
   s.skip = static_cast<unsigned>(num(d, "skip"));
   s.note = str(d, "note");
-  s.sp = std::strtoull(str(d, "sp").c_str(), nullptr, 16);
+  s.stack_at = std::strtoull(str(d, "stack_at").c_str(), nullptr, 16);
   auto stack = d.FindMember("stack");
   if (stack != d.MemberEnd() && stack->value.IsString()) s.stack = from_base64(stack->value.GetString(), stack->value.GetStringLength());
   auto regs = d.FindMember("regs");
@@ -168,11 +168,12 @@ pid_t next_thread(Dwfl*, void* arg, void** thread_arg) {
 bool memory_read(Dwfl*, Dwarf_Addr addr, Dwarf_Word* result, void* arg) {
   auto* u = static_cast<Unwind*>(arg);
   const std::string& bytes = u->s->stack;
-  if (addr < u->s->sp || addr - u->s->sp > bytes.size() || bytes.size() - (addr - u->s->sp) < sizeof *result) {
+  std::uint64_t at = u->s->stack_at;
+  if (addr < at || addr - at > bytes.size() || bytes.size() - (addr - at) < sizeof *result) {
     u->read_outside = true;
     return false;
   }
-  std::memcpy(result, bytes.data() + (addr - u->s->sp), sizeof *result);
+  std::memcpy(result, bytes.data() + (addr - at), sizeof *result);
   return true;
 }
 
@@ -250,7 +251,9 @@ Stack symbolize_snapshot(std::string_view line, std::size_t max_frames) {
     return out;
   }
   int rc = dwfl_getthread_frames(dwfl.get(), static_cast<pid_t>(u.s->tid > 0 ? u.s->tid : 1), on_frame, &u);
-  if (rc == -1 && u.pcs.size() < u.max) {
+  // libdwfl ends a stack quietly where a return address cannot be read: a read outside the window is what
+  // tells a cut stack from a complete one.
+  if ((rc == -1 || u.read_outside) && u.pcs.size() < u.max) {
     std::string why = u.read_outside ? "the stack window the program kept ended" : dwfl_error();
     problems.push_back("unwinding stopped after " + std::to_string(u.pcs.size() > s.skip ? u.pcs.size() - s.skip : 0) +
                        " frames (" + why + ")");

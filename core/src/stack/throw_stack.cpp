@@ -136,7 +136,7 @@ std::string throw_stack_line() {
   std::string line(kCrashLineCapacity, '\0');
   LineWriter w(&line[0], line.size());
   put_head(w, "throw", 0, s->regs, 2);  // skip: note_throw_stack() and the __cxa_throw interposition
-  w.put(",\"sp\":\"");
+  w.put(",\"stack_at\":\"");
   w.put_hex(s->sp);
   w.put("\",\"stack\":\"");
   w.put_base64(s->window, s->size);
