@@ -12,16 +12,32 @@
 
 namespace bstest::testing {
 
+std::vector<std::string> FixtureProgram::argv(const std::string& test) const {
+  if (framework == "catch2") return {path, test};
+  std::string name = test;
+  name[0] = static_cast<char>(name[0] - 'a' + 'A');
+  return {path, "--gtest_filter=Stacks." + name};
+}
+
+std::vector<FixtureProgram> fixture_programs() {
+  std::vector<FixtureProgram> out{{"gtest", build_path("BSTEST_TEST_STACK_FIXTURE")}};
+  if (const char* catch2 = std::getenv("BSTEST_TEST_STACK_FIXTURE_CATCH2")) out.push_back({"catch2", catch2});
+  return out;
+}
+
+std::string PrintToString(const FixtureProgram& f) { return f.framework; }
+
 int fixture_line(const std::string& name) {
-  std::istringstream in(read_file(build_path("BSTEST_TEST_STACK_FIXTURE_SOURCE")));
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
-    if (line.size() >= name.size() + 15 && line.compare(line.size() - name.size(), name.size(), name) == 0 &&
-        line.find("// STACK-LINE: " + name) != std::string::npos) {
-      return n;
+  std::string dir = build_path("BSTEST_TEST_STACK_SOURCES");
+  for (const char* file : {"stack_fixture_calls.hpp", "stack_fixture.cpp", "stack_fixture_catch2.cpp"}) {
+    std::istringstream in(read_file(dir + "/" + file));
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      std::string marker = "// STACK-LINE: " + name;
+      if (line.size() >= marker.size() && line.compare(line.size() - marker.size(), marker.size(), marker) == 0) return n;
     }
   }
-  ADD_FAILURE() << "no STACK-LINE: " << name << " in the fixture";
+  ADD_FAILURE() << "no STACK-LINE: " << name << " in the fixtures";
   return -1;
 }
 
@@ -35,10 +51,14 @@ std::vector<detail::stack::Frame> app_frames(const detail::stack::Stack& s) {
 
 std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
-pid_t start_hung(const std::vector<std::pair<std::string, std::string>>& env, const std::function<void()>& before_exec) {
+pid_t start_hung(const FixtureProgram& fixture, const std::vector<std::pair<std::string, std::string>>& env,
+                 const std::function<void()>& before_exec) {
   int out[2];
   if (::pipe(out) != 0) return -1;
-  std::string fixture = build_path("BSTEST_TEST_STACK_FIXTURE");
+  std::vector<std::string> args = fixture.argv("hang");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::dup2(out[1], 1);
@@ -46,7 +66,7 @@ pid_t start_hung(const std::vector<std::pair<std::string, std::string>>& env, co
     ::close(out[1]);
     for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
     if (before_exec) before_exec();
-    ::execl(fixture.c_str(), fixture.c_str(), "--gtest_filter=Stacks.Hang", static_cast<char*>(nullptr));
+    ::execv(argv[0], argv.data());
     ::_exit(127);
   }
   ::close(out[1]);
@@ -69,20 +89,30 @@ void kill_hung(pid_t pid) {
   ::waitpid(pid, nullptr, 0);
 }
 
-void expect_three_calls_deep(const detail::stack::Stack& s, const std::string& where, const std::string& test,
-                             const std::string& body) {
+void expect_three_calls_deep(const detail::stack::Stack& s, const FixtureProgram& fixture, const std::string& where,
+                             const std::string& test) {
   auto app = app_frames(s);
   ASSERT_GE(app.size(), 3u) << "problem: " << s.problem;
   EXPECT_NE(app[0].function.find("corrupt_index("), std::string::npos) << app[0].function;
-  EXPECT_EQ(base_name(app[0].file), "stack_fixture.cpp");
+  EXPECT_EQ(base_name(app[0].file), "stack_fixture_calls.hpp");
   EXPECT_EQ(app[0].line, fixture_line(where));
   EXPECT_NE(app[1].function.find("rebuild("), std::string::npos) << app[1].function;
   EXPECT_EQ(app[1].line, fixture_line("rebuild"));
-  EXPECT_EQ(app[2].function, "Stacks_" + test + "_Test::TestBody()");
-  EXPECT_EQ(app[2].line, fixture_line(body));
+  if (fixture.framework == "gtest") {
+    std::string name = test;
+    name[0] = static_cast<char>(name[0] - 'a' + 'A');
+    EXPECT_EQ(app[2].function, "Stacks_" + name + "_Test::TestBody()");
+    EXPECT_EQ(base_name(app[2].file), "stack_fixture.cpp");
+  } else {  // the function TEST_CASE defines: C_A_T_C_H_T_E_S_T_0() (v2.13), CATCH2_INTERNAL_TEST_0() (v3)
+    EXPECT_TRUE(app[2].function.find("C_A_T_C_H_T_E_S_T") != std::string::npos ||
+                app[2].function.find("CATCH2_INTERNAL_TEST") != std::string::npos)
+        << app[2].function;
+    EXPECT_EQ(base_name(app[2].file), "stack_fixture_catch2.cpp");
+  }
+  EXPECT_EQ(app[2].line, fixture_line(fixture.framework + "-" + test));
   for (const auto& f : app) {
     EXPECT_NE(f.address, 0u);
-    EXPECT_EQ(f.module, build_path("BSTEST_TEST_STACK_FIXTURE")) << f.function;
+    EXPECT_EQ(f.module, fixture.path) << f.function;
   }
 }
 

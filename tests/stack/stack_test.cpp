@@ -25,40 +25,48 @@ RunResult run_argv(std::vector<std::string> argv) {
   return run(spec);
 }
 
-// Runs the fixture's test `test` with its snapshots going to a file; returns its first snapshot line.
-std::string snapshot_of(const TempDir& dir, const std::string& test, const std::string& program, RunResult& r) {
+// Runs `argv` (a fixture's test) with its snapshots going to a file; returns its first snapshot line.
+std::string snapshot_of(const TempDir& dir, std::vector<std::string> argv, RunResult& r) {
   RunSpec spec;
-  spec.argv = {program, "--gtest_filter=Stacks." + test};
+  spec.argv = std::move(argv);
   spec.env = {{"STACK_OUT", dir / "stack"}};
   r = run(spec);
   std::vector<std::string> lines = lines_of(read_file(dir / "stack"));
   return lines.empty() ? std::string() : lines.front();
 }
 
-TEST(CrashStack, NamesTheFaultingLineAndItsCallers) {
+FixtureProgram gtest_fixture() { return fixture_programs().front(); }
+
+// The crash, throw and hang tests run with each framework's fixture.
+class Stacks : public ::testing::TestWithParam<FixtureProgram> {};
+INSTANTIATE_TEST_SUITE_P(Frameworks, Stacks, ::testing::ValuesIn(fixture_programs()),
+                         [](const auto& info) { return info.param.framework; });
+
+TEST_P(Stacks, CrashNamesTheFaultingLineAndItsCallers) {
   TempDir dir;
   RunResult r;
-  std::string line = snapshot_of(dir, "Crash", build_path("BSTEST_TEST_STACK_FIXTURE"), r);
+  std::string line = snapshot_of(dir, GetParam().argv("crash"), r);
   EXPECT_TRUE(ended_by_segv(r)) << "exit " << r.exit_code << " signal " << r.signal << "\n" << r.err;
-  ASSERT_FALSE(line.empty()) << r.err;
+  ASSERT_FALSE(line.empty()) << r.out << r.err;
   EXPECT_LT(line.size(), stack::kCrashLineCapacity);
 
   stack::Stack s = stack::symbolize_snapshot(line);
   EXPECT_EQ(s.problem, "");
   ASSERT_FALSE(s.frames.empty());
   EXPECT_TRUE(s.frames[0].in_app) << "the innermost frame is the faulting instruction: " << s.frames[0].function;
-  expect_three_calls_deep(s, "crash", "Crash", "body-crash");
-  // Below the test body: GoogleTest's frames, not the program's own code, then main().
-  bool framework = false;
-  for (const auto& f : s.frames) framework = framework || (f.function.rfind("testing::", 0) == 0 && !f.in_app);
-  EXPECT_TRUE(framework);
+  expect_three_calls_deep(s, GetParam(), "crash", "crash");
+  // Below the test body: the framework's frames, not the program's own code.
+  const std::string framework = GetParam().framework == "gtest" ? "testing::" : "Catch::";
+  bool seen = false;
+  for (const auto& f : s.frames) seen = seen || (f.function.rfind(framework, 0) == 0 && !f.in_app);
+  EXPECT_TRUE(seen) << stack::stack_text(s, 16384);
 }
 
 // What the fatal event will carry: the frames through bstest's Sentry event encoder.
 TEST(CrashStack, SentryOrderIsOutermostFirst) {
   TempDir dir;
   RunResult r;
-  stack::Stack s = stack::symbolize_snapshot(snapshot_of(dir, "Crash", build_path("BSTEST_TEST_STACK_FIXTURE"), r));
+  stack::Stack s = stack::symbolize_snapshot(snapshot_of(dir, gtest_fixture().argv("crash"), r));
   detail::ErrorEvent e;
   e.kind = detail::ErrorKind::crash;
   e.full_name = "Stacks.Crash";
@@ -71,7 +79,7 @@ TEST(CrashStack, SentryOrderIsOutermostFirst) {
   const rapidjson::Value& last = frames[n - 1];
   EXPECT_NE(std::string(last["function"].GetString()).find("corrupt_index("), std::string::npos);
   EXPECT_EQ(std::string(last["filename"].GetString()).substr(std::string(last["filename"].GetString()).rfind('/') + 1),
-            "stack_fixture.cpp");
+            "stack_fixture_calls.hpp");
   EXPECT_EQ(last["lineno"].GetInt(), fixture_line("crash"));
   EXPECT_TRUE(last["in_app"].GetBool());
   EXPECT_EQ(last["package"].GetString(), build_path("BSTEST_TEST_STACK_FIXTURE"));
@@ -82,14 +90,15 @@ TEST(CrashStack, SentryOrderIsOutermostFirst) {
 
   std::string text = stack::stack_text(s, 4096);
   EXPECT_NE(text.substr(0, text.find('\n')).find("corrupt_index("), std::string::npos) << text;
-  EXPECT_NE(text.find("stack_fixture.cpp:" + std::to_string(fixture_line("crash")) + ")"), std::string::npos) << text;
+  EXPECT_NE(text.find("stack_fixture_calls.hpp:" + std::to_string(fixture_line("crash")) + ")"), std::string::npos) << text;
 }
 
-TEST(ThrowStack, NamesTheThrowAndItsCallers) {
+TEST_P(Stacks, ThrowNamesTheThrowAndItsCallers) {
   TempDir dir;
   RunResult r;
-  std::string line = snapshot_of(dir, "Throw", build_path("BSTEST_TEST_STACK_FIXTURE"), r);
-  EXPECT_EQ(r.exit_code, 1) << r.err;
+  std::string line = snapshot_of(dir, GetParam().argv("throw"), r);
+  EXPECT_NE(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.signal, 0) << r.err;
   ASSERT_FALSE(line.empty()) << r.out << r.err;
   EXPECT_NE(line.find("\"kind\":\"throw\""), std::string::npos);
   stack::Stack s = stack::symbolize_snapshot(line);
@@ -97,7 +106,7 @@ TEST(ThrowStack, NamesTheThrowAndItsCallers) {
   ASSERT_FALSE(s.frames.empty());
   EXPECT_NE(s.frames[0].function.find("corrupt_index("), std::string::npos)
       << "the capture's own frames are skipped: " << s.frames[0].function;
-  expect_three_calls_deep(s, "throw", "Throw", "body-throw");
+  expect_three_calls_deep(s, GetParam(), "throw", "throw");
 }
 
 __attribute__((noinline)) void throw_here() {
@@ -127,15 +136,22 @@ TEST(ThrowStack, OffUntilTurnedOnAndPerThread) {
   EXPECT_EQ(stack::throw_stack_line(), "");
 }
 
-TEST(HangStacks, AllThreadsFromOutside) {
-  pid_t pid = start_hung({});
+TEST_P(Stacks, HangAllThreadsFromOutside) {
+  pid_t pid = start_hung(GetParam(), {});
   ASSERT_GT(pid, 0);
-  stack::LiveStacks live = stack::capture_live(pid);
+  // READY comes just before the loop the test hangs in: until the main thread is in it, look again.
+  stack::LiveStacks live;
+  for (int i = 0; i < 100; ++i) {
+    live = stack::capture_live(pid);
+    auto app = live.threads.empty() ? std::vector<stack::Frame>() : app_frames(live.threads[0]);
+    if (!app.empty() && app[0].line == fixture_line("hang")) break;
+    ::usleep(20000);
+  }
   kill_hung(pid);
   EXPECT_EQ(live.problem, "");
   ASSERT_EQ(live.threads.size(), 3u) << live.problem;
   EXPECT_EQ(live.threads[0].tid, pid) << "the main thread first";
-  expect_three_calls_deep(live.threads[0], "hang", "Hang", "body-hang");
+  expect_three_calls_deep(live.threads[0], GetParam(), "hang", "hang");
   EXPECT_FALSE(live.threads[0].frames[0].in_app) << "it waits in the C library: " << live.threads[0].frames[0].function;
   for (std::size_t i = 1; i < live.threads.size(); ++i) {
     const stack::Stack& t = live.threads[i];
@@ -161,7 +177,7 @@ TEST(HangStacks, AProcessThatIsGoneSaysSo) {
 TEST(CrashStack, StackOverflowKeepsTheInnermostFrames) {
   TempDir dir;
   RunResult r;
-  std::string line = snapshot_of(dir, "Overflow", build_path("BSTEST_TEST_STACK_FIXTURE"), r);
+  std::string line = snapshot_of(dir, gtest_fixture().argv("overflow"), r);
   EXPECT_TRUE(ended_by_segv(r)) << "exit " << r.exit_code << " signal " << r.signal;
   ASSERT_FALSE(line.empty()) << r.err;
   stack::Stack s = stack::symbolize_snapshot(line);
@@ -181,7 +197,7 @@ TEST(CrashStack, StrippedProgramGivesAddressesAndSaysWhy) {
   RunResult s = run_argv({"sh", "-c", "cp \"$0\" \"$1\" && strip --strip-all \"$1\"", build_path("BSTEST_TEST_STACK_FIXTURE"), copy});
   ASSERT_EQ(s.exit_code, 0) << s.err;
   RunResult r;
-  stack::Stack st = stack::symbolize_snapshot(snapshot_of(dir, "Crash", copy, r));
+  stack::Stack st = stack::symbolize_snapshot(snapshot_of(dir, {copy, "--gtest_filter=Stacks.Crash"}, r));
   ASSERT_GE(st.frames.size(), 3u) << st.problem;
   EXPECT_EQ(st.frames[0].module, copy);
   EXPECT_EQ(st.frames[0].function, "");
@@ -201,7 +217,7 @@ TEST(CrashStack, ARebuiltProgramIsNotTrusted) {
   RunResult c = run_argv({"cp", build_path("BSTEST_TEST_STACK_FIXTURE"), copy});
   ASSERT_EQ(c.exit_code, 0);
   RunResult r;
-  std::string line = snapshot_of(dir, "Crash", copy, r);
+  std::string line = snapshot_of(dir, {copy, "--gtest_filter=Stacks.Crash"}, r);
   ASSERT_FALSE(line.empty());
   c = run_argv({"cp", build_path("BSTEST_TEST_DRIVER"), copy});
   ASSERT_EQ(c.exit_code, 0);
