@@ -231,6 +231,39 @@ TEST(CrashStack, ARebuiltProgramIsNotTrusted) {
   EXPECT_NE(st.frames[0].address, 0u);
 }
 
+// `bstest doctor` says whether stacks work here, and whether a given program has debug information.
+TEST(Doctor, SaysWhetherStacksCanBeNamed) {
+  TempDir dir;
+  std::string bstest = build_path("BSTEST_TEST_BSTEST");
+  std::string fixture = gtest_fixture().path;
+  RunSpec spec;
+  spec.env = {{"BSTEST_DIR", dir / "bs"}};
+  spec.argv = {bstest, "doctor", "--binary", fixture};
+  RunResult good = run(spec);
+  EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
+  EXPECT_NE(good.out.find("  ok    stacks: elfutils libdw 0."), std::string::npos) << good.out;
+  EXPECT_NE(good.out.find("  ok    debug information of " + fixture +
+                          ": found: frames get functions, files and lines; it has a build-id"),
+            std::string::npos)
+      << good.out;
+
+  std::string copy = dir / "stripped";
+  ASSERT_EQ(run_argv({"sh", "-c", "cp \"$0\" \"$1\" && strip --strip-all \"$1\"", fixture, copy}).exit_code, 0);
+  spec.argv = {bstest, "doctor", "--binary", copy};
+  RunResult stripped = run(spec);
+  EXPECT_EQ(stripped.exit_code, 0) << "a warning is not a failure";
+  EXPECT_NE(stripped.out.find("  warn  debug information of " + copy + ": none, and no symbol table (stripped)"),
+            std::string::npos)
+      << stripped.out;
+
+  spec.argv = {bstest, "doctor", "--binary", dir / "missing"};
+  RunResult missing = run(spec);
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.out.find("  FAIL  debug information of " + dir / "missing" + ": cannot read it (No such file or directory)"),
+            std::string::npos)
+      << missing.out;
+}
+
 TEST(SnapshotLine, SomethingElseSaysWhat) {
   EXPECT_EQ(stack::symbolize_snapshot("{\"local\":\"closed\"}").problem, "not a stack snapshot line");
   EXPECT_EQ(stack::symbolize_snapshot("garbage").problem, "not a stack snapshot line");
