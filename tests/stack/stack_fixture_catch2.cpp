@@ -1,6 +1,6 @@
 // The Catch2 (v2 and v3) twin of stack_fixture.cpp: test cases that crash, throw and hang three calls deep
 // (the test case's function -> rebuild() -> corrupt_index(), stack_fixture_calls.hpp). Hidden: each runs only
-// when selected by name ("crash", "throw", "hang").
+// when selected by name ("crash", "overflow", "throw", "hang").
 #include "stack_fixture_calls.hpp"
 
 #if BSTEST_CATCH2_MAJOR == 2
@@ -43,6 +43,8 @@ TEST_CASE("crash", "[.]") {
   rebuild(index, Mode::crash);  // STACK-LINE: catch2-crash
   CHECK(index.rebuilds == 1);
 }
+
+TEST_CASE("overflow", "[.]") { CHECK(grow_stack(0) == 0); }
 
 TEST_CASE("throw", "[.]") {
   Index index;

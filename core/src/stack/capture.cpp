@@ -33,20 +33,31 @@ constexpr int kGuardPagesSkipped = 256;
 // 0: not tried yet, 1: process_vm_readv works, 2: it is refused here (use the pipe).
 std::atomic<int> g_read_mode{0};
 
-std::size_t read_with_process_vm_readv(std::uintptr_t address, void* out, std::size_t n, int& error) noexcept {
+// One system call for up to 16 pages: the remote side split at page boundaries, so that the read stops
+// exactly at the first page that cannot be read (process_vm_readv never splits one iovec element).
+std::size_t read_with_process_vm_readv(pid_t pid, std::uintptr_t address, void* out, std::size_t n,
+                                       int& error) noexcept {
+  constexpr int kMaxPages = 16;
   std::size_t done = 0;
   while (done < n) {
-    std::size_t to_page_end = kPage - ((address + done) % kPage);
-    std::size_t len = n - done < to_page_end ? n - done : to_page_end;
-    iovec local{static_cast<char*>(out) + done, len};
-    iovec remote{reinterpret_cast<void*>(address + done), len};
-    ssize_t got = ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
+    iovec remote[kMaxPages];
+    int count = 0;
+    std::size_t batch = 0;
+    while (count < kMaxPages && done + batch < n) {
+      std::uintptr_t at = address + done + batch;
+      std::size_t to_page_end = kPage - (at % kPage);
+      std::size_t len = n - done - batch < to_page_end ? n - done - batch : to_page_end;
+      remote[count++] = {reinterpret_cast<void*>(at), len};
+      batch += len;
+    }
+    iovec local{static_cast<char*>(out) + done, batch};
+    ssize_t got = ::process_vm_readv(pid, &local, 1, remote, static_cast<unsigned long>(count), 0);
     if (got <= 0) {
       error = got < 0 ? errno : EFAULT;
       break;
     }
     done += static_cast<std::size_t>(got);
-    if (static_cast<std::size_t>(got) < len) break;
+    if (static_cast<std::size_t>(got) < batch) break;
   }
   return done;
 }
@@ -72,13 +83,15 @@ std::size_t read_memory_through_pipe(std::uintptr_t address, void* out, std::siz
   return done;
 }
 
-std::size_t read_memory(std::uintptr_t address, void* out, std::size_t n) noexcept {
+namespace {
+// read_memory() for this process, whose pid the caller looked up once (getpid is a system call).
+std::size_t read_own_memory(pid_t self, std::uintptr_t address, void* out, std::size_t n) noexcept {
   if (n == 0) return 0;
   int saved = errno;
   std::size_t done = 0;
   if (g_read_mode.load(std::memory_order_relaxed) != 2) {
     int error = 0;
-    done = read_with_process_vm_readv(address, out, n, error);
+    done = read_with_process_vm_readv(self, address, out, n, error);
     if (done == 0 && (error == EPERM || error == ENOSYS || error == EACCES)) {
       g_read_mode.store(2, std::memory_order_relaxed);
     } else {
@@ -90,6 +103,11 @@ std::size_t read_memory(std::uintptr_t address, void* out, std::size_t n) noexce
   done = read_memory_through_pipe(address, out, n);
   errno = saved;
   return done;
+}
+}  // namespace
+
+std::size_t read_memory(std::uintptr_t address, void* out, std::size_t n) noexcept {
+  return read_own_memory(::getpid(), address, out, n);
 }
 
 bool registers_from_ucontext(const void* ucontext, Registers& out) noexcept {
@@ -112,14 +130,16 @@ bool registers_from_ucontext(const void* ucontext, Registers& out) noexcept {
 namespace {
 
 // The GNU build-id in the notes of a loaded module whose program headers are at `phdrs` (read safely).
-std::size_t build_id_of(std::uintptr_t phdrs, std::size_t count, std::uintptr_t bias, unsigned char* id,
+std::size_t build_id_of(pid_t self, std::uintptr_t phdrs, std::size_t count, std::uintptr_t bias, unsigned char* id,
                         std::size_t cap) noexcept {
-  for (std::size_t i = 0; i < count && i < 64; ++i) {
-    ElfW(Phdr) ph{};
-    if (read_memory(phdrs + i * sizeof ph, &ph, sizeof ph) != sizeof ph || ph.p_type != PT_NOTE) continue;
+  ElfW(Phdr) ph[32];
+  if (count > sizeof ph / sizeof ph[0]) count = sizeof ph / sizeof ph[0];
+  count = read_own_memory(self, phdrs, ph, count * sizeof ph[0]) / sizeof ph[0];
+  for (std::size_t i = 0; i < count; ++i) {
+    if (ph[i].p_type != PT_NOTE) continue;
     unsigned char notes[1024];
-    std::size_t size = ph.p_memsz < sizeof notes ? ph.p_memsz : sizeof notes;
-    size = read_memory(bias + ph.p_vaddr, notes, size);
+    std::size_t size = ph[i].p_memsz < sizeof notes ? ph[i].p_memsz : sizeof notes;
+    size = read_own_memory(self, bias + ph[i].p_vaddr, notes, size);
     std::size_t at = 0;
     while (at + sizeof(ElfW(Nhdr)) <= size) {
       ElfW(Nhdr) nh;
@@ -141,21 +161,22 @@ std::size_t build_id_of(std::uintptr_t phdrs, std::size_t count, std::uintptr_t 
 
 // The program headers of a module: the main program's from the auxiliary vector, a library's from the
 // ELF header at its load bias (where the first loadable segment, holding the header, is mapped).
-bool program_headers(std::uintptr_t bias, bool main_program, std::uintptr_t& phdrs, std::size_t& count) noexcept {
+bool program_headers(pid_t self, std::uintptr_t bias, bool main_program, std::uintptr_t& phdrs,
+                     std::size_t& count) noexcept {
   if (main_program) {
     phdrs = static_cast<std::uintptr_t>(::getauxval(AT_PHDR));
     count = static_cast<std::size_t>(::getauxval(AT_PHNUM));
     return phdrs != 0;
   }
   ElfW(Ehdr) eh{};
-  if (read_memory(bias, &eh, sizeof eh) != sizeof eh || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return false;
+  if (read_own_memory(self, bias, &eh, sizeof eh) != sizeof eh || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return false;
   phdrs = bias + eh.e_phoff;
   count = eh.e_phnum;
   return true;
 }
 
-void put_module(LineWriter& w, const char* path, std::size_t path_len, std::uintptr_t bias, bool main_program,
-                bool first) noexcept {
+void put_module(LineWriter& w, pid_t self, const char* path, std::size_t path_len, std::uintptr_t bias,
+                bool main_program, bool first) noexcept {
   w.put(first ? "{\"path\":\"" : ",{\"path\":\"");
   w.put_escaped(path, path_len);
   w.put("\",\"bias\":\"");
@@ -165,7 +186,7 @@ void put_module(LineWriter& w, const char* path, std::size_t path_len, std::uint
   std::size_t count = 0;
   unsigned char id[64];
   std::size_t id_len = 0;
-  if (program_headers(bias, main_program, phdrs, count)) id_len = build_id_of(phdrs, count, bias, id, sizeof id);
+  if (program_headers(self, bias, main_program, phdrs, count)) id_len = build_id_of(self, phdrs, count, bias, id, sizeof id);
   if (id_len > 0) {
     w.put(",\"build_id\":\"");
     w.put_hex_bytes(id, id_len);
@@ -179,17 +200,18 @@ void put_module(LineWriter& w, const char* path, std::size_t path_len, std::uint
 // The loaded modules, from the dynamic loader's list (_r_debug), read without its lock and with safe reads:
 // a list being changed by dlopen on another thread gives at worst a shorter list.
 void put_modules(LineWriter& w) noexcept {
+  pid_t self = ::getpid();
   w.put(",\"modules\":[");
   link_map* at = nullptr;
-  read_memory(reinterpret_cast<std::uintptr_t>(&_r_debug.r_map), &at, sizeof at);
+  read_own_memory(self, reinterpret_cast<std::uintptr_t>(&_r_debug.r_map), &at, sizeof at);
   bool first = true;
   for (std::size_t i = 0; at != nullptr && i < kMaxModules && w.room() > 4096; ++i) {
     link_map lm{};
-    if (read_memory(reinterpret_cast<std::uintptr_t>(at), &lm, sizeof lm) != sizeof lm) break;
+    if (read_own_memory(self, reinterpret_cast<std::uintptr_t>(at), &lm, sizeof lm) != sizeof lm) break;
     char path[2048];
     std::size_t len = 0;
     if (lm.l_name != nullptr) {
-      len = read_memory(reinterpret_cast<std::uintptr_t>(lm.l_name), path, sizeof path - 1);
+      len = read_own_memory(self, reinterpret_cast<std::uintptr_t>(lm.l_name), path, sizeof path - 1);
       path[len] = '\0';
       len = ::strnlen(path, len);
     }
@@ -199,7 +221,7 @@ void put_modules(LineWriter& w) noexcept {
       len = n > 0 ? static_cast<std::size_t>(n) : 0;
     }
     if (len > 0 && path[0] == '/') {  // not the vDSO ("linux-vdso.so.1"), which is no file
-      put_module(w, path, len, static_cast<std::uintptr_t>(lm.l_addr), main_program, first);
+      put_module(w, self, path, len, static_cast<std::uintptr_t>(lm.l_addr), main_program, first);
       first = false;
     }
     at = lm.l_next;
@@ -251,12 +273,13 @@ std::size_t write_crash_stack(char* out, std::size_t cap, int signo, const void*
   } else {
     // The window starts at the stack pointer; after a stack overflow the stack pointer may be in the guard
     // page below the stack: then it starts at the first readable page above (the callers' frames).
+    pid_t self = ::getpid();
     std::uintptr_t at = regs.value[kSpRegister];
     unsigned char chunk[kChunk];
-    std::size_t got = read_memory(at, chunk, kChunk);
+    std::size_t got = read_own_memory(self, at, chunk, kChunk);
     for (int page = 0; got == 0 && page < kGuardPagesSkipped; ++page) {
       at = (at / kPage + 1) * kPage;
-      got = read_memory(at, chunk, kChunk);
+      got = read_own_memory(self, at, chunk, kChunk);
     }
     w.put(",\"stack_at\":\"");
     w.put_hex(at);
@@ -266,7 +289,7 @@ std::size_t write_crash_stack(char* out, std::size_t cap, int signo, const void*
       w.put_base64(chunk, got);
       total += got;
       if (got < kChunk || total >= kCrashWindowBytes) break;  // the end of the stack (or unreadable memory)
-      got = read_memory(at + total, chunk, kChunk);
+      got = read_own_memory(self, at + total, chunk, kChunk);
     }
     w.put("\"");
     if (total == 0) note = "the stack pointer points to memory that cannot be read";
