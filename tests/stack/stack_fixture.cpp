@@ -2,6 +2,7 @@
 // corrupt_index() (stack_fixture_calls.hpp). The stack tests run it and check the frames bstest names.
 //   - Stacks.Crash: a segfault (the fixture's own handler writes the snapshot);
 //   - Stacks.Overflow: the same after a stack overflow (the handler runs on an alternate stack);
+//   - Stacks.CrashInThread: the segfault in a thread the test started;
 //   - Stacks.Throw: an exception escapes the test (a listener writes the snapshot from GoogleTest's catch);
 //   - Stacks.Hang: waits for ever (saying "READY <pid>" just before), with two worker threads waiting too.
 #include "stack_fixture_calls.hpp"
@@ -28,6 +29,14 @@ TEST(Stacks, Crash) {
 }
 
 TEST(Stacks, Overflow) { EXPECT_EQ(grow_stack(0), 0); }
+
+TEST(Stacks, CrashInThread) {
+  std::thread worker([] {
+    Index index;
+    rebuild(index, Mode::crash);  // STACK-LINE: gtest-crash-in-thread
+  });
+  worker.join();
+}
 
 TEST(Stacks, Throw) {
   Index index;

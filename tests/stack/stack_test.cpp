@@ -126,9 +126,11 @@ TEST(ThrowStack, OffUntilTurnedOnAndPerThread) {
     throw_here();
   } catch (const std::exception&) {
   }
-  std::string line = stack::throw_stack_line();
+  std::string line = stack::throw_stack_line("4c0ffee-7");
   stack::enable_throw_stacks(false);
   ASSERT_FALSE(line.empty());
+  Json j(line);
+  EXPECT_EQ(j.str("for"), "4c0ffee-7") << "the record it belongs to";
   stack::Stack s = stack::symbolize_snapshot(line);
   ASSERT_FALSE(s.frames.empty()) << s.problem;
   EXPECT_NE(s.frames[0].function.find("throw_here"), std::string::npos) << s.frames[0].function;
@@ -187,6 +189,28 @@ TEST(CrashStack, StackOverflowKeepsTheInnermostFrames) {
   }
   EXPECT_EQ(s.frames[1].line, fixture_line("overflow"));
   EXPECT_NE(s.problem.find(" frames (the stack window the program kept ended)"), std::string::npos) << s.problem;
+}
+
+// A crash in a thread the test started: that thread's stack, down to where the thread began.
+TEST(CrashStack, InAThreadOfTheTest) {
+  TempDir dir;
+  RunResult r;
+  std::string line = snapshot_of(dir, {gtest_fixture().path, "--gtest_filter=Stacks.CrashInThread"}, r);
+  EXPECT_TRUE(ended_by_segv(r)) << "exit " << r.exit_code << " signal " << r.signal;
+  ASSERT_FALSE(line.empty()) << r.err;
+  Json j(line);
+  EXPECT_NE(j.num("tid"), j.num("pid"));
+  stack::Stack s = stack::symbolize_snapshot(line);
+  EXPECT_EQ(s.problem, "");
+  EXPECT_EQ(s.tid, j.num("tid"));
+  auto app = app_frames(s);
+  ASSERT_GE(app.size(), 3u) << stack::stack_text(s, 8192);
+  EXPECT_NE(app[0].function.find("corrupt_index("), std::string::npos);
+  EXPECT_EQ(app[0].line, fixture_line("crash"));
+  EXPECT_EQ(app[1].line, fixture_line("rebuild"));
+  EXPECT_EQ(app[2].function.rfind("Stacks_CrashInThread_Test::TestBody()::", 0), 0u) << app[2].function;
+  EXPECT_EQ(app[2].line, fixture_line("gtest-crash-in-thread"));
+  EXPECT_NE(s.frames.back().function.find("clone"), std::string::npos) << "the thread's first frame: " << s.frames.back().function;
 }
 
 // A program without a symbol table or debug information: the frames still come (the unwind tables stay

@@ -230,10 +230,15 @@ void put_modules(LineWriter& w) noexcept {
 }
 
 // The head of a snapshot line, up to and including the registers.
-void put_head(LineWriter& w, const char* kind, int signo, const Registers& regs, int skip) noexcept {
+void put_head(LineWriter& w, const char* kind, const char* for_id, int signo, const Registers& regs, int skip) noexcept {
   w.put("{\"local\":\"stack\",\"v\":1,\"kind\":\"");
   w.put(kind);
   w.put("\"");
+  if (for_id != nullptr && for_id[0] != '\0') {
+    w.put(",\"for\":\"");
+    w.put_escaped(for_id, std::strlen(for_id));
+    w.put("\"");
+  }
   if (signo > 0) {
     w.put(",\"signo\":");
     w.put_uint(static_cast<std::uint64_t>(signo));
@@ -260,12 +265,12 @@ void put_head(LineWriter& w, const char* kind, int signo, const Registers& regs,
   w.put("}");
 }
 
-std::size_t write_crash_stack(char* out, std::size_t cap, int signo, const void* ucontext) noexcept {
+std::size_t write_crash_stack(char* out, std::size_t cap, int signo, const void* ucontext, const char* for_id) noexcept {
   int saved = errno;
   LineWriter w(out, cap);
   Registers regs;
   bool have_regs = registers_from_ucontext(ucontext, regs);
-  put_head(w, "crash", signo, regs, 0);
+  put_head(w, "crash", for_id, signo, regs, 0);
   put_modules(w);
   const char* note = nullptr;
   if (!have_regs) {

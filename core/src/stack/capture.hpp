@@ -9,7 +9,7 @@
 //    "regs":{"0":"55d0c1a2b3c4",...,"16":"55d0c1a2b3c4"},"stack_at":"7ffd5e3c1a40","stack":"<base64>",
 //    "modules":[{"path":"/build/tests/stack_fixture","bias":"55d0c1a00000","build_id":"9f1c..."},...]}
 //
-// `regs` maps DWARF register numbers to hex values (only the known ones), `stack` is the window's bytes
+// `for` (optional) is the id of the log record or error event the stack belongs to; `regs` maps DWARF register numbers to hex values (only the known ones), `stack` is the window's bytes
 // from `stack_at` in base64 (the stack pointer; after a stack overflow, the first readable page above it), `skip` the innermost frames that belong to the capture itself (the __cxa_throw
 // interposition), `note` (optional) one line on why the data is incomplete. It never leaves the machine.
 //
@@ -70,7 +70,9 @@ std::size_t read_memory_through_pipe(std::uintptr_t address, void* out, std::siz
 // The snapshot line of the calling thread, which a signal interrupted: registers from `ucontext`, at most
 // kCrashWindowBytes of its stack, the modules. Into `out` (capacity `cap`, kCrashLineCapacity is enough);
 // returns the line's length including '\n', 0 when it did not fit. Async-signal-safe.
-std::size_t write_crash_stack(char* out, std::size_t cap, int signo, const void* ucontext) noexcept;
+// `for_id`: the id of the record the snapshot belongs to (written into the line as "for"), or nullptr.
+std::size_t write_crash_stack(char* out, std::size_t cap, int signo, const void* ucontext,
+                              const char* for_id = nullptr) noexcept;
 
 // Throw stacks: off until turned on (the Session turns them on at run start). Turning them on costs each
 // `throw` on any thread a copy of the top of its stack (kThrowWindowBytes at most).
@@ -81,7 +83,7 @@ bool throw_stacks_enabled() noexcept;
 void note_throw_stack() noexcept;
 // The snapshot line of the calling thread's last throw (kind "throw"); empty when none was taken (throw
 // stacks off, or this thread has not thrown since they were turned on).
-std::string throw_stack_line();
+std::string throw_stack_line(const std::string& for_id = {});
 // Forgets the calling thread's last throw (so a later failure is not matched with an old throw).
 void clear_throw_stack() noexcept;
 

@@ -44,20 +44,32 @@ char* no_debuginfo_path = nullptr;
 const Dwfl_Callbacks kFileCallbacks = {nullptr, find_debuginfo, nullptr, &no_debuginfo_path};
 const Dwfl_Callbacks kLiveCallbacks = {dwfl_linux_proc_find_elf, find_debuginfo, nullptr, &no_debuginfo_path};
 
+// A symbol's name as people read it: demangled, without its symbol version ("@@GLIBC_2.34") or the
+// compiler's clone suffixes (" [clone .constprop.0]", " [clone .cold]").
 std::string demangle(const char* name) {
   if (name == nullptr) return {};
+  std::string mangled = name;
+  std::size_t at = mangled.find('@');
+  if (at != std::string::npos && at > 0) mangled.resize(at);
   int status = 0;
-  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  std::string r = status == 0 && d != nullptr ? d : name;
+  char* d = abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status);
+  std::string r = status == 0 && d != nullptr ? d : mangled;
   std::free(d);
+  for (std::size_t clone; (clone = r.find(" [clone ")) != std::string::npos;) {
+    std::size_t end = r.find(']', clone);
+    r.erase(clone, end == std::string::npos ? std::string::npos : end - clone + 1);
+  }
   return r;
 }
 
-// "/b/build/../tests/x.cpp" -> "/b/tests/x.cpp" (by the text: debug information joins the compilation
-// folder and a relative path).
-std::string tidy_path(const char* p) {
+// A source file's path as the debug information gives it, made absolute from the compilation folder of
+// `cu` when it is relative, then tidied by the text: "/b/build/../tests/x.cpp" -> "/b/tests/x.cpp".
+std::string tidy_path(const char* p, Dwarf_Die* cu) {
   if (p == nullptr) return {};
   std::string in = p;
+  Dwarf_Attribute attr;
+  const char* comp_dir = cu != nullptr ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : nullptr;
+  if (!in.empty() && in[0] != '/' && comp_dir != nullptr) in = std::string(comp_dir) + "/" + in;
   if (in.empty() || in[0] != '/') return in;
   std::vector<std::string> parts;
   std::size_t at = 1;
@@ -84,7 +96,7 @@ const char* plain_name(Dwarf_Die* die) {
 }
 
 // The name of an inlined function: its linkage name demangled ("ns::f(int)"), else its name qualified by the
-// namespaces and classes it is declared in ("(anonymous namespace)::f").
+// namespaces, classes and functions it is declared in ("(anonymous namespace)::f", "T::Body()::{lambda}::operator()").
 std::string inlined_name(Dwarf_Die* die) {
   Dwarf_Attribute attr;
   const char* linkage = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
@@ -103,9 +115,15 @@ std::string inlined_name(Dwarf_Die* die) {
   std::string qualified;
   for (int i = n - 1; i >= 1; --i) {  // outermost first; [0] is the DIE itself
     int tag = dwarf_tag(&parents[i]);
-    if (tag != DW_TAG_namespace && tag != DW_TAG_class_type && tag != DW_TAG_structure_type && tag != DW_TAG_union_type) continue;
     const char* part = plain_name(&parents[i]);
-    qualified += std::string(part != nullptr ? part : "(anonymous namespace)") + "::";
+    if (tag == DW_TAG_subprogram) {  // a function's local class (a lambda's): the function's full name
+      const char* linkage = dwarf_formstring(dwarf_attr_integrate(&parents[i], DW_AT_linkage_name, &attr));
+      qualified = linkage != nullptr ? demangle(linkage) + "::" : qualified + (part != nullptr ? part : "") + "()::";
+    } else if (tag == DW_TAG_namespace) {
+      qualified += std::string(part != nullptr ? part : "(anonymous namespace)") + "::";
+    } else if (tag == DW_TAG_class_type || tag == DW_TAG_structure_type || tag == DW_TAG_union_type) {
+      qualified += std::string(part != nullptr ? part : "{lambda}") + "::";  // unnamed: a closure type
+    }
   }
   std::free(parents);
   return qualified + name;
@@ -122,7 +140,7 @@ void call_site(Dwarf_Die* inlined, Dwarf_Die* cu, std::string& file, int& line) 
   std::size_t count = 0;
   if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attr), &value) == 0 &&
       dwarf_getsrcfiles(cu, &files, &count) == 0 && value < count) {
-    file = tidy_path(dwarf_filesrc(files, value, nullptr, nullptr));
+    file = tidy_path(dwarf_filesrc(files, value, nullptr, nullptr), cu);
   }
 }
 
@@ -168,7 +186,7 @@ void name_frames(Dwfl* dwfl, Dwarf_Addr pc, bool activation, std::vector<Frame>&
   std::string file;
   int line = 0;
   if (Dwarf_Line* l = cu != nullptr ? dwarf_getsrc_die(cu, at - cu_bias) : nullptr) {
-    file = tidy_path(dwarf_linesrc(l, nullptr, nullptr));
+    file = tidy_path(dwarf_linesrc(l, nullptr, nullptr), cu);
     dwarf_lineno(l, &line);
   }
 

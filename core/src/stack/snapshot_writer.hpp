@@ -42,8 +42,8 @@ class LineWriter {
   bool ok_ = true;
 };
 
-// `{"local":"stack","v":1,"kind":...,"regs":{...}` (no closing brace).
-void put_head(LineWriter& w, const char* kind, int signo, const Registers& regs, int skip) noexcept;
+// `{"local":"stack","v":1,"kind":...,"regs":{...}` (no closing brace); `for_id` may be null.
+void put_head(LineWriter& w, const char* kind, const char* for_id, int signo, const Registers& regs, int skip) noexcept;
 // `,"modules":[...]`: the loaded modules, from the dynamic loader's list.
 void put_modules(LineWriter& w) noexcept;
 

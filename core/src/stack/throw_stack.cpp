@@ -131,12 +131,12 @@ void clear_throw_stack() noexcept {
   if (t_stack != nullptr) t_stack->taken = false;
 }
 
-std::string throw_stack_line() {
+std::string throw_stack_line(const std::string& for_id) {
   ThrowStack* s = t_stack;
   if (s == nullptr || !s->taken) return {};
   std::string line(kCrashLineCapacity, '\0');
   LineWriter w(&line[0], line.size());
-  put_head(w, "throw", 0, s->regs, 2);  // skip: note_throw_stack() and the __cxa_throw interposition
+  put_head(w, "throw", for_id.c_str(), 0, s->regs, 2);  // skip: note_throw_stack() and the __cxa_throw interposition
   w.put(",\"stack_at\":\"");
   w.put_hex(s->sp);
   w.put("\",\"stack\":\"");
