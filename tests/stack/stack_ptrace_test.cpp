@@ -48,7 +48,10 @@ class Tracer {
       std::ostringstream out;
       out << live.problem << '\n';
       if (!live.threads.empty()) {
-        for (const auto& f : live.threads[0].frames) out << f.in_app << '\t' << f.function << '\t' << f.file << '\t' << f.line << '\t' << f.module << '\t' << f.address << '\n';
+        for (const auto& f : live.threads[0].frames) {
+          out << f.in_app << '\t' << f.function << '\t' << f.file << '\t' << f.line << '\t' << f.module << '\t'
+              << f.address << '\n';
+        }
       }
       std::string text = out.str();
       if (::write(from_[1], text.data(), text.size()) != static_cast<ssize_t>(text.size())) ::_exit(1);

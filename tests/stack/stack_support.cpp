@@ -73,7 +73,9 @@ pid_t start_hung(const FixtureProgram& fixture, const std::vector<std::pair<std:
   std::string text;
   char buf[256];
   ssize_t n;
-  while (text.find("READY") == std::string::npos && (n = ::read(out[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  while (text.find("READY") == std::string::npos && (n = ::read(out[0], buf, sizeof buf)) > 0) {
+    text.append(buf, static_cast<std::size_t>(n));
+  }
   ::close(out[0]);
   if (text.find("READY") == std::string::npos) {
     ADD_FAILURE() << "the fixture did not get to its hang: " << text;

@@ -210,7 +210,8 @@ TEST(CrashStack, InAThreadOfTheTest) {
   EXPECT_EQ(app[1].line, fixture_line("rebuild"));
   EXPECT_EQ(app[2].function.rfind("Stacks_CrashInThread_Test::TestBody()::", 0), 0u) << app[2].function;
   EXPECT_EQ(app[2].line, fixture_line("gtest-crash-in-thread"));
-  EXPECT_NE(s.frames.back().function.find("clone"), std::string::npos) << "the thread's first frame: " << s.frames.back().function;
+  EXPECT_NE(s.frames.back().function.find("clone"), std::string::npos)
+      << "the thread's first frame: " << s.frames.back().function;
 }
 
 // A program without a symbol table or debug information: the frames still come (the unwind tables stay
@@ -218,7 +219,8 @@ TEST(CrashStack, InAThreadOfTheTest) {
 TEST(CrashStack, StrippedProgramGivesAddressesAndSaysWhy) {
   TempDir dir;
   std::string copy = dir / "stripped_fixture";
-  RunResult s = run_argv({"sh", "-c", "cp \"$0\" \"$1\" && strip --strip-all \"$1\"", build_path("BSTEST_TEST_STACK_FIXTURE"), copy});
+  RunResult s = run_argv(
+      {"sh", "-c", "cp \"$0\" \"$1\" && strip --strip-all \"$1\"", build_path("BSTEST_TEST_STACK_FIXTURE"), copy});
   ASSERT_EQ(s.exit_code, 0) << s.err;
   RunResult r;
   stack::Stack st = stack::symbolize_snapshot(snapshot_of(dir, {copy, "--gtest_filter=Stacks.Crash"}, r));
@@ -283,9 +285,8 @@ TEST(Doctor, SaysWhetherStacksCanBeNamed) {
   spec.argv = {bstest, "doctor", "--binary", dir / "missing"};
   RunResult missing = run(spec);
   EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_NE(missing.out.find("  FAIL  debug information of " + dir / "missing" + ": cannot read it (No such file or directory)"),
-            std::string::npos)
-      << missing.out;
+  std::string line = "  FAIL  debug information of " + dir / "missing" + ": cannot read it (No such file or directory)";
+  EXPECT_NE(missing.out.find(line), std::string::npos) << missing.out;
 }
 
 TEST(SnapshotLine, SomethingElseSaysWhat) {

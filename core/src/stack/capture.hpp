@@ -9,9 +9,11 @@
 //    "regs":{"0":"55d0c1a2b3c4",...,"16":"55d0c1a2b3c4"},"stack_at":"7ffd5e3c1a40","stack":"<base64>",
 //    "modules":[{"path":"/build/tests/stack_fixture","bias":"55d0c1a00000","build_id":"9f1c..."},...]}
 //
-// `for` (optional) is the id of the log record or error event the stack belongs to; `regs` maps DWARF register numbers to hex values (only the known ones), `stack` is the window's bytes
-// from `stack_at` in base64 (the stack pointer; after a stack overflow, the first readable page above it), `skip` the innermost frames that belong to the capture itself (the __cxa_throw
-// interposition), `note` (optional) one line on why the data is incomplete. It never leaves the machine.
+// `for` (optional) is the id of the log record or error event the stack belongs to; `regs` maps DWARF
+// register numbers to hex values (only the known ones); `stack` is the window's bytes from `stack_at` in
+// base64 (the stack pointer; after a stack overflow, the first readable page above it); `skip` counts the
+// innermost frames that belong to the capture itself (the __cxa_throw interposition); `note` (optional) is
+// one line on why the data is incomplete. It never leaves the machine.
 //
 // Two ways in:
 //   - a signal handler: write_crash_stack() from the handler's ucontext (async-signal-safe, no allocation,

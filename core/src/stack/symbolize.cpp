@@ -81,7 +81,9 @@ bool parse(std::string_view line, Snapshot& s, std::string& error) {
   s.note = str(d, "note");
   s.stack_at = std::strtoull(str(d, "stack_at").c_str(), nullptr, 16);
   auto stack = d.FindMember("stack");
-  if (stack != d.MemberEnd() && stack->value.IsString()) s.stack = from_base64(stack->value.GetString(), stack->value.GetStringLength());
+  if (stack != d.MemberEnd() && stack->value.IsString()) {
+    s.stack = from_base64(stack->value.GetString(), stack->value.GetStringLength());
+  }
   auto regs = d.FindMember("regs");
   if (regs != d.MemberEnd() && regs->value.IsObject()) {
     for (auto& m : regs->value.GetObject()) s.regs.emplace_back(std::atoi(m.name.GetString()), hex_value(m.value));
@@ -146,7 +148,9 @@ DwflPtr report_modules(const Snapshot& s, std::vector<std::string>& problems) {
     std::vector<const Module*> ignored;
     dwfl = report(s, left_out, ignored, ignored);
   }
-  for (const Module* m : changed) problems.push_back(m->path + " changed since it ran (another build-id): its frames have addresses only");
+  for (const Module* m : changed) {
+    problems.push_back(m->path + " changed since it ran (another build-id): its frames have addresses only");
+  }
   for (const Module* m : missing) problems.push_back("cannot open " + m->path + ": its frames have addresses only");
   return dwfl;
 }
@@ -245,7 +249,8 @@ Stack symbolize_snapshot(std::string_view line, std::size_t max_frames) {
   Unwind u;
   u.s = &s;
   u.max = max_frames + s.skip;
-  if (s.regs.empty() || !dwfl_attach_state(dwfl.get(), any_elf(dwfl.get()), static_cast<pid_t>(s.pid), &kSnapshotCallbacks, &u)) {
+  if (s.regs.empty() ||
+      !dwfl_attach_state(dwfl.get(), any_elf(dwfl.get()), static_cast<pid_t>(s.pid), &kSnapshotCallbacks, &u)) {
     problems.push_back(s.regs.empty() ? "the snapshot has no registers" : "cannot unwind: " + dwfl_error());
     out.problem = join(problems);
     return out;
