@@ -461,6 +461,26 @@ class Bench:
         self.results["page_cost"] = res
         say("  " + ", ".join(f"{k} {median([r[k] for r in res]):.1f}" for k in res[0] if k != "record_bytes"))
 
+    # --- what stacks add: a throw with throw stacks on, a crash's snapshot -------------------------------
+
+    def stack_cost(self):
+        progs = {name: self.prog(name) for name in
+                 ("throw-cost-bare", "throw-cost-bstest-off", "throw-cost-bstest", "crash-stack-cost")}
+        if not all(progs.values()):
+            self.note("stack cost: throw-cost-* or crash-stack-cost not built")
+            return
+        say("== stack cost: a throw (EXPECT_THROW three calls deep), and a crash's stack snapshot")
+        res = {name: [] for name in progs}
+        for i in range(self.args.runs):
+            for name, prog in progs.items():
+                out = subprocess.run([prog], capture_output=True, text=True, env=clean_env(), check=False).stdout
+                res[name] += [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+        self.results["stack_cost"] = res
+        note = [r for r in res["throw-cost-bstest"] if "ns_per_note_throw_stack" in r]
+        crash = res["crash-stack-cost"]
+        say(f"  throw stack copy {median([r['ns_per_note_throw_stack'] for r in note]):.1f} ns; crash snapshot "
+            f"{median([r['ns_per_capture'] for r in crash]) / 1e3:.1f} us")
+
     # --- the shipper's throughput ------------------------------------------------------------------------
 
     def throughput(self):
@@ -580,6 +600,7 @@ class Bench:
             self.results["phases"] = {}
             for name, phase in (("suites", self.suites), ("fixed cost", self.fixed_cost),
                                 ("record cost", self.record_cost), ("page cost", self.page_cost),
+                                ("stack cost", self.stack_cost),
                                 ("throughput", self.throughput), ("latency", self.latency),
                                 ("server down", self.server_down), ("report", self.report_cost)):
                 t = time.monotonic()
@@ -739,6 +760,33 @@ def verdict(ok):
     return "**met**" if ok else "**missed**"
 
 
+def stack_cost_lines(L, sc):
+    def col(name, key):
+        return [r[key] for r in sc[name] if key in r]
+    L.append("## What stacks cost")
+    L.append("")
+    L.append("throw-cost-* run one GoogleTest test of 1,000,000 `EXPECT_THROW`s three calls deep in 20 rounds (the "
+             "fastest round counts); throw-cost-bstest alternates rounds with throw stacks on and off, then times "
+             "the stack copy alone (`note_throw_stack()`, from the same depth). crash-stack-cost raises a signal "
+             "2,000 times from three calls deep, its handler taking the crash's snapshot (registers, up to 32 KiB "
+             "of stack, the modules with their build-ids), against an empty handler.")
+    L.append("")
+    L.append("| measure | median | range |")
+    L.append("|---|---|---|")
+    rows = [("a throw, GoogleTest alone, ns", col("throw-cost-bare", "ns_per_throw")),
+            ("a throw, with bstest's __cxa_throw interposition, ns", col("throw-cost-bstest-off", "ns_per_throw")),
+            ("a throw, throw stacks on, ns", col("throw-cost-bstest", "ns_per_throw")),
+            ("a throw, throw stacks off (same process), ns", col("throw-cost-bstest", "ns_per_throw_stacks_off")),
+            ("the stack copy of a throw alone, ns", col("throw-cost-bstest", "ns_per_note_throw_stack")),
+            ("a crash's stack snapshot in its signal handler, µs",
+             [x / 1e3 for x in col("crash-stack-cost", "ns_per_capture")]),
+            ("an empty signal handler, µs", [x / 1e3 for x in col("crash-stack-cost", "ns_per_empty_handler")])]
+    for label, xs in rows:
+        if xs:
+            L.append(f"| {label} | {median(xs):.1f} | {fmt_range(xs, '{:.1f}')} |")
+    L.append("")
+
+
 def report(res, args):
     m = res["machine"]
     L = []
@@ -842,6 +890,10 @@ def report(res, args):
         xs = [r["fresh_page_us"] for r in pc]
         L.append(f"| (first touch of one 4 KiB journal page, µs) | {median(xs):.2f} | {fmt_range(xs, '{:.2f}')} |")
         L.append("")
+
+    sc = res.get("stack_cost")
+    if sc:
+        stack_cost_lines(L, sc)
 
     fc = res.get("fixed_cost")
     if fc:

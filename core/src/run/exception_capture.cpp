@@ -5,6 +5,7 @@
 #include "run/exception_capture.hpp"
 
 #include "record/json.hpp"
+#include "stack/capture.hpp"
 
 #include <dlfcn.h>
 
@@ -109,6 +110,14 @@ CodeFrame resolve_address(void* address) {
 
 const TerminateNote& terminate_note() noexcept { return g_note; }
 
+// Here, next to the interposition that reads it: a program that turns throw stacks on links the
+// interposition too (a sanitizer runtime defines __cxa_throw itself, so nothing else would pull it in).
+namespace {
+std::atomic<bool> g_throw_stacks{false};
+}
+void stack::enable_throw_stacks(bool on) noexcept { g_throw_stacks.store(on, std::memory_order_relaxed); }
+bool stack::throw_stacks_enabled() noexcept { return g_throw_stacks.load(std::memory_order_relaxed); }
+
 void install_terminate_capture() noexcept {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -126,6 +135,9 @@ extern "C" BSTEST_THROW_LINKAGE void __cxa_throw(void* object, std::type_info* t
   bstest::detail::ThrowSite& site = bstest::detail::t_last_throw;
   site.type = type;
   site.where = __builtin_return_address(0);
+  // With throw stacks on, the registers and the top of the stack too (a memcpy): the Session turns them
+  // into a snapshot line if the exception escapes the test (stack/capture.hpp).
+  if (bstest::detail::stack::throw_stacks_enabled()) bstest::detail::stack::note_throw_stack();
 #if defined(BSTEST_ASAN)
   __asan_handle_no_return();
 #endif
