@@ -67,6 +67,8 @@ struct Config {
   std::vector<std::string> redact;        // BSTEST_REDACT: extra variable-name patterns to redact
   std::string shipper_program;            // BSTEST_SHIPPER: path of `bstest` (default: found automatically)
   bool quiet = false;                     // BSTEST_QUIET=1: no summary line on stderr (problems still shown)
+  std::string quarantine_file;            // BSTEST_QUARANTINE: the quarantine file (default: .bstest-quarantine,
+                                          // looked for from the start directory up to the repository root)
 
   // One line per problem found while parsing, e.g.
   // "BETTERSTACK_SOURCE_TOKEN contains whitespace or control characters; Better Stack Logs is off for this run".
