@@ -18,6 +18,7 @@ int cmd_run(const Args& args);
 int cmd_flush(const Args& args);
 int cmd_heartbeat(const Args& args);
 int cmd_doctor(const Args& args);
+int cmd_quarantine(const Args& args);
 
 // Exit codes shared by every command.
 constexpr int kOk = 0;
@@ -30,6 +31,7 @@ extern const char* const kRunHelp;
 extern const char* const kFlushHelp;
 extern const char* const kHeartbeatHelp;
 extern const char* const kDoctorHelp;
+extern const char* const kQuarantineHelp;
 
 // The "sending..." line shown while shipping takes more than a second: rewritten in place on a terminal,
 // printed once otherwise (a CI log gets one line, not one a second).

@@ -69,6 +69,7 @@ const char* kUsageText =
     "  flush       send what earlier runs could not (offline, killed, quota)\n"
     "  heartbeat   send one heartbeat ping (or decide one for a sharded run)\n"
     "  doctor      check the configuration and each Better Stack channel\n"
+    "  quarantine  known-broken tests that do not fail the run until a date: add, list, check\n"
     "  ship        ship journals (started by test programs; rarely run by hand)\n"
     "  version     print the version\n"
     "  help        this text; `bstest help <command>` or `bstest <command> --help` for a command's options\n"
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
              : of == "flush" ? kFlushHelp
              : of == "heartbeat" ? kHeartbeatHelp
              : of == "doctor" ? kDoctorHelp
+             : of == "quarantine" ? kQuarantineHelp
              : of == "ship" ? kShipHelp
              : nullptr;
       if (text == nullptr) {
@@ -122,6 +124,7 @@ int main(int argc, char** argv) {
   if (cmd == "flush") return cmd_flush(args);
   if (cmd == "heartbeat") return cmd_heartbeat(args);
   if (cmd == "doctor") return cmd_doctor(args);
+  if (cmd == "quarantine") return cmd_quarantine(args);
   std::fprintf(stderr, "bstest: unknown command '%s'\n\n%s", cmd.c_str(), kUsageText);
   return kUsage;
 }
