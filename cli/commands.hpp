@@ -19,6 +19,7 @@ int cmd_flush(const Args& args);
 int cmd_heartbeat(const Args& args);
 int cmd_doctor(const Args& args);
 int cmd_report(const Args& args);
+int cmd_quarantine(const Args& args);
 
 // Exit codes shared by every command.
 constexpr int kOk = 0;
@@ -48,6 +49,7 @@ int report_option(const Args& args, std::size_t& i, ReportOptions& options, cons
 // appends the Markdown summary to $GITHUB_STEP_SUMMARY when that is set. False, after saying why on stderr,
 // when one could not be written.
 bool write_run_reports(const Config& config, const std::string& run_id, const ReportOptions& options, bool quiet);
+extern const char* const kQuarantineHelp;
 
 // The "sending..." line shown while shipping takes more than a second: rewritten in place on a terminal,
 // printed once otherwise (a CI log gets one line, not one a second).

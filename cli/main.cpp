@@ -71,6 +71,7 @@ const char* kUsageText =
     "  heartbeat   send one heartbeat ping (or decide one for a sharded run)\n"
     "  doctor      check the configuration and each Better Stack channel\n"
     "  report      write a run's report: JUnit XML, an HTML page, a Markdown job summary\n"
+    "  quarantine  known-broken tests that do not fail the run until a date: add, list, check\n"
     "  ship        ship journals (started by test programs; rarely run by hand)\n"
     "  version     print the version\n"
     "  help        this text; `bstest help <command>` or `bstest <command> --help` for a command's options\n"
@@ -107,6 +108,7 @@ int main(int argc, char** argv) {
              : of == "heartbeat" ? kHeartbeatHelp
              : of == "doctor" ? kDoctorHelp
              : of == "report" ? kReportHelp
+             : of == "quarantine" ? kQuarantineHelp
              : of == "ship" ? kShipHelp
              : nullptr;
       if (text == nullptr) {
@@ -127,6 +129,7 @@ int main(int argc, char** argv) {
   if (cmd == "heartbeat") return cmd_heartbeat(args);
   if (cmd == "doctor") return cmd_doctor(args);
   if (cmd == "report") return cmd_report(args);
+  if (cmd == "quarantine") return cmd_quarantine(args);
   std::fprintf(stderr, "bstest: unknown command '%s'\n\n%s", cmd.c_str(), kUsageText);
   return kUsage;
 }

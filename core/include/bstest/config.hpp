@@ -70,6 +70,8 @@ struct Config {
   int keep_runs = 3;                      // BSTEST_KEEP_RUNS: delivered journals of the last N runs kept for
                                           // `bstest report` in <dir>/delivered/ (0: removed once delivered)
   std::string run_link;                   // BSTEST_RUN_LINK: the run in Better Stack, "{run_id}" replaced (reports)
+  std::string quarantine_file;            // BSTEST_QUARANTINE: the quarantine file (default: .bstest-quarantine,
+                                          // looked for from the start directory up to the repository root)
 
   // One line per problem found while parsing, e.g.
   // "BETTERSTACK_SOURCE_TOKEN contains whitespace or control characters; Better Stack Logs is off for this run".

@@ -341,6 +341,7 @@ Config Config::from_env(const std::function<const char*(const char*)>& lookup) {
   r.boolean("BSTEST_QUIET", cfg.quiet);
   if (r.value("BSTEST_CA_BUNDLE", v) && !v.empty()) cfg.ca_bundle = v;
   if (r.value("BSTEST_SHIPPER", v) && !v.empty()) cfg.shipper_program = v;
+  if (r.value("BSTEST_QUARANTINE", v) && !v.empty()) cfg.quarantine_file = v;
   if (r.value("BSTEST_ENVIRONMENT", v) && !v.empty()) cfg.environment = v;
   r.integer("BSTEST_KEEP_RUNS", cfg.keep_runs, 0, 1000);
   if (r.value("BSTEST_RUN_LINK", v) && !v.empty()) {

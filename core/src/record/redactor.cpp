@@ -1,6 +1,7 @@
 #include "record/redactor.hpp"
 
 #include "base/strings.hpp"
+#include "base/wildcard.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -18,27 +19,6 @@ std::string upper(std::string_view s) {
   return r;
 }
 
-// Glob match with '*' only, case-insensitive (names are compared upper-cased).
-bool glob(std::string_view pattern, std::string_view text) {
-  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 }  // namespace
 
 bool Redactor::name_looks_secret(std::string_view name, const std::vector<std::string>& extra_patterns) {
@@ -47,7 +27,7 @@ bool Redactor::name_looks_secret(std::string_view name, const std::vector<std::s
     if (n.find(part) != std::string::npos) return true;
   }
   for (const auto& p : extra_patterns) {
-    if (glob(upper(p), n)) return true;
+    if (wildcard_match(p, n, /*ignore_case=*/true)) return true;
   }
   return false;
 }
