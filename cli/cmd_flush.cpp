@@ -1,7 +1,7 @@
 // bstest flush [DIR]: sends what earlier runs left behind (offline, killed, quota reached) and says what it
 // sent.
 #include <bstest/config.hpp>
-#include <bstest/ship.hpp>
+#include "ship/ship.hpp"
 
 #include "commands.hpp"
 

@@ -1,8 +1,8 @@
 // bstest heartbeat: one Better Stack Uptime heartbeat ping, for CI jobs that decide for a whole suite, in
 // particular the job that gathers the summaries of a sharded run.
 #include <bstest/config.hpp>
-#include <bstest/ship.hpp>
-#include <bstest/suite.hpp>
+#include "ship/ship.hpp"
+#include "run/suite.hpp"
 
 #include "commands.hpp"
 

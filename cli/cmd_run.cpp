@@ -4,12 +4,13 @@
 // command's exit code (0 when every failure was flaky and bstest can account for all of them, unless
 // BSTEST_FLAKY_FAILS=1). Starting and signalling the command: run_command.hpp; the verdict and how it is
 // told: run_report.hpp.
-#include <bstest/child_process.hpp>
+#include "run/child_process.hpp"
 #include <bstest/config.hpp>
-#include <bstest/rerun.hpp>
-#include <bstest/ship.hpp>
-#include <bstest/suite.hpp>
+#include "run/rerun.hpp"
+#include "ship/ship.hpp"
+#include "run/suite.hpp"
 
+#include "base/process.hpp"
 #include "commands.hpp"
 #include "run_command.hpp"
 #include "run_report.hpp"
@@ -156,7 +157,7 @@ std::int64_t unix_ms_now() {
 CommandEnd run_the_command(const std::vector<std::string>& command, const std::string& run_id, const std::string& dir,
                            CommandOutcome& outcome) {
   outcome.argv = command;
-  outcome.cwd = current_directory();
+  outcome.cwd = detail::current_directory();
   outcome.started_unix_ms = unix_ms_now();
   CommandEnd end = run_command(command, command_env(run_id, dir));
   outcome.pid = end.pid;
@@ -235,7 +236,7 @@ int cmd_run(const Args& args) {
 
   const auto start = std::chrono::steady_clock::now();
   std::string run_id = make_run_id();
-  cfg.dir = absolute_path(cfg.dir, current_directory());
+  cfg.dir = detail::absolute_path(cfg.dir, detail::current_directory());
 
   // Ship live, on a thread of ours (the test programs stay thread-free). The verdict does not come from
   // it: the journals are read again once the command is over (a slow network must not change it).

@@ -1,5 +1,5 @@
 // bstest: the command-line tool. `bstest help` lists the commands.
-#include <bstest/child_process.hpp>
+#include "run/child_process.hpp"
 #include <bstest/version.hpp>
 
 #include "commands.hpp"

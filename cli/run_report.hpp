@@ -2,7 +2,7 @@
 // heartbeat's body, and the summary file for `bstest heartbeat --summaries`.
 #pragma once
 
-#include <bstest/suite.hpp>
+#include "run/suite.hpp"
 
 #include <functional>
 #include <string>

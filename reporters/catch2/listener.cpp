@@ -118,8 +118,7 @@ class Translator {
       run.shard_index = static_cast<int>(config_.shardIndex());
     }
 #endif
-    // Failures are only provisional when someone will re-run them.
-    session().set_rerun_owner(process().options.rerun_owner && session().config().retries > 0);
+    if (process().options.owns_exit_code) session().own_exit_code();
     session().run_started(run);
   }
 
@@ -317,7 +316,7 @@ class Translator {
 
   void run_ended() {
     if (fatal_) return;  // as in test_ended: the process is about to die by the signal
-    if (!process().options.rerun_owner) session().run_finished();
+    if (!session().owns_exit_code()) session().run_finished();
   }
 
  private:
@@ -480,11 +479,10 @@ void configure(Options options) { process().options = options; }
 
 Session* session() { return process().session.get(); }
 
-void finish_run(int exit_code) {
+int finish(int exit_code) {
   Session* s = session();
-  if (s == nullptr) return;
-  s->set_exit_code(exit_code);
-  s->run_finished();
+  if (s == nullptr || !s->owns_exit_code()) return exit_code;
+  return s->finish_owned_run(exit_code);
 }
 
 }  // namespace bstest::catch2

@@ -2,7 +2,7 @@
 // the record of what each program matched (stale entries). "Today" is fixed here, so that every date is one
 // a reader can check by hand.
 #include <bstest/config.hpp>
-#include <bstest/quarantine.hpp>
+#include "quarantine/quarantine.hpp"
 
 #include "process.hpp"
 #include "base/wildcard.hpp"

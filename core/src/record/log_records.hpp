@@ -10,7 +10,7 @@
 
 #include <bstest/model.hpp>
 #include <bstest/session.hpp>
-#include <bstest/suite.hpp>
+#include "run/suite.hpp"
 
 #include "record/json.hpp"
 #include "record/record_context.hpp"

@@ -1,6 +1,6 @@
 #include "report/journal_files.hpp"
 
-#include <bstest/ship.hpp>
+#include "ship/ship.hpp"
 
 #include "journal/journal.hpp"
 #include "journal/retention.hpp"

@@ -1,7 +1,7 @@
 // Whether `bstest run` can account for every failure of its command by what the programs' journals say:
 // the command itself when it is one of the suite's programs, or each failed test of `meson test`
 // (testlog.json) and `ctest` (LastTest.log). See account_for_exit in <bstest/suite.hpp>.
-#include <bstest/suite.hpp>
+#include "run/suite.hpp"
 
 #include <rapidjson/document.h>
 

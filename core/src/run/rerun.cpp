@@ -1,5 +1,5 @@
-#include <bstest/child_process.hpp>
-#include <bstest/rerun.hpp>
+#include "run/child_process.hpp"
+#include "run/rerun.hpp"
 
 #include "journal/journal.hpp"
 #include "base/ids.hpp"
@@ -92,20 +92,7 @@ std::string seconds_text(int ms) {
 
 }  // namespace
 
-std::string current_executable() { return detail::self_exe(); }
-std::string current_directory() { return detail::current_directory(); }
-std::string absolute_path(const std::string& path, const std::string& base) { return detail::absolute_path(path, base); }
 
-RerunTarget rerun_target_of(const Session& session) {
-  RerunTarget t;
-  t.framework = session.framework();
-  t.exe = detail::self_exe();
-  t.cwd = session.start_directory().empty() ? detail::current_directory() : session.start_directory();
-  t.has_random_seed = session.has_random_seed();
-  t.random_seed = session.random_seed();
-  t.argv = detail::self_argv();
-  return t;
-}
 
 void forward_signal_to_rerun(int sig) noexcept {
   int saved_errno = errno;
@@ -329,22 +316,5 @@ RerunReport rerun_tests(const std::vector<RerunJob>& jobs, const RerunSettings& 
   return report;
 }
 
-RerunReport rerun_failed_tests(Session& session, const RerunTarget& target, int max_tests) {
-  if (session.config().retries <= 0 || !session.active() || !session.owns_suite()) return {};
-  const std::vector<FailedTest>& failed = session.failed_tests();
-  std::vector<RerunJob> jobs;
-  for (const auto& t : failed) jobs.push_back({&target, &t, {}});
-  RerunSettings settings;
-  settings.retries = session.config().retries;
-  settings.run_id = session.run_id();
-  settings.dir = session.config().dir;
-  settings.timeout_ms = session.config().rerun_timeout_ms;
-  settings.max_tests = max_tests;
-  return rerun_tests(jobs, settings, [&](std::size_t i, RerunVerdict v, const std::vector<AttemptOutcome>& attempts) {
-    // Interrupted or not re-run: no verdict, its first failure stands.
-    if (v == RerunVerdict::flaky) session.test_flaky(failed[i], attempts);
-    if (v == RerunVerdict::failed) session.test_failed_every_attempt(failed[i], attempts);
-  });
-}
 
 }  // namespace bstest

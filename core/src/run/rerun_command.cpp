@@ -1,6 +1,6 @@
 // The command line of a re-run: the user's program and options, with the selection replaced by exactly the
 // failed test (GoogleTest --gtest_filter, a Catch2 test spec).
-#include <bstest/rerun.hpp>
+#include "run/rerun.hpp"
 
 #include <string>
 #include <string_view>

@@ -1,5 +1,5 @@
-#include <bstest/ship.hpp>
-#include <bstest/suite.hpp>
+#include "ship/ship.hpp"
+#include "run/suite.hpp"
 #include <bstest/version.hpp>
 
 #include "base/ids.hpp"

@@ -1,7 +1,7 @@
 // The end of a test program's run: run_finished and the heartbeat decision, the re-run's result file, then
 // the hand-off to the shipper (the companion, or this process at exit) and the one summary line.
-#include <bstest/ship.hpp>
-#include <bstest/suite.hpp>
+#include "ship/ship.hpp"
+#include "run/suite.hpp"
 
 #include "base/strings.hpp"
 #include "journal/crash_handler.hpp"

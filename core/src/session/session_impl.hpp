@@ -11,6 +11,7 @@
 #pragma once
 
 #include <bstest/config.hpp>
+#include "run/rerun.hpp"
 #include <bstest/session.hpp>
 
 #include "env/ci.hpp"
@@ -63,6 +64,11 @@ class SessionImpl {
   // session_end.cpp
   void run_finished();
 
+  // owned_run.cpp: a main() that owns the exit code re-runs the failed tests before the run ends.
+  void own_exit_code();
+  bool owns_exit_code() const noexcept { return owns_exit_code_; }
+  int finish_owned_run(int exit_code);
+
   // Reading
   const Counts& counts() const noexcept { return ledger_.counts; }
   const std::vector<FailedTest>& failed_tests() const noexcept { return ledger_.failed(); }
@@ -74,9 +80,6 @@ class SessionImpl {
   bool owns_suite() const noexcept { return started_ && !child_; }
   bool has_random_seed() const noexcept { return ctx_.run().has_random_seed; }
   std::uint64_t random_seed() const noexcept { return ctx_.run().random_seed; }
-  const std::string& start_directory() const noexcept { return start_dir_; }
-  void set_rerun_owner(bool v) noexcept { rerun_owner_ = v; }
-  void set_exit_code(int code) noexcept { exit_code_ = code; }
   bool active() const noexcept { return started_ && !journal_failed_ && cfg_.enabled; }
 
  private:
@@ -101,6 +104,9 @@ class SessionImpl {
   void write_heartbeat_decision(bool ok);
   void write_result_file();
 
+  // owned_run.cpp
+  RerunReport rerun_failed_tests();
+
   // session_crash.cpp
   static std::size_t render_crash(char* out, std::size_t cap, int signo);
   std::size_t render_crash_into(char* out, std::size_t cap, int signo);
@@ -123,7 +129,8 @@ class SessionImpl {
   bool finished_ = false;
   bool child_ = false;      // a wrapped program (bstest run) or a re-run: its owner ships and decides
   bool sharded_ = false;
-  bool rerun_owner_ = false;
+  bool owns_exit_code_ = false;  // own_exit_code() was called
+  bool rerun_owner_ = false;     // ... and re-runs are on: failures are provisional
   bool journal_failed_ = false;
   bool warned_write_ = false;
   bool warned_ring_ = false;

@@ -85,6 +85,8 @@ void SessionImpl::run_started(const RunInfo& run) {
   run_id_ = make_run_id();
   result_file_ = env_or_empty("BSTEST_RESULT_FILE");
   ledger_.keep_results(!result_file_.empty());
+  // Failures are only provisional when someone will re-run them.
+  rerun_owner_ = owns_exit_code_ && cfg_.retries > 0;
   ci_ = detect_ci();
 
   RunMeta meta;

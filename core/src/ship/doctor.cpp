@@ -1,5 +1,5 @@
-#include <bstest/doctor.hpp>
-#include <bstest/ship.hpp>
+#include "ship/doctor.hpp"
+#include "ship/ship.hpp"
 
 #include "env/url.hpp"
 #include "journal/journal.hpp"

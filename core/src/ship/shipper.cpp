@@ -7,7 +7,7 @@
 //   {"heartbeat":…}  the suite's verdict   -> the Uptime heartbeat URL
 //   {"local":…}      bookkeeping (argv for re-runs, the "closed" marker); never sent
 // Each channel has its own cursor: the journal offset before which all of its lines were delivered.
-#include <bstest/ship.hpp>
+#include "ship/ship.hpp"
 #include <bstest/version.hpp>
 
 #include "base/ids.hpp"

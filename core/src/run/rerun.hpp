@@ -66,7 +66,7 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
 
 // Async-signal-safe, for a signal handler of whoever re-runs (`bstest run`, the provided mains): sends
 // `sig` to the process group of the re-run running now, if any, and remembers it, so that no further
-// attempt starts (rerun_failed_tests stops; rerun_once returns at once, with a failed attempt).
+// attempt starts (rerun_tests stops; rerun_once returns at once, with a failed attempt).
 void forward_signal_to_rerun(int sig) noexcept;
 // The signal forward_signal_to_rerun() was given last; 0 when none.
 int rerun_interrupted_by() noexcept;
@@ -141,21 +141,5 @@ RerunReport rerun_tests(const std::vector<RerunJob>& jobs, const RerunSettings& 
                         const std::function<void(std::size_t job, RerunVerdict verdict,
                                                  const std::vector<AttemptOutcome>& attempts)>& decided);
 
-// rerun_tests for the tests `session` saw fail, up to `session.config().retries` times; the verdicts go to
-// `session` (test_flaky / test_failed_every_attempt; a test not re-run keeps its first failure). Does
-// nothing when the session does not own the suite (a wrapped binary: `bstest run` re-runs; or a re-run
-// itself).
-RerunReport rerun_failed_tests(Session& session, const RerunTarget& target, int max_tests = kMaxRerunTests);
-
-// This program as `session` ran it: /proc/self/exe, its original arguments, the working directory it
-// started in (Session::start_directory: not the one a test moved to), the framework and the random seed of
-// a shuffled run.
-RerunTarget rerun_target_of(const Session& session);
-
-// The running program's absolute path (/proc/self/exe) and working directory.
-std::string current_executable();
-std::string current_directory();
-// `path` when absolute (or when `base` is empty), else `base`/`path`.
-std::string absolute_path(const std::string& path, const std::string& base);
 
 }  // namespace bstest

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <bstest/config.hpp>
-#include <bstest/rerun.hpp>
+#include "run/rerun.hpp"
 #include <bstest/session.hpp>
 
 #include <cstdint>
