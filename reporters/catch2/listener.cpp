@@ -2,7 +2,8 @@
 // Catch2 v2.13 and v3 (BSTEST_CATCH2_MAJOR): the translation is shared, the two listener classes at the end
 // only adapt the signatures.
 //
-// Catch2 facts this relies on (shared reference FRAMEWORKS.md, sections 2 and 4.2-4.3):
+// Catch2 facts this relies on (Catch2's interfaces/catch_interfaces_reporter.hpp, internal/catch_run_context.cpp,
+// internal/catch_fatal_condition_handler.cpp; v2: the single header's RunContext and FatalConditionHandler):
 // - A test case is entered once per leaf section / generator value ("pass"). v3 says so with
 //   testCasePartialStarting; v2 re-enters the implicit section named like the test case. The final result
 //   is only in testCaseEnded's totals.testCases (a passing [!shouldfail] turns failed there).

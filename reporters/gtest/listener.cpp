@@ -1,6 +1,6 @@
 // The GoogleTest listener: translates GoogleTest's events into bstest::Session calls, nothing more.
 //
-// GoogleTest facts this relies on (see shared reference FRAMEWORKS.md, section 1):
+// GoogleTest facts this relies on (googletest/include/gtest/gtest.h, TestEventListener; googletest/src/gtest.cc):
 // - OnTestPartResult runs on the thread that made the assertion, while GoogleTest holds its own mutex:
 //   never call UnitTest::current_test_info() (or anything that locks) from it. We track the running test
 //   ourselves, under our own lock.
