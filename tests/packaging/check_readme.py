@@ -47,7 +47,7 @@ EXTRACTED_BLOCKS = [("ini", "[wrap-git]"), ("ini", "[wrap-file]"), ("cmake", "cm
 CODE_LANGUAGES = ("cpp", "meson", "cmake", "ini")
 
 # Variables bstest sets for the programs it starts (re-runs, `bstest run`'s command), not user settings.
-INTERNAL_VARIABLES = {"BSTEST_ROLE", "BSTEST_ATTEMPT", "BSTEST_RESULT_FILE"}
+INTERNAL_VARIABLES = {"BSTEST_ROLE", "BSTEST_ATTEMPT", "BSTEST_RESULT_FILE", "BSTEST_QUARANTINE_DAY"}
 
 
 def read(rel):
