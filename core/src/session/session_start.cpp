@@ -124,6 +124,7 @@ void SessionImpl::run_started(const RunInfo& run) {
   run_started_record_.assign(rec_.data(), rec_.size() - 1);
   append();
   write_process_line();
+  start_quarantine(run);
 
   g_active.store(this);
   if (!journal_failed_) {
