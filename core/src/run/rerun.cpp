@@ -26,13 +26,9 @@ extern char** environ;
 
 namespace bstest {
 
-namespace {
+using detail::say;
 
-void say(const std::string& line) {
-  std::string l = line + "\n";
-  ssize_t rc = ::write(2, l.data(), l.size());
-  (void)rc;
-}
+namespace {
 
 // The process group of the re-run running now (0: none), and the last signal forwarded to it.
 std::atomic<pid_t> g_rerun_group{0};

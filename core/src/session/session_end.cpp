@@ -3,6 +3,7 @@
 #include "ship/ship.hpp"
 #include "run/suite.hpp"
 
+#include "base/process.hpp"
 #include "base/strings.hpp"
 #include "journal/crash_handler.hpp"
 #include "journal/journal_files.hpp"
@@ -18,12 +19,6 @@
 namespace bstest::detail {
 
 namespace {
-
-void say(const std::string& line) {
-  std::string l = line + "\n";
-  ssize_t rc = ::write(2, l.data(), l.size());
-  (void)rc;
-}
 
 std::string without_prefix(const std::string& line) {
   constexpr std::string_view kPrefix = "bstest: ";

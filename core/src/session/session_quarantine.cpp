@@ -4,6 +4,7 @@
 #include "quarantine/run_quarantine.hpp"
 
 #include "base/clock.hpp"
+#include "base/process.hpp"
 #include "record/log_records.hpp"
 #include "session/session_impl.hpp"
 
@@ -15,11 +16,7 @@ namespace bstest::detail {
 
 namespace {
 
-void say(const std::string& line) {
-  std::string l = "bstest: " + line + "\n";
-  ssize_t rc = ::write(2, l.data(), l.size());
-  (void)rc;
-}
+void say_bstest(const std::string& line) { say("bstest: " + line); }
 
 std::string now_rfc3339() {
   char ts[kTimestampLength];
@@ -38,7 +35,7 @@ void SessionImpl::start_quarantine(const RunInfo& run) {
   tally_ = std::make_unique<QuarantineTally>(quarantine_);
   runs_every_test_ = run.runs_every_test;
   if (child_) return;
-  for (const auto& line : quarantine_start_lines(quarantine_)) say(line);
+  for (const auto& line : quarantine_start_lines(quarantine_)) say_bstest(line);
   for (const auto* e : quarantine_.expired()) {
     rec_.clear();
     write_quarantine_note(ctx_, rec_, QuarantineNote::expired, *e, quarantine_.path(), quarantine_.expired_line(*e));
@@ -69,14 +66,14 @@ void SessionImpl::end_quarantine() {
   seen.matched = tally_->matched();
   std::string error;
   if (!write_quarantine_seen(cfg_.dir, seen, error)) {
-    if (!child_) say(error + "; stale quarantine entries are not known for this run");
+    if (!child_) say_bstest(error + "; stale quarantine entries are not known for this run");
     return;
   }
   if (child_) return;  // bstest run judges the suite's entries
   std::vector<QuarantineSeen> all = read_quarantine_seen(cfg_.dir, quarantine_.path());
   for (const auto* e : stale_entries(quarantine_, all)) {
     std::string line = stale_line(quarantine_, *e, all);
-    say(line);
+    say_bstest(line);
     rec_.clear();
     write_quarantine_note(ctx_, rec_, QuarantineNote::stale, *e, quarantine_.path(), line);
     append();
@@ -98,7 +95,7 @@ std::vector<std::string> SessionImpl::quarantine_summary(bool with_ended) const 
 // passed (its heartbeat says so) but that code is not 0, and bstest cannot change it.
 void SessionImpl::say_exit_code_not_ours(bool passed) const {
   if (child_ || owns_exit_code_ || !passed || ledger_.counts.quarantined == 0) return;
-  say("only quarantined tests failed: the run passed (its heartbeat says so), but bstest could not change the "
+  say_bstest("only quarantined tests failed: the run passed (its heartbeat says so), but bstest could not change the "
       "program's exit code: it does not own main(). Link bstest-gtest-main or bstest-catch2-main instead of "
       "your main, or run the program under `bstest run`");
 }

@@ -38,12 +38,6 @@ int env_int(const char* name, int fallback, int lo, int hi) {
   return static_cast<int>(n);
 }
 
-void say(const std::string& line) {
-  std::string l = line + "\n";
-  ssize_t rc = ::write(2, l.data(), l.size());
-  (void)rc;
-}
-
 }  // namespace
 
 std::atomic<SessionImpl*> SessionImpl::g_active{nullptr};
