@@ -9,10 +9,12 @@
 #include "run/rerun.hpp"
 #include "ship/ship.hpp"
 #include "run/suite.hpp"
+#include "quarantine/run_quarantine.hpp"
 
 #include "base/process.hpp"
 #include "commands.hpp"
 #include "run_command.hpp"
+#include "run_quarantine.hpp"
 #include "run_report.hpp"
 
 #include <unistd.h>
@@ -53,11 +55,15 @@ const char* const kRunHelp =
     "                      the suite's report, written once the re-runs are done (see bstest report --help);\n"
     "                      with GITHUB_STEP_SUMMARY set, the Markdown summary is also added there\n"
     "\n"
-    "Exit code: the command's; 0 when every failure was a flaky test and bstest can account for every failure\n"
-    "of the command (it is one test program, `meson test` or `ctest`, and each failed program exited as its\n"
-    "main returned; unless BSTEST_FLAKY_FAILS=1); 1 when the command exited 0 although a test failed, a program\n"
-    "crashed or a set-up failed; 128+N when it was killed by signal N; 126 when it could not be executed, 127\n"
-    "when it was not found; 2 for a usage error. Stopped by a signal, bstest run dies of that signal.\n";
+    "Tests listed in the quarantine file (BSTEST_QUARANTINE, or .bstest-quarantine found from here upward) still\n"
+    "run and report, but their failures and crashes do not fail the suite until the entry's end date.\n"
+    "\n"
+    "Exit code: the command's; 0 when every failure was a flaky test (unless BSTEST_FLAKY_FAILS=1) or a\n"
+    "quarantined one and bstest can account for every failure of the command (it is one test program, `meson\n"
+    "test` or `ctest`, and each failed program exited as its main returned, or died of a quarantined test's\n"
+    "crash); 1 when the command exited 0 although a test failed, a program crashed or a set-up failed; 128+N\n"
+    "when it was killed by signal N; 126 when it could not be executed, 127 when it was not found; 2 for a\n"
+    "usage error. Stopped by a signal, bstest run dies of that signal.\n";
 
 namespace {
 
@@ -129,14 +135,14 @@ int exec_as_child(const std::vector<std::string>& command) {
 }
 
 // Our environment for the command, with the suite's run id and folder: its test programs neither ship nor
-// decide.
-std::vector<std::string> command_env(const std::string& run_id, const std::string& dir) {
+// decide. They read our quarantine file, as of our day.
+std::vector<std::string> command_env(const std::string& run_id, const std::string& dir, const Quarantine& quarantine) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view kv(*e);
     std::string_view name = kv.substr(0, kv.find('='));
     if (name == "BSTEST_ROLE" || name == "BSTEST_ATTEMPT" || name == "BSTEST_RUN_ID" || name == "BSTEST_DIR" ||
-        name == "BSTEST_RESULT_FILE") {
+        name == "BSTEST_RESULT_FILE" || name == "BSTEST_QUARANTINE" || name == kQuarantineDayVariable) {
       continue;
     }
     env.emplace_back(kv);
@@ -144,6 +150,7 @@ std::vector<std::string> command_env(const std::string& run_id, const std::strin
   env.push_back("BSTEST_RUN_ID=" + run_id);
   env.push_back("BSTEST_DIR=" + dir);
   env.push_back("BSTEST_ROLE=child");
+  for (auto& kv : quarantine_env(quarantine)) env.push_back(std::move(kv));
   return env;
 }
 
@@ -155,11 +162,11 @@ std::int64_t unix_ms_now() {
 
 // Runs the command with the suite's run id and folder; `outcome` says how it ended, for the verdict.
 CommandEnd run_the_command(const std::vector<std::string>& command, const std::string& run_id, const std::string& dir,
-                           CommandOutcome& outcome) {
+                           const Quarantine& quarantine, CommandOutcome& outcome) {
   outcome.argv = command;
   outcome.cwd = detail::current_directory();
   outcome.started_unix_ms = unix_ms_now();
-  CommandEnd end = run_command(command, command_env(run_id, dir));
+  CommandEnd end = run_command(command, command_env(run_id, dir, quarantine));
   outcome.pid = end.pid;
   outcome.exit_code = end.exit_code;
   outcome.signal = end.signal;
@@ -172,12 +179,19 @@ ShipStats suite_heartbeat(const Config& cfg, const SuiteVerdict& v, int deadline
   ShipStats hb;
   const SuiteSummary& s = v.summary;
   if (!cfg.heartbeat.enabled() || is_sharded(s.shard_total) || (!s.passed && !cfg.heartbeat_on_failure)) return hb;
-  std::string body = s.passed ? std::string() : heartbeat_body(v);
+  std::string body = heartbeat_body(v);  // a success's lists the quarantined tests, if any
   std::string err;
   if (!send_heartbeat(cfg, s.passed, s.exit_code == 0 ? -1 : s.exit_code, body, deadline_ms, hb, err)) {
     std::fprintf(stderr, "bstest run: cannot keep the heartbeat (%s)\n", err.c_str());
   }
   return hb;
+}
+
+// The heartbeat's sending, added to the rest of the run's.
+void add_heartbeat(ShipStats& stats, ShipStats hb) {
+  stats.heartbeats_sent += hb.heartbeats_sent;
+  stats.heartbeats_pending += hb.heartbeats_pending;
+  for (auto& p : hb.problems) stats.problems.push_back(std::move(p));
 }
 
 void print_shipping(const Config& cfg, const ShipStats& stats) {
@@ -192,7 +206,7 @@ void print_shipping(const Config& cfg, const ShipStats& stats) {
 // Re-runs failed tests, each alone, to tell flaky from broken (the same loop as the provided mains'), and
 // writes their verdicts. Returns the flaky ones (program journal + FailedTest::key()).
 std::set<std::string> rerun_failures(const std::vector<ProgramRun>& programs, const Config& cfg,
-                                     const std::string& run_id, SuiteWriter& writer) {
+                                     const std::string& run_id, const Quarantine& quarantine, SuiteWriter& writer) {
   std::vector<RerunJob> jobs;
   std::vector<const ProgramRun*> job_program;
   for (const auto& p : programs) {
@@ -206,6 +220,7 @@ std::set<std::string> rerun_failures(const std::vector<ProgramRun>& programs, co
   reruns.run_id = run_id;
   reruns.dir = cfg.dir;
   reruns.timeout_ms = cfg.rerun_timeout_ms;
+  reruns.env = quarantine_env(quarantine);
   std::set<std::string> flaky;
   rerun_tests(jobs, reruns, [&](std::size_t i, RerunVerdict v, const std::vector<AttemptOutcome>& attempts) {
     const ProgramRun& p = *job_program[i];
@@ -260,9 +275,10 @@ int cmd_run(const Args& args) {
   SuiteWriter writer(cfg, run_id);
   std::string err;
   if (!writer.open(err)) std::fprintf(stderr, "bstest run: cannot keep suite records (%s)\n", err.c_str());
+  const Quarantine quarantine = start_run_quarantine(cfg, writer);
 
   CommandOutcome outcome;
-  CommandEnd end = run_the_command(o.command, run_id, cfg.dir, outcome);
+  CommandEnd end = run_the_command(o.command, run_id, cfg.dir, quarantine, outcome);
   ended_signal = end.signal;
   ended_pid = end.pid;
   if (end.interrupted && rerun_interrupted_by() == 0) forward_signal_to_rerun(SIGINT);  // no re-run starts
@@ -270,12 +286,14 @@ int cmd_run(const Args& args) {
   // What every program did, from its journal (programs still writing get a moment to finish).
   std::vector<ProgramRun> programs = read_suite(cfg.dir, run_id, kWaitForProgramsMs, end.pid, end.signal);
   forget_command();
-  std::set<std::string> flaky_tests = rerun_failures(programs, cfg, run_id, writer);
+  std::set<std::string> flaky_tests = rerun_failures(programs, cfg, run_id, quarantine, writer);
   IsFlaky is_flaky = [&](const ProgramRun& p, const FailedTest& t) {
     return flaky_tests.count(p.journal + '\n' + t.key()) != 0;
   };
 
-  SuiteVerdict v = judge_suite(programs, is_flaky, end.exit_code, account_for_exit(outcome, programs), cfg.flaky_fails);
+  SuiteVerdict v = judge_suite(programs, is_flaky, end.exit_code, account_for_exit(outcome, programs), cfg.flaky_fails,
+                               quarantine);
+  report_stale_quarantine(cfg, quarantine, run_id, programs, writer);
   SuiteSummary& s = v.summary;
   s.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   writer.suite_finished(s);
@@ -294,9 +312,7 @@ int cmd_run(const Args& args) {
   ShipStats hb = suite_heartbeat(cfg, v, o.deadline_ms);
   shipper.join();
   progress.finish();
-  stats.heartbeats_sent += hb.heartbeats_sent;
-  stats.heartbeats_pending += hb.heartbeats_pending;
-  for (auto& p : hb.problems) stats.problems.push_back(std::move(p));
+  add_heartbeat(stats, std::move(hb));
 
   if (!o.quiet) {
     print_summary(v, programs, is_flaky);

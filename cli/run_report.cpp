@@ -106,29 +106,56 @@ void add_program(SuiteVerdict& v, const ProgramRun& p, const IsFlaky& is_flaky) 
     v.failures.push_back(p.binary + ": outside any test: " + f.where + ": " + one_line(f.message));
   }
   std::set<std::string> counted;
+  auto quarantined = [&](const std::string& name, const QuarantineInfo& q, QuarantineOutcome outcome) {
+    v.quarantined.push_back({p.binary, name, q, outcome, outcome == QuarantineOutcome::crashed ? p.crash_signal : ""});
+  };
   for (const auto& t : p.failed) {
     if (!counted.insert(t.key()).second) continue;
     if (is_flaky(p, t)) {
       ++s.counts.flaky;
       ++s.counts.passed;
+      if (t.quarantined()) quarantined(t.full_name, t.quarantine, QuarantineOutcome::flaky);
       continue;
     }
     ++s.counts.failed;
+    if (t.quarantined()) {  // listed apart: it does not fail the suite
+      ++s.counts.quarantined;
+      quarantined(t.full_name, t.quarantine, QuarantineOutcome::failed);
+      continue;
+    }
     std::string where = t.first_failure_file.empty() ? std::string()
                                                      : " " + t.first_failure_file + ":" + std::to_string(t.first_failure_line);
     v.failures.push_back(p.binary + ": " + t.full_name + where + ": " + one_line(t.first_failure_message));
   }
+  for (const auto& t : p.quarantine_passed) {
+    // Once each, and not when it failed in another iteration of a repeated run.
+    if (!counted.insert(t.key()).second) continue;
+    ++s.counts.quarantine_passed;
+    quarantined(t.full_name, t.quarantine, QuarantineOutcome::passed);
+  }
   if (p.crashed) {
     ++s.crashed_programs;
+    if (!p.crashed_quarantine.until.empty()) {  // the tests after it did not run: said, and it does not fail
+      ++s.counts.quarantined;
+      quarantined(p.crashed_test, p.crashed_quarantine, QuarantineOutcome::crashed);
+      return;
+    }
     v.failures.push_back(p.binary + ": CRASHED" + (p.crashed_test.empty() ? "" : " in " + p.crashed_test) +
                          (p.crash_signal.empty() ? "" : " (" + p.crash_signal + ")"));
   }
 }
 
+// How many of the quarantined tests ended `outcome`.
+std::uint64_t quarantined_with(const SuiteVerdict& v, QuarantineOutcome outcome) {
+  std::uint64_t n = 0;
+  for (const auto& t : v.quarantined) n += t.outcome == outcome ? 1 : 0;
+  return n;
+}
+
 }  // namespace
 
 SuiteVerdict judge_suite(const std::vector<ProgramRun>& programs, const IsFlaky& is_flaky, int command_exit_code,
-                         const ExitAccount& account, bool flaky_fails) {
+                         const ExitAccount& account, bool flaky_fails, const Quarantine& quarantine) {
   SuiteVerdict v;
   SuiteSummary& s = v.summary;
   s.command_exit_code = command_exit_code;
@@ -147,10 +174,19 @@ SuiteVerdict judge_suite(const std::vector<ProgramRun>& programs, const IsFlaky&
                          ": something failed that bstest did not see (a program that does not report to bstest, a "
                          "check after the tests); the command's exit code stands");
   }
-  bool broken = s.counts.failed > 0 || s.crashed_programs > 0 || s.counts.fixture_failures > 0 ||
-                (flaky_fails && s.counts.flaky > 0);
-  bool only_flaky = command_exit_code != 0 && command_exit_code < 128 && s.counts.flaky > 0 && !broken && account.accounted;
-  s.exit_code = only_flaky ? 0 : command_exit_code;
+  v.quarantine = quarantine_lines(v.quarantined);
+  v.quarantine_ended = ended_lines(quarantine);
+  // Quarantined tests' failures and crashes are counted, but do not fail the suite.
+  std::uint64_t q_failed = quarantined_with(v, QuarantineOutcome::failed);
+  std::uint64_t q_crashed = quarantined_with(v, QuarantineOutcome::crashed);
+  bool broken = s.counts.failed > q_failed || static_cast<std::uint64_t>(s.crashed_programs) > q_crashed ||
+                s.counts.fixture_failures > 0 || (flaky_fails && s.counts.flaky > 0);
+  // Failures that do not fail the suite: a failing code is forgiven when they are all bstest sees and it can
+  // account for every failure of the command (a signal only when a quarantined test's crash sent it).
+  bool forgivable = s.counts.flaky > 0 || q_failed + q_crashed > 0;
+  bool only_forgivable = command_exit_code != 0 && (command_exit_code < 128 || account.quarantined_crash) &&
+                         forgivable && !broken && account.accounted;
+  s.exit_code = only_forgivable ? 0 : command_exit_code;
   // A command that exits 0 although its tests failed (a script that ignores exit codes, a program that
   // called exit(0) inside a test) does not make the suite pass.
   if (s.exit_code == 0 && broken) s.exit_code = kFailed;
@@ -166,10 +202,13 @@ std::string heartbeat_body(const SuiteVerdict& v) {
                      " failed, " + std::to_string(s.counts.flaky) + " flaky, " + std::to_string(s.counts.skipped) +
                      " skipped, " + std::to_string(s.crashed_programs) + " crashed; exit code " +
                      std::to_string(s.exit_code) + "\n";
+  if (s.passed && v.quarantine.empty() && v.quarantine_ended.empty()) return {};
   if (!v.ran) body += "no test ran\n";
-  for (const auto& f : v.failures) {
-    if (body.size() + f.size() > 9500) break;
-    body += f + "\n";
+  for (const auto* lines : {&v.failures, &v.quarantine, &v.quarantine_ended}) {
+    for (const auto& line : *lines) {
+      if (body.size() + line.size() > 9500) return body;
+      body += line + "\n";
+    }
   }
   return body;
 }
@@ -202,6 +241,10 @@ void print_summary(const SuiteVerdict& v, const std::vector<ProgramRun>& program
     std::fprintf(stderr, "Failures:\n");
     for (const auto& f : v.failures) std::fprintf(stderr, "  %s\n", f.c_str());
   }
+  if (!v.quarantine.empty()) {
+    std::fprintf(stderr, "Quarantine (failures of quarantined tests do not fail the run):\n");
+    for (const auto& q : v.quarantine) std::fprintf(stderr, "  %s\n", q.c_str());
+  }
 }
 
 bool write_summary_file(const std::string& path, const SuiteVerdict& v, const std::string& run_id) {
@@ -218,6 +261,12 @@ bool write_summary_file(const std::string& path, const SuiteVerdict& v, const st
     << ",\"fixture_failures\":" << s.counts.fixture_failures << "},\"failures\":[";
   for (std::size_t k = 0; k < v.failures.size() && k < 20; ++k) {
     f << (k ? "," : "") << '"' << json_escape(v.failures[k]) << '"';
+  }
+  f << "],\"quarantine\":[";
+  std::vector<std::string> quarantine = v.quarantine;
+  quarantine.insert(quarantine.end(), v.quarantine_ended.begin(), v.quarantine_ended.end());
+  for (std::size_t k = 0; k < quarantine.size() && k < 20; ++k) {
+    f << (k ? "," : "") << '"' << json_escape(quarantine[k]) << '"';
   }
   f << "]}\n";
   return static_cast<bool>(f);

@@ -24,6 +24,8 @@ constexpr std::size_t kMaxIdentityBytes = 16u << 10;    // a test's identity fie
 constexpr std::size_t kMaxRunFragmentBytes = 10u << 10; // ,"run":{...}
 constexpr std::size_t kMaxCiFragmentBytes = 18u << 10;  // ,"ci":{...}
 constexpr std::size_t kCompactNameBytes = 256;
+// A quarantine entry's reason and link, as a test's records carry them (within its identity's bytes).
+constexpr std::size_t kMaxQuarantineTextBytes = 512;
 
 // Of a failed test's first failure, kept in memory for verdicts, events and the heartbeat body.
 constexpr std::size_t kMaxFirstFailureBytes = 2000;

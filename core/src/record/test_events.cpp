@@ -35,6 +35,7 @@ ErrorEvent error_event(ErrorKind kind, const FailedTest& t, const std::vector<At
   e.full_name = t.full_name;
   e.file = t.file;
   e.line = t.line;
+  e.quarantined = t.quarantined();
   e.failure_file = t.first_failure_file;
   e.failure_line = t.first_failure_line;
   e.failure_message = t.first_failure_message;
@@ -168,6 +169,7 @@ std::string crash_error_line(std::string_view crash_record, std::string_view run
   e.full_name = str(test, "full_name");
   e.file = str(test, "file");
   e.line = num(test, "line", 0);
+  e.quarantined = test.IsObject() && test.HasMember("quarantine");
   if (test.IsObject() && test.HasMember("failures") && test["failures"].IsArray() && !test["failures"].Empty()) {
     const auto& f = test["failures"][0];
     e.failure_file = str(f, "file");

@@ -3,6 +3,8 @@
 // (testlog.json) and `ctest` (LastTest.log). See account_for_exit in <bstest/suite.hpp>.
 #include "run/suite.hpp"
 
+#include "journal/crash_handler.hpp"
+
 #include <rapidjson/document.h>
 
 #include <sys/stat.h>
@@ -162,8 +164,16 @@ RunnerLog ctest_log(const CommandOutcome& c, std::size_t ctest_at) {
   return log;
 }
 
+// A program that crashed in a quarantined test, and died of that crash's signal (`code`: -N for signal N, as
+// meson logs it; any failure when the runner does not say which).
+bool quarantined_crash(const ProgramRun& p, bool has_code, int code) {
+  if (!p.crashed || p.crashed_quarantine.until.empty()) return false;
+  return !has_code || (code < 0 && p.crash_signal == detail::signal_name(-code));
+}
+
 // A program of the suite whose journal ended its run normally and that exited with `code`, as its main
-// returned it (any non-zero code when the runner does not say which).
+// returned it (any non-zero code when the runner does not say which), or that died of a quarantined test's
+// crash.
 const ProgramRun* explaining_program(const std::vector<ProgramRun>& programs, const RunnerFailure& f,
                                      std::set<const ProgramRun*>& used, bool& ran_there) {
   ran_there = false;
@@ -171,7 +181,7 @@ const ProgramRun* explaining_program(const std::vector<ProgramRun>& programs, co
     if (used.count(&p) != 0 || p.target.argv != f.command) continue;
     ran_there = true;
     bool same_code = f.has_code ? p.returned == f.code : p.returned > 0;
-    if (p.finished && !p.crashed && p.exit_completed && same_code) {
+    if ((p.finished && !p.crashed && p.exit_completed && same_code) || quarantined_crash(p, f.has_code, f.code)) {
       used.insert(&p);
       return &p;
     }
@@ -201,6 +211,10 @@ ExitAccount account_program(const CommandOutcome& c, const ProgramRun& p) {
   ExitAccount a;
   if (c.signal == 0 && p.finished && !p.crashed && p.exit_completed && p.returned == c.exit_code) {
     a.accounted = true;
+    return a;
+  }
+  if (c.signal != 0 && quarantined_crash(p, true, -c.signal)) {
+    a.accounted = a.quarantined_crash = true;
     return a;
   }
   if (p.crashed) return a;  // seen: its crash is reported

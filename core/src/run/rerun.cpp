@@ -26,13 +26,9 @@ extern char** environ;
 
 namespace bstest {
 
-namespace {
+using detail::say;
 
-void say(const std::string& line) {
-  std::string l = line + "\n";
-  ssize_t rc = ::write(2, l.data(), l.size());
-  (void)rc;
-}
+namespace {
 
 // The process group of the re-run running now (0: none), and the last signal forwarded to it.
 std::atomic<pid_t> g_rerun_group{0};
@@ -156,7 +152,7 @@ void guard_early_exit() noexcept {
 void end_exit_guard() noexcept { g_exit_guarded.store(false); }
 
 AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int attempt, const std::string& run_id,
-                          const std::string& dir, int timeout_ms) {
+                          const std::string& dir, int timeout_ms, const std::vector<std::string>& extra_env) {
   AttemptOutcome outcome;
   outcome.attempt = attempt;
   outcome.result = Result::failed;
@@ -177,9 +173,11 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
       "TEST_PREMATURE_EXIT_FILE", "BSTEST_ROLE", "BSTEST_ATTEMPT", "BSTEST_RUN_ID", "BSTEST_DIR",
       "BSTEST_RESULT_FILE", "BSTEST_SHARD_INDEX", "BSTEST_SHARD_TOTAL"};
   auto name_of = [](std::string_view kv) { return kv.substr(0, kv.find('=')); };
+  std::set<std::string_view> replaced;
+  for (const auto& kv : extra_env) replaced.insert(name_of(kv));
   std::vector<std::string> env;
   auto add = [&](std::string_view kv) {
-    if (kDrop.count(name_of(kv)) == 0) env.emplace_back(kv);
+    if (kDrop.count(name_of(kv)) == 0 && replaced.count(name_of(kv)) == 0) env.emplace_back(kv);
   };
   if (target.has_env) {
     for (const auto& kv : target.env) add(kv);
@@ -190,6 +188,7 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
   } else {
     for (char** e = environ; *e != nullptr; ++e) add(*e);
   }
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
   env.push_back("BSTEST_ROLE=child");
   env.push_back("BSTEST_ATTEMPT=" + std::to_string(attempt));
   env.push_back("BSTEST_RUN_ID=" + run_id);
@@ -285,7 +284,8 @@ RerunReport rerun_tests(const std::vector<RerunJob>& jobs, const RerunSettings& 
       for (int a = 2; a <= settings.retries + 1 && !passed && rerun_interrupted_by() == 0; ++a) {
         say("bstest: re-running " + label + " (attempt " + std::to_string(a) + " of " +
             std::to_string(settings.retries + 1) + ")");
-        AttemptOutcome o = rerun_once(*job.target, *job.test, a, settings.run_id, settings.dir, settings.timeout_ms);
+        AttemptOutcome o =
+            rerun_once(*job.target, *job.test, a, settings.run_id, settings.dir, settings.timeout_ms, settings.env);
         attempts.push_back(o);
         passed = o.result == Result::passed && !o.crashed;
       }

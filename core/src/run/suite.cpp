@@ -79,6 +79,22 @@ detail::RunMeta meta_of(const rapidjson::Value& run) {
 
 constexpr std::size_t kMaxJournaledBody = 64u << 10;
 
+// A test record's "quarantine" object (record/test_parts.hpp), empty when the test had none.
+QuarantineInfo quarantine_of(const rapidjson::Value& test) {
+  const rapidjson::Value& q = member(test, "quarantine");
+  return {str(q, "reason"), str(q, "link"), str(q, "until")};
+}
+
+std::vector<std::string> tags_of(const rapidjson::Value& test) {
+  std::vector<std::string> tags;
+  const rapidjson::Value& t = member(test, "tags");
+  if (!t.IsArray()) return tags;
+  for (const auto& tag : t.GetArray()) {
+    if (tag.IsString()) tags.emplace_back(tag.GetString(), tag.GetStringLength());
+  }
+  return tags;
+}
+
 }  // namespace
 
 bool any_test_ran(const Counts& c) noexcept { return c.passed + c.failed + c.crashed > 0; }
@@ -169,6 +185,18 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
     if (r == "passed") ++p.counts.passed;
     if (r == "skipped") ++p.counts.skipped;
     if (r == "disabled") ++p.counts.disabled;
+    // A quarantined test that passed: it can be released.
+    if (r == "passed" && line.find(",\"quarantine\":{", test_at) != std::string_view::npos &&
+        p.quarantine_passed.size() < 1000) {
+      rapidjson::Document d;
+      d.Parse(line.data(), line.size());
+      const rapidjson::Value& t = member(d, "test");
+      FailedTest q;
+      q.full_name = str(t, "full_name");
+      q.tags = tags_of(t);
+      q.quarantine = quarantine_of(t);
+      if (!d.HasParseError() && q.quarantined()) p.quarantine_passed.push_back(std::move(q));
+    }
     if (r != "failed") return;
     ++p.counts.failed;
     if (p.failed.size() >= 1000) return;
@@ -184,11 +212,8 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
     f.line = static_cast<int>(num(t, "line", 0));
     f.disabled = t.HasMember("disabled") && t["disabled"].IsBool() && t["disabled"].GetBool();
     f.iteration = static_cast<int>(num(member(d, "run"), "iteration", 0));
-    if (t.HasMember("tags") && t["tags"].IsArray()) {
-      for (const auto& tag : t["tags"].GetArray()) {
-        if (tag.IsString()) f.tags.emplace_back(tag.GetString(), tag.GetStringLength());
-      }
-    }
+    f.tags = tags_of(t);
+    f.quarantine = quarantine_of(t);
     // Its first failure, and its first uncaught exception (as the Session keeps them for a single program).
     bool first = true;
     bool thrown = false;
@@ -241,6 +266,7 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
     } else if (ev == "run_crashed") {
       p.crashed = true;
       p.crashed_test = str(member(d, "test"), "full_name");
+      p.crashed_quarantine = quarantine_of(member(d, "test"));
       p.crash_signal = str(member(d, "crash"), "signal");
     } else {  // fixture_failed
       ++state_->fixture_records[journal];
@@ -270,7 +296,10 @@ std::vector<ProgramRun> SuiteLedger::programs() const {
     if (copy.crashed && copy.crashed_test.empty() && running != state_->running.end()) {
       rapidjson::Document d;
       d.Parse(running->second.data(), running->second.size());
-      if (!d.HasParseError()) copy.crashed_test = str(member(d, "test"), "full_name");
+      if (!d.HasParseError()) {
+        copy.crashed_test = str(member(d, "test"), "full_name");
+        copy.crashed_quarantine = quarantine_of(member(d, "test"));
+      }
     }
     // Failures outside tests that it recorded before it died count as well as those its summary counted.
     auto fx = state_->fixture_records.find(j);
@@ -460,6 +489,14 @@ void SuiteWriter::exception(const ProgramRun& program, const FailedTest& test) {
   detail::EventContext context = detail::this_process_context(detail::environment_name(m.ci, m.cfg.environment));
   std::vector<AttemptOutcome> one = {{1, Result::failed, false}};
   m.append(detail::sentry_line(detail::exception_event(test, e, one, run_of(program, m.suite_meta), m.ci, context)));
+}
+
+void SuiteWriter::quarantine_note(detail::QuarantineNote note, const QuarantineEntry& entry, const std::string& file,
+                                  const std::string& message) {
+  Impl& m = *impl_;
+  m.rec.clear();
+  detail::write_quarantine_note(m.enc, m.rec, note, entry, file, message);
+  m.append();
 }
 
 void SuiteWriter::suite_finished(const SuiteSummary& s) {
