@@ -29,4 +29,9 @@ inline std::size_t utf8_cut(std::string_view s, std::size_t max_bytes) noexcept 
   return (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80 ? max_bytes : cut;
 }
 
+// At most `max_bytes` of `s`, cut where utf8_cut says.
+inline std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) noexcept {
+  return s.substr(0, utf8_cut(s, max_bytes));
+}
+
 }  // namespace bstest::detail
