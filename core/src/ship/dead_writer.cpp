@@ -1,52 +1,34 @@
 #include "ship/dead_writer.hpp"
 
 #include "record/log_records.hpp"
+#include "record/record_reader.hpp"
 #include "record/test_events.hpp"
-
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 namespace bstest::detail {
 
 namespace {
 
-// A run_crashed record, and its error event, for the program of `j` that ended without a word.
+// A run_crashed record, and its error event, for the program of `j` that ended without a word: its run and
+// CI from its run_started record, the test from its last test_started record.
 std::string synthesize_crash(const FollowedJournal& j, const std::function<int(long pid)>& signal_of) {
-  rapidjson::Document started;
-  started.Parse(j.run_started_line.data(), j.run_started_line.size());
-  rapidjson::Document test;
-  bool has_test = !j.last_started_line.empty();
-  if (has_test) test.Parse(j.last_started_line.data(), j.last_started_line.size());
-  if (has_test && (test.HasParseError() || !test.IsObject() || !test.HasMember("test") || !test["test"].IsObject())) {
-    has_test = false;
-  }
-  bool has_run = !started.HasParseError() && started.IsObject() && started.HasMember("run") && started["run"].IsObject();
-  auto json_of = [](const rapidjson::Value& v) {
-    rapidjson::StringBuffer sb;
-    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-    v.Accept(w);
-    return std::string(sb.GetString(), sb.GetSize());
-  };
+  Record started(j.run_started_line);
+  Record test;
+  bool has_test = !j.last_started_line.empty() && test.parse(j.last_started_line) && test.get("test").is_object();
+  JsonView run = started.get("run");
   EndedFacts f;
   std::string journal_id(j.base.substr(j.base.rfind('.') + 1));
   f.journal_id = journal_id;
-  std::string run_json = has_run ? json_of(started["run"]) : std::string();
+  std::string run_json = run.is_object() ? run.json() : std::string();
   f.run_json = run_json;
-  std::string ci_json = !started.HasParseError() && started.IsObject() && started.HasMember("ci") ? json_of(started["ci"])
-                                                                                                   : std::string();
+  std::string ci_json = started.get("ci").json();
   f.ci_json = ci_json;
-  std::string test_json = has_test ? json_of(test["test"]) : std::string();
+  std::string test_json = has_test ? test.get("test").json() : std::string();
   // The test object's members: its JSON without the braces.
   if (test_json.size() >= 2) f.test_members = std::string_view(test_json).substr(1, test_json.size() - 2);
-  std::string full_name = has_test && test["test"].HasMember("full_name") && test["test"]["full_name"].IsString()
-                              ? test["test"]["full_name"].GetString()
-                              : std::string();
-  f.full_name = full_name;
+  f.full_name = has_test ? test.view("test.full_name") : std::string_view();
   // Whoever started the program may have seen the signal that ended it (bstest run, for its command).
-  if (has_run && signal_of && started["run"].HasMember("pid") && started["run"]["pid"].IsInt64()) {
-    f.signo = signal_of(static_cast<long>(started["run"]["pid"].GetInt64()));
-  }
+  std::int64_t pid = run.is_object() ? run.integer("pid") : 0;
+  if (pid > 0 && signal_of) f.signo = signal_of(static_cast<long>(pid));
   Buf line;
   write_run_ended(line, f);
   std::string text = line.str();

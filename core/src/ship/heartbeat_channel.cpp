@@ -2,8 +2,6 @@
 
 #include "base/clock.hpp"
 
-#include <rapidjson/document.h>
-
 
 namespace bstest::detail {
 
@@ -17,21 +15,13 @@ bool HeartbeatChannel::send(FollowedJournal& j, std::int64_t deadline) {
     std::int64_t t = mono_now_ms();
     if (t < state_.next_at) return true;
     if (deadline > 0 && t >= deadline) return true;
-    rapidjson::Document d;
-    const std::string& text = j.heartbeats.front().text;
-    d.Parse(text.data(), text.size());
-    if (d.HasParseError() || !d.IsObject() || !d.HasMember("heartbeat") || !d["heartbeat"].IsObject()) {
+    JsonView hb = line_.parse(j.heartbeats.front().text) ? line_.get("heartbeat") : JsonView();
+    if (!hb.is_object()) {
       j.heartbeats.pop_front();
       continue;
     }
-    const auto& hb = d["heartbeat"];
-    bool success = hb.HasMember("success") && hb["success"].IsBool() && hb["success"].GetBool();
-    int exit_code = hb.HasMember("exit_code") && hb["exit_code"].IsInt() ? hb["exit_code"].GetInt() : -1;
-    std::string body = hb.HasMember("body") && hb["body"].IsString()
-                           ? std::string(hb["body"].GetString(), hb["body"].GetStringLength())
-                           : std::string();
-    HttpResponse resp =
-        ctx_.client().send(heartbeat_request(ctx_.cfg.heartbeat, success, exit_code, body), ctx_.request_timeout(deadline));
+    HttpRequest ping = heartbeat_request(ctx_.cfg.heartbeat, hb.boolean("success"), hb.int32("exit_code", -1), hb.view("body"));
+    HttpResponse resp = ctx_.client().send(ping, ctx_.request_timeout(deadline));
     Outcome o = classify_heartbeat(resp, state_.attempt + 1, ctx_.random01(), wall_now().seconds);
     switch (o.verdict) {
       case Verdict::sent:

@@ -4,6 +4,7 @@
 // Heartbeats go before anything else: one small request that says whether the suite passed.
 #pragma once
 
+#include "record/record_reader.hpp"
 #include "ship/followed_journal.hpp"
 #include "ship/ship_context.hpp"
 
@@ -23,6 +24,7 @@ class HeartbeatChannel {
  private:
   ShipContext& ctx_;
   ChannelState state_;
+  Record line_;  // the decision being sent
 };
 
 }  // namespace bstest::detail

@@ -165,10 +165,10 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
       j.heartbeats.push_back({std::string(line), end_off, start_off});
       return;
     case LineKind::local:
-      if (fresh && line.find("\"closed\"") != std::string_view::npos) {
+      // The writer's "closed" marker, and when it wrote it (two local lines per journal: parsed).
+      if (fresh && local_.parse(line) && local_.local() == "closed") {
         j.closed = true;
-        auto at = line.find("\"mono_ms\":");
-        if (at != std::string_view::npos) j.closed_mono_ms = std::atoll(std::string(line.substr(at + 10, 24)).c_str());
+        j.closed_mono_ms = local_.integer("mono_ms", 0);
       }
       return;
     case LineKind::other:

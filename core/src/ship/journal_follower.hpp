@@ -9,6 +9,7 @@
 #pragma once
 
 #include "record/json.hpp"
+#include "record/record_reader.hpp"
 #include "ship/followed_journal.hpp"
 #include "ship/ship_context.hpp"
 
@@ -63,6 +64,7 @@ class JournalFollower {
   std::map<std::string, bool> skipped_;  // journals another shipper has, or that are not ours to read
   Buf chunk_;                            // reused for each read
   std::vector<std::uint64_t> ends_;
+  Record local_;                         // a local line, parsed
   bool retired_ = false;  // a delivered journal was moved to delivered/ (or removed)
 };
 

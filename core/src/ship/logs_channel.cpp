@@ -6,8 +6,6 @@
 #include "record/log_records.hpp"
 #include "record/record_reader.hpp"
 
-#include <rapidjson/document.h>
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -168,11 +166,8 @@ void LogsChannel::answered_unreadable(const Batch& b, const std::string& reason)
 
 void LogsChannel::send_too_large_note(std::string_view record, std::int64_t deadline) {
   ++ctx_.stats.records_dropped;
-  rapidjson::Document d;
-  d.Parse(record.data(), record.size() - 1);
-  std::string id = !d.HasParseError() && d.IsObject() && d.HasMember("id") && d["id"].IsString() ? d["id"].GetString() : "";
   Buf note;
-  write_record_dropped(note, id, event_of(record), record.size());
+  write_record_dropped(note, Record(record).view("id"), event_of(record), record.size());
   HttpResponse resp = ctx_.client().send(logs_request(ctx_.cfg.logs, note.view()), ctx_.request_timeout(deadline));
   if (resp.status >= 200 && resp.status < 300) ++ctx_.stats.records_sent;
   ctx_.problem(kChannel, "a record too large to send was replaced by a note (HTTP 413)");
