@@ -14,16 +14,16 @@
 #include "run_command.hpp"
 #include "run_report.hpp"
 
+#include "base/clock.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <set>
 #include <thread>
 
@@ -146,18 +146,12 @@ std::vector<std::string> command_env(const std::string& run_id, const std::strin
   return env;
 }
 
-std::int64_t unix_ms_now() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 // Runs the command with the suite's run id and folder; `outcome` says how it ended, for the verdict.
 CommandEnd run_the_command(const std::vector<std::string>& command, const std::string& run_id, const std::string& dir,
                            CommandOutcome& outcome) {
   outcome.argv = command;
   outcome.cwd = current_directory();
-  outcome.started_unix_ms = unix_ms_now();
+  outcome.started_unix_ms = detail::wall_now_ms();
   CommandEnd end = run_command(command, command_env(run_id, dir));
   outcome.pid = end.pid;
   outcome.exit_code = end.exit_code;
@@ -233,7 +227,7 @@ int cmd_run(const Args& args) {
   }
   for (const auto& p : cfg.problems) std::fprintf(stderr, "bstest: %s\n", p.c_str());
 
-  const auto start = std::chrono::steady_clock::now();
+  const std::int64_t start_ns = detail::mono_now_ns();
   std::string run_id = make_run_id();
   cfg.dir = absolute_path(cfg.dir, current_directory());
 
@@ -276,7 +270,7 @@ int cmd_run(const Args& args) {
 
   SuiteVerdict v = judge_suite(programs, is_flaky, end.exit_code, account_for_exit(outcome, programs), cfg.flaky_fails);
   SuiteSummary& s = v.summary;
-  s.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  s.duration_ms = static_cast<double>(detail::mono_now_ns() - start_ns) / 1e6;
   writer.suite_finished(s);
   writer.close();
 
