@@ -1,5 +1,6 @@
 #include "env/ci.hpp"
 
+#include "base/strings.hpp"
 #include "env/url.hpp"
 
 #include <cstdlib>
@@ -28,7 +29,7 @@ std::string first(std::initializer_list<std::string> values) {
 }
 
 std::string strip_prefix(std::string s, const std::string& prefix) {
-  if (s.rfind(prefix, 0) == 0) s.erase(0, prefix.size());
+  if (starts_with(s, prefix)) s.erase(0, prefix.size());
   return s;
 }
 
