@@ -35,7 +35,7 @@ std::string make_run_id() { return detail::make_run_id(); }
 
 std::string queue_heartbeat(const Config& config, bool success, int exit_code, const std::string& body,
                             std::string& error) {
-  std::string run_id = make_run_id() + "-hb";
+  std::string run_id = detail::heartbeat_run_id(make_run_id());
   detail::JournalWriter journal;
   if (!detail::open_new_journal(journal, config.dir, run_id, detail::random_hex(6), detail::JournalWriter::kRingBytes / 2,
                                 error)) {

@@ -253,19 +253,8 @@ class SuiteReader {
     // Records reach the journal file through the writer's ring: move the complete ones in first.
     std::string err;
     detail::absorb_ring(path, j.gone, err);
-    for (;;) {
-      chunk_.clear();
-      std::uint64_t next = j.reader.read_lines(j.offset, chunk_, 1u << 20, j.gone);
-      if (next == j.offset) break;
-      std::string_view all = chunk_.view();
-      for (std::size_t pos = 0; pos < all.size();) {
-        std::size_t nl = all.find('\n', pos);
-        if (nl == std::string_view::npos) nl = all.size();
-        ledger_.on_line(path, all.substr(pos, nl - pos));
-        pos = nl + 1;
-      }
-      j.offset = next;
-    }
+    j.offset = detail::read_each_line(j.reader, j.offset, j.gone, chunk_,
+                                      [&](std::string_view line) { ledger_.on_line(path, line); });
   }
 
   std::string dir_;

@@ -22,10 +22,6 @@ namespace {
 constexpr std::size_t kReadBytes = 1u << 20;
 constexpr int kReadsPerPass = 64;
 
-std::string cursor_path(const std::string& bstest_dir, std::string_view base) {
-  return journals_in(bstest_dir) + "/" + std::string(base) + ".cursor";
-}
-
 // What a log record says about its run: started, a test running (until it finished), crashed.
 void track(FollowedJournal& j, std::string_view line) {
   std::string_view ev = event_of(line);
@@ -77,7 +73,7 @@ void JournalFollower::adopt(const std::string& path, std::string_view base) {
     skipped_.insert({path, true});
     return;
   }
-  j->cursor_fd = open_own_file(cursor_path(ctx_.dir, base), O_RDWR | O_CREAT, err);
+  j->cursor_fd = open_own_file(cursor_path_of(path), O_RDWR | O_CREAT, err);
   if (j->cursor_fd < 0) {
     ctx_.problem("journal", err);
     skipped_.insert({path, true});
@@ -206,7 +202,7 @@ void JournalFollower::retire_delivered() {
     // Kept for `bstest report` in delivered/, the last BSTEST_KEEP_RUNS runs (journal/retention.hpp).
     retire_journal(ctx_.dir, j.path, j.has_records, ctx_.cfg.keep_runs);
     retired_ = true;
-    ::unlink(cursor_path(ctx_.dir, j.base).c_str());
+    ::unlink(cursor_path_of(j.path).c_str());
     ::unlink(ring_path_of(j.path).c_str());
     ++ctx_.stats.journals_finished;
     it = journals_.erase(it);
