@@ -182,6 +182,57 @@ void print_shipping(const Config& cfg, const ShipStats& stats) {
   }
 }
 
+// The run's records, shipped live on a thread of ours while the command runs (the test programs stay
+// thread-free). The verdict does not come from it: the journals are read again once the command is over (a
+// slow network must not change it).
+class LiveShipper {
+ public:
+  LiveShipper(const Config& cfg, const std::string& run_id, const RunOptions& o, ProgressLine& progress) {
+    opt_.dir = cfg.dir;
+    opt_.run_id = run_id;
+    opt_.follow = true;
+    opt_.keep_following = [this] { return following_.load(); };
+    opt_.drain_deadline_ms = o.deadline_ms;
+    if (!o.quiet) opt_.progress = [&progress](const ShipStats& st) { progress.update(st); };
+    opt_.signal_of = [this](long p) { return p == ended_pid_.load() ? ended_signal_.load() : 0; };
+    thread_ = std::thread([this, &cfg] { stats_ = ship(cfg, opt_); });
+  }
+  ~LiveShipper() {
+    if (thread_.joinable()) join();
+  }
+  LiveShipper(const LiveShipper&) = delete;
+  LiveShipper& operator=(const LiveShipper&) = delete;
+
+  // The command ended, and how: a program that is the command and died without a word (SIGKILL) gets a
+  // crash record and event that name the signal.
+  void command_ended(const CommandEnd& end) {
+    ended_signal_ = end.signal;
+    ended_pid_ = end.pid;
+  }
+  // Nothing more will be written: what is left goes now, within the deadline.
+  void stop_following() { following_ = false; }
+  ShipStats join() {
+    stop_following();
+    thread_.join();
+    return stats_;
+  }
+
+ private:
+  ShipOptions opt_;
+  std::atomic<bool> following_{true};
+  std::atomic<long> ended_pid_{0};
+  std::atomic<int> ended_signal_{0};
+  ShipStats stats_;
+  std::thread thread_;
+};
+
+// The suite's heartbeat, sent on its own, in the shipping line.
+void add_heartbeat(ShipStats& stats, ShipStats& hb) {
+  stats.heartbeats_sent += hb.heartbeats_sent;
+  stats.heartbeats_pending += hb.heartbeats_pending;
+  for (auto& p : hb.problems) stats.problems.push_back(std::move(p));
+}
+
 // Re-runs failed tests, each alone, to tell flaky from broken (the same loop as the provided mains'), and
 // writes their verdicts. Returns the flaky ones (program journal + FailedTest::key()).
 std::set<std::string> rerun_failures(const std::vector<ProgramRun>& programs, const Config& cfg,
@@ -231,24 +282,8 @@ int cmd_run(const Args& args) {
   std::string run_id = make_run_id();
   cfg.dir = absolute_path(cfg.dir, current_directory());
 
-  // Ship live, on a thread of ours (the test programs stay thread-free). The verdict does not come from
-  // it: the journals are read again once the command is over (a slow network must not change it).
-  std::atomic<bool> following{true};
   ProgressLine progress("bstest run");
-  ShipOptions opt;
-  opt.dir = cfg.dir;
-  opt.run_id = run_id;
-  opt.follow = true;
-  opt.keep_following = [&] { return following.load(); };
-  opt.drain_deadline_ms = o.deadline_ms;
-  if (!o.quiet) opt.progress = [&](const ShipStats& st) { progress.update(st); };
-  // The command, once it ended, and the signal that ended it: a program that is the command and died
-  // without a word (SIGKILL) gets a crash record and event that name it.
-  std::atomic<long> ended_pid{0};
-  std::atomic<int> ended_signal{0};
-  opt.signal_of = [&](long p) { return p == ended_pid.load() ? ended_signal.load() : 0; };
-  ShipStats stats;
-  std::thread shipper([&] { stats = ship(cfg, opt); });
+  LiveShipper shipper(cfg, run_id, o, progress);
 
   SuiteWriter writer(cfg, run_id);
   std::string err;
@@ -256,8 +291,7 @@ int cmd_run(const Args& args) {
 
   CommandOutcome outcome;
   CommandEnd end = run_the_command(o.command, run_id, cfg.dir, outcome);
-  ended_signal = end.signal;
-  ended_pid = end.pid;
+  shipper.command_ended(end);
   if (end.interrupted && rerun_interrupted_by() == 0) forward_signal_to_rerun(SIGINT);  // no re-run starts
 
   // What every program did, from its journal (programs still writing get a moment to finish).
@@ -282,14 +316,11 @@ int cmd_run(const Args& args) {
   // The rest of the records go now; the heartbeat goes at the same time on its own, so that a slow Logs
   // endpoint cannot hold it back.
   progress.start();
-  following = false;
-
+  shipper.stop_following();
   ShipStats hb = suite_heartbeat(cfg, v, o.deadline_ms);
-  shipper.join();
+  ShipStats stats = shipper.join();
   progress.finish();
-  stats.heartbeats_sent += hb.heartbeats_sent;
-  stats.heartbeats_pending += hb.heartbeats_pending;
-  for (auto& p : hb.problems) stats.problems.push_back(std::move(p));
+  add_heartbeat(stats, hb);
 
   if (!o.quiet) {
     print_summary(v, programs, is_flaky);

@@ -72,8 +72,56 @@ bool is_loopback_host(std::string_view host) {
   return false;
 }
 
-bool parse_url(std::string_view text, Url& out, std::string& why) {
-  out = Url{};
+namespace {
+
+// The authority's host (lower case, without an IPv6 literal's brackets) and its port text, if any.
+bool split_host_port(std::string_view authority, Url& out, std::string_view& port, bool& has_port, std::string& why) {
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      why = "has an unterminated IPv6 address";
+      return false;
+    }
+    out.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        why = "has text after the IPv6 address";
+        return false;
+      }
+      port = after.substr(1);
+      has_port = true;
+    }
+    return true;
+  }
+  auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos) {
+    port = authority.substr(colon + 1);
+    authority = authority.substr(0, colon);
+    has_port = true;
+  }
+  out.host = lower(authority);
+  return true;
+}
+
+// 1 to 65535, in at most five digits.
+bool parse_port(std::string_view port, Url& out, std::string& why) {
+  int p = 0;
+  bool digits = !port.empty() && port.size() <= 5;
+  for (char c : port) {
+    digits = digits && std::isdigit(static_cast<unsigned char>(c));
+    if (digits) p = p * 10 + (c - '0');
+  }
+  if (!digits || p <= 0 || p > 65535) {
+    why = "has an invalid port";
+    return false;
+  }
+  out.port = p;
+  return true;
+}
+
+// The scheme, which must be http or https; `rest` is what follows "://".
+bool parse_scheme(std::string_view text, Url& out, std::string_view& rest, std::string& why) {
   auto sep = text.find("://");
   if (sep == std::string_view::npos) {
     why = "is not a URL (it has no scheme://)";
@@ -90,7 +138,16 @@ bool parse_url(std::string_view text, Url& out, std::string& why) {
     }
     return false;
   }
-  std::string_view rest = text.substr(sep + 3);
+  rest = text.substr(sep + 3);
+  return true;
+}
+
+}  // namespace
+
+bool parse_url(std::string_view text, Url& out, std::string& why) {
+  out = Url{};
+  std::string_view rest;
+  if (!parse_scheme(text, out, rest, why)) return false;
   auto hash = rest.find('#');
   if (hash != std::string_view::npos) {
     out.fragment = std::string(rest.substr(hash + 1));
@@ -111,31 +168,7 @@ bool parse_url(std::string_view text, Url& out, std::string& why) {
   }
   std::string_view port;
   bool has_port = false;
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      why = "has an unterminated IPv6 address";
-      return false;
-    }
-    out.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        why = "has text after the IPv6 address";
-        return false;
-      }
-      port = after.substr(1);
-      has_port = true;
-    }
-  } else {
-    auto colon = authority.rfind(':');
-    if (colon != std::string_view::npos) {
-      port = authority.substr(colon + 1);
-      authority = authority.substr(0, colon);
-      has_port = true;
-    }
-    out.host = lower(authority);
-  }
+  if (!split_host_port(authority, out, port, has_port, why)) return false;
   if (out.host.empty()) {
     why = "has no host";
     return false;
@@ -144,26 +177,7 @@ bool parse_url(std::string_view text, Url& out, std::string& why) {
     why = "has an invalid host name";
     return false;
   }
-  if (has_port) {
-    if (port.empty() || port.size() > 5) {
-      why = "has an invalid port";
-      return false;
-    }
-    int p = 0;
-    for (char c : port) {
-      if (!std::isdigit(static_cast<unsigned char>(c))) {
-        why = "has an invalid port";
-        return false;
-      }
-      p = p * 10 + (c - '0');
-    }
-    if (p <= 0 || p > 65535) {
-      why = "has an invalid port";
-      return false;
-    }
-    out.port = p;
-  }
-  return true;
+  return !has_port || parse_port(port, out, why);
 }
 
 std::string strip_userinfo(std::string_view url) {

@@ -156,6 +156,15 @@ int exec_status(int fd, std::int64_t deadline_ms) {
   }
 }
 
+// `bstest ship --companion` for run `run_id`: the wake pipe's read end is fd 3, the notify pipe's write end
+// fd 4 (exec_companion puts them there).
+std::vector<std::string> companion_args(const std::string& program, const Config& config, const std::string& run_id) {
+  // A little less than we wait, so its summary arrives in time.
+  int deadline_ms = std::max(config.flush_timeout_ms - 300, config.flush_timeout_ms * 3 / 4);
+  return {program,   "ship", "--companion", "--run", run_id, "--dir", config.dir,
+          "--wake-fd", "3",    "--notify-fd", "4",     "--deadline-ms", std::to_string(deadline_ms)};
+}
+
 }  // namespace
 
 bool Companion::start(const Config& config, const std::string& run_id, std::string& why) {
@@ -170,20 +179,7 @@ bool Companion::start(const Config& config, const std::string& run_id, std::stri
     why = "the test program is a child subreaper (PR_SET_CHILD_SUBREAPER), so the companion would be its child";
     return false;
   }
-  std::vector<std::string> args = {program,
-                                   "ship",
-                                   "--companion",
-                                   "--run",
-                                   run_id,
-                                   "--dir",
-                                   config.dir,
-                                   "--wake-fd",
-                                   "3",
-                                   "--notify-fd",
-                                   "4",
-                                   "--deadline-ms",
-                                   // A little less than we wait, so its summary arrives in time.
-                                   std::to_string(std::max(config.flush_timeout_ms - 300, config.flush_timeout_ms * 3 / 4))};
+  std::vector<std::string> args = companion_args(program, config, run_id);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
