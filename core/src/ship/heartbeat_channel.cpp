@@ -2,7 +2,6 @@
 
 #include "base/clock.hpp"
 
-
 namespace bstest::detail {
 
 namespace {
@@ -20,7 +19,8 @@ bool HeartbeatChannel::send(FollowedJournal& j, std::int64_t deadline) {
       j.heartbeats.pop_front();
       continue;
     }
-    HttpRequest ping = heartbeat_request(ctx_.cfg.heartbeat, hb.boolean("success"), hb.int32("exit_code", -1), hb.view("body"));
+    HttpRequest ping =
+        heartbeat_request(ctx_.cfg.heartbeat, hb.boolean("success"), hb.int32("exit_code", -1), hb.view("body"));
     HttpResponse resp = ctx_.client().send(ping, ctx_.request_timeout(deadline));
     Outcome o = classify_heartbeat(resp, state_.attempt + 1, ctx_.random01(), wall_now().seconds);
     switch (o.verdict) {
