@@ -14,6 +14,18 @@ inline bool ends_with(std::string_view s, std::string_view suffix) noexcept {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// ASCII case, as the C locale has it: for names, schemes, hosts and header names (never for user text).
+inline std::string to_lower(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  return r;
+}
+inline std::string to_upper(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+  return r;
+}
+
 // The last component of a path ("/a/b/c" -> "c").
 inline std::string_view base_name(std::string_view path) noexcept {
   auto slash = path.rfind('/');

@@ -66,8 +66,7 @@ struct Reader {
   void boolean(const char* name, bool& field) {
     std::string v;
     if (!value(name, v) || v.empty()) return;
-    std::string l;
-    for (char c : v) l += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string l = detail::to_lower(v);
     if (l == "1" || l == "true" || l == "yes" || l == "on") {
       field = true;
     } else if (l == "0" || l == "false" || l == "no" || l == "off") {

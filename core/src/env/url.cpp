@@ -1,5 +1,7 @@
 #include "env/url.hpp"
 
+#include "base/strings.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -8,11 +10,6 @@
 namespace bstest::detail {
 
 namespace {
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
 
 // RFC 3986 scheme syntax, and short: the schemes people paste by mistake (ftp, ws, file, sftp) are, and a
 // word shorter than any secret we redact (6 bytes) cannot be one.
@@ -59,7 +56,7 @@ bool is_valid_host(std::string_view host) {
 }
 
 bool is_loopback_host(std::string_view host) {
-  std::string h = lower(host);
+  std::string h = to_lower(host);
   if (h == "localhost") return true;
   // Address literals only as inet_pton reads them (four decimal parts of at most 255 for IPv4): anything
   // else ("127.0.0.999", "127.1") would be looked up as a name, and could be anyone's.
@@ -100,7 +97,7 @@ bool split_host_port(std::string_view authority, Url& out, std::string_view& por
     authority = authority.substr(0, colon);
     has_port = true;
   }
-  out.host = lower(authority);
+  out.host = to_lower(authority);
   return true;
 }
 
@@ -127,7 +124,7 @@ bool parse_scheme(std::string_view text, Url& out, std::string_view& rest, std::
     why = "is not a URL (it has no scheme://)";
     return false;
   }
-  out.scheme = lower(text.substr(0, sep));
+  out.scheme = to_lower(text.substr(0, sep));
   if (out.scheme != "https" && out.scheme != "http") {
     // Quoted only when it looks like a scheme: the text before "://" can be part of a secret (a token, or
     // a URL pasted without its scheme and with "://" further on).
