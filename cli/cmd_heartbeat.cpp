@@ -6,7 +6,9 @@
 
 #include "commands.hpp"
 
-#include <rapidjson/document.h>
+#include "base/strings.hpp"
+#include "record/limits.hpp"
+#include "record/record_reader.hpp"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -70,29 +72,24 @@ void collect(const std::string& dir, std::vector<ShardSummary>& out) {
       collect(path, out);
       continue;
     }
-    if (name.size() < 5 || name.compare(name.size() - 5, 5, ".json") != 0) continue;
+    if (!detail::ends_with(name, ".json")) continue;
     std::ifstream f(path);
     std::stringstream ss;
     ss << f.rdbuf();
     std::string text = ss.str();
-    rapidjson::Document doc;
-    doc.Parse(text.c_str());
-    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("bstest_summary")) continue;
+    detail::Record doc(text);
+    if (!doc.has("bstest_summary")) continue;
     ShardSummary s;
     s.file = path;
-    if (doc.HasMember("attempt") && doc["attempt"].IsInt()) s.attempt = doc["attempt"].GetInt();
-    if (doc.HasMember("finished_at") && doc["finished_at"].IsString()) s.finished_at = doc["finished_at"].GetString();
-    if (doc.HasMember("suite") && doc["suite"].IsString()) s.suite = doc["suite"].GetString();
-    if (doc.HasMember("result") && doc["result"].IsString()) s.result = doc["result"].GetString();
-    if (doc.HasMember("exit_code") && doc["exit_code"].IsInt()) s.exit_code = doc["exit_code"].GetInt();
-    if (doc.HasMember("shard_index") && doc["shard_index"].IsInt()) s.shard_index = doc["shard_index"].GetInt();
-    if (doc.HasMember("shard_total") && doc["shard_total"].IsInt()) s.shard_total = doc["shard_total"].GetInt();
-    for (auto [key, list] : {std::pair{"failures", &s.failures}, std::pair{"quarantine", &s.quarantine}}) {
-      if (!doc.HasMember(key) || !doc[key].IsArray()) continue;
-      for (const auto& f : doc[key].GetArray()) {
-        if (f.IsString()) list->emplace_back(f.GetString());
-      }
-    }
+    s.attempt = doc.int32("attempt", s.attempt);
+    s.finished_at = doc.str("finished_at");
+    s.suite = doc.str("suite");
+    s.result = doc.str("result");
+    s.exit_code = doc.int32("exit_code", s.exit_code);
+    s.shard_index = doc.int32("shard_index", s.shard_index);
+    s.shard_total = doc.int32("shard_total", s.shard_total);
+    s.failures = doc.strings("failures");
+    s.quarantine = doc.strings("quarantine");
     out.push_back(std::move(s));
   }
   ::closedir(d);
@@ -169,7 +166,7 @@ bool judge_shards(const std::string& dir, int expect, std::string& body) {
   body = text + "\n" + body;
   for (int i : failed) {
     for (const auto& f : by_index[i].failures) {
-      if (body.size() + f.size() > 9500) break;
+      if (body.size() + f.size() > detail::kHeartbeatFailureLinesBytes) break;
       body += "shard " + std::to_string(i) + ": " + f + "\n";
     }
   }

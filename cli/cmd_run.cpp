@@ -17,16 +17,16 @@
 #include "run_quarantine.hpp"
 #include "run_report.hpp"
 
+#include "base/clock.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <set>
 #include <thread>
 
@@ -154,18 +154,12 @@ std::vector<std::string> command_env(const std::string& run_id, const std::strin
   return env;
 }
 
-std::int64_t unix_ms_now() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 // Runs the command with the suite's run id and folder; `outcome` says how it ended, for the verdict.
 CommandEnd run_the_command(const std::vector<std::string>& command, const std::string& run_id, const std::string& dir,
                            const Quarantine& quarantine, CommandOutcome& outcome) {
   outcome.argv = command;
   outcome.cwd = detail::current_directory();
-  outcome.started_unix_ms = unix_ms_now();
+  outcome.started_unix_ms = detail::wall_now_ms();
   CommandEnd end = run_command(command, command_env(run_id, dir, quarantine));
   outcome.pid = end.pid;
   outcome.exit_code = end.exit_code;
@@ -202,6 +196,50 @@ void print_shipping(const Config& cfg, const ShipStats& stats) {
                  journal_dir(cfg.dir).c_str());
   }
 }
+
+// The run's records, shipped live on a thread of ours while the command runs (the test programs stay
+// thread-free). The verdict does not come from it: the journals are read again once the command is over (a
+// slow network must not change it).
+class LiveShipper {
+ public:
+  LiveShipper(const Config& cfg, const std::string& run_id, const RunOptions& o, ProgressLine& progress) {
+    opt_.dir = cfg.dir;
+    opt_.run_id = run_id;
+    opt_.follow = true;
+    opt_.keep_following = [this] { return following_.load(); };
+    opt_.drain_deadline_ms = o.deadline_ms;
+    if (!o.quiet) opt_.progress = [&progress](const ShipStats& st) { progress.update(st); };
+    opt_.signal_of = [this](long p) { return p == ended_pid_.load() ? ended_signal_.load() : 0; };
+    thread_ = std::thread([this, &cfg] { stats_ = ship(cfg, opt_); });
+  }
+  ~LiveShipper() {
+    if (thread_.joinable()) join();
+  }
+  LiveShipper(const LiveShipper&) = delete;
+  LiveShipper& operator=(const LiveShipper&) = delete;
+
+  // The command ended, and how: a program that is the command and died without a word (SIGKILL) gets a
+  // crash record and event that name the signal.
+  void command_ended(const CommandEnd& end) {
+    ended_signal_ = end.signal;
+    ended_pid_ = end.pid;
+  }
+  // Nothing more will be written: what is left goes now, within the deadline.
+  void stop_following() { following_ = false; }
+  ShipStats join() {
+    stop_following();
+    thread_.join();
+    return stats_;
+  }
+
+ private:
+  ShipOptions opt_;
+  std::atomic<bool> following_{true};
+  std::atomic<long> ended_pid_{0};
+  std::atomic<int> ended_signal_{0};
+  ShipStats stats_;
+  std::thread thread_;
+};
 
 // Re-runs failed tests, each alone, to tell flaky from broken (the same loop as the provided mains'), and
 // writes their verdicts. Returns the flaky ones (program journal + FailedTest::key()).
@@ -249,28 +287,12 @@ int cmd_run(const Args& args) {
   }
   for (const auto& p : cfg.problems) std::fprintf(stderr, "bstest: %s\n", p.c_str());
 
-  const auto start = std::chrono::steady_clock::now();
+  const std::int64_t start_ns = detail::mono_now_ns();
   std::string run_id = make_run_id();
   cfg.dir = detail::absolute_path(cfg.dir, detail::current_directory());
 
-  // Ship live, on a thread of ours (the test programs stay thread-free). The verdict does not come from
-  // it: the journals are read again once the command is over (a slow network must not change it).
-  std::atomic<bool> following{true};
   ProgressLine progress("bstest run");
-  ShipOptions opt;
-  opt.dir = cfg.dir;
-  opt.run_id = run_id;
-  opt.follow = true;
-  opt.keep_following = [&] { return following.load(); };
-  opt.drain_deadline_ms = o.deadline_ms;
-  if (!o.quiet) opt.progress = [&](const ShipStats& st) { progress.update(st); };
-  // The command, once it ended, and the signal that ended it: a program that is the command and died
-  // without a word (SIGKILL) gets a crash record and event that name it.
-  std::atomic<long> ended_pid{0};
-  std::atomic<int> ended_signal{0};
-  opt.signal_of = [&](long p) { return p == ended_pid.load() ? ended_signal.load() : 0; };
-  ShipStats stats;
-  std::thread shipper([&] { stats = ship(cfg, opt); });
+  LiveShipper shipper(cfg, run_id, o, progress);
 
   SuiteWriter writer(cfg, run_id);
   std::string err;
@@ -279,8 +301,7 @@ int cmd_run(const Args& args) {
 
   CommandOutcome outcome;
   CommandEnd end = run_the_command(o.command, run_id, cfg.dir, quarantine, outcome);
-  ended_signal = end.signal;
-  ended_pid = end.pid;
+  shipper.command_ended(end);
   if (end.interrupted && rerun_interrupted_by() == 0) forward_signal_to_rerun(SIGINT);  // no re-run starts
 
   // What every program did, from its journal (programs still writing get a moment to finish).
@@ -295,7 +316,7 @@ int cmd_run(const Args& args) {
                                quarantine);
   report_stale_quarantine(cfg, quarantine, run_id, programs, writer);
   SuiteSummary& s = v.summary;
-  s.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  s.duration_ms = static_cast<double>(detail::mono_now_ns() - start_ns) / 1e6;
   writer.suite_finished(s);
   writer.close();
 
@@ -307,10 +328,9 @@ int cmd_run(const Args& args) {
   // The rest of the records go now; the heartbeat goes at the same time on its own, so that a slow Logs
   // endpoint cannot hold it back.
   progress.start();
-  following = false;
-
+  shipper.stop_following();
   ShipStats hb = suite_heartbeat(cfg, v, o.deadline_ms);
-  shipper.join();
+  ShipStats stats = shipper.join();
   progress.finish();
   add_heartbeat(stats, std::move(hb));
 

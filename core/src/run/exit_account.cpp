@@ -5,6 +5,8 @@
 
 #include "journal/crash_handler.hpp"
 
+#include "base/strings.hpp"
+
 #include <rapidjson/document.h>
 
 #include <sys/stat.h>
@@ -45,7 +47,7 @@ bool option_value(const std::vector<std::string>& args, std::size_t& i, const st
   }
   bool short_option = name.size() == 2;
   std::string prefix = short_option ? name : name + "=";
-  if (a.size() > prefix.size() && a.compare(0, prefix.size(), prefix) == 0) {
+  if (a.size() > prefix.size() && detail::starts_with(a, prefix)) {
     value = a.substr(prefix.size());
     return true;
   }
@@ -82,7 +84,7 @@ RunnerLog meson_log(const CommandOutcome& c, std::size_t test_at) {
       logbase = value;
     } else if (option_value(c.argv, i, "--setup", value)) {
       setup = value;
-    } else if (a == "--gdb" || a.rfind("--wrap", 0) == 0) {
+    } else if (a == "--gdb" || detail::starts_with(a, "--wrap")) {
       return log;
     }
   }
@@ -149,9 +151,9 @@ RunnerLog ctest_log(const CommandOutcome& c, std::size_t ctest_at) {
     if (testing != std::string::npos && line.find('/') < testing) {
       current = RunnerFailure{};
       current.name = line.substr(testing + 10);
-    } else if (line.rfind("Command: ", 0) == 0) {
+    } else if (detail::starts_with(line, "Command: ")) {
       current.command = quoted_words(line.substr(9));
-    } else if (line.rfind("Test ", 0) == 0 && !line.empty() && line.back() == '.' && !current.name.empty()) {
+    } else if (detail::starts_with(line, "Test ") && line.back() == '.' && !current.name.empty()) {
       std::string verdict = line.substr(5, line.size() - 6);
       if (verdict != "Passed") {
         current.result = verdict;
