@@ -76,8 +76,8 @@ void read_failed_test(const detail::Record& r, ProgramRun& p) {
       f.exception_type = fl.str("exception_type");
     }
     if (fl.view("kind") == "exception") {
-      p.exceptions.emplace(f.key(), TestException{fl.str("exception_type"), first_bytes(fl.view("message")),
-                                                  fl.str("file"), fl.int32("line", -1)});
+      p.exceptions.emplace(f.key(), detail::EscapedException{fl.str("exception_type"), first_bytes(fl.view("message")),
+                                                             fl.str("file"), fl.int32("line", -1)});
       break;
     }
   }
