@@ -100,7 +100,7 @@ bool gzip_decompress(std::string_view in, std::string& out, std::size_t max_out)
   return rc == Z_STREAM_END;
 }
 
-HttpRequest logs_request(const LogsTarget& target, std::string_view ndjson) {
+HttpRequest logs_request(const LogsTarget& target, std::string_view ndjson, bool gzip) {
   HttpRequest r;
   r.url = target.url;
   r.headers = {
@@ -109,7 +109,7 @@ HttpRequest logs_request(const LogsTarget& target, std::string_view ndjson) {
       {"Content-Encoding", "gzip"},
       {"User-Agent", user_agent()},
   };
-  if (!gzip_compress(ndjson, r.body)) {
+  if (!gzip || !gzip_compress(ndjson, r.body)) {
     r.body.assign(ndjson.data(), ndjson.size());
     r.headers.erase(r.headers.begin() + 2);
   }
