@@ -17,6 +17,8 @@ std::string current_directory();
 std::string absolute_path(const std::string& path, const std::string& base);
 // This machine's host name.
 std::string host_name();
+// The whole text of a file (a /proc file, a result file); empty when it cannot be read.
+std::string read_file_text(const std::string& path);
 
 // This process's environment, as a re-run of it needs it: `env` holds NAME=value of every variable but
 // those named like a secret (see Redactor::name_looks_secret with `extra_patterns`), which are listed by
