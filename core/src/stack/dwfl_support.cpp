@@ -226,8 +226,11 @@ void mark_in_app(std::vector<Frame>& frames, const std::string& program) {
   static const char* const kSystem[] = {"/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/", "/usr/libexec/"};
   static const char* const kNotApp[] = {"testing::", "Catch::", "bstest::", "std::", "__gnu_cxx::", "__cxxabiv1::",
                                         "__cxa_", "_start", "__libc_", "_Unwind", "__asan", "__sanitizer", "__interceptor"};
-  static const char* const kNotAppFiles[] = {"/googletest/", "/gtest/", "/gmock/", "/catch2/", "/Catch2",
-                                             "catch.hpp", "gtest_main.cc", "gtest-all.cc"};
+  // The frameworks' own files, installed or built from source (not a project's folder that happens to be
+  // called tests/gtest or tests/catch2).
+  static const char* const kNotAppFiles[] = {"/googletest/", "/googlemock/", "/include/gtest/", "/include/gmock/",
+                                             "/include/catch2/", "/src/catch2/", "/catch2/catch.hpp",
+                                             "catch_amalgamated", "gtest_main.cc", "gtest-all.cc"};
   for (Frame& f : frames) {
     bool system = false;
     for (const char* s : kSystem) system = system || starts_with(f.module, s);
