@@ -258,4 +258,28 @@ std::string missing_debug_info(Dwfl* dwfl, const std::vector<Frame>& frames) {
          "no files or lines";
 }
 
+std::string module_build_id(Dwfl_Module* mod) {
+  static const char kHex[] = "0123456789abcdef";
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr = 0;
+  int n = dwfl_module_build_id(mod, &bits, &vaddr);
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    out += kHex[bits[i] >> 4];
+    out += kHex[bits[i] & 15];
+  }
+  return out;
+}
+
+void note_modules(Dwfl* dwfl, Stack& s) {
+  for (const Frame& f : s.frames) {
+    if (f.module.empty()) continue;
+    bool known = false;
+    for (const auto& m : s.modules) known = known || m.path == f.module;
+    if (known) continue;
+    Dwfl_Module* mod = dwfl_addrmodule(dwfl, f.address);
+    s.modules.push_back({f.module, f.module_base, mod != nullptr ? module_build_id(mod) : std::string()});
+  }
+}
+
 }  // namespace bstest::detail::stack

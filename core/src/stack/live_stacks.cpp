@@ -85,6 +85,7 @@ int on_thread(Dwfl_Thread* thread, void* arg) {
   }
   if (s.frames.size() > w->max) s.frames.resize(w->max);
   mark_in_app(s.frames, w->program);
+  note_modules(w->dwfl, s);
   std::string no_debug = missing_debug_info(w->dwfl, s.frames);
   if (!no_debug.empty()) s.problem += (s.problem.empty() ? "" : "; ") + no_debug;
   w->out->threads.push_back(std::move(s));
