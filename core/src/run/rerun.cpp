@@ -76,6 +76,22 @@ bool same_tags(const rapidjson::Value& line, const std::vector<std::string>& tag
   return true;
 }
 
+// The failures a result file line lists.
+std::vector<FailureNote> failures_of(const rapidjson::Value& line) {
+  std::vector<FailureNote> out;
+  auto it = line.FindMember("failures");
+  if (it == line.MemberEnd() || !it->value.IsArray()) return out;
+  for (const auto& f : it->value.GetArray()) {
+    if (!f.IsObject()) continue;
+    FailureNote n;
+    if (f.HasMember("file") && f["file"].IsString()) n.file = f["file"].GetString();
+    if (f.HasMember("line") && f["line"].IsInt()) n.line = f["line"].GetInt();
+    if (f.HasMember("message") && f["message"].IsString()) n.message = f["message"].GetString();
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
 // How messages name a test: its full name, and the tags that tell Catch2 test cases of one name apart.
 std::string label_of(const FailedTest& t) {
   std::string label = t.full_name;
@@ -247,23 +263,30 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
   }
   if (outcome.timed_out) outcome.crashed = true;
 
-  // The child's verdict for exactly this test, by name and tags (a filter or a spec can select more).
-  FILE* f = std::fopen(result_file.c_str(), "r");
-  if (f != nullptr) {
-    char line[8192];
-    while (std::fgets(line, sizeof line, f) != nullptr) {
-      rapidjson::Document d;
-      d.Parse(line);
-      if (d.HasParseError() || !d.IsObject() || !d.HasMember("full_name") || !d["full_name"].IsString()) continue;
-      if (test.full_name != d["full_name"].GetString() || !same_tags(d, test.tags)) continue;
-      std::string r = d.HasMember("result") && d["result"].IsString() ? d["result"].GetString() : "";
-      if (r == "passed") outcome.result = Result::passed;
-      if (r == "skipped") outcome.result = Result::skipped;
-      if (r == "crashed") outcome.crashed = true;
-    }
-    std::fclose(f);
-    ::unlink(result_file.c_str());
+  // The child's verdict for exactly this test, by name and tags (a filter or a spec can select more), and
+  // its failures.
+  std::string lines = detail::read_file_text(result_file);
+  ::unlink(result_file.c_str());
+  for (std::size_t pos = 0; pos < lines.size();) {
+    std::size_t nl = lines.find('\n', pos);
+    if (nl == std::string::npos) nl = lines.size();
+    rapidjson::Document d;
+    d.Parse(lines.data() + pos, nl - pos);
+    pos = nl + 1;
+    if (d.HasParseError() || !d.IsObject() || !d.HasMember("full_name") || !d["full_name"].IsString()) continue;
+    if (test.full_name != d["full_name"].GetString() || !same_tags(d, test.tags)) continue;
+    std::string r = d.HasMember("result") && d["result"].IsString() ? d["result"].GetString() : "";
+    if (r == "passed") outcome.result = Result::passed;
+    if (r == "skipped") outcome.result = Result::skipped;
+    if (r == "crashed") outcome.crashed = true;
+    outcome.failures = failures_of(d);
   }
+  // A re-run that crashed kept its stack for the crash event (the crash handler wrote it beside the result
+  // file).
+  std::string stack_file = result_file + ".stack";
+  if (outcome.crashed) outcome.crash_stack = detail::read_file_text(stack_file);
+  if (!outcome.crash_stack.empty() && outcome.crash_stack.back() == '\n') outcome.crash_stack.pop_back();
+  ::unlink(stack_file.c_str());
   return outcome;
 }
 

@@ -45,7 +45,8 @@ class RunLedger {
   // The heartbeat's failure body: the counts, then what failed (first tests, then outside tests).
   std::string failure_report(const std::string& binary, bool any_test_ran) const;
 
-  // For the result file of a re-run: each test's result, one JSON object per line (a crashed test last).
+  // For the result file of a re-run: each test's result and its failures (for the breadcrumbs of a flaky
+  // test's event), one JSON object per line (a crashed test last).
   void keep_results(bool on) noexcept { keep_results_ = on; }
   std::string result_lines(const RunningTest* crashed) const;
 
@@ -75,6 +76,7 @@ class RunLedger {
     std::string full_name;
     std::vector<std::string> tags;
     std::string_view result;
+    std::vector<FailureNote> failures;
   };
   bool keep_results_ = false;
   std::vector<TestResult> results_;

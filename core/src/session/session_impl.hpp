@@ -87,7 +87,7 @@ class SessionImpl {
 
   // session_tests.cpp
   std::string_view full_name_of(const TestInfo& t);
-  void add_failure_locked(const Failure& f, void* throw_site);
+  void add_failure_locked(const Failure& f, bool thrown_here);
   void fixture_failure_locked(FixturePhase phase, std::string_view scope, const Failure& f);
   void repeat_flaky_verdict();
   void append_events(const std::string& lines);
