@@ -1,4 +1,4 @@
-// The last record of a crashing test process.
+// The last record of a crashing test process, and the raw stack of the thread that crashed.
 //
 // Installed by the Session at run start on the signals that end a test program (faults, abort, and the
 // termination signals a CI time-out sends). The handler runs on an alternate stack with the other crash
@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <string>
 
 namespace bstest::detail {
 
@@ -34,9 +35,14 @@ void uninstall_crash_handlers() noexcept;
 // Marks the crash as recorded (someone else wrote the record, e.g. Catch2's fatal-error path), so the
 // handler only chains.
 bool claim_crash_record() noexcept;
-// Writes the crash record now, from a signal context or not (Catch2 reports signals through its listener).
-// Returns false when a crash record was already written.
-bool write_crash_record(int signo) noexcept;
+// Writes the crash record now, from a signal context or not. With the handler's `ucontext`, the stack
+// snapshot of the interrupted thread first (stack/capture.hpp), naming the record. Returns false when a
+// crash record was already written.
+bool write_crash_record(int signo, const void* ucontext = nullptr) noexcept;
+
+// Also writes the crash's stack snapshot into the file `path` (a re-run's: whoever re-runs the test reads it
+// for the crash event of its verdict). Call after install_crash_handlers; "" stops it.
+void keep_crash_stack_in(const std::string& path) noexcept;
 
 // The journal's ring mapping [begin, begin + length) of file `fd`: a SIGBUS there (the file system could not
 // give a page its blocks) is not a crash; the page is replaced by a private copy and `*failed` is set.
