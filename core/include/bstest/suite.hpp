@@ -38,6 +38,9 @@ struct TestException {
   std::string message;  // the framework's failure message (it holds what()), first 2000 bytes
   std::string file;     // where the framework reported it, "" if unknown
   int line = -1;
+  // Where it was thrown: the raw stack the program kept of the throw (a journal line never sent, see
+  // docs/stacks.md), which the event that reports it carries; "" when there is none.
+  std::string stack_line = {};
 };
 
 // One test program of the suite (its first attempt), as its journal tells it.

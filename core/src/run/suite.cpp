@@ -13,6 +13,7 @@
 #include "record/log_records.hpp"
 #include "record/test_events.hpp"
 #include "run/exit_status.hpp"
+#include "stack/capture.hpp"
 
 #include <rapidjson/document.h>
 
@@ -27,6 +28,9 @@
 namespace bstest {
 
 namespace {
+
+// Throw stacks of escaped exceptions kept for the events of a suite, at most (about 16 KiB each).
+constexpr std::size_t kMaxStacksKept = 200;
 
 std::string_view event_of(std::string_view line) {
   std::string_view head = line.substr(0, 160);
@@ -111,6 +115,8 @@ std::string queue_heartbeat(const Config& config, bool success, int exit_code, c
 struct SuiteLedger::State {
   std::map<std::string, ProgramRun> by_journal;
   std::map<std::string, std::string> running;  // journal -> its last test_started record, until it finished
+  std::map<std::string, std::string> thrown;   // journal -> the stack of the running test's escaped exception
+  std::size_t stacks_kept = 0;
   std::map<std::string, std::uint64_t> fixture_records;  // journal -> fixture_failed records seen
   std::vector<std::string> order;
 };
@@ -151,14 +157,25 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
     }
     return;
   }
+  // The stack of a throw that escaped the running test: its program wrote it just before the failure.
+  if (line.rfind("{\"local\":\"stack\",", 0) == 0 && line.find("\"kind\":\"throw\"") < 64) {
+    if (state_->stacks_kept < kMaxStacksKept) state_->thrown[journal].assign(line.data(), line.size());
+    return;
+  }
   if (line.rfind("{\"id\":", 0) != 0) return;
   std::string_view ev = event_of(line);
   if (ev == "test_started") {
     state_->running[journal].assign(line.data(), line.size());
+    state_->thrown.erase(journal);
     return;
   }
   if (ev == "test_finished") {
     state_->running.erase(journal);
+    std::string thrown_stack;
+    if (auto it = state_->thrown.find(journal); it != state_->thrown.end()) {
+      thrown_stack = std::move(it->second);
+      state_->thrown.erase(it);
+    }
     // The record's own "result" is the first one after "test":{ (property values come later).
     auto test_at = line.find(",\"test\":{");
     auto res_at = test_at == std::string_view::npos ? test_at : line.find(",\"result\":\"", test_at);
@@ -204,8 +221,12 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
         }
         if (!thrown && str(fl, "kind") == "exception") {
           thrown = true;
-          p.exceptions.emplace(f.key(), TestException{str(fl, "exception_type"), str(fl, "message").substr(0, 2000),
-                                                      str(fl, "file"), static_cast<int>(num(fl, "line", -1))});
+          bool kept = p.exceptions
+                          .emplace(f.key(), TestException{str(fl, "exception_type"), str(fl, "message").substr(0, 2000),
+                                                          str(fl, "file"), static_cast<int>(num(fl, "line", -1)),
+                                                          std::move(thrown_stack)})
+                          .second;
+          if (kept && !p.exceptions[f.key()].stack_line.empty()) ++state_->stacks_kept;
         }
         if (thrown) break;
       }
@@ -433,6 +454,10 @@ const detail::EscapedException* escaped_of(const ProgramRun& program, const Fail
   out.message = it->second.message;
   out.file = it->second.file;
   out.line = it->second.line;
+  // The stack of its throw is in the program's journal: copied into ours, before the event it names.
+  out.stack_line = it->second.stack_line;
+  out.event_id = std::string(detail::stack::snapshot_target(out.stack_line));
+  if (out.event_id.size() != 32) out.stack_line.clear();
   return &out;
 }
 
@@ -459,6 +484,7 @@ void SuiteWriter::exception(const ProgramRun& program, const FailedTest& test) {
   if (e == nullptr) return;
   detail::EventContext context = detail::this_process_context(detail::environment_name(m.ci, m.cfg.environment));
   std::vector<AttemptOutcome> one = {{1, Result::failed, false}};
+  if (!e->stack_line.empty()) m.append(detail::stack::snapshot_for(e->stack_line, e->event_id));
   m.append(detail::sentry_line(detail::exception_event(test, e, one, run_of(program, m.suite_meta), m.ci, context)));
 }
 
