@@ -253,6 +253,7 @@ int cmd_run(const Args& args) {
   std::atomic<long> ended_pid{0};
   std::atomic<int> ended_signal{0};
   opt.signal_of = [&](long p) { return p == ended_pid.load() ? ended_signal.load() : 0; };
+  opt.symbolizer = stack_symbolizer();
   ShipStats stats;
   std::thread shipper([&] { stats = ship(cfg, opt); });
 

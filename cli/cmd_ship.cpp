@@ -92,6 +92,7 @@ int cmd_ship(const Args& args) {
       };
     }
   }
+  opt.symbolizer = stack_symbolizer();
   ShipStats stats = ship(cfg, opt);
   std::string line = ship_summary_line(stats, cfg) + "\n";
   if (notify_fd >= 0) {
