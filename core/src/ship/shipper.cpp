@@ -21,6 +21,8 @@
 #include "record/test_events.hpp"
 #include "ship/async_sender.hpp"
 #include "ship/http.hpp"
+#include "stack/hang_watch.hpp"
+#include "stack/snapshot_join.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -127,6 +129,7 @@ struct Journal {
   std::string run_started_line;
   std::string last_started_line;
   std::string crash_line;  // the run_crashed record the test program wrote itself (signal handler)
+  stack::SnapshotJoin stacks{nullptr};  // its stack snapshots, until the record or event they name is sent
 
   ~Journal() {
     if (cursor_fd >= 0) ::close(cursor_fd);
@@ -172,7 +175,9 @@ class Shipper {
         opt_(options),
         client_(make_curl_client(config)),
         logs_sender_(make_curl_client(config)),
-        rng_(std::random_device{}()) {
+        rng_(std::random_device{}()),
+        hang_(options.dir.empty() ? config.dir : options.dir, options.follow ? config.hang_after_ms : 0,
+              options.symbolizer) {
     dir_ = opt_.dir.empty() ? cfg_.dir : opt_.dir;
     logs_.enabled = cfg_.logs.enabled();
     errors_.enabled = cfg_.errors.enabled();
@@ -196,6 +201,7 @@ class Shipper {
         }
         std::uint64_t looked_before = total_looked_at();
         read_all();
+        hang_.check(wall_now_ms());
         // A writer producing faster than one poll interval drains: go round again at once instead of
         // sleeping, so that the backlog left at its exit (which it waits for) stays small.
         bool busy = total_looked_at() - looked_before >= kBusyBytesPerPass;
@@ -298,6 +304,7 @@ class Shipper {
     auto j = std::make_unique<Journal>();
     j->path = path;
     j->base = base;
+    j->stacks = stack::SnapshotJoin(opt_.symbolizer);
     std::string err;
     if (!j->reader.open(path, err)) {
       if (errno != ENOENT) problem("journal", err);  // a link, or a file of another user: never sent
@@ -364,6 +371,11 @@ class Shipper {
     std::uint64_t start_off = end_off - line.size() - 1;
     bool fresh = end_off > j.scan_off;  // not seen before for run state
     if (opt_.on_line && fresh) opt_.on_line(j.path, line);
+    if (fresh) hang_.on_line(j.path, line);
+    // A stack snapshot is kept for the record or event it names, which gets its frames (never sent itself).
+    if (fresh && j.stacks.keep(line)) return;
+    std::string with_stack = j.stacks.complete(line);
+    if (!with_stack.empty()) line = with_stack;
     if (starts_with(line, "{\"id\":")) {
       j.has_records = true;
       if (fresh) track(j, line);
@@ -1024,6 +1036,7 @@ class Shipper {
   // Shipping one run with that run's own configuration (the companion, bstest run, the test program at
   // exit): error events and heartbeats of a channel not configured here were not meant to be sent.
   bool own_run_ = false;
+  stack::HangWatch hang_;  // following: tests that run longer than BSTEST_HANG_AFTER_MS
 };
 
 }  // namespace
