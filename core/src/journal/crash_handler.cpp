@@ -42,6 +42,7 @@ struct State {
   char* buffer = nullptr;
   char* stack_buffer = nullptr;  // the crash's stack snapshot (stack::kCrashLineCapacity)
   char stack_copy_path[4096] = {};  // where the snapshot is also written ("": nowhere)
+  char after_run_path[4096] = {};   // after the run: the journal file a crash is written into ("": none)
   void* alt_stack = nullptr;
   // The dispositions we replaced. Kept after uninstall: a handler installed after ours (absl's failure
   // handler) may still hand a signal back to us, and we then hand it on to these, never to ourselves.
@@ -233,45 +234,86 @@ bool record_id(const char* record, std::size_t n, char* out, std::size_t cap) no
   return true;
 }
 
+bool write_all(int fd, const char* data, std::size_t n) noexcept {
+  for (std::size_t done = 0; done < n;) {
+    ssize_t w = ::write(fd, data + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    done += static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
 // The snapshot into the file named by keep_crash_stack_in (open and write: async-signal-safe).
 void copy_stack(const char* line, std::size_t n) noexcept {
   int fd = ::open(g_state.stack_copy_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return;
-  for (std::size_t done = 0; done < n;) {
-    ssize_t w = ::write(fd, line + done, n - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    done += static_cast<std::size_t>(w);
-  }
+  write_all(fd, line, n);
   ::close(fd);
 }
 
+// Where it crashed: the interrupted thread's registers, the top of its stack and the modules (the shipper
+// names the frames; docs/stacks.md), into the stack buffer, naming the record rendered into the record buffer
+// (`n` bytes). Its length, 0 for none.
+std::size_t render_stack(int signo, const void* ucontext, std::size_t n) noexcept {
+  char id[96];
+  if (ucontext == nullptr || g_state.stack_buffer == nullptr || !record_id(g_state.buffer, n, id, sizeof id)) return 0;
+  return stack::write_crash_stack(g_state.stack_buffer, stack::kCrashLineCapacity, signo, ucontext, id);
+}
+
+// After the run: the snapshot and the record into a journal file of their own.
+bool write_after_run(int signo, const void* ucontext) noexcept {
+  std::size_t n = g_state.render(g_state.buffer, kCrashRecordCapacity, signo);
+  if (n == 0) return false;
+  int fd = ::open(g_state.after_run_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return false;
+  write_all(fd, g_state.stack_buffer, render_stack(signo, ucontext, n));
+  bool ok = write_all(fd, g_state.buffer, n);
+  ::close(fd);
+  return ok;
+}
+
 }  // namespace
+
+void record_crashes_after_run(const std::string& journal_path, CrashRenderFn render) noexcept {
+  if (journal_path.size() >= sizeof g_state.after_run_path) return;
+  std::memcpy(g_state.after_run_path, journal_path.c_str(), journal_path.size() + 1);
+  g_state.render = render;
+  g_state.journal = nullptr;
+}
 
 void keep_crash_stack_in(const std::string& path) noexcept {
   if (path.size() >= sizeof g_state.stack_copy_path) return;
   std::memcpy(g_state.stack_copy_path, path.c_str(), path.size() + 1);
 }
 
+
 bool write_crash_record(int signo, const void* ucontext) noexcept {
-  if (g_state.journal == nullptr || g_state.render == nullptr || g_state.buffer == nullptr) return false;
+  if (g_state.render == nullptr || g_state.buffer == nullptr) return false;
   if (::getpid() != g_state.owner) return false;  // a forked child (death test): not our run
+  if (g_state.journal == nullptr && g_state.after_run_path[0] == '\0') return false;
   if (!claim_crash_record()) return false;
+  if (g_state.journal == nullptr) return write_after_run(signo, ucontext);
   std::size_t n = g_state.render(g_state.buffer, kCrashRecordCapacity, signo);
   if (n == 0) return false;
-  // Where it crashed: the interrupted thread's registers, the top of its stack and the modules, just before
-  // the record they belong to (the shipper names the frames; docs/stacks.md).
-  char id[96];
-  if (ucontext != nullptr && g_state.stack_buffer != nullptr && record_id(g_state.buffer, n, id, sizeof id)) {
-    std::size_t m = stack::write_crash_stack(g_state.stack_buffer, stack::kCrashLineCapacity, signo, ucontext, id);
-    if (m > 0) g_state.journal->append_from_signal(g_state.stack_buffer, m);
-    if (m > 0 && g_state.stack_copy_path[0] != '\0') copy_stack(g_state.stack_buffer, m);
-  }
+  // The stack just before the record it belongs to.
+  std::size_t m = render_stack(signo, ucontext, n);
+  if (m > 0) g_state.journal->append_from_signal(g_state.stack_buffer, m);
+  if (m > 0 && g_state.stack_copy_path[0] != '\0') copy_stack(g_state.stack_buffer, m);
   return g_state.journal->append_from_signal(g_state.buffer, n);
 }
 
 void install_crash_handlers(JournalWriter* journal, CrashRenderFn render) noexcept {
-  if (g_state.installed.exchange(true)) return;
+  g_state.after_run_path[0] = '\0';
+  if (g_state.installed.exchange(true)) {
+    if (g_state.journal == nullptr) {  // still there after an earlier run: this run's journal from now on
+      g_state.owner = ::getpid();
+      g_state.journal = journal;
+      g_state.render = render;
+      g_state.recorded = false;
+    }
+    return;
+  }
   g_state.owner = ::getpid();
   g_state.journal = journal;
   g_state.render = render;

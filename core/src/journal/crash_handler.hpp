@@ -40,6 +40,12 @@ bool claim_crash_record() noexcept;
 // crash record was already written.
 bool write_crash_record(int signo, const void* ucontext = nullptr) noexcept;
 
+// After the run (its journal closed): a static destructor or an exit handler may still crash. From now on a
+// crash's record and stack go into a new journal file at `journal_path`, written with open() and write(), and
+// `render` renders the record (without the Session, which may be gone by then). install_crash_handlers
+// ends it.
+void record_crashes_after_run(const std::string& journal_path, CrashRenderFn render) noexcept;
+
 // Also writes the crash's stack snapshot into the file `path` (a re-run's: whoever re-runs the test reads it
 // for the crash event of its verdict). Call after install_crash_handlers; "" stops it.
 void keep_crash_stack_in(const std::string& path) noexcept;

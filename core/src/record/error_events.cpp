@@ -160,6 +160,8 @@ EventException crash_exception(const ErrorEvent& e) {
   } else if (e.crash_reason == "timeout") {
     x.value = who + " did not end within the re-run time limit (BSTEST_RERUN_TIMEOUT_MS)" + attempt +
               (e.signal.empty() ? std::string() : " and was stopped with " + e.signal);
+  } else if (e.after_run) {
+    x.value = who + " crashed with " + e.signal + " after its run finished (a static destructor or an exit handler)";
   } else {
     x.value = who + " crashed with " + e.signal + attempt;
   }

@@ -110,6 +110,7 @@ struct ErrorEvent {
   std::string crash_reason;    // "signal", "exit", "ended", "timeout"
   int crash_attempt = 0;       // a re-run that crashed: its attempt number
   std::string crash_record;    // the id of the run_crashed record the event was made from (extra.crash_record)
+  bool after_run = false;      // the program crashed after its run finished (a static destructor)
   // Flaky: which attempts failed / passed ("1:failed", "2:passed")
   std::vector<std::string> attempts;
   std::vector<int> failed_attempts;

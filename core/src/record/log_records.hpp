@@ -135,6 +135,7 @@ struct CrashFacts {
   std::string_view last_failure;     // one its framework reported from a signal handler (Catch2), rendered
   std::string_view exception_type;   // std::terminate's exception: escaped type and what(), or empty
   std::string_view exception_what;
+  bool after_run = false;            // after run_finished: a static destructor, an exit handler
 };
 void write_run_crashed(RecordContext& ctx, Buf& out, const CrashFacts& facts) noexcept;
 // Room the crash record needs beside the running test's failures, so they can be cut to fit kMaxRecordBytes.

@@ -196,7 +196,9 @@ void write_run_crashed(RecordContext& ctx, Buf& out, const CrashFacts& f) noexce
     w.text(signal_description(f.signo));
     w.text(")");
   }
-  w.text(f.test != nullptr ? " while the test was running" : " outside any test");
+  w.text(f.test != nullptr ? " while the test was running"
+         : f.after_run      ? " after the run finished (a static destructor or an exit handler)"
+                            : " outside any test");
   w.end_text();
   put_run(ctx, w);
   if (f.test != nullptr) {
@@ -225,6 +227,7 @@ void write_run_crashed(RecordContext& ctx, Buf& out, const CrashFacts& f) noexce
   w.word("reason", f.signo == 0 ? "exit" : "signal");
   w.word("signal", signal_name(f.signo));
   w.uinteger("signo", static_cast<std::uint64_t>(f.signo));
+  if (f.after_run) w.boolean("after_run", true);
   if (!f.exception_type.empty()) {  // std::terminate with an exception nobody caught
     w.begin_object("exception");
     w.word("type", f.exception_type);

@@ -252,6 +252,7 @@ std::string crash_error_line(std::string_view crash_record, std::string_view run
   e.signal = str(crash, "signal");
   e.signo = num(crash, "signo", 0);
   e.crash_reason = str(crash, "reason");
+  e.after_run = crash.IsObject() && crash.HasMember("after_run") && crash["after_run"].IsBool() && crash["after_run"].GetBool();
   e.stack.note = str(crash, "stack_note");
   e.crash_record = str(d, "id");  // its stack, if the program kept one, names that record
   if (crash.IsObject() && crash.HasMember("exception")) {

@@ -103,6 +103,10 @@ class SessionImpl {
 
   // session_crash.cpp
   static std::size_t render_crash(char* out, std::size_t cap, int signo);
+  // After the run: the crash record of a static destructor or an exit handler, from a copy of the record
+  // context that outlives this Session.
+  void prepare_after_run();
+  static std::size_t render_after_run(char* out, std::size_t cap, int signo);
   std::size_t render_crash_into(char* out, std::size_t cap, int signo);
   static void on_exit();
   static void on_fork_child();
