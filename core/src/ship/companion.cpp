@@ -185,6 +185,8 @@ bool Companion::start(const Config& config, const std::string& run_id, std::stri
                                    "3",
                                    "--notify-fd",
                                    "4",
+                                   "--owner-pid",
+                                   std::to_string(::getpid()),
                                    "--deadline-ms",
                                    // A little less than we wait, so its summary arrives in time.
                                    std::to_string(std::max(config.flush_timeout_ms - 300, config.flush_timeout_ms * 3 / 4))};
