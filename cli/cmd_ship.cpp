@@ -5,10 +5,12 @@
 
 #include "base/process.hpp"
 #include "commands.hpp"
+#include "journal/journal_files.hpp"
 
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace bstest::cli {
@@ -115,6 +117,8 @@ int cmd_ship(const Args& args) {
   }
   opt.symbolizer = stack_symbolizer();
   ShipStats stats = ship(cfg, opt);
+  // The journals there are now: one that appears once the program is gone was written after its run.
+  std::vector<std::string> before = detail::list_journals(cfg.dir, opt.run_id);
   std::string line = ship_summary_line(stats, cfg) + "\n";
   if (notify_fd >= 0) {
     ssize_t rc = ::write(notify_fd, line.data(), line.size());
@@ -125,13 +129,19 @@ int cmd_ship(const Args& args) {
   }
   // The program goes on to its static destructors and exit handlers: what one of them leaves when it
   // crashes (a journal of its own, see journal/crash_handler.hpp) is sent once the program is gone.
+  // Only those: the others are left as they are (a `bstest flush` may be about to take them).
   if (companion && owner_pid > 0 && wait_until_gone(owner_pid, kOwnerExitWaitMs)) {
-    opt.follow = false;
-    opt.wake_fd = -1;
-    opt.on_problem = nullptr;
-    ShipStats late = ship(cfg, opt);
-    stats.records_pending += late.records_pending;
-    stats.errors_pending += late.errors_pending;
+    for (const auto& name : detail::list_journals(cfg.dir, opt.run_id)) {
+      if (std::find(before.begin(), before.end(), name) != before.end()) continue;
+      ShipOptions late;
+      late.dir = opt.dir;
+      late.run_id = std::string(detail::journal_base(name));  // this journal alone
+      late.drain_deadline_ms = deadline;
+      late.symbolizer = opt.symbolizer;
+      ShipStats s = ship(cfg, late);
+      stats.records_pending += s.records_pending;
+      stats.errors_pending += s.errors_pending;
+    }
   }
   return stats.complete() ? kOk : kFailed;
 }
