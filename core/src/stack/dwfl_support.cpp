@@ -212,6 +212,17 @@ void name_frames(Dwfl* dwfl, Dwarf_Addr pc, bool activation, std::vector<Frame>&
     call_site(&scopes[i], cu, file, line);
   }
   std::free(scopes);
+  // A function split by the compiler (GCC's `.part` functions) can be inlined back into itself: one call
+  // then shows as two frames of the same function at the same address. Keep the inner one (its line is
+  // the call's).
+  for (std::size_t k = first; k + 1 < out.size();) {
+    if (out[k].function == out[k + 1].function && !out[k].function.empty()) {
+      out[k].inlined = out[k + 1].inlined;
+      out.erase(out.begin() + static_cast<std::ptrdiff_t>(k + 1));
+    } else {
+      ++k;
+    }
+  }
   if (out.size() == first) {  // no debug information: the symbol table's name at best
     base.function = symbol;
     base.file = file;
@@ -222,6 +233,17 @@ void name_frames(Dwfl* dwfl, Dwarf_Addr pc, bool activation, std::vector<Frame>&
   }
 }
 
+namespace {
+
+// Whether a function's demangled name is in `scope` ("testing::"): at its start, or after the return type a
+// template function's name begins with ("bool testing::internal::HandleExceptionsInMethodIfSupported<...>(...)").
+bool names_scope(const std::string& function, const char* scope) {
+  std::size_t at = function.find(scope);
+  return at != std::string::npos && at < function.find('(') && (at == 0 || function[at - 1] == ' ');
+}
+
+}  // namespace
+
 void mark_in_app(std::vector<Frame>& frames, const std::string& program) {
   static const char* const kSystem[] = {"/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/", "/usr/libexec/"};
   static const char* const kNotApp[] = {"testing::", "Catch::", "bstest::", "std::", "__gnu_cxx::", "__cxxabiv1::",
@@ -230,12 +252,14 @@ void mark_in_app(std::vector<Frame>& frames, const std::string& program) {
   // called tests/gtest or tests/catch2).
   static const char* const kNotAppFiles[] = {"/googletest/", "/googlemock/", "/include/gtest/", "/include/gmock/",
                                              "/include/catch2/", "/src/catch2/", "/catch2/catch.hpp",
-                                             "catch_amalgamated", "gtest_main.cc", "gtest-all.cc"};
+                                             "catch_amalgamated", "gtest_main.cc", "gtest-all.cc",
+                                             // bstest's provided mains and listeners
+                                             "/reporters/gtest/", "/reporters/catch2/"};
   for (Frame& f : frames) {
     bool system = false;
     for (const char* s : kSystem) system = system || starts_with(f.module, s);
     bool app = f.module == program || (!f.module.empty() && !system);
-    for (const char* s : kNotApp) app = app && !starts_with(f.function, s);
+    for (const char* s : kNotApp) app = app && !names_scope(f.function, s);
     for (const char* s : kNotAppFiles) app = app && f.file.find(s) == std::string::npos;
     f.in_app = app;
   }
