@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/prctl.h>
+
 #include <cstdlib>
 
 namespace {
@@ -23,6 +25,12 @@ struct CrashesAtExit {
     rebuild(index, Mode::crash);  // STACK-LINE: pipeline-gtest-exit
   }
 } g_crashes_at_exit;
+
+// $STACK_NOT_DUMPABLE=1: no process of its user may ptrace it (its hang's stacks are refused).
+const bool g_not_dumpable = [] {
+  const char* v = std::getenv("STACK_NOT_DUMPABLE");
+  return v != nullptr && v[0] == '1' && ::prctl(PR_SET_DUMPABLE, 0) == 0;
+}();
 
 }  // namespace
 

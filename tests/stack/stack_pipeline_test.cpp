@@ -11,6 +11,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -408,6 +411,44 @@ TEST_F(StackPipelineGtest, UnderBstestRunAnEscapedExceptionNamesTheThrow) {
     expect_three_calls(app_frames_of(ev, "exception.values.0.stacktrace.frames"), gtest, "throw",
                        "pipeline-gtest-throw");
   }
+}
+
+// Where ptrace is refused (here: the program is not dumpable, and it and its companion run as an ordinary
+// user, without CAP_SYS_PTRACE), the hang is still reported, and one line says why there are no stacks.
+TEST_F(StackPipelineGtest, AHangWhoseStacksAreRefusedIsReportedWithWhy) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run the program as another user";
+  ASSERT_EQ(::chmod(dir.path().c_str(), 0777), 0);
+  auto vars = server.env();
+  vars.insert(vars.end(), {{"BSTEST_HANG_AFTER_MS", "1000"}, {"STACK_RELEASE", dir / "release"},
+                           {"STACK_NOT_DUMPABLE", "1"}});
+  RunSpec s = reporting_run(dir,
+                            {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", program,
+                             "--gtest_filter=Stacks.Hang"},
+                            bstest, 8000, vars);
+  RunResult r;
+  std::thread running([&] { r = run(s); });
+  bool arrived = false;
+  for (int i = 0; i < 300 && !arrived; ++i) {
+    arrived = !with_event(parse_all(server.records()), "test_hanging").empty();
+    if (!arrived) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  server.wait_for_envelopes(1, 10000);
+  write_file(dir / "release", "");
+  running.join();
+  ASSERT_TRUE(arrived) << r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  Json hang = with_event(parse_all(server.records()), "test_hanging")[0];
+  EXPECT_EQ(hang.str("hang.stack_note").rfind("ptrace refused (", 0), 0u)
+      << hang.str("hang.stack_note");
+  EXPECT_TRUE(contains(hang.str("hang.stack_note"), "not dumpable")) << hang.str("hang.stack_note");
+  EXPECT_EQ(hang.size("hang.threads"), 0u);
+  EXPECT_FALSE(contains(hang.str("message"), ", in ")) << hang.str("message");
+  auto envs = server.envelopes();
+  ASSERT_EQ(envs.size(), 1u);
+  Json ev(envs[0].event);
+  EXPECT_EQ(ev.str("exception.values.0.type"), "HangingTest");
+  EXPECT_EQ(ev.str("extra.stack_note"), hang.str("hang.stack_note"));
+  EXPECT_FALSE(ev.has("exception.values.0.stacktrace"));
 }
 
 }  // namespace
