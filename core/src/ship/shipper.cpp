@@ -81,9 +81,10 @@ std::string_view event_of(std::string_view line) {
 
 struct LineRef {
   std::size_t start;       // in the journal's pending buffer
-  std::size_t len;         // including '\n'
+  std::size_t len;         // including '\n' (a record completed with its stack is longer than in the journal)
   std::uint64_t end_off;   // journal offset just after the line
   std::int64_t read_ms;    // when the shipper read it (a batch leaves when its oldest line is old enough)
+  std::uint64_t start_off; // journal offset of the line
 };
 
 struct Item {
@@ -374,8 +375,7 @@ class Shipper {
     if (fresh) hang_.on_line(j.path, line);
     // A stack snapshot is kept for the record or event it names, which gets its frames (never sent itself).
     if (fresh && j.stacks.keep(line)) return;
-    std::string with_stack = j.stacks.complete(line);
-    if (!with_stack.empty()) line = with_stack;
+    std::string with_stack;  // a record or event that a snapshot named, with its frames (what is sent)
     if (starts_with(line, "{\"id\":")) {
       j.has_records = true;
       if (fresh) track(j, line);
@@ -388,7 +388,9 @@ class Shipper {
       // Room for the most the buffer ever holds (the cap, one read beyond it, the 8 MiB sent before a
       // compaction), asked for once: growing by doubling would copy it and touch twice the pages.
       if (j.log_lines.empty() && j.logs.size() == 0) j.logs.reserve(kMaxPendingBytesPerJournal + (10u << 20));
-      j.log_lines.push_back({j.logs.size(), line.size() + 1, end_off, now_ms()});
+      with_stack = j.stacks.complete(line);
+      if (!with_stack.empty()) line = with_stack;
+      j.log_lines.push_back({j.logs.size(), line.size() + 1, end_off, now_ms(), start_off});
       j.logs.put(line);
       j.logs.put('\n');
       return;
@@ -402,6 +404,8 @@ class Shipper {
         return;
       }
       if (line.size() < 12) return;
+      with_stack = j.stacks.complete(line);
+      if (!with_stack.empty()) line = with_stack;
       j.errors.push_back({std::string(line.substr(10, line.size() - 11)), end_off, start_off});
       return;
     }
@@ -875,7 +879,7 @@ class Shipper {
     auto before = [&](const auto& q, std::uint64_t fallback) -> std::uint64_t {
       return q.empty() ? fallback : q.front().start_off;
     };
-    std::uint64_t logs_at = j.log_lines.empty() ? j.read_off : j.log_lines.front().end_off - j.log_lines.front().len;
+    std::uint64_t logs_at = j.log_lines.empty() ? j.read_off : j.log_lines.front().start_off;
     if (logs_.enabled) j.cursor.logs = std::max(j.cursor.logs, logs_at);
     // Error and heartbeat lines are taken as soon as they are looked at (route), so everything before
     // scan_off is done unless still queued. A channel not configured for its own run passes its lines by.
