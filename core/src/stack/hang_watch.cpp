@@ -15,6 +15,8 @@ namespace bstest::detail::stack {
 
 namespace {
 
+constexpr std::size_t kEventThreadStacks = 16;
+
 // A member of a parsed record as JSON text ("" when missing); `members_only`: without its braces.
 std::string json_of(const Record& r, std::string_view path, bool members_only = false) {
   JsonView v = r.get(path);
@@ -25,7 +27,9 @@ std::string json_of(const Record& r, std::string_view path, bool members_only = 
 
 // The program's threads, read from outside; the problem says why they are missing.
 LiveStacks read_threads(const Symbolizer* symbolizer, long pid) {
-  if (symbolizer != nullptr && symbolizer->live != nullptr) return symbolizer->live(static_cast<pid_t>(pid), kMaxFrames);
+  if (symbolizer != nullptr && symbolizer->live != nullptr) {
+    return symbolizer->live(static_cast<pid_t>(pid), kMaxFrames);
+  }
   LiveStacks none;
   none.problem = "not read: the records are shipped by the test program itself (the bstest program was not "
                  "found), and only the bstest program reads stacks";
@@ -122,8 +126,11 @@ void HangWatch::report(const std::string& path, Watched& w, std::int64_t now_uni
   e.hang_after_ms = after_ms_;
   if (main != nullptr) e.stack = event_stack(*main);
   e.stack.note = note;
+  // Every thread, but the stacks of the first kEventThreadStacks only: an event stays far below Sentry's 1 MB.
   for (const auto& t : live.threads) {
-    e.threads.push_back({t.tid, t.thread_name, t.tid == w.pid, event_frames(t)});
+    bool with_frames = e.threads.size() < kEventThreadStacks;
+    std::vector<EventFrame> frames = with_frames ? event_frames(t) : std::vector<EventFrame>();
+    e.threads.push_back({t.tid, t.thread_name, t.tid == w.pid, std::move(frames)});
   }
   std::string text = lines.str() + sentry_line(e);
   std::string error;

@@ -32,7 +32,8 @@ std::string_view plain_value(std::string_view text, std::string_view key_with_qu
 std::string_view record_id(std::string_view record) {
   if (!starts_with(record, kRecordHead)) return {};
   std::size_t end = record.find('"', kRecordHead.size());
-  return end == std::string_view::npos ? std::string_view() : record.substr(kRecordHead.size(), end - kRecordHead.size());
+  if (end == std::string_view::npos) return {};
+  return record.substr(kRecordHead.size(), end - kRecordHead.size());
 }
 
 }  // namespace
