@@ -459,5 +459,16 @@ TEST_F(StackPipelineGtest, AHangWhoseStacksAreRefusedIsReportedWithWhy) {
   EXPECT_FALSE(ev.has("exception.values.0.stacktrace"));
 }
 
+// Without the bstest program (the test program ships its own records at its end) nothing names the stack: the
+// event says so, and has no frames.
+TEST_F(StackPipelineGtest, WithoutTheBstestProgramTheEventSaysItsStackWasNotNamed) {
+  RunResult r = run_program("Stacks.Throw", {{"BSTEST_RETRIES", "0"}, {"BSTEST_SHIPPER", dir / "no-such-program"}});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  Json ev = only_event();
+  EXPECT_EQ(ev.str("exception.values.0.type"), "(anonymous namespace)::IndexCorrupted");
+  EXPECT_FALSE(ev.has("exception.values.0.stacktrace"));
+  EXPECT_EQ(ev.str("extra.stack_note").rfind("not named: ", 0), 0u) << ev.str("extra.stack_note");
+}
+
 }  // namespace
 }  // namespace bstest::testing

@@ -62,8 +62,9 @@ void SessionImpl::add_failure_locked(const Failure& f, bool thrown_here) {
   // The test's escaped exception: the stack it was thrown from goes into the journal now (this thread threw
   // it, and its next throw would replace it), named by the event that will report it, whenever that is
   // written (at the test's end, or with its verdict after re-runs).
+  // Once per test: a later iteration of a repeated run (--gtest_repeat) reports no second exception event.
   std::string event_id;
-  if (thrown_here) {
+  if (thrown_here && ledger_.escaped_of(test_.as_failed(iteration_)) == nullptr) {
     event_id = random_hex(16);
     std::string line = stack::throw_stack_line(event_id);
     if (line.empty()) {

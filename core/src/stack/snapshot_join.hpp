@@ -34,7 +34,7 @@ struct Symbolizer {
 // The time a stack may take to be named before its record or event leaves without frames (and says so).
 constexpr int kSymbolizeBudgetMs = 5000;
 // Snapshots of one journal kept waiting for their record or event at most; the oldest go first.
-constexpr std::size_t kMaxWaitingSnapshots = 64;
+constexpr std::size_t kMaxWaitingSnapshots = 128;
 
 // A snapshot line named within `budget_ms`: the symbolizer runs on a thread of its own, which is left to
 // finish alone when the budget is over (the result then has no frames, and its problem says why).
