@@ -23,6 +23,8 @@ TEST_CASE("crash", "[.]") {
   rebuild(index, Mode::crash);  // STACK-LINE: pipeline-catch2-crash
 }
 
+TEST_CASE("overflow", "[.]") { CHECK(grow_stack(0) == 0); }
+
 TEST_CASE("throw", "[.]") {
   Index index;
   rebuild(index, Mode::throws);  // STACK-LINE: pipeline-catch2-throw

@@ -39,6 +39,8 @@ TEST(Stacks, Crash) {
   rebuild(index, Mode::crash);  // STACK-LINE: pipeline-gtest-crash
 }
 
+TEST(Stacks, Overflow) { EXPECT_EQ(grow_stack(0), 0); }
+
 TEST(Stacks, Throw) {
   Index index;
   rebuild(index, Mode::throws);  // STACK-LINE: pipeline-gtest-throw

@@ -26,14 +26,15 @@ namespace {
 struct Pipeline {
   std::string framework;  // "gtest" or "catch2"
   std::string path;
-  // The command line that runs its case `name` ("crash", "throw", "hang", "rerun").
+  // The command line that runs its case `name` ("crash", "throw", "hang", "rerun", "overflow").
   std::vector<std::string> argv(const std::string& name) const {
     if (framework == "catch2") return {path, name == "rerun" ? "crashes when run again" : name};
     static const std::map<std::string, std::string> kGtest = {
         {"crash", "Stacks.Crash"},
         {"throw", "Stacks.Throw"},
         {"hang", "Stacks.Hang"},
-        {"rerun", "Stacks.CrashesWhenRunAgain"}};
+        {"rerun", "Stacks.CrashesWhenRunAgain"},
+        {"overflow", "Stacks.Overflow"}};
     return {path, "--gtest_filter=" + kGtest.at(name)};
   }
 };
@@ -257,6 +258,27 @@ TEST_P(StackPipeline, AHungTestIsReportedWhileItRunsAndThenFinishes) {
     EXPECT_GT(ev.size(at + ".stacktrace.frames"), 0u);
   }
   EXPECT_EQ(named, 2u);
+}
+
+// A stack overflow: the handler runs on its alternate stack; the frames are the recursion's innermost ones (the
+// window the program keeps ends before the test's own frame), and the note says where unwinding stopped.
+TEST_P(StackPipeline, AStackOverflowNamesTheRecursion) {
+  RunResult r = run(spec(GetParam().argv("overflow"), {{"BSTEST_RETRIES", "0"}}));
+  EXPECT_TRUE(ended_by_segv(r)) << "exit " << r.exit_code << " signal " << r.signal << "\n" << r.err;
+  auto envs = envelopes_settled(server, 1);
+  ASSERT_EQ(envs.size(), 1u) << r.err;
+  Json ev(envs[0].event);
+  auto app = app_frames_of(ev, "exception.values.0.stacktrace.frames");
+  ASSERT_GE(app.size(), 3u);
+  // The innermost one faulted on entry (its frame did not fit); each caller at the recursive call.
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_TRUE(contains(app[i].str("function"), "grow_stack(int)")) << app[i].str("function");
+    if (i > 0) {
+      EXPECT_EQ(app[i].num("lineno"), fixture_line("overflow"));
+    }
+  }
+  EXPECT_TRUE(contains(ev.str("extra.stack_note"), " frames (the stack window the program kept ended)"))
+      << ev.str("extra.stack_note");
 }
 
 // A test that fails, then crashes when it is run again: the crash event of its verdict (written by the
