@@ -481,6 +481,16 @@ TEST_F(StackPipelineGtest, AHangWhoseStacksAreRefusedIsReportedWithWhy) {
   EXPECT_FALSE(ev.has("exception.values.0.stacktrace"));
 }
 
+// Under bstest run, bstest run re-runs the test and writes its verdict's crash event with the re-run's stack.
+TEST_F(StackPipelineGtest, UnderBstestRunACrashInAReRunNamesTheFault) {
+  RunResult r = bstest_run("Stacks.CrashesWhenRunAgain", {{"BSTEST_RETRIES", "1"}});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  Json ev = only_event();
+  EXPECT_EQ(ev.str("level"), "fatal");
+  EXPECT_TRUE(contains(ev.str("exception.values.0.value"), "(attempt 2)")) << ev.str("exception.values.0.value");
+  expect_three_calls(app_frames_of(ev, "exception.values.0.stacktrace.frames"), gtest, "crash", "pipeline-gtest-rerun");
+}
+
 // Without the bstest program (the test program ships its own records at its end) nothing names the stack: the
 // event says so, and has no frames.
 TEST_F(StackPipelineGtest, WithoutTheBstestProgramTheEventSaysItsStackWasNotNamed) {
