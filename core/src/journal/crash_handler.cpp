@@ -44,11 +44,10 @@ struct State {
   char stack_copy_path[4096] = {};  // where the snapshot is also written ("": nowhere)
   char after_run_path[4096] = {};   // after the run: the journal file a crash is written into ("": none)
   void* alt_stack = nullptr;
-  // The dispositions we replaced. Kept after uninstall: a handler installed after ours (absl's failure
-  // handler) may still hand a signal back to us, and we then hand it on to these, never to ourselves.
+  // The dispositions we replaced: a handler installed after ours (absl's failure handler) may hand a signal
+  // back to us, and we then hand it on to these, never to ourselves.
   struct sigaction previous[kSignalCount];
   bool saved[kSignalCount] = {};
-  bool replaced[kSignalCount] = {};
   RingGuard ring;
 };
 
@@ -343,28 +342,9 @@ void install_crash_handlers(JournalWriter* journal, CrashRenderFn render) noexce
     struct sigaction old {};
     if (::sigaction(kSignals[i], nullptr, &old) != 0) continue;
     if (old.sa_handler == SIG_IGN) continue;  // the program chose to ignore it: keep that
-    if (is_ours(old)) {                       // still ours from an earlier run: keep what it replaced
-      g_state.replaced[i] = true;
-      continue;
-    }
-    if (::sigaction(kSignals[i], &sa, &g_state.previous[i]) == 0) g_state.saved[i] = g_state.replaced[i] = true;
+    if (is_ours(old)) continue;               // ours already: keep what it replaced
+    if (::sigaction(kSignals[i], &sa, &g_state.previous[i]) == 0) g_state.saved[i] = true;
   }
-}
-
-void uninstall_crash_handlers() noexcept {
-  if (!g_state.installed.exchange(false)) return;
-  for (int i = 0; i < kSignalCount; ++i) {
-    if (!g_state.replaced[i]) continue;
-    struct sigaction current {};
-    // Only restore if nobody replaced ours in the meantime (then `previous` stays, for that handler to
-    // hand signals back to us).
-    if (::sigaction(kSignals[i], nullptr, &current) == 0 && is_ours(current)) {
-      ::sigaction(kSignals[i], &g_state.previous[i], nullptr);
-    }
-    g_state.replaced[i] = false;
-  }
-  g_state.journal = nullptr;
-  g_state.render = nullptr;
 }
 
 void guard_ring_mapping(char* begin, std::size_t length, int fd, std::atomic<bool>* failed) noexcept {

@@ -12,8 +12,9 @@
 //   handler of the program's own, called directly with the original siginfo_t and context. SIGINT,
 //   SIGTERM, SIGHUP and SIGQUIT are recorded only when they end the process (default action, or a
 //   handler that hands them on to it), never when a handler takes them and the program goes on.
-// A second thread that crashes meanwhile waits for the first. After uninstall, a handler that was
-// installed after ours and hands a signal back to us still reaches the disposition we replaced.
+// A second thread that crashes meanwhile waits for the first. The handlers stay installed after the run (a
+// crash in a static destructor is recorded too: record_crashes_after_run); a handler that was installed after
+// ours and hands a signal back to us reaches the disposition we replaced, never ours again.
 #pragma once
 
 #include <atomic>
@@ -28,10 +29,9 @@ class JournalWriter;
 // Called inside the signal handler: must be async-signal-safe.
 using CrashRenderFn = std::size_t (*)(char* out, std::size_t cap, int signo);
 
-// Installs the handlers for this process (only the first call does anything until uninstall).
+// Installs the handlers for this process. A later call (a new run, after an earlier one finished) only gives
+// them that run's journal and renderer.
 void install_crash_handlers(JournalWriter* journal, CrashRenderFn render) noexcept;
-// Restores the previous handlers (after the run finished).
-void uninstall_crash_handlers() noexcept;
 // Marks the crash as recorded (someone else wrote the record, e.g. Catch2's fatal-error path), so the
 // handler only chains.
 bool claim_crash_record() noexcept;
