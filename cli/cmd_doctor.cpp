@@ -1,6 +1,6 @@
 // bstest doctor: is everything set up? Checks each configured channel and says what to fix.
 #include <bstest/config.hpp>
-#include <bstest/doctor.hpp>
+#include "ship/doctor.hpp"
 
 #include "commands.hpp"
 #include "stack/doctor_checks.hpp"

@@ -1,8 +1,10 @@
 // bstest quarantine add | list | check: the quarantine file of the repository (docs/quarantine.md).
 #include <bstest/config.hpp>
-#include <bstest/quarantine.hpp>
-#include <bstest/rerun.hpp>
+#include "quarantine/quarantine.hpp"
+#include "quarantine/run_quarantine.hpp"
+#include "run/rerun.hpp"
 
+#include "base/process.hpp"
 #include "commands.hpp"
 
 #include <fcntl.h>
@@ -63,15 +65,13 @@ bool have_file(const Quarantine& q) {
   if (!q.path().empty()) return true;
   std::printf("no quarantine file: BSTEST_QUARANTINE is not set, and there is no %s in %s or above it up to the "
               "repository root\n",
-              kQuarantineFileName, current_directory().c_str());
+              kQuarantineFileName, detail::current_directory().c_str());
   return false;
 }
 
 void print_problems(const Quarantine& q) {
   for (const auto& line : q.problem_lines()) std::fprintf(stderr, "%s\n", line.c_str());
-  std::fprintf(stderr, "%s: %s: nothing in it is quarantined until %s fixed\n", q.path().c_str(),
-               count(q.problems().size(), "problem", "problems").c_str(),
-               q.problems().size() == 1 ? "it is" : "they are");
+  std::fprintf(stderr, "%s\n", quarantine_problems_line(q).c_str());
 }
 
 // "active", "expires in 3 days", "expired".
@@ -167,7 +167,7 @@ int add(const Args& args, const Config& cfg) {
                     ", UTC): the entry would have ended already");
     return kUsage;
   }
-  std::string path = new_quarantine_path(cfg.quarantine_file, current_directory());
+  std::string path = new_quarantine_path(cfg.quarantine_file, detail::current_directory());
   bool create = !file_exists(path);
   std::string old_text = create ? kNewFileHeader : read_text(path);
   std::string sep = old_text.empty() ? "" : old_text.back() == '\n' ? "\n" : "\n\n";
@@ -206,7 +206,7 @@ std::string stale_note(const std::vector<QuarantineSeen>& seen, const std::strin
 }
 
 int list(const Config& cfg) {
-  Quarantine q = Quarantine::load(cfg.quarantine_file, current_directory(), today_utc());
+  Quarantine q = Quarantine::load(cfg.quarantine_file, detail::current_directory(), today_utc());
   if (!have_file(q)) return kOk;
   std::vector<QuarantineSeen> seen = read_quarantine_seen(cfg.dir, q.path());
   std::vector<const QuarantineEntry*> stale = stale_entries(q, seen);
@@ -232,7 +232,7 @@ int list(const Config& cfg) {
 // --- check -------------------------------------------------------------------------------------------------
 
 int check(const Config& cfg) {
-  Quarantine q = Quarantine::load(cfg.quarantine_file, current_directory(), today_utc());
+  Quarantine q = Quarantine::load(cfg.quarantine_file, detail::current_directory(), today_utc());
   if (!q.usable()) {
     print_problems(q);
     return kFailed;

@@ -1,7 +1,7 @@
 // bstest ship: deliver the journals of one run while it is written (the companion a test program starts),
 // or of every finished run in a folder.
 #include <bstest/config.hpp>
-#include <bstest/ship.hpp>
+#include "ship/ship.hpp"
 
 #include "base/process.hpp"
 #include "commands.hpp"

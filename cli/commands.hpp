@@ -2,7 +2,7 @@
 #pragma once
 
 #include <bstest/config.hpp>
-#include <bstest/ship.hpp>
+#include "ship/ship.hpp"
 
 #include <atomic>
 #include <cstdint>

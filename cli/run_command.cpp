@@ -2,8 +2,8 @@
 
 #include "commands.hpp"
 
-#include <bstest/child_process.hpp>
-#include <bstest/rerun.hpp>
+#include "run/child_process.hpp"
+#include "run/rerun.hpp"
 
 #include <pthread.h>
 #include <signal.h>

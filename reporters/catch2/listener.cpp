@@ -2,7 +2,8 @@
 // Catch2 v2.13 and v3 (BSTEST_CATCH2_MAJOR): the translation is shared, the two listener classes at the end
 // only adapt the signatures.
 //
-// Catch2 facts this relies on (shared reference FRAMEWORKS.md, sections 2 and 4.2-4.3):
+// Catch2 facts this relies on (Catch2's interfaces/catch_interfaces_reporter.hpp, internal/catch_run_context.cpp,
+// internal/catch_fatal_condition_handler.cpp; v2: the single header's RunContext and FatalConditionHandler):
 // - A test case is entered once per leaf section / generator value ("pass"). v3 says so with
 //   testCasePartialStarting; v2 re-enters the implicit section named like the test case. The final result
 //   is only in testCaseEnded's totals.testCases (a passing [!shouldfail] turns failed there).
@@ -112,14 +113,14 @@ class Translator {
     run.framework_version = BSTEST_CATCH2_VERSION;
     run.has_random_seed = true;  // Catch2 always seeds (order --order rand, GENERATE(random(...)))
     run.random_seed = config_.rngSeed();
+    run.runs_every_test = !config_.hasTestFilters();  // no test spec on the command line
 #if BSTEST_CATCH2_MAJOR == 3
     if (config_.shardCount() > 1) {
       run.shard_total = static_cast<int>(config_.shardCount());
       run.shard_index = static_cast<int>(config_.shardIndex());
     }
 #endif
-    // Failures are only provisional when someone will re-run them.
-    session().set_rerun_owner(process().options.rerun_owner && session().config().retries > 0);
+    if (process().options.owns_exit_code) session().own_exit_code();
     session().run_started(run);
   }
 
@@ -317,7 +318,7 @@ class Translator {
 
   void run_ended() {
     if (fatal_) return;  // as in test_ended: the process is about to die by the signal
-    if (!process().options.rerun_owner) session().run_finished();
+    if (!session().owns_exit_code()) session().run_finished();
   }
 
  private:
@@ -480,11 +481,10 @@ void configure(Options options) { process().options = options; }
 
 Session* session() { return process().session.get(); }
 
-void finish_run(int exit_code) {
+int finish(int exit_code) {
   Session* s = session();
-  if (s == nullptr) return;
-  s->set_exit_code(exit_code);
-  s->run_finished();
+  if (s == nullptr || !s->owns_exit_code()) return exit_code;
+  return s->finish_owned_run(exit_code);
 }
 
 }  // namespace bstest::catch2

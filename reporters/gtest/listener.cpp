@@ -1,6 +1,6 @@
 // The GoogleTest listener: translates GoogleTest's events into bstest::Session calls, nothing more.
 //
-// GoogleTest facts this relies on (see shared reference FRAMEWORKS.md, section 1):
+// GoogleTest facts this relies on (googletest/include/gtest/gtest.h, TestEventListener; googletest/src/gtest.cc):
 // - OnTestPartResult runs on the thread that made the assertion, while GoogleTest holds its own mutex:
 //   never call UnitTest::current_test_info() (or anything that locks) from it. We track the running test
 //   ourselves, under our own lock.
@@ -142,7 +142,7 @@ bool is_disabled_name(const ::testing::TestInfo& t) {
 
 class Listener final : public ::testing::EmptyTestEventListener {
  public:
-  explicit Listener(InstallOptions options) : options_(options) {}
+  Listener() = default;
 
   Session& session() { return session_; }
 
@@ -168,10 +168,11 @@ class Listener final : public ::testing::EmptyTestEventListener {
     shuffle_ = GTEST_FLAG_GET(shuffle);
     run.has_random_seed = shuffle_;
     run.random_seed = static_cast<std::uint64_t>(unit.random_seed());
+    // Every test of the program runs unless a filter selects some ("*" is GoogleTest's default).
+    const std::string filter = GTEST_FLAG_GET(filter);
+    run.runs_every_test = filter.empty() || filter == "*";
     fail_fast_ = GTEST_FLAG_GET(fail_fast);
     also_run_disabled_ = GTEST_FLAG_GET(also_run_disabled_tests);
-    // Failures are only provisional when someone will re-run them.
-    session_.set_rerun_owner(options_.rerun_owner && session_.config().retries > 0);
     session_.run_started(run);
     // Assertions before RUN_ALL_TESTS (GoogleTest keeps them, and fails the run): we could not see them.
     const ::testing::TestResult& before = unit.ad_hoc_test_result();
@@ -307,7 +308,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
 
   void OnTestProgramEnd(const ::testing::UnitTest&) override {
     if (!mine()) return;
-    if (!options_.rerun_owner) session_.run_finished();
+    if (!session_.owns_exit_code()) session_.run_finished();
   }
 
  private:
@@ -433,7 +434,6 @@ class Listener final : public ::testing::EmptyTestEventListener {
     return "not run: skipped by GoogleTest";
   }
 
-  InstallOptions options_;
   Session session_;
   pid_t pid_ = 0;
   bool off_ = false;
@@ -476,21 +476,22 @@ std::mutex g_install_mu;
 
 }  // namespace
 
-::testing::TestEventListener* install(InstallOptions options) {
+::testing::TestEventListener* install(Options options) {
   std::lock_guard<std::mutex> lock(g_install_mu);
   if (g_listener == nullptr) {
-    g_listener = new Listener(options);
+    g_listener = new Listener();
     ::testing::UnitTest::GetInstance()->listeners().Append(g_listener);
+    // A death test's child runs main() again ("threadsafe" style) and may exit(0) on purpose: it owns nothing.
+    if (options.owns_exit_code && GTEST_FLAG_GET(internal_run_death_test).empty()) g_listener->session().own_exit_code();
   }
   return g_listener;
 }
 
 Session* session() { return g_listener != nullptr ? &g_listener->session() : nullptr; }
 
-void finish_run(int exit_code) {
-  if (g_listener == nullptr) return;
-  g_listener->session().set_exit_code(exit_code);
-  g_listener->session().run_finished();
+int finish(int exit_code) {
+  if (g_listener == nullptr || !g_listener->session().owns_exit_code()) return exit_code;
+  return g_listener->session().finish_owned_run(exit_code);
 }
 
 }  // namespace bstest::gtest

@@ -225,7 +225,7 @@ TEST_F(Catch2Reporter, TestCasesOfTheSameNameAreToldApartByTheirTags) {
 // the test, carries the failures seen so far and Catch2's signal message, and matches Catch2's report. The
 // same with the provided main and with the listener alone next to the user's main.
 TEST_F(Catch2Reporter, FatalSignalIsACrashRecordNamingTheTest) {
-  // Catch2's FatalConditionHandler allocates inside the signal handler (by design, see FRAMEWORKS.md 2.5);
+  // Catch2's FatalConditionHandler allocates inside the signal handler (catch_fatal_condition_handler.cpp);
   // ThreadSanitizer would stop the program right there, before anything is reported. Only that report is
   // turned off, and only for this run.
   const char* tsan = std::getenv("TSAN_OPTIONS");

@@ -1,6 +1,6 @@
 // `bstest quarantine add | list | check`, run as users run it: the real program, in a folder that is a
 // repository, on files written by hand or by `add`. Dates are relative to today (UTC), as the program sees it.
-#include <bstest/quarantine.hpp>
+#include "quarantine/quarantine.hpp"
 
 #include "process.hpp"
 

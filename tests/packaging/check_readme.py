@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Checks that README.md tells the truth about this repository:
+"""Checks that README.md, and the reference parts moved from it to docs/ (CHECKED_DOCS), tell the truth about
+this repository:
 
   the set-up commands     the first ```sh block runs `./dev demo` and `./dev test`, and .ci/run runs `./dev test`
   code users copy         each ```cpp, ```meson, ```cmake or ```ini block (of README.md and docs/install.md) is
@@ -46,8 +47,12 @@ BUILT_SOURCES = [
 EXTRACTED_BLOCKS = [("ini", "[wrap-git]"), ("ini", "[wrap-file]"), ("cmake", "cmake_minimum_required(")]
 CODE_LANGUAGES = ("cpp", "meson", "cmake", "ini")
 
+# README.md and the reference parts that moved from it into docs/: their code, workflow excerpts, queries,
+# commands and links are checked as the README's are. Every docs/*.md has its links checked.
+CHECKED_DOCS = ["README.md", "docs/cli.md", "docs/sharding.md", "docs/queries.md", "docs/install.md"]
+
 # Variables bstest sets for the programs it starts (re-runs, `bstest run`'s command), not user settings.
-INTERNAL_VARIABLES = {"BSTEST_ROLE", "BSTEST_ATTEMPT", "BSTEST_RESULT_FILE"}
+INTERNAL_VARIABLES = {"BSTEST_ROLE", "BSTEST_ATTEMPT", "BSTEST_RESULT_FILE", "BSTEST_QUARANTINE_DAY"}
 
 
 def read(rel):
@@ -143,21 +148,30 @@ def slug(heading):
 
 
 class ReadmeChecker:
-    def __init__(self, text=None):
-        self.text = read("README.md") if text is None else text
+    def __init__(self, text=None, overrides=None):
+        # overrides: {file: text} to check instead of what is on disk (the self-test's damaged copies).
+        self.docs = {f: read(f) for f in CHECKED_DOCS}
+        if text is not None:
+            self.docs["README.md"] = text
+        self.docs.update(overrides or {})
+        self.text = self.docs["README.md"]
         self.workflows = check_workflows.Checker()
         self.problems = []
+        self.file = "README.md"
 
-    def problem(self, line, what, file="README.md"):
-        self.problems.append(f"{file}:{line}: {what}")
+    def problem(self, line, what, file=None):
+        self.problems.append(f"{file or self.file}:{line}: {what}")
 
     def run(self):
-        blocks = fenced_blocks(self.text)
-        self.check_setup(blocks)
-        self.check_code()
-        self.check_queries(blocks)
-        self.check_commands(blocks)
+        self.check_setup(fenced_blocks(self.text))
         self.check_configuration()
+        self.check_code()
+        for file, text in self.docs.items():
+            self.file = file
+            blocks = fenced_blocks(text)
+            self.check_queries(blocks)
+            self.check_commands(blocks, text)
+        self.file = "README.md"
         self.check_links()
         return self.problems
 
@@ -178,8 +192,7 @@ class ReadmeChecker:
     def check_code(self):
         units = tested_units()
         workflows = workflow_lines()
-        docs = {"README.md": self.text, "docs/install.md": read("docs/install.md")}
-        for file, text in docs.items():
+        for file, text in self.docs.items():
             for lang, first, body in fenced_blocks(text):
                 if lang in CODE_LANGUAGES:
                     block = paragraphs(body)
@@ -190,8 +203,10 @@ class ReadmeChecker:
                                             f"that a test builds ({', '.join(BUILT_SOURCES)}) or of a block of "
                                             "docs/install.md that a test uses; "
                                             + self.nearest(block, units), file)
-                elif lang == "yaml" and file == "README.md":
+                elif lang == "yaml":
+                    self.file = file
                     self.check_yaml(first, body, workflows)
+        self.file = "README.md"
 
     # Better Stack keeps recent logs and older ones in two tables ("Connect remotely" in its docs): a query on
     # one of them alone silently misses the rest.
@@ -249,10 +264,10 @@ class ReadmeChecker:
     def check_words(self, line, words):
         # Commands, their --options (bstest's included) and paths: the workflow checks.
         before = len(self.workflows.problems)
-        self.workflows.check_command(f"README.md:{line}", words, in_repo=True)
+        self.workflows.check_command(f"{self.file}:{line}", words, in_repo=True)
         self.problems += self.workflows.problems[before:]
 
-    def check_commands(self, blocks):
+    def check_commands(self, blocks, text):
         for lang, first, body in blocks:
             if lang not in ("sh", ""):
                 continue
@@ -263,7 +278,7 @@ class ReadmeChecker:
                     if words and (words[0] in ("./dev", "bstest") or words[0].endswith("/bstest")):
                         self.check_words(first + n, words)
         # `bstest X` in prose.
-        for n, l in enumerate(self.text.split("\n"), 1):
+        for n, l in enumerate(text.split("\n"), 1):
             for cmd in re.findall(r"`bstest ([a-z][a-z-]*)", l):
                 if cmd not in self.workflows.bstest:
                     self.problem(n, f"`bstest {cmd}` is not a command of the bstest program")
@@ -296,37 +311,50 @@ class ReadmeChecker:
                                              f"`{table[name][1]}`, core's Config says {value}")
 
     def check_links(self):
-        anchors = {slug(m) for m in re.findall(r"^#+ (.+)$", self.text, re.M)}
-        for n, l in enumerate(self.text.split("\n"), 1):
-            for target in re.findall(r"\]\(([^)\s]+)\)", l):
-                if "://" in target:
-                    continue
-                if target.startswith("#"):
-                    if target[1:] not in anchors:
-                        self.problem(n, f"link to #{target[1:]}: no such heading")
-                elif not os.path.exists(os.path.join(ROOT, target.split("#")[0])):
-                    self.problem(n, f"link to {target}: no such file in the repository")
+        """Relative links of README.md and every docs/*.md name existing files, #anchors existing headings."""
+        files = ["README.md"] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "*.md")))
+        texts = {f: self.docs.get(f) or read(f) for f in files}
+
+        def anchors(f):
+            text = texts.get(f)
+            if text is None:
+                text = read(f)
+            return {slug(m) for m in re.findall(r"^#+ (.+)$", text, re.M)}
+
+        for file in files:
+            for n, l in enumerate(texts[file].split("\n"), 1):
+                for target in re.findall(r"\]\(([^)\s]+)\)", l):
+                    if "://" in target:
+                        continue
+                    path, _, anchor = target.partition("#")
+                    linked = os.path.normpath(os.path.join(os.path.dirname(file), path)) if path else file
+                    if path and not os.path.exists(os.path.join(ROOT, linked)):
+                        self.problem(n, f"link to {target}: no such file in the repository", file)
+                    elif anchor and linked.endswith(".md") and anchor not in anchors(linked):
+                        self.problem(n, f"link to {target}: no such heading", file)
 
 
 def self_test():
     """Each damage to README.md's code or queries must be reported; the README as it is must pass."""
-    text = read("README.md")
     failures = []
-    clean = ReadmeChecker(text)
-    clean.check_code()
-    clean.check_queries(fenced_blocks(text))
-    failures += [f"README.md as it is: {p}" for p in clean.problems]
 
-    def damaged(what, change):
-        lines = text.split("\n")
+    def checked(overrides):
+        checker = ReadmeChecker(overrides=overrides)
+        checker.check_code()
+        for file, text in checker.docs.items():
+            checker.file = file
+            checker.check_queries(fenced_blocks(text))
+        return checker.problems
+
+    failures += [f"as it is: {p}" for p in checked({})]
+
+    def damaged(what, change, file="README.md"):
+        lines = read(file).split("\n")
         changed = change(lines)
         if changed is None:
-            failures.append(f"{what}: README.md no longer has the line this damage needs")
+            failures.append(f"{what}: {file} no longer has the line this damage needs")
             return
-        checker = ReadmeChecker("\n".join(changed))
-        checker.check_code()
-        checker.check_queries(fenced_blocks(checker.text))
-        if not checker.problems:
+        if not checked({file: "\n".join(changed)}):
             failures.append(f"{what}: not reported")
 
     def index_of(lines, start):
@@ -361,7 +389,7 @@ def self_test():
     damaged("the wrap's revision changed", edit("revision =", "v0.1.0", "v9.9.9"))
     damaged("the Catch2 quick start links another dependency",
             edit("executable('with_catch2_main'", "bstest-catch2-main", "bstest-catch2"))
-    damaged("a ready query reads only the recent logs", delete("SELECT dt, raw FROM s3Cluster("))
+    damaged("a ready query reads only the recent logs", delete("SELECT dt, raw FROM s3Cluster("), "docs/queries.md")
     for f in failures:
         print(f)
     print(f"check_readme.py self-test: {len(failures)} problem(s)")
@@ -374,7 +402,7 @@ def main():
     problems = ReadmeChecker().run()
     for p in problems:
         print(p)
-    print(f"checked README.md: {len(problems)} problem(s)")
+    print(f"checked {', '.join(CHECKED_DOCS)}: {len(problems)} problem(s)")
     return 1 if problems else 0
 
 

@@ -1,7 +1,8 @@
 // What users build on, checked against what real programs send:
 //   Programs.EveryFieldOfTheRecordsIsDocumented   session_driver, the GoogleTest and Catch2 fixture suites
-//       (alone, and under `bstest run` with re-runs, in a GitHub Actions job, as a shard), a crash, a hang, a run whose
-//       filter matches nothing, a record too large for Better Stack: every key path of every record that
+//       (alone, and under `bstest run` with re-runs, in a GitHub Actions job, as a shard), a crash, a hang, a run
+//       whose filter matches nothing, a record too large for Better Stack, a quarantine file (a quarantined
+//       failure and its verdict, an entry that has ended, stale entries): every key path of every record that
 //       reaches the local Better Stack server must be documented in docs/records.md (arrays as `name[]`), and
 //       the fields of "Fields every record has" must be on every record of the run in CI (but where the
 //       table says "Absent on `event`")
@@ -14,11 +15,13 @@
 // A field that holds documented fields (`run`, `test.failures[]`) counts as documented.
 #include "fake_betterstack.hpp"
 #include "process.hpp"
+#include "records_doc.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <map>
 #include <set>
 #include <sstream>
@@ -36,120 +39,6 @@ std::string env(const std::string& name) {
 }
 
 using EnvList = std::vector<std::pair<std::string, std::string>>;
-using Paths = std::map<std::string, std::set<std::string>>;  // key path -> the events it was seen on
-
-void collect(const rapidjson::Value& v, const std::string& path, const std::string& event, Paths& out) {
-  if (v.IsObject()) {
-    for (const auto& m : v.GetObject()) {
-      std::string p = (path.empty() ? "" : path + ".") + m.name.GetString();
-      out[p].insert(event);
-      collect(m.value, p, event, out);
-    }
-  } else if (v.IsArray()) {
-    for (const auto& e : v.GetArray()) collect(e, path + "[]", event, out);
-  }
-}
-
-// "a.b[].c" -> "a.b.c": the documentation writes an array either way.
-std::string bare(std::string path) {
-  for (std::size_t at = path.find("[]"); at != std::string::npos; at = path.find("[]")) path.erase(at, 2);
-  return path;
-}
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> parts;
-  std::string cur;
-  for (char c : s) {
-    if (c == sep) {
-      parts.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  parts.push_back(cur);
-  return parts;
-}
-
-std::vector<std::string> backquoted(const std::string& text) {
-  std::vector<std::string> out;
-  for (std::size_t at = text.find('`'); at != std::string::npos;) {
-    std::size_t end = text.find('`', at + 1);
-    if (end == std::string::npos) break;
-    out.push_back(text.substr(at + 1, end - at - 1));
-    at = text.find('`', end + 1);
-  }
-  return out;
-}
-
-class RecordsDoc {
- public:
-  explicit RecordsDoc(const std::string& markdown) {
-    std::istringstream in(markdown);
-    std::string line, heading;
-    while (std::getline(in, line)) {
-      if (line.rfind("#", 0) == 0) heading = line;
-      if (line.rfind("|", 0) != 0) continue;
-      std::vector<std::string> cells = split(line, '|');
-      if (cells.size() < 3) continue;
-      std::string parent;
-      std::vector<std::string> row;
-      for (const auto& name : backquoted(cells[1])) {
-        std::string path = name;
-        if (name.find('.') != std::string::npos) {
-          parent = name.substr(0, name.rfind('.'));
-        } else if (!parent.empty()) {
-          path = parent + "." + name;
-        }
-        row.push_back(bare(path));
-      }
-      fields_.insert(row.begin(), row.end());
-      const std::string& meaning = cells[cells.size() - 2];
-      if (heading == "## Fields every record has" && row.size() == 1) {
-        std::size_t absent = meaning.find("Absent on");
-        std::vector<std::string> except = absent == std::string::npos ? std::vector<std::string>{}
-                                                                       : backquoted(meaning.substr(absent));
-        every_record_[row[0]] = std::set<std::string>(except.begin(), except.end());
-      }
-      std::size_t of = meaning.find("the fields of `");
-      if (of != std::string::npos && row.size() == 1) {
-        std::size_t start = of + 15;
-        aliases_[row[0]] = bare(meaning.substr(start, meaning.find('`', start) - start));
-      }
-    }
-  }
-
-  bool documents(const std::string& key_path) const {
-    std::string path = bare(key_path);
-    for (const auto& [alias, target] : aliases_) {
-      if (path.rfind(alias + ".", 0) == 0) return documents(target + path.substr(alias.size()));
-    }
-    for (const auto& field : fields_) {
-      if (matches(field, path)) return true;
-      if (field.rfind(path + ".", 0) == 0) return true;  // holds documented fields
-    }
-    return false;
-  }
-
-  std::size_t size() const { return fields_.size(); }
-  // "Fields every record has": field -> the events it is absent on.
-  const std::map<std::string, std::set<std::string>>& every_record() const { return every_record_; }
-
- private:
-  static bool matches(const std::string& field, const std::string& path) {
-    std::vector<std::string> f = split(field, '.'), p = split(path, '.');
-    if (f.size() != p.size()) return false;
-    for (std::size_t i = 0; i < f.size(); ++i) {
-      if (f[i] != p[i] && !(f[i].size() > 2 && f[i].front() == '<' && f[i].back() == '>')) return false;
-    }
-    return true;
-  }
-
-  std::set<std::string> fields_;
-  std::map<std::string, std::string> aliases_;
-  std::map<std::string, std::set<std::string>> every_record_;
-};
-
 // A GitHub Actions job of a scheduled workflow, as its runner sets the variables.
 const EnvList kGithub = {
     {"CI", "true"},
@@ -192,6 +81,20 @@ class Programs : public ::testing::Test {
 
   TempDir dir;
 };
+
+// "YYYY-MM-DD", `n` days from today (UTC).
+std::string in_days(int n) {
+  std::time_t t = std::time(nullptr) + static_cast<std::time_t>(n) * 86400;
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+std::string quarantine_entry(const std::string& test, int days) {
+  return "test: " + test + "\nreason: known broken\nlink: https://example.com/bug/7\nuntil: " + in_days(days) + "\n\n";
+}
 
 // Whether a record of `event` arrives at `server` within 10 s (a crashed program's last records are sent by its
 // companion after it died).
@@ -247,6 +150,15 @@ TEST_F(Programs, EveryFieldOfTheRecordsIsDocumented) {
     run_against(server, {catch2_main});
     run_against(server, {catch2_main, "[a,b]"});
   }
+  // A quarantine file: a quarantined failure and its verdict under bstest run, an entry that has ended, and a
+  // complete Catch2 run after which the entries that match none of its tests are stale.
+  std::string quarantine_file = dir / "quarantine";
+  write_file(quarantine_file, quarantine_entry("Basic.FailsWithMessage", 30) + quarantine_entry("Basic.Throws*", 0) +
+                                  quarantine_entry("check fails with info", 30) + quarantine_entry("no such test", 30));
+  FakeBetterStack quarantine;
+  run_against(quarantine, {bstest, "run", "--", gtest_main, "--gtest_filter=Basic.FailsWithMessage:Basic.Passes"},
+              {{"BSTEST_QUARANTINE", quarantine_file}});
+  if (!catch2_main.empty()) run_against(quarantine, {catch2_main}, {{"BSTEST_QUARANTINE", quarantine_file}});
   // A record too large for Better Stack even alone is replaced by a note.
   FakeBetterStack::Options small;
   small.max_record_bytes = 16 << 10;
@@ -273,15 +185,20 @@ TEST_F(Programs, EveryFieldOfTheRecordsIsDocumented) {
   add_paths(hang, paths);
   add_paths(ci, paths);
   add_paths(strict, paths);
+  add_paths(quarantine, paths);
   std::set<std::string> events;
   for (const auto& [path, seen] : paths) events.insert(seen.begin(), seen.end());
   for (const std::string event : {"run_started", "test_started", "test_finished", "fixture_failed", "run_problem",
                                   "run_crashed", "test_flaky", "test_failed", "run_finished", "suite_started",
-                                  "suite_finished", "record_dropped"}) {
+                                  "suite_finished", "record_dropped", "quarantine_expired"}) {
     EXPECT_TRUE(events.count(event)) << "no " << event << " record arrived: the scenarios no longer cover it";
   }
+  if (!catch2_main.empty()) {
+    EXPECT_TRUE(events.count("quarantine_stale")) << "the complete Catch2 run has stale entries";
+  }
   for (const std::string path : {"ci.provider", "run.shard_index", "run.random_seed", "test.failures_omitted",
-                                 "test.rerun", "test.attempts", "summary.programs", "dropped.id"}) {
+                                 "test.rerun", "test.attempts", "summary.programs", "dropped.id",
+                                 "test.quarantine.link", "summary.quarantined", "quarantine.file"}) {
     EXPECT_TRUE(paths.count(path)) << "no record had " << path << ": the scenarios no longer cover it";
   }
   for (const auto& [path, seen] : paths) {

@@ -46,6 +46,17 @@ struct Counts {
   std::uint64_t crashed = 0;
   std::uint64_t fixture_failures = 0;  // failures outside any test
   std::uint64_t records_dropped = 0;   // records that could not be written (journal unwritable or full)
+  // Quarantined tests (docs/quarantine.md): of the failed and crashed ones (counted there too), those whose
+  // quarantine applied, flaky ones aside: they do not fail the run; and those that passed (can be released).
+  std::uint64_t quarantined = 0;
+  std::uint64_t quarantine_passed = 0;
+};
+
+// The quarantine entry that applies to a test (docs/quarantine.md): its failure does not fail the run.
+struct QuarantineInfo {
+  std::string reason;
+  std::string link;   // "" when the entry has none
+  std::string until;  // "YYYY-MM-DD": the entry applies before that day; "" when the test is not quarantined
 };
 
 // One failure as error events list it: each failed attempt's failures are the breadcrumbs of a flaky test's
@@ -71,6 +82,9 @@ struct FailedTest {
   std::string exception_type;       // when the failure was an uncaught exception of a known type
   std::vector<std::string> tags;    // Catch2's tags, as the test's records list them
   std::vector<FailureNote> failures;  // its first failures (at most 10), allowed ones left out
+  QuarantineInfo quarantine;        // the entry that quarantined it in this run, if one did
+
+  bool quarantined() const noexcept { return !quarantine.until.empty(); }
 
   // Which test of its program this is: the full name, and the tags (Catch2 v3 runs two test cases of the
   // same name when their tags differ). For sets and maps of tests; names and tags never hold a NUL.
@@ -136,25 +150,25 @@ class Session {
   // a failure of the run (an invalid test filter, say).
   void run_problem(std::string_view message, bool fails_run) noexcept;
 
-  // For the owner of the exit code after re-runs: `test` failed first and passed on a later attempt.
-  // Writes test_flaky and the flaky error event (and one crash event if an attempt crashed).
-  void test_flaky(const FailedTest& test, const std::vector<AttemptOutcome>& attempts) noexcept;
-  // For the owner of the exit code: these tests failed on every attempt (the first one's records exist).
-  // Writes test_failed and, when an exception escaped or an attempt crashed, one event of each kind.
-  // Either call is taken once per test; a second verdict for the same test is ignored.
-  void test_failed_every_attempt(const FailedTest& test, const std::vector<AttemptOutcome>& attempts) noexcept;
-
-  // For owners of the exit code (provided mains): failed tests will be re-run by this process, so a
-  // failure is not final when test_finished is called.
-  void set_rerun_owner(bool owner) noexcept;
-  // The exit code the program is about to return (reported with a failing heartbeat).
-  void set_exit_code(int code) noexcept;
+  // --- for a main() that owns the exit code (the provided mains; an adapter's own main) ---
+  // Call before the run starts, in the process that runs main() (not in a child that runs main() again, as a
+  // GoogleTest death test's "threadsafe" child does). From then on a failure is provisional at test_finished
+  // (finish_owned_run() re-runs it), the run ends only in finish_owned_run(), and an exit(0) inside a test
+  // makes the process exit 1: the run did not finish.
+  void own_exit_code() noexcept;
+  bool owns_exit_code() const noexcept;
+  // After the framework ran the tests and returned `exit_code`: re-runs each failed test alone, in a fresh
+  // process (BSTEST_RETRIES times; GoogleTest and Catch2 programs), writes each test's verdict (test_flaky or
+  // test_failed, with their error events), ends the run (run_finished) and returns the exit code to use:
+  // `exit_code`, or 0 when every failure was flaky (unless BSTEST_FLAKY_FAILS=1). When a signal stopped the
+  // re-runs, the process dies of that signal here, as it would have without re-runs.
+  int finish_owned_run(int exit_code) noexcept;
 
   // Writes run_finished with the summary, waits for the shipper (at most flush_timeout_ms), prints the
   // one-line summary. Safe to call twice; later calls do nothing.
   void run_finished() noexcept;
 
-  // --- reading the run, for owners of the exit code (provided mains, bstest run) ---
+  // --- reading the run ---
   bool active() const noexcept;  // run_started happened in this process and bstest is enabled
   // False in a child forked after run_started (a death-test child): a reporter does nothing there.
   // Costs no system call, so it can guard every callback.
@@ -166,17 +180,7 @@ class Session {
   bool passed() const noexcept;
   const Config& config() const noexcept;
   const std::string& run_id() const noexcept;
-  int attempt() const noexcept;
   const std::string& framework() const noexcept;
-  // The working directory when the run started (what its journal records): re-runs start there, whatever
-  // directory a test changed to.
-  const std::string& start_directory() const noexcept;
-  // False when this process runs under `bstest run` or is itself a re-run (BSTEST_ROLE=child): then it
-  // neither re-runs failures nor decides the heartbeat.
-  bool owns_suite() const noexcept;
-  // The random seed of a shuffled run (replayed by re-runs); has_random_seed() is false otherwise.
-  bool has_random_seed() const noexcept;
-  std::uint64_t random_seed() const noexcept;
 
  private:
   std::unique_ptr<detail::SessionImpl> impl_;

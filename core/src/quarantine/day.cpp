@@ -1,5 +1,5 @@
 // Calendar days in UTC, for the quarantine file's end dates.
-#include <bstest/quarantine.hpp>
+#include "quarantine/quarantine.hpp"
 
 #include <cstdio>
 #include <ctime>

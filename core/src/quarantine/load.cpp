@@ -1,5 +1,5 @@
 // Finding and reading the quarantine file of a run.
-#include <bstest/quarantine.hpp>
+#include "quarantine/quarantine.hpp"
 
 #include "quarantine/parse.hpp"
 

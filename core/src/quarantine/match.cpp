@@ -1,5 +1,5 @@
 // Which entry of the quarantine file a test falls under, and which entries have expired.
-#include <bstest/quarantine.hpp>
+#include "quarantine/quarantine.hpp"
 
 #include "base/wildcard.hpp"
 

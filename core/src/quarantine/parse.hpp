@@ -2,7 +2,7 @@
 // each entry starts with its `test:` line.
 #pragma once
 
-#include <bstest/quarantine.hpp>
+#include "quarantine/quarantine.hpp"
 
 #include <string_view>
 #include <vector>

@@ -1,5 +1,5 @@
 // Stale entries: what each program's last complete run matched, kept in the bstest folder.
-#include <bstest/quarantine.hpp>
+#include "quarantine/quarantine.hpp"
 
 #include "journal/journal.hpp"
 #include "record/json.hpp"

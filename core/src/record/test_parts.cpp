@@ -51,7 +51,7 @@ constexpr std::size_t kFailureOverhead = 200;
 constexpr std::size_t kListItemCharge = 3;
 
 std::size_t put_identity_with(Buf& out, const TestInfo& t, std::string_view full_name, std::size_t& escaped_len,
-                              std::size_t cap) {
+                              std::size_t cap, const QuarantineInfo* quarantine) {
   JsonWriter w(out);
   w.begin_members();
   w.string("suite", t.suite, cap);
@@ -78,6 +78,7 @@ std::size_t put_identity_with(Buf& out, const TestInfo& t, std::string_view full
     }
     w.end_array();
   }
+  if (quarantine != nullptr) put_quarantine(w, *quarantine, std::min(cap, kMaxQuarantineTextBytes));
   w.end_members();
   return name_at;
 }
@@ -151,14 +152,24 @@ FailureCaps failure_caps_within(std::size_t max_bytes) noexcept {
   return {kFailureCaps.name * scaled / full, kFailureCaps.message * scaled / full, kFailureCaps.detail * scaled / full};
 }
 
-std::size_t put_test_identity(Buf& out, const TestInfo& t, std::string_view full_name, std::size_t& escaped_len) {
+std::size_t put_test_identity(Buf& out, const TestInfo& t, std::string_view full_name, std::size_t& escaped_len,
+                              const QuarantineInfo* quarantine) {
   const std::size_t mark = out.size();
-  std::size_t name_at = put_identity_with(out, t, full_name, escaped_len, kMaxNameBytes);
+  std::size_t name_at = put_identity_with(out, t, full_name, escaped_len, kMaxNameBytes, quarantine);
   if (out.size() - mark > kMaxIdentityBytes) {
     out.truncate(mark);
-    name_at = put_identity_with(out, t, full_name, escaped_len, kCompactNameBytes);
+    name_at = put_identity_with(out, t, full_name, escaped_len, kCompactNameBytes, quarantine);
   }
   return name_at;
+}
+
+void put_quarantine(JsonWriter& w, const QuarantineInfo& q, std::size_t cap) {
+  if (q.until.empty()) return;
+  w.begin_object("quarantine");
+  w.string("reason", q.reason, cap);
+  if (!q.link.empty()) w.string("link", q.link, cap);
+  w.string("until", q.until, cap);
+  w.end_object();
 }
 
 void put_failure(JsonWriter& w, const Failure& f, const Redactor& redactor, std::size_t max_bytes,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <bstest/model.hpp>
+#include <bstest/session.hpp>
 
 #include "record/json_writer.hpp"
 #include "record/limits.hpp"
@@ -17,10 +18,16 @@ class Redactor;
 // "assertion", "explicit", "exception", "fatal_error".
 std::string_view to_string(FailureKind k) noexcept;
 
-// The test's identity members, without braces: "suite":…,"name":…,"full_name":…,"file":…,"line":…
-// Returns where the escaped full name (without quotes) starts in `out`; it is `escaped_len` long.
-// At most kMaxIdentityBytes (each string cut to kCompactNameBytes when they would be more).
-std::size_t put_test_identity(Buf& out, const TestInfo& test, std::string_view full_name, std::size_t& escaped_len);
+// The test's identity members, without braces: "suite":…,"name":…,"full_name":…,"file":…,"line":…, and
+// "quarantine":{…} when `quarantine` applies to it. Returns where the escaped full name (without quotes)
+// starts in `out`; it is `escaped_len` long. At most kMaxIdentityBytes (each string cut to kCompactNameBytes
+// when they would be more).
+std::size_t put_test_identity(Buf& out, const TestInfo& test, std::string_view full_name, std::size_t& escaped_len,
+                              const QuarantineInfo* quarantine = nullptr);
+
+// A quarantined test's "quarantine" member: {"reason":…,"link":…,"until":…} (link when the entry has one),
+// each string cut at `cap`. Nothing when `quarantine` holds no entry (until is empty).
+void put_quarantine(JsonWriter& w, const QuarantineInfo& quarantine, std::size_t cap = kMaxQuarantineTextBytes);
 
 // Input caps of one failure's strings.
 struct FailureCaps {

@@ -1,4 +1,4 @@
-#include <bstest/child_process.hpp>
+#include "run/child_process.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,11 +1,11 @@
-#include <bstest/child_process.hpp>
-#include <bstest/rerun.hpp>
+#include "run/child_process.hpp"
+#include "run/rerun.hpp"
 
-#include "journal/journal.hpp"
+#include "base/clock.hpp"
 #include "base/ids.hpp"
 #include "base/process.hpp"
-
-#include <rapidjson/document.h>
+#include "journal/journal.hpp"
+#include "record/record_reader.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,13 +25,12 @@ extern char** environ;
 
 namespace bstest {
 
+using detail::say;
+
 namespace {
 
-void say(const std::string& line) {
-  std::string l = line + "\n";
-  ssize_t rc = ::write(2, l.data(), l.size());
-  (void)rc;
-}
+// How long a re-run stopped at its time-out (SIGTERM) may take to end before it is killed.
+constexpr int kStopGraceMs = 2000;
 
 // The process group of the re-run running now (0: none), and the last signal forwarded to it.
 std::atomic<pid_t> g_rerun_group{0};
@@ -40,12 +38,7 @@ std::atomic<int> g_interrupted_by{0};
 static_assert(std::atomic<pid_t>::is_always_lock_free && std::atomic<int>::is_always_lock_free,
               "used from signal handlers");
 
-std::int64_t mono_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// Waits for `pid`; true with its status once it ended, false when `until_ms` (mono_ms; < 0: never) came first.
+// Waits for `pid`; true with its status once it ended, false when `until_ms` (mono_now_ms; < 0: never) came first.
 bool wait_until(pid_t pid, int& status, std::int64_t until_ms) {
   long nap_us = 1000;
   for (;;) {
@@ -56,40 +49,12 @@ bool wait_until(pid_t pid, int& status, std::int64_t until_ms) {
       return true;  // not our child any more (someone else reaped it): nothing to wait for
     }
     if (r == 0) {
-      if (mono_ms() >= until_ms) return false;
+      if (detail::mono_now_ms() >= until_ms) return false;
       timespec ts{0, nap_us * 1000};
       ::nanosleep(&ts, nullptr);
       nap_us = std::min(nap_us * 2, 50000L);
     }
   }
-}
-
-// A result file line's "tags" (none: no tags) are exactly `tags`.
-bool same_tags(const rapidjson::Value& line, const std::vector<std::string>& tags) {
-  auto it = line.FindMember("tags");
-  if (it == line.MemberEnd()) return tags.empty();
-  if (!it->value.IsArray() || it->value.Size() != tags.size()) return false;
-  for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
-    const auto& t = it->value[i];
-    if (!t.IsString() || tags[i] != std::string_view(t.GetString(), t.GetStringLength())) return false;
-  }
-  return true;
-}
-
-// The failures a result file line lists.
-std::vector<FailureNote> failures_of(const rapidjson::Value& line) {
-  std::vector<FailureNote> out;
-  auto it = line.FindMember("failures");
-  if (it == line.MemberEnd() || !it->value.IsArray()) return out;
-  for (const auto& f : it->value.GetArray()) {
-    if (!f.IsObject()) continue;
-    FailureNote n;
-    if (f.HasMember("file") && f["file"].IsString()) n.file = f["file"].GetString();
-    if (f.HasMember("line") && f["line"].IsInt()) n.line = f["line"].GetInt();
-    if (f.HasMember("message") && f["message"].IsString()) n.message = f["message"].GetString();
-    out.push_back(std::move(n));
-  }
-  return out;
 }
 
 // How messages name a test: its full name, and the tags that tell Catch2 test cases of one name apart.
@@ -108,20 +73,7 @@ std::string seconds_text(int ms) {
 
 }  // namespace
 
-std::string current_executable() { return detail::self_exe(); }
-std::string current_directory() { return detail::current_directory(); }
-std::string absolute_path(const std::string& path, const std::string& base) { return detail::absolute_path(path, base); }
 
-RerunTarget rerun_target_of(const Session& session) {
-  RerunTarget t;
-  t.framework = session.framework();
-  t.exe = detail::self_exe();
-  t.cwd = session.start_directory().empty() ? detail::current_directory() : session.start_directory();
-  t.has_random_seed = session.has_random_seed();
-  t.random_seed = session.random_seed();
-  t.argv = detail::self_argv();
-  return t;
-}
 
 void forward_signal_to_rerun(int sig) noexcept {
   int saved_errno = errno;
@@ -184,31 +136,24 @@ void guard_early_exit() noexcept {
 
 void end_exit_guard() noexcept { g_exit_guarded.store(false); }
 
-AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int attempt, const std::string& run_id,
-                          const std::string& dir, int timeout_ms) {
-  AttemptOutcome outcome;
-  outcome.attempt = attempt;
-  outcome.result = Result::failed;
-  if (rerun_interrupted_by() != 0) return outcome;
-  std::string err;
-  std::string rdir = dir + "/results";
-  if (!detail::make_private_dir(rdir, err)) {
-    say("bstest: cannot re-run " + test.full_name + ": " + err);
-    return outcome;
-  }
-  std::string result_file = rdir + "/" + run_id + "." + detail::random_hex(6) + ".result";
+namespace {
 
-  // The child's environment: the program's own (or ours), minus what would change which tests it runs or
-  // where it reports; secrets the journal left out come from ours.
+// The re-run's environment: the program's own (or ours), minus what would change which tests it runs or
+// where it reports; secrets the journal left out come from ours.
+std::vector<std::string> rerun_environment(const RerunTarget& target, int attempt, const std::string& run_id,
+                                           const std::string& dir, const std::string& result_file,
+                                           const std::vector<std::string>& extra_env) {
   static const std::set<std::string_view> kDrop = {
       "GTEST_TOTAL_SHARDS", "GTEST_SHARD_INDEX", "GTEST_SHARD_STATUS_FILE", "GTEST_OUTPUT", "GTEST_FILTER",
       "GTEST_REPEAT", "GTEST_FAIL_FAST", "GTEST_SHUFFLE", "GTEST_RANDOM_SEED", "XML_OUTPUT_FILE",
       "TEST_PREMATURE_EXIT_FILE", "BSTEST_ROLE", "BSTEST_ATTEMPT", "BSTEST_RUN_ID", "BSTEST_DIR",
       "BSTEST_RESULT_FILE", "BSTEST_SHARD_INDEX", "BSTEST_SHARD_TOTAL"};
   auto name_of = [](std::string_view kv) { return kv.substr(0, kv.find('=')); };
+  std::set<std::string_view> replaced;
+  for (const auto& kv : extra_env) replaced.insert(name_of(kv));
   std::vector<std::string> env;
   auto add = [&](std::string_view kv) {
-    if (kDrop.count(name_of(kv)) == 0) env.emplace_back(kv);
+    if (kDrop.count(name_of(kv)) == 0 && replaced.count(name_of(kv)) == 0) env.emplace_back(kv);
   };
   if (target.has_env) {
     for (const auto& kv : target.env) add(kv);
@@ -219,37 +164,26 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
   } else {
     for (char** e = environ; *e != nullptr; ++e) add(*e);
   }
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
   env.push_back("BSTEST_ROLE=child");
   env.push_back("BSTEST_ATTEMPT=" + std::to_string(attempt));
   env.push_back("BSTEST_RUN_ID=" + run_id);
   env.push_back("BSTEST_DIR=" + dir);
   env.push_back("BSTEST_RESULT_FILE=" + result_file);
+  return env;
+}
 
-  // Its own process group, so that a time-out ends whatever it started too; and it dies with this thread
-  // (PR_SET_PDEATHSIG), so that a re-run never outlives an owner killed by the CI.
-  OwnedChild child;
-  child.exe = target.exe;
-  child.argv = rerun_command(target, test);
-  child.env = std::move(env);
-  child.cwd = target.cwd;
-  std::string why;
-  pid_t pid = start_owned_child(child, why);
-  if (pid < 0) {
-    say("bstest: cannot re-run " + test.full_name + ": " + why);
-    return outcome;
-  }
-  g_rerun_group.store(pid);
-  // A signal that came while it was starting was not forwarded yet.
-  if (int sig = rerun_interrupted_by(); sig != 0) ::kill(-pid, sig);
-
+// Waits for the re-run `pid` at most `timeout_ms` (0: no limit), then stops it (SIGTERM, then SIGKILL);
+// fills in how it ended.
+void wait_for_rerun(pid_t pid, const FailedTest& test, int timeout_ms, AttemptOutcome& outcome) {
   int status = 0;
-  std::int64_t deadline = timeout_ms > 0 ? mono_ms() + timeout_ms : -1;
+  std::int64_t deadline = timeout_ms > 0 ? detail::mono_now_ms() + timeout_ms : -1;
   if (!wait_until(pid, status, deadline)) {
     outcome.timed_out = true;
-    say("bstest: " + test.full_name + " (attempt " + std::to_string(attempt) + ") did not end within " +
+    say("bstest: " + test.full_name + " (attempt " + std::to_string(outcome.attempt) + ") did not end within " +
         seconds_text(timeout_ms) + " (BSTEST_RERUN_TIMEOUT_MS): stopping it");
     ::kill(-pid, SIGTERM);
-    if (!wait_until(pid, status, mono_ms() + 2000)) {
+    if (!wait_until(pid, status, detail::mono_now_ms() + kStopGraceMs)) {
       ::kill(-pid, SIGKILL);
       wait_until(pid, status, -1);
     }
@@ -262,34 +196,88 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
     outcome.signal = WTERMSIG(status);
   }
   if (outcome.timed_out) outcome.crashed = true;
+}
 
-  // The child's verdict for exactly this test, by name and tags (a filter or a spec can select more), and
-  // its failures.
-  std::string lines = detail::read_file_text(result_file);
-  ::unlink(result_file.c_str());
-  for (std::size_t pos = 0; pos < lines.size();) {
-    std::size_t nl = lines.find('\n', pos);
-    if (nl == std::string::npos) nl = lines.size();
-    rapidjson::Document d;
-    d.Parse(lines.data() + pos, nl - pos);
-    pos = nl + 1;
-    if (d.HasParseError() || !d.IsObject() || !d.HasMember("full_name") || !d["full_name"].IsString()) continue;
-    if (test.full_name != d["full_name"].GetString() || !same_tags(d, test.tags)) continue;
-    std::string r = d.HasMember("result") && d["result"].IsString() ? d["result"].GetString() : "";
-    if (r == "passed") outcome.result = Result::passed;
-    if (r == "skipped") outcome.result = Result::skipped;
-    if (r == "crashed") outcome.crashed = true;
-    outcome.failures = failures_of(d);
+// A result file line's "tags" (none: no tags) are exactly `tags`.
+bool same_tags(const detail::Record& line, const std::vector<std::string>& tags) {
+  detail::JsonView t = line.get("tags");
+  if (!t.exists()) return tags.empty();
+  return t.is_array() && t.size() == tags.size() && t.strings() == tags;
+}
+
+// The failures a result file line lists.
+std::vector<FailureNote> failures_of(const detail::Record& line) {
+  std::vector<FailureNote> out;
+  detail::JsonView failures = line.get("failures");
+  for (std::size_t i = 0; i < failures.size(); ++i) {
+    detail::JsonView f = failures[i];
+    if (!f.is_object()) continue;
+    out.push_back({f.str("file"), f.int32("line", -1), f.str("message")});
   }
-  // A re-run that crashed kept its stack for the crash event (the crash handler wrote it beside the result
-  // file).
+  return out;
+}
+
+// The re-run's verdict for exactly this test, by name and tags (a filter or a spec can select more), and
+// its failures, from the result file it wrote; and, when it crashed, the stack its crash handler wrote
+// beside that file. Both files are removed.
+void read_rerun_result(const std::string& result_file, const FailedTest& test, AttemptOutcome& outcome) {
+  std::string lines = detail::read_file_text(result_file);  // a line with its failures can be long
+  ::unlink(result_file.c_str());
+  detail::Record r;
+  for (std::size_t pos = 0; pos < lines.size();) {
+    std::size_t nl = std::min(lines.find('\n', pos), lines.size());
+    std::string_view line(lines.data() + pos, nl - pos);
+    pos = nl + 1;
+    if (!r.parse(line) || !r.get("full_name").is_string()) continue;
+    if (test.full_name != r.view("full_name") || !same_tags(r, test.tags)) continue;
+    std::string_view result = r.view("result");
+    if (result == "passed") outcome.result = Result::passed;
+    if (result == "skipped") outcome.result = Result::skipped;
+    if (result == "crashed") outcome.crashed = true;
+    outcome.failures = failures_of(r);
+  }
   std::string stack_file = result_file + ".stack";
   if (outcome.crashed) outcome.crash_stack = detail::read_file_text(stack_file);
   if (!outcome.crash_stack.empty() && outcome.crash_stack.back() == '\n') outcome.crash_stack.pop_back();
   ::unlink(stack_file.c_str());
-  return outcome;
 }
 
+}  // namespace
+
+AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int attempt, const std::string& run_id,
+                          const std::string& dir, int timeout_ms, const std::vector<std::string>& extra_env) {
+  AttemptOutcome outcome;
+  outcome.attempt = attempt;
+  outcome.result = Result::failed;
+  if (rerun_interrupted_by() != 0) return outcome;
+  std::string err;
+  std::string rdir = dir + "/results";
+  if (!detail::make_private_dir(rdir, err)) {
+    say("bstest: cannot re-run " + test.full_name + ": " + err);
+    return outcome;
+  }
+  std::string result_file = rdir + "/" + run_id + "." + detail::random_hex(6) + ".result";
+
+  // Its own process group, so that a time-out ends whatever it started too; and it dies with this thread
+  // (PR_SET_PDEATHSIG), so that a re-run never outlives an owner killed by the CI.
+  OwnedChild child;
+  child.exe = target.exe;
+  child.argv = rerun_command(target, test);
+  child.env = rerun_environment(target, attempt, run_id, dir, result_file, extra_env);
+  child.cwd = target.cwd;
+  std::string why;
+  pid_t pid = start_owned_child(child, why);
+  if (pid < 0) {
+    say("bstest: cannot re-run " + test.full_name + ": " + why);
+    return outcome;
+  }
+  g_rerun_group.store(pid);
+  // A signal that came while it was starting was not forwarded yet.
+  if (int sig = rerun_interrupted_by(); sig != 0) ::kill(-pid, sig);
+  wait_for_rerun(pid, test, timeout_ms, outcome);
+  read_rerun_result(result_file, test, outcome);
+  return outcome;
+}
 
 RerunReport rerun_tests(const std::vector<RerunJob>& jobs, const RerunSettings& settings,
                         const std::function<void(std::size_t, RerunVerdict, const std::vector<AttemptOutcome>&)>& decided) {
@@ -321,7 +309,8 @@ RerunReport rerun_tests(const std::vector<RerunJob>& jobs, const RerunSettings& 
       for (int a = 2; a <= settings.retries + 1 && !passed && rerun_interrupted_by() == 0; ++a) {
         say("bstest: re-running " + label + " (attempt " + std::to_string(a) + " of " +
             std::to_string(settings.retries + 1) + ")");
-        AttemptOutcome o = rerun_once(*job.target, *job.test, a, settings.run_id, settings.dir, settings.timeout_ms);
+        AttemptOutcome o =
+            rerun_once(*job.target, *job.test, a, settings.run_id, settings.dir, settings.timeout_ms, settings.env);
         attempts.push_back(o);
         passed = o.result == Result::passed && !o.crashed;
       }
@@ -352,22 +341,5 @@ RerunReport rerun_tests(const std::vector<RerunJob>& jobs, const RerunSettings& 
   return report;
 }
 
-RerunReport rerun_failed_tests(Session& session, const RerunTarget& target, int max_tests) {
-  if (session.config().retries <= 0 || !session.active() || !session.owns_suite()) return {};
-  const std::vector<FailedTest>& failed = session.failed_tests();
-  std::vector<RerunJob> jobs;
-  for (const auto& t : failed) jobs.push_back({&target, &t, {}});
-  RerunSettings settings;
-  settings.retries = session.config().retries;
-  settings.run_id = session.run_id();
-  settings.dir = session.config().dir;
-  settings.timeout_ms = session.config().rerun_timeout_ms;
-  settings.max_tests = max_tests;
-  return rerun_tests(jobs, settings, [&](std::size_t i, RerunVerdict v, const std::vector<AttemptOutcome>& attempts) {
-    // Interrupted or not re-run: no verdict, its first failure stands.
-    if (v == RerunVerdict::flaky) session.test_flaky(failed[i], attempts);
-    if (v == RerunVerdict::failed) session.test_failed_every_attempt(failed[i], attempts);
-  });
-}
 
 }  // namespace bstest

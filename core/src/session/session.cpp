@@ -32,14 +32,15 @@ void Session::fixture_failure(FixturePhase p, std::string_view scope, const Fail
 void Session::run_problem(std::string_view message, bool fails_run) noexcept {
   BSTEST_GUARD(impl_->run_problem(message, fails_run))
 }
-void Session::test_flaky(const FailedTest& t, const std::vector<AttemptOutcome>& a) noexcept {
-  BSTEST_GUARD(impl_->test_flaky(t, a))
+void Session::own_exit_code() noexcept { impl_->own_exit_code(); }
+bool Session::owns_exit_code() const noexcept { return impl_->owns_exit_code(); }
+int Session::finish_owned_run(int exit_code) noexcept {
+  try {
+    return impl_->finish_owned_run(exit_code);
+  } catch (...) {
+    return exit_code;
+  }
 }
-void Session::test_failed_every_attempt(const FailedTest& t, const std::vector<AttemptOutcome>& a) noexcept {
-  BSTEST_GUARD(impl_->test_failed_every_attempt(t, a))
-}
-void Session::set_rerun_owner(bool owner) noexcept { impl_->set_rerun_owner(owner); }
-void Session::set_exit_code(int code) noexcept { impl_->set_exit_code(code); }
 void Session::run_finished() noexcept { BSTEST_GUARD(impl_->run_finished()) }
 
 bool Session::active() const noexcept { return impl_->active(); }
@@ -55,11 +56,6 @@ bool Session::passed() const noexcept {
 }
 const Config& Session::config() const noexcept { return impl_->config(); }
 const std::string& Session::run_id() const noexcept { return impl_->run_id(); }
-int Session::attempt() const noexcept { return impl_->attempt(); }
 const std::string& Session::framework() const noexcept { return impl_->framework(); }
-const std::string& Session::start_directory() const noexcept { return impl_->start_directory(); }
-bool Session::owns_suite() const noexcept { return impl_->owns_suite(); }
-bool Session::has_random_seed() const noexcept { return impl_->has_random_seed(); }
-std::uint64_t Session::random_seed() const noexcept { return impl_->random_seed(); }
 
 }  // namespace bstest

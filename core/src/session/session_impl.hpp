@@ -4,17 +4,19 @@
 // journal; the run's bookkeeping lives in a RunLedger, the running test in a RunningTest. The methods are
 // defined by concern: session_start.cpp (run start), session_tests.cpp (tests, failures, verdicts),
 // session_end.cpp (the end of the run and the hand-off to the shipper), session_crash.cpp (the crash
-// record, written from a signal handler or at exit()).
+// record, written from a signal handler or at exit()), session_quarantine.cpp (the quarantine file).
 //
 // Locking: every call takes mu_, but the crash record's renderer (a signal handler must never wait for a
 // lock the crashing thread may hold) and Catch2's fatal-error report (try_lock).
 #pragma once
 
 #include <bstest/config.hpp>
+#include "run/rerun.hpp"
 #include <bstest/session.hpp>
 
 #include "env/ci.hpp"
 #include "journal/journal.hpp"
+#include "quarantine/quarantine.hpp"
 #include "record/error_events.hpp"
 #include "record/json.hpp"
 #include "record/record_context.hpp"
@@ -27,6 +29,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -63,6 +66,11 @@ class SessionImpl {
   // session_end.cpp
   void run_finished();
 
+  // owned_run.cpp: a main() that owns the exit code re-runs the failed tests before the run ends.
+  void own_exit_code();
+  bool owns_exit_code() const noexcept { return owns_exit_code_; }
+  int finish_owned_run(int exit_code);
+
   // Reading
   const Counts& counts() const noexcept { return ledger_.counts; }
   const std::vector<FailedTest>& failed_tests() const noexcept { return ledger_.failed(); }
@@ -74,9 +82,6 @@ class SessionImpl {
   bool owns_suite() const noexcept { return started_ && !child_; }
   bool has_random_seed() const noexcept { return ctx_.run().has_random_seed; }
   std::uint64_t random_seed() const noexcept { return ctx_.run().random_seed; }
-  const std::string& start_directory() const noexcept { return start_dir_; }
-  void set_rerun_owner(bool v) noexcept { rerun_owner_ = v; }
-  void set_exit_code(int code) noexcept { exit_code_ = code; }
   bool active() const noexcept { return started_ && !journal_failed_ && cfg_.enabled; }
 
  private:
@@ -100,6 +105,16 @@ class SessionImpl {
   std::string kept_here_text() const;
   void write_heartbeat_decision(bool ok);
   void write_result_file();
+
+  // owned_run.cpp
+  RerunReport rerun_failed_tests();
+
+  // session_quarantine.cpp
+  void start_quarantine(const RunInfo& run);
+  QuarantineInfo quarantine_of(const TestInfo& test, std::string_view full_name);
+  void end_quarantine();
+  std::vector<std::string> quarantine_summary(bool with_ended) const;
+  void say_exit_code_not_ours(bool passed) const;
 
   // session_crash.cpp
   static std::size_t render_crash(char* out, std::size_t cap, int signo);
@@ -127,7 +142,8 @@ class SessionImpl {
   bool finished_ = false;
   bool child_ = false;      // a wrapped program (bstest run) or a re-run: its owner ships and decides
   bool sharded_ = false;
-  bool rerun_owner_ = false;
+  bool owns_exit_code_ = false;  // own_exit_code() was called
+  bool rerun_owner_ = false;     // ... and re-runs are on: failures are provisional
   bool journal_failed_ = false;
   bool warned_write_ = false;
   bool warned_ring_ = false;
@@ -152,6 +168,9 @@ class SessionImpl {
   std::string scratch_name_;
   RunningTest test_;
   RunLedger ledger_;
+  Quarantine quarantine_;
+  std::unique_ptr<QuarantineTally> tally_;  // which entries matched a test of this run
+  bool runs_every_test_ = false;
 };
 
 }  // namespace bstest::detail

@@ -39,12 +39,6 @@ int env_int(const char* name, int fallback, int lo, int hi) {
   return static_cast<int>(n);
 }
 
-void say(const std::string& line) {
-  std::string l = line + "\n";
-  ssize_t rc = ::write(2, l.data(), l.size());
-  (void)rc;
-}
-
 }  // namespace
 
 std::atomic<SessionImpl*> SessionImpl::g_active{nullptr};
@@ -86,6 +80,8 @@ void SessionImpl::run_started(const RunInfo& run) {
   run_id_ = make_run_id();
   result_file_ = env_or_empty("BSTEST_RESULT_FILE");
   ledger_.keep_results(!result_file_.empty());
+  // Failures are only provisional when someone will re-run them.
+  rerun_owner_ = owns_exit_code_ && cfg_.retries > 0;
   ci_ = detect_ci();
 
   RunMeta meta;
@@ -123,6 +119,7 @@ void SessionImpl::run_started(const RunInfo& run) {
   run_started_record_.assign(rec_.data(), rec_.size() - 1);
   append();
   write_process_line();
+  start_quarantine(run);
 
   g_active.store(this);
   if (!journal_failed_) {

@@ -2,7 +2,7 @@
 // happened (the symbolizer, ptrace for hung tests, and the debug information of a given test program)?
 #pragma once
 
-#include <bstest/doctor.hpp>
+#include "ship/doctor.hpp"
 
 #include <string>
 #include <vector>

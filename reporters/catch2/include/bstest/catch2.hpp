@@ -16,9 +16,9 @@
 namespace bstest::catch2 {
 
 struct Options {
-  // The caller owns the exit code and will call finish_run() after Catch::Session::run (and any re-runs):
-  // failures are not final at testCaseEnded, and testRunEnded does not finish the run.
-  bool rerun_owner = false;
+  // The main() owns the exit code, as the provided main does: it returns finish(<Catch::Session::run's
+  // result>), which re-runs failed test cases alone to tell flaky from broken before the run ends.
+  bool owns_exit_code = false;
 };
 
 // Sets the options of the (single) bstest listener. Call before Catch::Session::run; later calls win.
@@ -28,9 +28,10 @@ void configure(Options options);
 // run starts). It stays valid after Catch::Session::run returns, for the owner of the exit code.
 Session* session();
 
-// For owners of the exit code (Options::rerun_owner): after Catch::Session::run and the re-runs, ends the
-// run (writes run_finished with `exit_code`, waits for the shipper at most BSTEST_FLUSH_TIMEOUT_MS).
-// Does nothing when no run started (listing, --help, a command-line error) or when it already ended.
-void finish_run(int exit_code);
+// For a main() that owns the exit code (Options::owns_exit_code), with Catch::Session::run's result: re-runs
+// the failed test cases, ends the run (waiting for the shipper at most BSTEST_FLUSH_TIMEOUT_MS) and returns
+// the exit code to use (0 when every failure was flaky, unless BSTEST_FLAKY_FAILS=1). Returns `exit_code`
+// unchanged when no run started (listing, --help, a command-line error) or without owns_exit_code.
+int finish(int exit_code);
 
 }  // namespace bstest::catch2

@@ -13,21 +13,22 @@
 
 namespace bstest::gtest {
 
-struct InstallOptions {
-  // The process that calls install() also re-runs failed tests and owns the exit code (the provided
-  // main does): failures are not final at OnTestEnd, and the run is finished by finish_run().
-  bool rerun_owner = false;
+struct Options {
+  // The main() that calls install() owns the exit code, as the provided main does: it returns
+  // finish(RUN_ALL_TESTS()), which re-runs failed tests alone to tell flaky from broken before the run ends.
+  bool owns_exit_code = false;
 };
 
 // Appends the bstest listener to GoogleTest's listener list (GoogleTest owns and deletes it). Call after
 // testing::InitGoogleTest. Calling it again returns the listener already installed.
-::testing::TestEventListener* install(InstallOptions options = {});
+::testing::TestEventListener* install(Options options = {});
 
 // The session of the installed listener, or nullptr before install().
 Session* session();
 
-// For owners of the exit code (InstallOptions::rerun_owner): after RUN_ALL_TESTS and the re-runs,
-// ends the run (writes run_finished, waits for the shipper).
-void finish_run(int exit_code);
+// For a main() that owns the exit code (Options::owns_exit_code), with RUN_ALL_TESTS()'s result: re-runs the
+// failed tests, ends the run and returns the exit code to use (0 when every failure was flaky, unless
+// BSTEST_FLAKY_FAILS=1). Without owns_exit_code it returns `exit_code` unchanged.
+int finish(int exit_code);
 
 }  // namespace bstest::gtest

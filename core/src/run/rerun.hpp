@@ -61,12 +61,14 @@ constexpr int kDefaultRerunTimeoutMs = 300000;
 // Runs `test` alone, as attempt `attempt`, and waits for it, at most `timeout_ms` (<= 0: no limit); a
 // re-run that takes longer is killed (its process group) and counts as a crashed attempt with
 // timed_out set. The child's output goes to this process's stdout/stderr.
+// `extra_env` ("NAME=value") replaces the variables of the same name in its environment.
 AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int attempt, const std::string& run_id,
-                          const std::string& dir, int timeout_ms = kDefaultRerunTimeoutMs);
+                          const std::string& dir, int timeout_ms = kDefaultRerunTimeoutMs,
+                          const std::vector<std::string>& extra_env = {});
 
 // Async-signal-safe, for a signal handler of whoever re-runs (`bstest run`, the provided mains): sends
 // `sig` to the process group of the re-run running now, if any, and remembers it, so that no further
-// attempt starts (rerun_failed_tests stops; rerun_once returns at once, with a failed attempt).
+// attempt starts (rerun_tests stops; rerun_once returns at once, with a failed attempt).
 void forward_signal_to_rerun(int sig) noexcept;
 // The signal forward_signal_to_rerun() was given last; 0 when none.
 int rerun_interrupted_by() noexcept;
@@ -128,6 +130,7 @@ struct RerunSettings {
   std::string dir;
   int timeout_ms = kDefaultRerunTimeoutMs;
   int max_tests = kMaxRerunTests;
+  std::vector<std::string> env;  // set in every re-run ("NAME=value"): the owner's quarantine file and day
 };
 
 // The one re-run loop of every owner of the exit code (the provided mains and `bstest run`): runs each test
@@ -141,21 +144,5 @@ RerunReport rerun_tests(const std::vector<RerunJob>& jobs, const RerunSettings& 
                         const std::function<void(std::size_t job, RerunVerdict verdict,
                                                  const std::vector<AttemptOutcome>& attempts)>& decided);
 
-// rerun_tests for the tests `session` saw fail, up to `session.config().retries` times; the verdicts go to
-// `session` (test_flaky / test_failed_every_attempt; a test not re-run keeps its first failure). Does
-// nothing when the session does not own the suite (a wrapped binary: `bstest run` re-runs; or a re-run
-// itself).
-RerunReport rerun_failed_tests(Session& session, const RerunTarget& target, int max_tests = kMaxRerunTests);
-
-// This program as `session` ran it: /proc/self/exe, its original arguments, the working directory it
-// started in (Session::start_directory: not the one a test moved to), the framework and the random seed of
-// a shuffled run.
-RerunTarget rerun_target_of(const Session& session);
-
-// The running program's absolute path (/proc/self/exe) and working directory.
-std::string current_executable();
-std::string current_directory();
-// `path` when absolute (or when `base` is empty), else `base`/`path`.
-std::string absolute_path(const std::string& path, const std::string& base);
 
 }  // namespace bstest
