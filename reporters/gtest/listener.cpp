@@ -28,7 +28,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -54,11 +53,10 @@ std::string_view trim_message(const char* m) {
   return s;
 }
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-
+// GoogleTest's words for an exception that escaped a test (gtest.cc, FormatCxxExceptionMessage).
 bool is_exception_message(std::string_view file, std::string_view message) {
-  return file.empty() && (starts_with(message, "C++ exception with description") ||
-                          starts_with(message, "Unknown C++ exception"));
+  return file.empty() && (message.rfind("C++ exception with description", 0) == 0 ||
+                          message.rfind("Unknown C++ exception", 0) == 0);
 }
 
 // A failure or skip GoogleTest reported while we saw no running test, copied out of the callback.
@@ -133,7 +131,7 @@ TestInfo info_of(const ::testing::TestInfo& t, std::string& full_name) {
 // name and against the test name): a name is disabled when it starts with DISABLED_ or has "/DISABLED_" in
 // it, so `INSTANTIATE_TYPED_TEST_SUITE_P(My, DISABLED_Suite, ...)` gives a disabled `My/DISABLED_Suite/0`.
 bool disabled_by_name(std::string_view name) {
-  return starts_with(name, "DISABLED_") || name.find("/DISABLED_") != std::string_view::npos;
+  return name.rfind("DISABLED_", 0) == 0 || name.find("/DISABLED_") != std::string_view::npos;
 }
 
 bool is_disabled_name(const ::testing::TestInfo& t) {
@@ -155,16 +153,7 @@ class Listener final : public ::testing::EmptyTestEventListener {
     RunInfo run;
     run.framework = "googletest";
     run.framework_version = BSTEST_GTEST_VERSION;
-    const char* total = std::getenv("GTEST_TOTAL_SHARDS");
-    const char* index = std::getenv("GTEST_SHARD_INDEX");
-    if (total != nullptr && index != nullptr) {
-      int t = std::atoi(total);
-      int i = std::atoi(index);
-      if (t > 0 && i >= 0 && i < t) {
-        run.shard_total = t;
-        run.shard_index = i;
-      }
-    }
+    // Sharding (GTEST_SHARD_INDEX, GTEST_TOTAL_SHARDS) is read by the Session.
     shuffle_ = GTEST_FLAG_GET(shuffle);
     run.has_random_seed = shuffle_;
     run.random_seed = static_cast<std::uint64_t>(unit.random_seed());

@@ -332,6 +332,25 @@ TEST_F(QuarantineRun, UnderBstestRunAQuarantinedFailureDoesNotFailTheSuite) {
   }
 }
 
+// The suite's reports agree with its verdict: the quarantined failure is listed with its entry, the run passed.
+TEST_F(QuarantineRun, TheReportsNameTheQuarantineOfAFailedTest) {
+  write_file(file, entry("Net.AlwaysFails", 30));
+  std::string junit = dir / "junit.xml", markdown = dir / "summary.md", html = dir / "report.html";
+  RunResult r = bstest_run({gtest_main, "--gtest_filter=Net.AlwaysFails:Parser.*"}, {{"BSTEST_RETRIES", "1"}},
+                           {"--junit", junit, "--markdown", markdown, "--html", html});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::string entry_line = "quarantined until " + in_days(30) + ": the mirror drops range requests (" + kLink + ")";
+  std::string md = read_file(markdown);
+  EXPECT_TRUE(contains(md, "PASSED")) << md;
+  EXPECT_TRUE(contains(md, "1 of the failed quarantined (they do not fail the run)")) << md;
+  EXPECT_TRUE(contains(md, "`Net.AlwaysFails`")) << md;
+  EXPECT_TRUE(contains(md, entry_line)) << md;
+  std::string xml = read_file(junit);
+  EXPECT_TRUE(contains(xml, "<property name=\"bstest.quarantine\" value=\"" + entry_line + "\"/>")) << xml;
+  std::string page = read_file(html);
+  EXPECT_TRUE(contains(page, entry_line)) << "the failure's article names its entry";
+}
+
 TEST_F(QuarantineRun, UnderBstestRunAfterItsEndDateTheSuiteFailsAndPingsTheTest) {
   write_file(file, entry("Net.AlwaysFails", 0));
   RunResult r = bstest_run({gtest_main, "--gtest_filter=Net.AlwaysFails:Parser.*"});

@@ -13,6 +13,9 @@
 
 namespace bstest {
 
+// How long one re-run of a failed test may take by default (BSTEST_RERUN_TIMEOUT_MS), in ms.
+inline constexpr int kDefaultRerunTimeoutMs = 300000;
+
 // A token or a URL that embeds one. It can be read explicitly with reveal(); it never prints itself.
 class Secret {
  public:
@@ -60,7 +63,7 @@ struct Config {
   int request_timeout_ms = 15000;         // BSTEST_REQUEST_TIMEOUT_MS (whole request)
   std::string ca_bundle;                  // BSTEST_CA_BUNDLE: PEM file of trusted CAs (default: system store)
   int retries = 2;                        // BSTEST_RETRIES: re-runs of a failed test (0 = off)
-  int rerun_timeout_ms = 300000;          // BSTEST_RERUN_TIMEOUT_MS: time limit of one re-run (0 = none)
+  int rerun_timeout_ms = kDefaultRerunTimeoutMs;  // BSTEST_RERUN_TIMEOUT_MS: time limit of one re-run (0 = none)
   int hang_after_ms = 600000;             // BSTEST_HANG_AFTER_MS: a test running longer is reported as hanging,
                                           // with every thread's stack (0 = never); it is never stopped
   bool flaky_fails = false;               // BSTEST_FLAKY_FAILS=1: flaky tests fail the run

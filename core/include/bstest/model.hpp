@@ -25,6 +25,9 @@ std::string_view to_string(Result r) noexcept;
 struct RunInfo {
   std::string_view framework;          // "googletest", "catch2", "doctest", ...
   std::string_view framework_version;  // "1.12.1"
+  // Which shard this is, when the framework was told (Catch2's --shard-count/--shard-index). Left unset,
+  // bstest reads GoogleTest's GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS (framework "googletest") or its own
+  // BSTEST_SHARD_INDEX/BSTEST_SHARD_TOTAL.
   int shard_index = -1;                // -1: not sharded
   int shard_total = 0;
   bool has_random_seed = false;

@@ -173,6 +173,7 @@ class Page {
       if (std::string at = where(t.file, t.line); !at.empty()) parts.push_back("defined at " + at);
       if (t.verdict == Verdict::crashed) parts.push_back("crashed (" + t.crash + ") while it ran");
       if (std::string a = attempts_line(t); !a.empty()) parts.push_back(a);
+      if (std::string q = quarantine_line(t); !q.empty()) parts.push_back(q);
       std::string detail;
       for (const auto& p : parts) detail += (detail.empty() ? "" : " \xC2\xB7 ") + p;
       std::string text = failures_text(t.failures);

@@ -77,6 +77,7 @@ void properties(std::string& out, const TestCase& t) {
   if (!t.type_param.empty()) props.emplace_back("type_param", t.type_param);
   if (!t.value_param.empty()) props.emplace_back("value_param", t.value_param);
   if (!t.note.empty()) props.emplace_back("bstest.note", t.note);
+  if (!t.quarantine_until.empty()) props.emplace_back("bstest.quarantine", quarantine_line(t));
   if (props.empty()) return;
   out += "      <properties>\n";
   for (const auto& [k, v] : props) {

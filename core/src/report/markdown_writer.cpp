@@ -138,6 +138,7 @@ class Summary {
       if (t->verdict == Verdict::crashed) item += ": crashed (" + t->crash + ")";
       std::string attempts = attempts_line(*t);
       if (!attempts.empty()) item += ", " + attempts;
+      if (std::string q = quarantine_line(*t); !q.empty()) item += "; " + q;
       item += "\n";
       if (f != nullptr && !f->message.empty()) item += block(f->message);
       add(item);

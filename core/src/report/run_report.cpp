@@ -100,6 +100,9 @@ TestCase identity_of(JsonView t) {
   tc.file = t.str("file");
   tc.line = static_cast<int>(t.integer("line"));
   tc.tags = t.strings("tags");
+  tc.quarantine_until = t.str("quarantine.until");
+  tc.quarantine_reason = t.str("quarantine.reason");
+  tc.quarantine_link = t.str("quarantine.link");
   return tc;
 }
 
@@ -375,6 +378,8 @@ void Builder::finish(std::vector<std::unique_ptr<JournalState>>& journals, const
     longest = std::max(longest, p.duration_ms);
     for (const auto& t : p.tests) {
       ++c.total;
+      bool failing = t.verdict == Verdict::failed || t.verdict == Verdict::crashed;
+      if (failing && !t.quarantine_until.empty()) ++c.quarantined;
       switch (t.verdict) {
         case Verdict::passed: ++c.passed; break;
         case Verdict::failed: ++c.failed; break;

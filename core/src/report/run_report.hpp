@@ -65,6 +65,9 @@ struct TestCase {
   std::vector<std::pair<std::string, std::string>> properties;
   std::string crash;            // crashed: the signal ("SIGSEGV") or how it ended ("exit", "killed")
   std::string note;             // why a failure was not re-run, a repeat run's iterations, ...
+  // Its quarantine entry, when one applied (docs/quarantine.md): its failure did not fail the run.
+  std::string quarantine_until;  // "YYYY-MM-DD"; "" when not quarantined
+  std::string quarantine_reason, quarantine_link;
 };
 
 // A failure outside any test: a suite or global set-up / tear-down, or a run problem that fails the run.
@@ -99,6 +102,7 @@ struct Counts {
   std::uint64_t passed = 0, failed = 0, flaky = 0, skipped = 0, disabled = 0, crashed = 0;
   std::uint64_t crashed_programs = 0;
   std::uint64_t outside_failures = 0;
+  std::uint64_t quarantined = 0;  // failed or crashed tests whose quarantine applied
 };
 
 struct RunReport {

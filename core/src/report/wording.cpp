@@ -30,6 +30,9 @@ std::string counts_line(const RunReport& r) {
   if (c.crashed_programs > 0) {
     out += "; " + std::to_string(c.crashed_programs) + (c.crashed_programs == 1 ? " program" : " programs") + " crashed";
   }
+  if (c.quarantined > 0) {
+    out += "; " + std::to_string(c.quarantined) + " of the failed quarantined (they do not fail the run)";
+  }
   if (c.outside_failures > 0) {
     out += "; " + std::to_string(c.outside_failures) + (c.outside_failures == 1 ? " failure" : " failures") +
            " outside tests";
@@ -53,6 +56,14 @@ std::string attempts_line(const TestCase& t) {
   for (const auto& a : t.attempts) all_failed = all_failed && a.result != "passed";
   std::string n = std::to_string(t.attempts.size());
   return all_failed ? "failed all " + n + " attempts" : n + " attempts";
+}
+
+std::string quarantine_line(const TestCase& t) {
+  if (t.quarantine_until.empty()) return {};
+  std::string line = "quarantined until " + t.quarantine_until;
+  if (!t.quarantine_reason.empty()) line += ": " + t.quarantine_reason;
+  if (!t.quarantine_link.empty()) line += " (" + t.quarantine_link + ")";
+  return line;
 }
 
 std::string test_label(const Program& p, const TestCase& t) { return p.binary + ": " + t.full_name; }

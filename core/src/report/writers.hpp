@@ -32,6 +32,9 @@ std::string verdict_word(const RunReport& report);
 std::string counts_line(const RunReport& report);
 // What the attempts of a re-run test say: "failed, then passed on attempt 2", "failed all 3 attempts".
 std::string attempts_line(const TestCase& test);
+// A quarantined test's entry: "quarantined until 2027-01-31: flaky on the farm (https://bugs/7)"; "" when
+// the test is not quarantined.
+std::string quarantine_line(const TestCase& test);
 // The program and test, for lists: "math_test: Math.Add".
 std::string test_label(const Program& program, const TestCase& test);
 

@@ -14,6 +14,7 @@
 // with forward_signal_to_rerun() (the provided mains do it with RerunSignalForwarding).
 #pragma once
 
+#include <bstest/config.hpp>
 #include <bstest/session.hpp>
 
 #include <cstdint>
@@ -55,8 +56,6 @@ std::string catch2_test_spec(std::string_view name, const std::vector<std::strin
 // GoogleTest --gtest_filter has no escapes: ':' separates patterns, '-' starts the negative ones, '*' and
 // '?' are wildcards. Each of them becomes '?' (the result is read back by exact name).
 std::string gtest_filter_for(std::string_view full_name);
-
-constexpr int kDefaultRerunTimeoutMs = 300000;
 
 // Runs `test` alone, as attempt `attempt`, and waits for it, at most `timeout_ms` (<= 0: no limit); a
 // re-run that takes longer is killed (its process group) and counts as a crashed attempt with

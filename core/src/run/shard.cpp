@@ -24,9 +24,11 @@ Shard shard_from(const char* index_name, const char* total_name) noexcept {
 
 Shard shard_from_bstest_env() noexcept { return shard_from("BSTEST_SHARD_INDEX", "BSTEST_SHARD_TOTAL"); }
 
+Shard shard_from_gtest_env() noexcept { return shard_from("GTEST_SHARD_INDEX", "GTEST_TOTAL_SHARDS"); }
+
 Shard shard_from_env() noexcept {
   Shard s = shard_from_bstest_env();
-  return s.total > 0 ? s : shard_from("GTEST_SHARD_INDEX", "GTEST_TOTAL_SHARDS");
+  return s.total > 0 ? s : shard_from_gtest_env();
 }
 
 }  // namespace bstest::detail

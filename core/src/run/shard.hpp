@@ -12,6 +12,9 @@ struct Shard {
 
 // BSTEST_SHARD_INDEX / BSTEST_SHARD_TOTAL, when both are set and valid.
 Shard shard_from_bstest_env() noexcept;
+// GoogleTest's GTEST_SHARD_INDEX / GTEST_TOTAL_SHARDS, when both are set and valid (GoogleTest shards by
+// them when both are set).
+Shard shard_from_gtest_env() noexcept;
 // BSTEST_SHARD_*, else GoogleTest's GTEST_SHARD_INDEX / GTEST_TOTAL_SHARDS.
 Shard shard_from_env() noexcept;
 

@@ -114,20 +114,10 @@ detail::RunMeta run_of(const ProgramRun& program, const detail::RunMeta& fallbac
   return r.has("run") ? detail::run_meta_of(r.get("run")) : fallback;
 }
 
-// The test's first uncaught exception, if one escaped it (nullptr otherwise); `out` holds it.
-const detail::EscapedException* escaped_of(const ProgramRun& program, const FailedTest& test,
-                                           detail::EscapedException& out) {
+// The test's first uncaught exception, if one escaped it (nullptr otherwise).
+const detail::EscapedException* escaped_of(const ProgramRun& program, const FailedTest& test) {
   auto it = program.exceptions.find(test.key());
-  if (it == program.exceptions.end()) return nullptr;
-  out.type = it->second.type;
-  out.message = it->second.message;
-  out.file = it->second.file;
-  out.line = it->second.line;
-  // The stack of its throw is in the program's journal: copied into ours, before the event it names.
-  out.stack_line = it->second.stack_line;
-  out.event_id = std::string(detail::stack::snapshot_target(out.stack_line));
-  if (out.event_id.size() != 32) out.stack_line.clear();
-  return &out;
+  return it == program.exceptions.end() ? nullptr : &it->second;
 }
 
 }  // namespace
@@ -141,15 +131,13 @@ void SuiteWriter::verdict(const ProgramRun& program, const FailedTest& test, con
   detail::write_verdict(m.enc, m.rec, test, attempts, flaky);
   m.append();
   detail::EventContext context = detail::this_process_context(detail::environment_name(m.ci, m.cfg.environment));
-  detail::EscapedException escaped;
-  m.append(detail::verdict_error_lines(test, attempts, flaky, escaped_of(program, test, escaped), meta, m.ci, context));
+  m.append(detail::verdict_error_lines(test, attempts, flaky, escaped_of(program, test), meta, m.ci, context));
   m.enc.set_run(m.suite_meta);
 }
 
 void SuiteWriter::exception(const ProgramRun& program, const FailedTest& test) {
   Impl& m = *impl_;
-  detail::EscapedException escaped;
-  const detail::EscapedException* e = escaped_of(program, test, escaped);
+  const detail::EscapedException* e = escaped_of(program, test);
   if (e == nullptr) return;
   detail::EventContext context = detail::this_process_context(detail::environment_name(m.ci, m.cfg.environment));
   std::vector<AttemptOutcome> one = {{1, Result::failed, false}};

@@ -7,6 +7,7 @@
 #include "run/rerun.hpp"
 #include <bstest/session.hpp>
 #include "quarantine/quarantine.hpp"
+#include "record/test_events.hpp"
 
 #include <cstdint>
 #include <map>
@@ -36,18 +37,6 @@ struct FixtureFailure {
   std::string message;  // its message (first 2000 bytes)
 };
 
-// The first uncaught exception of a failed test. It need not be the test's first failure: a check may have
-// failed before it.
-struct TestException {
-  std::string type;     // demangled C++ type; "" when unknown
-  std::string message;  // the framework's failure message (it holds what()), first 2000 bytes
-  std::string file;     // where the framework reported it, "" if unknown
-  int line = -1;
-  // Where it was thrown: the raw stack the program kept of the throw (a journal line never sent, see
-  // docs/stacks.md), which the event that reports it carries; "" when there is none.
-  std::string stack_line = {};
-};
-
 // One test program of the suite (its first attempt), as its journal tells it.
 struct ProgramRun {
   std::string journal;          // journal file path
@@ -68,7 +57,7 @@ struct ProgramRun {
   double duration_ms = 0;
   std::vector<FailedTest> failed;  // its failed tests (first 1000), with their quarantine when one applied
   std::vector<FailedTest> quarantine_passed;  // its quarantined tests that passed (first 1000): name, tags, quarantine
-  std::map<std::string, TestException> exceptions;  // of those an exception escaped, by FailedTest::key()
+  std::map<std::string, detail::EscapedException> exceptions;  // of those an exception escaped, by FailedTest::key()
   std::vector<FixtureFailure> fixture_failures;  // its failures outside any test (first 20)
   std::string run_record;       // its run_started record (JSON)
   std::string started_at;       // its run_started record's "dt"

@@ -12,6 +12,7 @@
 #include "record/record_context.hpp"
 #include "record/record_reader.hpp"
 #include "run/exit_status.hpp"
+#include "stack/capture.hpp"
 
 #include <unistd.h>
 
@@ -79,12 +80,18 @@ bool read_failed_test(const detail::Record& r, ProgramRun& p, std::string thrown
       f.exception_type = fl.str("exception_type");
     }
     if (fl.view("kind") == "exception") {
-      bool has_stack = !thrown_stack.empty();
-      bool fresh = p.exceptions
-                       .emplace(f.key(), TestException{fl.str("exception_type"), first_bytes(fl.view("message")),
-                                                       fl.str("file"), fl.int32("line", -1), std::move(thrown_stack)})
-                       .second;
-      stack_kept = fresh && has_stack;
+      // Where it was thrown: the stack its program kept (a journal line that names the event to carry it),
+      // copied into the suite's journal before that event.
+      detail::EscapedException e;
+      e.type = fl.str("exception_type");
+      e.message = first_bytes(fl.view("message"));
+      e.file = fl.str("file");
+      e.line = fl.int32("line", -1);
+      e.event_id = std::string(detail::stack::snapshot_target(thrown_stack));
+      if (e.event_id.size() == 32) e.stack_line = std::move(thrown_stack);
+      if (e.stack_line.empty()) e.event_id.clear();
+      bool has_stack = !e.stack_line.empty();
+      stack_kept = p.exceptions.emplace(f.key(), std::move(e)).second && has_stack;
       break;
     }
   }

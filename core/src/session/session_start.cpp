@@ -92,7 +92,10 @@ void SessionImpl::run_started(const RunInfo& run) {
   meta.binary = exe.empty() ? std::string("test") : std::string(base_name(exe));
   meta.host = host_name();
   meta.pid = static_cast<long>(pid_);
-  Shard shard = run.shard_total > 0 ? Shard{run.shard_index, run.shard_total} : shard_from_bstest_env();
+  // What the framework says; else, for GoogleTest, the variables it shards by; else bstest's own.
+  Shard shard = run.shard_total > 0 ? Shard{run.shard_index, run.shard_total} : Shard{};
+  if (shard.total == 0 && run.framework == "googletest") shard = shard_from_gtest_env();
+  if (shard.total == 0) shard = shard_from_bstest_env();
   meta.shard_index = shard.index;
   meta.shard_total = shard.total;
   meta.has_random_seed = run.has_random_seed;
