@@ -391,31 +391,37 @@ TEST_F(StackPipelineGtest, ACrashInAStaticDestructorAfterTheRunNamesTheFault) {
 }
 
 // A flaky test's event: titled by its type and value, no frames for a failed assertion, each failed attempt's
-// assertions as breadcrumbs.
+// assertions as breadcrumbs; under bstest run too (the first attempt's from its journal, the re-runs' from
+// their result files).
 TEST_F(StackPipelineGtest, AFlakyEventHasEachFailedAttemptsAssertionsAsBreadcrumbs) {
-  RunResult r = run_program("Stacks.FlakyAssertions", {{"BSTEST_RETRIES", "2"}});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  Json ev = only_event();
-  EXPECT_EQ(ev.str("level"), "warning");
-  EXPECT_EQ(ev.str("exception.values.0.type"), "FlakyTest");
-  EXPECT_FALSE(ev.has("exception.values.0.mechanism.synthetic"));
-  EXPECT_FALSE(ev.has("exception.values.0.stacktrace"));
-  ASSERT_EQ(ev.size("breadcrumbs.values"), 3u);
-  struct Crumb {
-    int attempt;
-    std::string marker;
-    std::string text;
-  };
-  std::vector<Crumb> want = {{1, "pipeline-gtest-flaky-1", "first of two"},
-                             {1, "pipeline-gtest-flaky-2", "second of two"},
-                             {2, "pipeline-gtest-flaky-2", "second of two"}};
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    std::string at = "breadcrumbs.values." + std::to_string(i) + ".";
-    EXPECT_EQ(ev.num(at + "data.attempt"), want[i].attempt) << i;
-    EXPECT_TRUE(ends_with(ev.str(at + "data.file"), "stack_pipeline_gtest.cpp")) << ev.str(at + "data.file");
-    EXPECT_EQ(ev.num(at + "data.line"), fixture_line(want[i].marker)) << i;
-    EXPECT_TRUE(contains(ev.str(at + "message"), want[i].text)) << ev.str(at + "message");
-    EXPECT_EQ(ev.str(at + "category"), "assertion");
+  for (bool wrapped : {false, true}) {
+    SCOPED_TRACE(wrapped ? "under bstest run" : "with the companion");
+    server.reset_received();
+    std::vector<std::pair<std::string, std::string>> env = {{"BSTEST_RETRIES", "2"}};
+    RunResult r = wrapped ? bstest_run("Stacks.FlakyAssertions", env) : run_program("Stacks.FlakyAssertions", env);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    Json ev = only_event();
+    EXPECT_EQ(ev.str("level"), "warning");
+    EXPECT_EQ(ev.str("exception.values.0.type"), "FlakyTest");
+    EXPECT_FALSE(ev.has("exception.values.0.mechanism.synthetic"));
+    EXPECT_FALSE(ev.has("exception.values.0.stacktrace"));
+    ASSERT_EQ(ev.size("breadcrumbs.values"), 3u);
+    struct Crumb {
+      int attempt;
+      std::string marker;
+      std::string text;
+    };
+    std::vector<Crumb> want = {{1, "pipeline-gtest-flaky-1", "first of two"},
+                               {1, "pipeline-gtest-flaky-2", "second of two"},
+                               {2, "pipeline-gtest-flaky-2", "second of two"}};
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      std::string at = "breadcrumbs.values." + std::to_string(i) + ".";
+      EXPECT_EQ(ev.num(at + "data.attempt"), want[i].attempt) << i;
+      EXPECT_TRUE(ends_with(ev.str(at + "data.file"), "stack_pipeline_gtest.cpp")) << ev.str(at + "data.file");
+      EXPECT_EQ(ev.num(at + "data.line"), fixture_line(want[i].marker)) << i;
+      EXPECT_TRUE(contains(ev.str(at + "message"), want[i].text)) << ev.str(at + "message");
+      EXPECT_EQ(ev.str(at + "category"), "assertion");
+    }
   }
 }
 

@@ -37,6 +37,10 @@ constexpr std::size_t kMaxHangThreadsBytes = 48u << 10;
 
 // Of a failed test's first failure, kept in memory for verdicts, events and the heartbeat body.
 constexpr std::size_t kMaxFirstFailureBytes = 2000;
+// Of each failed test, the failures kept for error events (FailedTest::failures: a flaky test's
+// breadcrumbs), and how much of each.
+constexpr std::size_t kFailureNotesKept = 10;
+constexpr std::size_t kFailureNoteBytes = 1000;
 // Sentry: an exception value (messages are shown up to 8192 characters) and a tag value (under 200).
 constexpr std::size_t kMaxEventValueBytes = 8000;
 constexpr std::size_t kMaxTagBytes = 190;

@@ -72,6 +72,11 @@ bool read_failed_test(const detail::Record& r, ProgramRun& p, std::string thrown
   for (std::size_t i = 0, n = failures.size(); i < n; ++i) {
     detail::JsonView fl = failures[i];
     if (fl.boolean("allowed")) continue;
+    // The first few, for the breadcrumbs of a flaky test's event (the re-runs' come from their result files).
+    if (f.failures.size() < detail::kFailureNotesKept) {
+      f.failures.push_back({fl.str("file"), fl.int32("line", -1),
+                            std::string(detail::utf8_prefix(fl.view("message"), detail::kFailureNoteBytes))});
+    }
     if (first) {
       first = false;
       f.first_failure_file = fl.str("file");

@@ -27,10 +27,6 @@ namespace bstest::detail {
 
 class Redactor;
 
-// Of each failed test, the failures kept for error events (FailedTest::failures), and how much of each.
-constexpr std::size_t kFailureNotesKept = 10;
-constexpr std::size_t kFailureNoteBytes = 1000;
-
 class RunningTest {
  public:
   RunningTest();
