@@ -114,8 +114,10 @@ void expect_same(const catch2_xml::TestCase& tc, const Json& rec) {
   EXPECT_EQ(strings(rec, "test.tags"), tc.tags);
   EXPECT_EQ(rec.str("test.result"), tc.result);
   if (tc.duration_ms >= 0) {
-    // Catch2's reporter and bstest time the same callbacks: only scheduling noise separates them.
-    EXPECT_NEAR(rec.dbl("test.duration_ms"), tc.duration_ms, 25.0 + tc.duration_ms / 10);
+    // Catch2's reporter and bstest time the same callbacks: only scheduling noise separates them, and on a
+    // shared machine under a sanitizer one preemption between the two is tens of ms. The bound catches a
+    // wrong unit or a wrong start; "takes a while" below checks a known duration from below.
+    EXPECT_NEAR(rec.dbl("test.duration_ms"), tc.duration_ms, 200.0 + tc.duration_ms / 4);
   }
   if (tc.result == "skipped") {
     EXPECT_EQ(rec.str("test.skip_reason"), tc.skip);

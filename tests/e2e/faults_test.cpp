@@ -33,7 +33,7 @@ enum class Then {
   soon,     // a transient fault: everything arrives during the run, or else `bstest flush` delivers it
   flush,    // kept, and `bstest flush` delivers it once the fault is gone
   dropped,  // the endpoint's rules say: not retried, not kept (and the summary says so)
-  rejected, // Logs 406: set aside in rejected/
+  rejected, // Logs 406 for a plain body: set aside in rejected/
   twice,    // accepted, but the answer was lost: sent again, so what that request held arrives twice
 };
 
@@ -122,7 +122,13 @@ std::vector<Case> cases() {
                    c == Channel::heartbeat ? Then::dropped : Then::flush, "402"});
     all.push_back({p + "Status403BadToken", c, Where::inject, status(403), -1,
                    c == Channel::heartbeat ? Then::dropped : Then::flush, "403"});
-    all.push_back({p + "Status406Once", c, Where::inject, status(406), 1, logs ? Then::rejected : Then::dropped, "406"});
+    // Logs: a 406 or 415 for a gzip body sends it again uncompressed (Better Stack documents no
+    // Content-Encoding for Logs); a 406 for the plain body too sets the batch aside.
+    all.push_back({p + "Status406Once", c, Where::inject, status(406), 1, logs ? Then::live : Then::dropped, "406"});
+    if (logs) {
+      all.push_back({p + "Status415Once", c, Where::inject, status(415), 1, Then::live, "415"});
+      all.push_back({p + "Status406ForTheGzipBodyAndThePlainOne", c, Where::inject, status(406), 2, Then::rejected, "406"});
+    }
     // A wrong host (no such endpoint there): Logs and Errors stop with one line naming the variable, and keep.
     all.push_back({p + "Status404WrongHost", c, Where::inject, status(404), -1,
                    c == Channel::heartbeat ? Then::dropped : Then::flush,

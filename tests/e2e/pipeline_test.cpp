@@ -406,6 +406,31 @@ TEST_F(Pipeline, TooLargeBatchesAreSplitAndEveryRecordArrives) {
   EXPECT_NE(r.err.find("HTTP 413 (request too large): batches split"), std::string::npos) << r.err;
 }
 
+// Better Stack's Logs documents no Content-Encoding: a service that refuses gzip (406 or 415) gets the same
+// batch again uncompressed, and every later one uncompressed; nothing is set aside, nothing is lost.
+TEST_F(Pipeline, AServerThatRefusesGzipGetsEveryRecordUncompressed) {
+  for (int status : {406, 415}) {
+    SCOPED_TRACE(status);
+    FakeBetterStack::Options o;
+    o.refuse_gzip = status;
+    FakeBetterStack server(o);
+    auto env = server.env();
+    env.emplace_back("BSTEST_BATCH_RECORDS", "40");
+    RunResult r = drive({"many", "100"}, env);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto records = parse_all(server.records());
+    EXPECT_EQ(records.size(), 202u) << r.err;
+    expect_unique_ids(records);
+    EXPECT_EQ(server.gzip_refused(), 1u) << "refused once, then never compressed again: " << r.err;
+    EXPECT_GE(server.requests(Channel::logs), 6u) << "202 records in batches of 40 at most";
+    EXPECT_NE(r.err.find("HTTP " + std::to_string(status) + " for a gzip body: sent uncompressed since"), std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("rejected"), std::string::npos) << r.err;
+    EXPECT_TRUE(list_files(dir / "bs/rejected").empty());
+    EXPECT_TRUE(journals().empty()) << "everything was delivered: " << r.err;
+  }
+}
+
 // A record the server refuses as too large, again and again, is replaced by a note saying so; the others
 // all arrive (a passing 413 for a small record is retried: faults_test.cpp).
 TEST_F(Pipeline, ARecordTheServerAlwaysRefusesIsReplacedByANote) {
@@ -449,7 +474,7 @@ TEST_F(Pipeline, UnreadableBatchIsSetAsideAndCounted) {
   FakeBetterStack server;
   Fault f;
   f.status = 406;
-  server.inject(Channel::logs, f, 1);
+  server.inject(Channel::logs, f, 2);  // the gzip body, then the same batch uncompressed
   RunResult r = drive({"basic"}, server.env());
   EXPECT_NE(r.err.find("rejected"), std::string::npos) << r.err;
   auto rejected = list_files(dir / "bs/rejected");
@@ -463,7 +488,7 @@ TEST_F(Pipeline, ARefusedBatchThatCannotBeSetAsideIsKeptNotDropped) {
   FakeBetterStack server;
   Fault f;
   f.status = 406;
-  server.inject(Channel::logs, f, 1);
+  server.inject(Channel::logs, f, 2);  // the gzip body, then the same batch uncompressed
   RunSpec mk;
   mk.argv = {"mkdir", "-p", dir / "bs"};
   ASSERT_EQ(run(mk).exit_code, 0);

@@ -64,7 +64,7 @@ TEST_F(Reliability, TokensAndTheHeartbeatUrlNeverAppearAnywhere) {
   Fault reject = {};
   reject.kind = Fault::Kind::status;
   reject.status = 406;
-  server.inject(Channel::logs, reject, 1);
+  server.inject(Channel::logs, reject, 2);  // the gzip body, then the same batch uncompressed
   RunResult set_aside = go({driver, "leak"}, secrets);
   Fault down = reject;
   down.status = 503;
@@ -177,7 +177,7 @@ TEST_F(Reliability, ALaxFolderIsMadePrivateAndEveryKeptFileIs0600) {
   ASSERT_EQ(::chmod(jdir.c_str(), 0777), 0);
   Fault reject;
   reject.status = 406;
-  server.inject(Channel::logs, reject, 1);
+  server.inject(Channel::logs, reject, 2);  // the gzip body, then the same batch uncompressed
   RunResult rejected = go({driver, "basic"});
   ASSERT_NE(rejected.err.find("rejected"), std::string::npos) << rejected.err;
   ClosedPort down;  // then a run whose records stay

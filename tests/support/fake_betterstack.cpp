@@ -71,6 +71,7 @@ std::string status_text(int status) {
     case 406: return "Not Acceptable";
     case 408: return "Request Timeout";
     case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
     case 502: return "Bad Gateway";
@@ -452,6 +453,13 @@ bool FakeBetterStack::handle_logs(Conn& conn, Request& req) {
   if (req.body.size() > options_.max_body_bytes) return conn.write_all(answer(413, "Payload Too Large"));
   std::string body;
   if (lower(req.headers["content-encoding"]) == "gzip" || lower(req.headers["content-encoding"]) == "deflate") {
+    if (options_.refuse_gzip != 0) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++gzip_refused_;
+      }
+      return conn.write_all(answer(options_.refuse_gzip, "Content-Encoding not supported"));
+    }
     if (!inflate_any(req.body, body)) return conn.write_all(answer(406, "Invalid compressed body"));
   } else {
     body = req.body;
@@ -647,6 +655,10 @@ std::size_t FakeBetterStack::logs_bytes_decoded() const {
   std::lock_guard<std::mutex> lock(mu_);
   return logs_decoded_;
 }
+std::size_t FakeBetterStack::gzip_refused() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return gzip_refused_;
+}
 std::vector<std::string> FakeBetterStack::log_headers() const {
   std::lock_guard<std::mutex> lock(mu_);
   return last_log_headers_;
@@ -672,7 +684,7 @@ void FakeBetterStack::reset_received() {
   heartbeats_.clear();
   requests_.clear();
   connections_ = 0;
-  logs_bytes_ = logs_decoded_ = 0;
+  logs_bytes_ = logs_decoded_ = gzip_refused_ = 0;
 }
 
 bool make_self_signed_cert(const std::string& dir, std::string& cert, std::string& key) {

@@ -1,7 +1,8 @@
 // A local server that behaves like Better Stack's three endpoints, for tests and benchmarks.
 //
 //   POST /                                 Logs ingest: Bearer token, gzip, JSON object/array or NDJSON;
-//                                          202, 403 (bad token), 406 (unreadable), 413 (too large)
+//                                          202, 403 (bad token), 406 (unreadable), 413 (too large);
+//                                          406 or 415 for any gzip body with Options::refuse_gzip
 //   POST /api/<project>/envelope/          Errors (Sentry): X-Sentry-Auth with sentry_version=7 and the
 //                                          key; the envelope is parsed strictly; 200, 403, 400
 //   GET|POST /api/v1/heartbeat/<token>[/fail|/<code>]   Uptime heartbeat; 200, 404
@@ -75,6 +76,9 @@ class FakeBetterStack {
     std::size_t max_body_bytes = 10u << 20;    // compressed, like Better Stack's limit -> 413
     std::size_t max_record_bytes = 10u << 20;  // one record -> 413
     bool keep_bodies = true;                   // false: count records only (benchmarks)
+    // Non-zero (406, 415): Logs requests with a compressed body get this status, as a service that takes
+    // only plain bodies would answer. Counted in gzip_refused().
+    int refuse_gzip = 0;
     // Optional, for benchmarks: called once per accepted Logs record, on the connection's thread and
     // outside the server's lock, with the record's JSON text and when its request had been read in full
     // (CLOCK_REALTIME, microseconds since 1970). Empty: not called.
@@ -111,6 +115,7 @@ class FakeBetterStack {
   std::size_t logs_bytes_received() const;   // compressed body bytes of accepted logs requests
   std::size_t logs_bytes_decoded() const;
   std::vector<std::string> log_headers() const;  // "Name: value" lines of the last logs request
+  std::size_t gzip_refused() const;          // Logs requests refused for their compression (refuse_gzip)
   // Waits until at least n records arrived; false on time-out.
   bool wait_for_records(std::size_t n, int timeout_ms) const;
   bool wait_for_envelopes(std::size_t n, int timeout_ms) const;
@@ -151,6 +156,7 @@ class FakeBetterStack {
   std::size_t connections_ = 0;
   std::size_t logs_bytes_ = 0;
   std::size_t logs_decoded_ = 0;
+  std::size_t gzip_refused_ = 0;
   std::vector<std::string> last_log_headers_;
   std::uint64_t release_generation_ = 0;
 };

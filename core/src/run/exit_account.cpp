@@ -160,11 +160,14 @@ RunnerLog ctest_log(const CommandOutcome& c, std::size_t ctest_at) {
   return log;
 }
 
-// A program that crashed in a quarantined test, and died of that crash's signal (`code`: -N for signal N, as
-// meson logs it; any failure when the runner does not say which).
+// A program that crashed in a quarantined test, and died of that crash (`code`: -N for signal N, as meson
+// logs it; any failure when the runner does not say which): of its signal, or, when the crash was the last
+// thing it recorded, any way at all: a sanitizer's own handler, which runs after bstest's, ends the process
+// its own way (AddressSanitizer: exit code 1, or SIGABRT with abort_on_error=1).
 bool quarantined_crash(const ProgramRun& p, bool has_code, int code) {
   if (!p.crashed || p.crashed_quarantine.until.empty()) return false;
-  return !has_code || (code < 0 && p.crash_signal == detail::signal_name(-code));
+  if (!has_code || (code < 0 && p.crash_signal == detail::signal_name(-code))) return true;
+  return !p.finished && code != 0;
 }
 
 // A program of the suite whose journal ended its run normally and that exited with `code`, as its main
@@ -209,7 +212,7 @@ ExitAccount account_program(const CommandOutcome& c, const ProgramRun& p) {
     a.accounted = true;
     return a;
   }
-  if (c.signal != 0 && quarantined_crash(p, true, -c.signal)) {
+  if (int code = c.signal != 0 ? -c.signal : c.exit_code; code != 0 && quarantined_crash(p, true, code)) {
     a.accounted = a.quarantined_crash = true;
     return a;
   }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "journal/journal.hpp"
+#include "journal/ring.hpp"
 #include "record/json.hpp"
 #include "ship/ship_context.hpp"
 #include "stack/snapshot_join.hpp"
@@ -84,6 +85,7 @@ struct FollowedJournal {
   std::string base;  // the file name without ".journal"
   int cursor_fd = -1;
   JournalReader reader;
+  RingReader ring;  // the writer's ring, copied into the journal before each read
   Cursor cursor;
   Cursor saved;                // what the cursor file holds
   std::uint64_t read_off = 0;  // lines before this are routed (or passed by as delivered)

@@ -60,8 +60,8 @@ bool gzip_decompress(std::string_view in, std::string& out, std::size_t max_out 
 
 std::string user_agent();
 
-// POST of NDJSON records (one per line) to Better Stack Logs, gzip-compressed.
-HttpRequest logs_request(const LogsTarget& target, std::string_view ndjson);
+// POST of NDJSON records (one per line) to Better Stack Logs, gzip-compressed unless `gzip` is false.
+HttpRequest logs_request(const LogsTarget& target, std::string_view ndjson, bool gzip = true);
 // POST of one Sentry envelope to Better Stack Errors, gzip-compressed.
 HttpRequest envelope_request(const ErrorsTarget& target, std::string_view envelope);
 // GET (success) or POST with a plain-text body (failure) to the heartbeat URL. `exit_code` < 0 means

@@ -108,7 +108,7 @@ void JournalFollower::read_journal(FollowedJournal& j) {
   bool gone = j.writer_gone;
   // Records reach the journal file through the writer's ring: move the complete ones in first.
   std::string err;
-  if (!absorb_ring(j.path, gone, err)) ctx_.problem("journal", err);
+  if (!j.ring.absorb(j.path, gone, err)) ctx_.problem("journal", err);
   for (int rounds = 0; rounds < kReadsPerPass; ++rounds) {
     bool buffering = j.logs.pending_bytes() < kMaxPendingBytesPerJournal;
     // Over the memory cap, lines are only looked at (for run state), from where looking stopped.

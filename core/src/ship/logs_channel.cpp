@@ -41,7 +41,7 @@ LogsChannel::Batch LogsChannel::make_batch(FollowedJournal& j, std::size_t first
     b.bytes += len;
     ++b.n;
   }
-  b.request = logs_request(ctx_.cfg.logs, j.logs.slice(first, b.bytes));
+  b.request = logs_request(ctx_.cfg.logs, j.logs.slice(first, b.bytes), gzip_);
   return b;
 }
 
@@ -91,6 +91,14 @@ void LogsChannel::take_answer(std::int64_t deadline) {
   on_wire_ = Batch{};
   HttpResponse resp = sender_.take(&b.request);
   FollowedJournal& j = *b.journal;
+  if (gzip_ && (resp.status == 406 || resp.status == 415)) {
+    // Better Stack documents no Content-Encoding for Logs: a server that refuses gzip gets this batch
+    // again uncompressed on the next pass, and every batch after it. Nothing is set aside for it.
+    gzip_ = false;
+    ahead_ = Batch{};
+    ctx_.problem(kChannel, "HTTP " + std::to_string(resp.status) + " for a gzip body: sent uncompressed since");
+    return;
+  }
   Outcome o = classify_logs(resp, state_.attempt + 1, ctx_.random01(), wall_now().seconds);
   std::int64_t t = mono_now_ms();
   // Only an accepted or set-aside batch leaves its lines in place for the one compressed ahead.
@@ -168,7 +176,7 @@ void LogsChannel::send_too_large_note(std::string_view record, std::int64_t dead
   ++ctx_.stats.records_dropped;
   Buf note;
   write_record_dropped(note, Record(record).view("id"), event_of(record), record.size());
-  HttpResponse resp = ctx_.client().send(logs_request(ctx_.cfg.logs, note.view()), ctx_.request_timeout(deadline));
+  HttpResponse resp = ctx_.client().send(logs_request(ctx_.cfg.logs, note.view(), gzip_), ctx_.request_timeout(deadline));
   if (resp.status >= 200 && resp.status < 300) ++ctx_.stats.records_sent;
   ctx_.problem(kChannel, "a record too large to send was replaced by a note (HTTP 413)");
 }

@@ -5,8 +5,9 @@
 // The lines of the batch on the wire, then of the one compressed ahead, are the first ones of their
 // journal's LogQueue; they leave it (and the cursor moves past them) only once Better Stack took them.
 // Answers (ship/retry_policy.cpp): 413 halves the batches, and a single record refused alone several times
-// is replaced by a note (record_dropped); 406 sets the batch aside in <BSTEST_DIR>/rejected/; a bad token or
-// quota stops the channel for the run, with every record kept for `bstest flush`.
+// is replaced by a note (record_dropped); 406 or 415 for a gzip body sends it again uncompressed, and every
+// batch after it; 406 otherwise sets the batch aside in <BSTEST_DIR>/rejected/; a bad token or quota stops
+// the channel for the run, with every record kept for `bstest flush`.
 #pragma once
 
 #include "ship/async_sender.hpp"
@@ -66,6 +67,7 @@ class LogsChannel {
   ChannelState state_;
   std::size_t batch_limit_ = 0;  // records per batch (shrinks after 413)
   int refused_alone_ = 0;        // 413s in a row for a batch of one record
+  bool gzip_ = true;             // false once the server refused a gzip body (406, 415)
   AsyncSender sender_;
   Batch on_wire_;  // the batch sender_ is sending (journal == nullptr: none)
   Batch ahead_;    // the next one, compressed while on_wire_ is out

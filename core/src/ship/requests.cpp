@@ -1,17 +1,59 @@
 // The three endpoints' requests, as data; and gzip.
+//
+// gzip is libdeflate's when the build found it (about 1.6x faster than zlib at level 1 on our NDJSON
+// batches, for the same size within a few percent), zlib's otherwise. Level 1: a batch of log records
+// shrinks more than 10x already, and higher levels cost several times the CPU for little more.
 #include <bstest/version.hpp>
 
 #include "record/limits.hpp"
 #include "ship/http.hpp"
 
+#if BSTEST_HAVE_LIBDEFLATE
+#include <libdeflate.h>
+#endif
 #include <zlib.h>
 
 #include <cstring>
+#include <memory>
 
 namespace bstest::detail {
 
 std::string user_agent() { return std::string("bstest/") + BSTEST_VERSION; }
 
+#if BSTEST_HAVE_LIBDEFLATE
+namespace {
+
+struct FreeCompressor {
+  void operator()(libdeflate_compressor* c) const noexcept { libdeflate_free_compressor(c); }
+};
+
+// One compressor per thread and level, kept: allocating one costs about as much as compressing a small batch.
+libdeflate_compressor* compressor(int level) {
+  thread_local std::unique_ptr<libdeflate_compressor, FreeCompressor> c;
+  thread_local int c_level = -1;
+  if (c == nullptr || c_level != level) {
+    c.reset(libdeflate_alloc_compressor(level));
+    c_level = c != nullptr ? level : -1;
+  }
+  return c.get();
+}
+
+}  // namespace
+
+bool gzip_compress(std::string_view in, std::string& out, int level) {
+  libdeflate_compressor* c = compressor(level);
+  if (c == nullptr) return false;
+  // Compressed into a buffer kept for the thread (grown, never cleared: the bound is far above what a
+  // batch of records compresses to), then only what came out is copied.
+  thread_local std::string scratch;
+  std::size_t bound = libdeflate_gzip_compress_bound(c, in.size());
+  if (scratch.size() < bound) scratch.resize(bound);
+  std::size_t produced = libdeflate_gzip_compress(c, in.data(), in.size(), scratch.data(), scratch.size());
+  if (produced == 0) return false;
+  out.append(scratch.data(), produced);
+  return true;
+}
+#else
 bool gzip_compress(std::string_view in, std::string& out, int level) {
   z_stream zs{};
   if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
@@ -31,6 +73,7 @@ bool gzip_compress(std::string_view in, std::string& out, int level) {
   out.resize(start + produced);
   return true;
 }
+#endif
 
 bool gzip_decompress(std::string_view in, std::string& out, std::size_t max_out) {
   z_stream zs{};
@@ -57,7 +100,7 @@ bool gzip_decompress(std::string_view in, std::string& out, std::size_t max_out)
   return rc == Z_STREAM_END;
 }
 
-HttpRequest logs_request(const LogsTarget& target, std::string_view ndjson) {
+HttpRequest logs_request(const LogsTarget& target, std::string_view ndjson, bool gzip) {
   HttpRequest r;
   r.url = target.url;
   r.headers = {
@@ -66,7 +109,7 @@ HttpRequest logs_request(const LogsTarget& target, std::string_view ndjson) {
       {"Content-Encoding", "gzip"},
       {"User-Agent", user_agent()},
   };
-  if (!gzip_compress(ndjson, r.body)) {
+  if (!gzip || !gzip_compress(ndjson, r.body)) {
     r.body.assign(ndjson.data(), ndjson.size());
     r.headers.erase(r.headers.begin() + 2);
   }
