@@ -477,11 +477,28 @@ class Bench:
             for name, prog in progs.items():
                 out = subprocess.run([prog], capture_output=True, text=True, env=clean_env(), check=False).stdout
                 res[name] += [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+        # From a segfault in a test to the process's death, without and with bstest (its crash handler writes
+        # the stack snapshot and the crash record, then hands the fault on).
+        death = self.prog("crash-to-death")
+        if death:
+            res["crash-to-death"] = []
+            for i in range(self.args.runs):
+                d = self.fresh("crash-to-death")
+                out = subprocess.run([death, "--dir", d, "--runs", "30"], capture_output=True, text=True,
+                                     env=clean_env(), check=False).stdout
+                res["crash-to-death"] += [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+                rmtree(d)
+        else:
+            self.note("stack cost: crash-to-death not built")
         self.results["stack_cost"] = res
         note = [r for r in res["throw-cost-bstest"] if "ns_per_note_throw_stack" in r]
         crash = res["crash-stack-cost"]
         say(f"  throw stack copy {median([r['ns_per_note_throw_stack'] for r in note]):.1f} ns; crash snapshot "
             f"{median([r['ns_per_capture'] for r in crash]) / 1e3:.1f} us")
+        for child in ("bare", "bstest"):
+            ms = [r["ms_to_death"] for r in res.get("crash-to-death", []) if r.get("child") == child]
+            if ms:
+                say(f"  crash to death, {child}: {median(ms):.2f} ms")
 
     # --- the shipper's throughput ------------------------------------------------------------------------
 
@@ -768,15 +785,20 @@ def verdict(ok):
 
 
 def stack_cost_lines(L, sc):
-    def col(name, key):
-        return [r[key] for r in sc[name] if key in r]
+    def col(name, key, child=None):
+        return [r[key] for r in sc.get(name, []) if key in r and (child is None or r.get("child") == child)]
     L.append("## What stacks cost")
     L.append("")
     L.append("throw-cost-* run one GoogleTest test of 1,000,000 `EXPECT_THROW`s three calls deep in 20 rounds (the "
              "fastest round counts); throw-cost-bstest alternates rounds with throw stacks on and off, then times "
              "the stack copy alone (`note_throw_stack()`, from the same depth). crash-stack-cost raises a signal "
              "2,000 times from three calls deep, its handler taking the crash's snapshot (registers, up to 32 KiB "
-             "of stack, the modules with their build-ids), against an empty handler.")
+             "of stack, the modules with their build-ids), against an empty handler. crash-to-death runs a program "
+             "that segfaults three calls deep inside a test, 30 times per round, without bstest and with a Session "
+             "(no network: its handler writes the snapshot and the crash record into the journal, then hands the "
+             "fault on), and takes the time from just before the fault to the parent reaping the dead child (core "
+             "dumps off). The per-throw cost added is `a throw, throw stacks on` minus `GoogleTest alone`; the "
+             "goal is under 1 µs.")
     L.append("")
     L.append("| measure | median | range |")
     L.append("|---|---|---|")
@@ -787,10 +809,20 @@ def stack_cost_lines(L, sc):
             ("the stack copy of a throw alone, ns", col("throw-cost-bstest", "ns_per_note_throw_stack")),
             ("a crash's stack snapshot in its signal handler, µs",
              [x / 1e3 for x in col("crash-stack-cost", "ns_per_capture")]),
-            ("an empty signal handler, µs", [x / 1e3 for x in col("crash-stack-cost", "ns_per_empty_handler")])]
+            ("an empty signal handler, µs", [x / 1e3 for x in col("crash-stack-cost", "ns_per_empty_handler")]),
+            ("from a crash to the process's death, without bstest, µs",
+             [x * 1e3 for x in col("crash-to-death", "ms_to_death", "bare")]),
+            ("from a crash to the process's death, with bstest, µs",
+             [x * 1e3 for x in col("crash-to-death", "ms_to_death", "bstest")])]
     for label, xs in rows:
         if xs:
             L.append(f"| {label} | {median(xs):.1f} | {fmt_range(xs, '{:.1f}')} |")
+    on, bare = col("throw-cost-bstest", "ns_per_throw"), col("throw-cost-bare", "ns_per_throw")
+    if on and bare:
+        added = median(on) - median(bare)
+        L.append("")
+        L.append(f"Added per throw by throw stacks and the interposition: {added:.0f} ns (goal: under 1 µs, "
+                 f"{verdict(added < 1000)}).")
     L.append("")
 
 

@@ -69,6 +69,7 @@ int cmd_flush(const Args& args) {
   ProgressLine progress("bstest flush");
   progress.start();
   opt.progress = [&progress](const ShipStats& s) { progress.update(s); };
+  opt.symbolizer = stack_symbolizer();
   ShipStats stats = ship(cfg, opt);
   progress.finish();
   std::fprintf(stderr, "%s\n", ship_summary_line(stats, cfg).c_str());

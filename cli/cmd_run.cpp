@@ -210,6 +210,7 @@ class LiveShipper {
     opt_.drain_deadline_ms = o.deadline_ms;
     if (!o.quiet) opt_.progress = [&progress](const ShipStats& st) { progress.update(st); };
     opt_.signal_of = [this](long p) { return p == ended_pid_.load() ? ended_signal_.load() : 0; };
+    opt_.symbolizer = stack_symbolizer();
     thread_ = std::thread([this, &cfg] { stats_ = ship(cfg, opt_); });
   }
   ~LiveShipper() {

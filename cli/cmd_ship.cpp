@@ -3,11 +3,14 @@
 #include <bstest/config.hpp>
 #include "ship/ship.hpp"
 
+#include "base/process.hpp"
 #include "commands.hpp"
+#include "journal/journal_files.hpp"
 
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace bstest::cli {
@@ -22,10 +25,29 @@ const char* const kShipHelp =
     "  --deadline-ms N   once nothing more is written, keep trying for at most N ms\n"
     "                    (default BSTEST_FLUSH_TIMEOUT_MS, 5000)\n"
     "  --companion       started by a test program: follow run ID until the program closes --wake-fd,\n"
-    "                    then write the summary line to --notify-fd\n"
+    "                    then write the summary line to --notify-fd; with --owner-pid, then wait for that\n"
+    "                    program to end (at most 10 s) and send what it wrote after its run (a crash in a\n"
+    "                    static destructor)\n"
     "\n"
     "Exit code: 0 when everything was delivered, 1 when something is left (kept for `bstest flush`), 2 for a\n"
     "usage error.\n";
+
+namespace {
+
+constexpr int kOwnerExitWaitMs = 10000;
+
+// Waits until process `pid` is gone (or a zombie), at most `max_ms`; false when it still runs then.
+bool wait_until_gone(int pid, int max_ms) {
+  for (int waited = 0; waited < max_ms; waited += 20) {
+    std::string stat = detail::read_file_text("/proc/" + std::to_string(pid) + "/stat");
+    std::size_t at = stat.rfind(") ");
+    if (stat.empty() || (at != std::string::npos && at + 2 < stat.size() && stat[at + 2] == 'Z')) return true;
+    ::usleep(20000);
+  }
+  return false;
+}
+
+}  // namespace
 
 int cmd_ship(const Args& args) {
   Config cfg = Config::from_env();
@@ -33,6 +55,7 @@ int cmd_ship(const Args& args) {
   int deadline = cfg.flush_timeout_ms;
   int wake_fd = -1;
   int notify_fd = -1;
+  int owner_pid = 0;
   bool companion = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -57,14 +80,14 @@ int cmd_ship(const Args& args) {
       opt.follow = true;
     } else if (a == "--companion") {
       companion = true;
-    } else if (a == "--deadline-ms" || a == "--wake-fd" || a == "--notify-fd") {
+    } else if (a == "--deadline-ms" || a == "--wake-fd" || a == "--notify-fd" || a == "--owner-pid") {
       if (!value(v)) return kUsage;
       int n = 0;
       if (!parse_int(v, n)) {
         error("ship", a + " needs a whole number, got '" + v + "'");
         return kUsage;
       }
-      (a == "--deadline-ms" ? deadline : a == "--wake-fd" ? wake_fd : notify_fd) = n;
+      (a == "--deadline-ms" ? deadline : a == "--wake-fd" ? wake_fd : a == "--notify-fd" ? notify_fd : owner_pid) = n;
     } else {
       error("ship", "unknown option '" + a + "' (see bstest ship --help)");
       return kUsage;
@@ -92,7 +115,10 @@ int cmd_ship(const Args& args) {
       };
     }
   }
+  opt.symbolizer = stack_symbolizer();
   ShipStats stats = ship(cfg, opt);
+  // The journals there are now: one that appears once the program is gone was written after its run.
+  std::vector<std::string> before = detail::list_journals(cfg.dir, opt.run_id);
   std::string line = ship_summary_line(stats, cfg) + "\n";
   if (notify_fd >= 0) {
     ssize_t rc = ::write(notify_fd, line.data(), line.size());
@@ -100,6 +126,22 @@ int cmd_ship(const Args& args) {
     ::close(notify_fd);
   } else {
     std::fputs(line.c_str(), stderr);
+  }
+  // The program goes on to its static destructors and exit handlers: what one of them leaves when it
+  // crashes (a journal of its own, see journal/crash_handler.hpp) is sent once the program is gone.
+  // Only those: the others are left as they are (a `bstest flush` may be about to take them).
+  if (companion && owner_pid > 0 && wait_until_gone(owner_pid, kOwnerExitWaitMs)) {
+    for (const auto& name : detail::list_journals(cfg.dir, opt.run_id)) {
+      if (std::find(before.begin(), before.end(), name) != before.end()) continue;
+      ShipOptions late;
+      late.dir = opt.dir;
+      late.run_id = std::string(detail::journal_base(name));  // this journal alone
+      late.drain_deadline_ms = deadline;
+      late.symbolizer = opt.symbolizer;
+      ShipStats s = ship(cfg, late);
+      stats.records_pending += s.records_pending;
+      stats.errors_pending += s.errors_pending;
+    }
   }
   return stats.complete() ? kOk : kFailed;
 }

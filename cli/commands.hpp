@@ -75,6 +75,9 @@ class ProgressLine {
 bool send_heartbeat(const Config& config, bool success, int exit_code, const std::string& body, int deadline_ms,
                     ShipStats& stats, std::string& error);
 
+// How this program names stacks: what ShipOptions::symbolizer of each command that ships points to.
+const detail::stack::Symbolizer* stack_symbolizer();
+
 // Prints "bstest <cmd>: <message>" on stderr.
 void error(const std::string& cmd, const std::string& message);
 // Parses a whole non-negative number; false when `text` is not one.

@@ -90,7 +90,13 @@ TEST_F(Catch2Errors, ExceptionEventsHaveTheDemangledTypeAndWhat) {
   std::size_t n = typed.size("exception.values.0.stacktrace.frames");
   ASSERT_GE(n, 2u);
   std::string last = "exception.values.0.stacktrace.frames." + std::to_string(n - 1) + ".";
-  EXPECT_EQ(typed.str(last + "package"), "catch2_errors_fixture") << "thrown in the test program";
+  EXPECT_EQ(typed.str(last + "package"), fixture_main) << "thrown in the test program";
+  EXPECT_TRUE(typed.boolean(last + "in_app"));
+  // The function TEST_CASE defines: C_A_T_C_H_T_E_S_T_<n>() (v2), CATCH2_INTERNAL_TEST_<n>() (v3).
+  std::string thrower = typed.str(last + "function");
+  EXPECT_TRUE(thrower.find("C_A_T_C_H_T_E_S_T") != std::string::npos ||
+              thrower.find("CATCH2_INTERNAL_TEST") != std::string::npos)
+      << thrower;
   EXPECT_EQ(typed.str(last + "instruction_addr").rfind("0x", 0), 0u);
 
   ASSERT_EQ(ev["throws after a failed check"].size(), 1u) << "a failed check came first: still an exception event";

@@ -224,6 +224,10 @@ TEST_F(Cli, AKilledProgramIsNamedWithItsSignalAndItsTest) {
   EXPECT_EQ(crashed[0].str("crash.signal"), "SIGKILL");
   EXPECT_EQ(crashed[0].num("crash.signo"), SIGKILL);
   EXPECT_NE(crashed[0].str("message").find("killed by SIGKILL"), std::string::npos) << crashed[0].str("message");
+  // No stack, and why: no handler sees SIGKILL.
+  const std::string no_stack = "no stack: SIGKILL cannot be caught, so the program could not keep one";
+  EXPECT_EQ(crashed[0].str("crash.stack_note"), no_stack);
+  EXPECT_FALSE(crashed[0].has("crash.frames"));
   ASSERT_TRUE(server.wait_for_envelopes(1, 5000)) << err;
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ASSERT_EQ(server.envelopes().size(), 1u) << err;
@@ -232,6 +236,9 @@ TEST_F(Cli, AKilledProgramIsNamedWithItsSignalAndItsTest) {
   EXPECT_EQ(ev.str("transaction"), "Crash.sleep");
   EXPECT_EQ(ev.str("exception.values.0.type"), "SIGKILL");
   EXPECT_EQ(ev.num("exception.values.0.mechanism.meta.signal.number"), SIGKILL);
+  EXPECT_EQ(ev.str("extra.stack_note"), no_stack);
+  EXPECT_FALSE(ev.has("exception.values.0.stacktrace"));
+  EXPECT_FALSE(ev.has("exception.values.0.mechanism.synthetic")) << "no frames: titled by its type and value";
 }
 
 TEST_F(Cli, SetUpFailuresAreInTheBodyAndTheTable) {

@@ -113,8 +113,20 @@ TEST_F(Errors, FlakyTestsAreReRunAndReportedOnceAsWarnings) {
   EXPECT_NE(value.find("Flaky.PassesOnSecondAttempt failed on attempt 1 and then passed"), std::string::npos) << value;
   EXPECT_NE(value.find("fixture_suite.cpp:"), std::string::npos) << value;
   EXPECT_NE(value.find("the network was slow"), std::string::npos) << value;
-  EXPECT_EQ(f.size("exception.values.0.stacktrace.frames"), 2u) << "the test's definition and the failing assertion";
-  EXPECT_EQ(f.str("exception.values.0.stacktrace.frames.0.function"), "Flaky.PassesOnSecondAttempt");
+  // Titled by its type and value: no synthetic flag, no placeholder frames (an assertion has no stack).
+  EXPECT_FALSE(f.has("exception.values.0.mechanism.synthetic"));
+  EXPECT_FALSE(f.has("exception.values.0.stacktrace")) << "frames are real or absent";
+  EXPECT_TRUE(f.boolean("exception.values.0.mechanism.handled"));
+  // The failed attempt's assertion is a breadcrumb: file, line, message.
+  ASSERT_EQ(f.size("breadcrumbs.values"), 1u);
+  EXPECT_EQ(f.str("breadcrumbs.values.0.category"), "assertion");
+  EXPECT_EQ(f.str("breadcrumbs.values.0.level"), "error");
+  EXPECT_EQ(f.num("breadcrumbs.values.0.data.attempt"), 1);
+  EXPECT_EQ(f.str("breadcrumbs.values.0.data.file").substr(f.str("breadcrumbs.values.0.data.file").rfind('/') + 1),
+            "fixture_suite.cpp");
+  EXPECT_GT(f.num("breadcrumbs.values.0.data.line"), 0);
+  EXPECT_NE(f.str("breadcrumbs.values.0.message").find("the network was slow"), std::string::npos)
+      << f.str("breadcrumbs.values.0.message");
   EXPECT_EQ(f.size("fingerprint"), 5u);
   EXPECT_EQ(f.str("fingerprint.1"), "flaky");
   EXPECT_EQ(f.str("fingerprint.2"), "googletest");
@@ -302,23 +314,38 @@ TEST_F(Errors, ExceptionEventsCarryTheTypeWhatAndThrowSite) {
   EXPECT_EQ(a.str("exception.values.0.type"), "std::invalid_argument");
   EXPECT_EQ(a.str("exception.values.0.value"), "bad input 7");
   EXPECT_EQ(a.str("fingerprint.1"), "exception");
-  // Frames oldest first: the test, then where the exception was thrown (inside the test program).
+  // Where it was thrown, named by bstest: the innermost frame is the test body's throw (in the program), and
+  // no placeholder frame stands for the test.
   std::size_t n = a.size("exception.values.0.stacktrace.frames");
-  ASSERT_EQ(n, 2u);
-  EXPECT_EQ(a.str("exception.values.0.stacktrace.frames.0.function"), "Exception.AfterAFailedAssertion");
-  std::string at = "exception.values.0.stacktrace.frames.1.";
-  EXPECT_EQ(a.str(at + "package"), "gtest_errors_fixture");
+  ASSERT_GE(n, 3u);
+  std::string at = "exception.values.0.stacktrace.frames." + std::to_string(n - 1) + ".";
+  EXPECT_EQ(a.str(at + "function"), "Exception_AfterAFailedAssertion_Test::TestBody()");
+  EXPECT_EQ(a.str(at + "filename").substr(a.str(at + "filename").rfind('/') + 1), "errors_fixture.cpp");
+  EXPECT_GT(a.num(at + "lineno"), 0);
+  EXPECT_EQ(a.str(at + "package"), errors_fixture);
   EXPECT_EQ(a.str(at + "instruction_addr").rfind("0x", 0), 0u);
   EXPECT_TRUE(a.boolean(at + "in_app"));
+  EXPECT_FALSE(a.boolean("exception.values.0.stacktrace.frames.0.in_app")) << "the outermost: the C runtime's start";
 
   ASSERT_EQ(ev["Exception.FromTheStandardLibrary"].size(), 1u);
   const Json& b = ev["Exception.FromTheStandardLibrary"][0];
   EXPECT_EQ(b.str("exception.values.0.type"), "std::out_of_range");
   EXPECT_FALSE(b.str("exception.values.0.value").empty());
   EXPECT_EQ(b.str("exception.values.0.value").find("C++ exception"), std::string::npos);
-  ASSERT_EQ(b.size("exception.values.0.stacktrace.frames"), 2u);
-  EXPECT_NE(b.str(at + "package"), "gtest_errors_fixture") << "thrown inside the C++ library";
+  n = b.size("exception.values.0.stacktrace.frames");
+  ASSERT_GE(n, 3u);
+  at = "exception.values.0.stacktrace.frames." + std::to_string(n - 1) + ".";
+  EXPECT_NE(b.str(at + "package"), errors_fixture) << "thrown inside the C++ library";
   EXPECT_FALSE(b.boolean(at + "in_app"));
+  // Its caller in the program is the test's own code.
+  bool body = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string f = "exception.values.0.stacktrace.frames." + std::to_string(i) + ".";
+    if (b.str(f + "function") != "Exception_FromTheStandardLibrary_Test::TestBody()") continue;
+    body = true;
+    EXPECT_TRUE(b.boolean(f + "in_app"));
+  }
+  EXPECT_TRUE(body);
 }
 
 // std::terminate (an exception nobody caught, here on a worker thread): a crash named by the exception.

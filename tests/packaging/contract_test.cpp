@@ -1,8 +1,8 @@
 // What users build on, checked against what real programs send:
 //   Programs.EveryFieldOfTheRecordsIsDocumented   session_driver, the GoogleTest and Catch2 fixture suites
-//       (alone, and under `bstest run` with re-runs, in a GitHub Actions job, as a shard), a crash, a run whose
-//       filter matches nothing, a record too large for Better Stack, a quarantine file (a quarantined failure and
-//       its verdict, an entry that has ended, stale entries): every key path of every record that
+//       (alone, and under `bstest run` with re-runs, in a GitHub Actions job, as a shard), a crash, a hang, a run
+//       whose filter matches nothing, a record too large for Better Stack, a quarantine file (a quarantined
+//       failure and its verdict, an entry that has ended, stale entries): every key path of every record that
 //       reaches the local Better Stack server must be documented in docs/records.md (arrays as `name[]`), and
 //       the fields of "Fields every record has" must be on every record of the run in CI (but where the
 //       table says "Absent on `event`")
@@ -165,9 +165,24 @@ TEST_F(Programs, EveryFieldOfTheRecordsIsDocumented) {
   FakeBetterStack strict(small);
   run_against(strict, {driver, "nasty"});
 
+  // A test that hangs (it waits until it is killed, here by the time-out): test_hanging while it runs.
+  FakeBetterStack hang;
+  {
+    RunSpec spec;
+    spec.argv = {driver, "crash", "sleep"};
+    spec.cwd = dir.path();
+    spec.env = hang.env();
+    spec.env.insert(spec.env.end(), {{"BSTEST_DIR", dir / "journal"}, {"BSTEST_SHIPPER", bstest},
+                                     {"BSTEST_FLUSH_INTERVAL_MS", "100"}, {"BSTEST_HANG_AFTER_MS", "500"}});
+    spec.timeout_ms = 8000;
+    run(spec);
+    EXPECT_TRUE(arrives(hang, "test_hanging"));
+  }
+
   Paths paths;
   add_paths(server, paths);
   add_paths(crash, paths);
+  add_paths(hang, paths);
   add_paths(ci, paths);
   add_paths(strict, paths);
   add_paths(quarantine, paths);

@@ -5,7 +5,7 @@
 //   - Stacks.CrashInThread: the segfault in a thread the test started;
 //   - Stacks.Throw: an exception escapes the test (a listener writes the snapshot from GoogleTest's catch);
 //   - Stacks.Hang: waits for ever (saying "READY <pid>" just before), with two worker threads waiting too.
-#include "stack_fixture_calls.hpp"
+#include "stack_fixture_capture.hpp"
 
 #include <gtest/gtest.h>
 

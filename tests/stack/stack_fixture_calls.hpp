@@ -1,20 +1,12 @@
-// The calls of the stack fixtures (stack_fixture.cpp for GoogleTest, stack_fixture_catch2.cpp for Catch2):
-// each test body calls rebuild(), which calls corrupt_index(), which crashes, throws or hangs. Included by
-// one file of each fixture program. The lines the tests check are marked `STACK-LINE: <name>`.
-//
-// The fixture takes its own stacks the way bstest's handlers do (stack/capture.hpp), into the file
-// $STACK_OUT: its own SIGSEGV handler writes the crash snapshot, then hands the fault on (the previous
-// handler, AddressSanitizer's under ASan, sees it as if we were not there); throw stacks are on, and the
-// framework's listener writes the throw snapshot when the exception escapes. $STACK_TRACER names a process
-// that may ptrace it (prctl PR_SET_PTRACER); $STACK_NOT_DUMPABLE=1 makes it not dumpable.
+// The calls of the stack fixtures: each test body calls rebuild(), which calls corrupt_index(), which crashes,
+// throws or hangs. Included by one file of each fixture program: stack_fixture.cpp and
+// stack_fixture_catch2.cpp (which take their stacks themselves, stack_fixture_capture.hpp), and
+// stack_pipeline_gtest.cpp and stack_pipeline_catch2.cpp (which report to bstest). The lines the tests
+// check are marked `STACK-LINE: <name>`.
 #pragma once
 
-#include "stack/capture.hpp"
-
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
-#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -25,33 +17,7 @@
 #include <string>
 #include <thread>
 
-namespace stack = bstest::detail::stack;
-
 namespace {
-
-int g_out = -1;
-struct sigaction g_previous;
-char g_line[stack::kCrashLineCapacity];
-
-void on_segv(int signo, siginfo_t*, void* ucontext) {
-  std::size_t n = stack::write_crash_stack(g_line, sizeof g_line, signo, ucontext);
-  if (n > 0 && g_out >= 0 && ::write(g_out, g_line, n) != static_cast<ssize_t>(n)) ::_exit(3);
-  // Return with the previous disposition back: the instruction faults again and it sees the true fault.
-  ::sigaction(signo, &g_previous, nullptr);
-}
-
-void install_handler() {
-  static char alt[64 << 10];
-  stack_t ss{};
-  ss.ss_sp = alt;
-  ss.ss_size = sizeof alt;
-  ::sigaltstack(&ss, nullptr);
-  struct sigaction sa {};
-  sa.sa_sigaction = on_segv;
-  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-  sigemptyset(&sa.sa_mask);
-  ::sigaction(SIGSEGV, &sa, &g_previous);
-}
 
 class IndexCorrupted : public std::runtime_error {
  public:
@@ -69,6 +35,7 @@ struct Index {
 
 std::mutex g_mu;
 std::condition_variable g_rows;
+bool g_stopped = false;  // under g_mu
 
 __attribute__((noinline)) void corrupt_index(Index& index, Mode mode) {
   ++index.rebuilds;
@@ -80,7 +47,10 @@ __attribute__((noinline)) void corrupt_index(Index& index, Mode mode) {
   } else {
     std::printf("READY %d\n", static_cast<int>(::getpid()));
     std::fflush(stdout);
-    for (;;) ::usleep(10000);  // STACK-LINE: hang
+    // Until the file $STACK_RELEASE names exists (for ever without it).
+    const char* release = std::getenv("STACK_RELEASE");
+    struct stat st {};
+    while (release == nullptr || ::stat(release, &st) != 0) ::usleep(10000);  // STACK-LINE: hang
   }
   asm volatile("" ::: "memory");
 }
@@ -100,18 +70,10 @@ __attribute__((noinline)) int grow_stack(int depth) {
 
 __attribute__((noinline)) void worker_waits_for_rows() {
   std::unique_lock<std::mutex> lock(g_mu);
-  g_rows.wait(lock, [] { return false; });  // STACK-LINE: worker
+  g_rows.wait(lock, [] { return g_stopped; });  // STACK-LINE: worker
 }
 
-// Writes the calling thread's last throw snapshot to $STACK_OUT (from the framework's catch block).
-void write_throw_stack() {
-  std::string line = stack::throw_stack_line();
-  if (!line.empty() && g_out >= 0 && ::write(g_out, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    std::fprintf(stderr, "stack_fixture: cannot write the throw stack\n");
-  }
-}
-
-// Two workers waiting for ever, named (the hang itself says READY on stdout, three calls deep).
+// Two workers waiting until the test ends, named (the hang itself says READY on stdout, three calls deep).
 struct Workers {
   std::thread a{worker_waits_for_rows};
   std::thread b{worker_waits_for_rows};
@@ -120,18 +82,14 @@ struct Workers {
     ::pthread_setname_np(b.native_handle(), "index-worker");
   }
   ~Workers() {
+    {
+      std::lock_guard<std::mutex> lock(g_mu);
+      g_stopped = true;
+    }
+    g_rows.notify_all();
     a.join();
     b.join();
   }
 };
-
-// What main does before the tests run.
-void set_up_fixture() {
-  if (const char* out = std::getenv("STACK_OUT")) g_out = ::open(out, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (const char* tracer = std::getenv("STACK_TRACER")) stack::allow_tracer(static_cast<pid_t>(std::atol(tracer)));
-  if (const char* v = std::getenv("STACK_NOT_DUMPABLE"); v != nullptr && v[0] == '1') ::prctl(PR_SET_DUMPABLE, 0);
-  install_handler();
-  stack::enable_throw_stacks(true);
-}
 
 }  // namespace

@@ -1,7 +1,7 @@
 // The Catch2 (v2 and v3) twin of stack_fixture.cpp: test cases that crash, throw and hang three calls deep
 // (the test case's function -> rebuild() -> corrupt_index(), stack_fixture_calls.hpp). Hidden: each runs only
 // when selected by name ("crash", "overflow", "throw", "hang").
-#include "stack_fixture_calls.hpp"
+#include "stack_fixture_capture.hpp"
 
 #if BSTEST_CATCH2_MAJOR == 2
 #define CATCH_CONFIG_RUNNER

@@ -29,7 +29,8 @@ std::string PrintToString(const FixtureProgram& f) { return f.framework; }
 
 int fixture_line(const std::string& name) {
   std::string dir = build_path("BSTEST_TEST_STACK_SOURCES");
-  for (const char* file : {"stack_fixture_calls.hpp", "stack_fixture.cpp", "stack_fixture_catch2.cpp"}) {
+  for (const char* file : {"stack_fixture_calls.hpp", "stack_fixture.cpp", "stack_fixture_catch2.cpp",
+                           "stack_pipeline_gtest.cpp", "stack_pipeline_catch2.cpp"}) {
     std::istringstream in(read_file(dir + "/" + file));
     std::string line;
     for (int n = 1; std::getline(in, line); ++n) {

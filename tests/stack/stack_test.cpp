@@ -82,7 +82,7 @@ TEST(CrashStack, SentryOrderIsOutermostFirst) {
   detail::ErrorEvent e;
   e.kind = detail::ErrorKind::crash;
   e.full_name = "Stacks.Crash";
-  e.frames = stack::event_frames(s);
+  e.stack = stack::event_stack(s);
   Json j(detail::sentry_event_json(e));
   ASSERT_TRUE(j.ok());
   const rapidjson::Value& frames = j.doc()["exception"]["values"][0]["stacktrace"]["frames"];
@@ -98,7 +98,9 @@ TEST(CrashStack, SentryOrderIsOutermostFirst) {
   EXPECT_EQ(std::string(last["instruction_addr"].GetString()).rfind("0x", 0), 0u);
   EXPECT_NE(std::string(frames[n - 2]["function"].GetString()).find("rebuild("), std::string::npos);
   EXPECT_EQ(std::string(frames[n - 3]["function"].GetString()), "Stacks_Crash_Test::TestBody()");
-  EXPECT_FALSE(frames[1]["in_app"].GetBool()) << "the outermost frame of the stack is the C runtime's start";
+  EXPECT_FALSE(frames[0]["in_app"].GetBool()) << "the outermost frame of the stack is the C runtime's start";
+  EXPECT_TRUE(j.doc()["exception"]["values"][0]["mechanism"]["synthetic"].GetBool())
+      << "a crash with real frames is titled by its innermost in-app frame";
 
   std::string text = stack::stack_text(s, 4096);
   EXPECT_NE(text.substr(0, text.find('\n')).find("corrupt_index("), std::string::npos) << text;

@@ -180,7 +180,14 @@ std::vector<std::string> every_record() {
   crash.failures = {failures.view(), &failure_ends, 3};
   crash.exception_type = "std::runtime_error";
   crash.exception_what = "boom";
-  write_run_crashed(ctx, out, crash);
+  crash.after_run = true;
+  Buf crashed;
+  write_run_crashed(ctx, crashed, crash);
+  // Where it crashed, as the shipper completes the record once the bstest program named its stack.
+  StackText where{{"corrupt_index(Index&) (math_test.cc:31)", "Math_Add_Test::TestBody() (math_test.cc:44)"},
+                  "corrupt_index(Index&) (math_test.cc:31)",
+                  "no debug information in libindex.so"};
+  out.put(crash_record_with_stack(crashed.view(), where));
   EndedFacts ended;
   ended.journal_id = "0123456789ab";
   ended.run_json = "{\"id\":\"r\"}";
@@ -189,6 +196,27 @@ std::vector<std::string> every_record() {
   ended.full_name = "Math.Add/3";
   ended.signo = 9;
   write_run_ended(out, ended);
+
+  // A hung test: more threads than fit in one record (the deep ones are left out), and why some frames
+  // have no names.
+  std::vector<HangThread> threads(8);
+  for (std::size_t i = 0; i < threads.size(); ++i) {
+    threads[i].tid = 48211 + static_cast<long>(i);
+    threads[i].name = i == 0 ? "math_test" : "worker";
+    threads[i].frames.assign(200, "(anonymous namespace)::recurse(int) (math_test.cc:60)");
+  }
+  HangFacts hang;
+  hang.id = "0123456789ab-2-hanging";
+  hang.run_json = "{\"id\":\"r\"}";
+  hang.ci_json = "{\"provider\":\"github\"}";
+  hang.test_members = identity.view();
+  hang.full_name = "Math.Add/3";
+  hang.after_ms = 600000;
+  hang.running_ms = 600012;
+  hang.threads = &threads;
+  hang.where = "(anonymous namespace)::recurse(int) (math_test.cc:60)";
+  hang.note = "no debug information in libc.so.6";
+  write_test_hanging(out, hang);
 
   Counts counts;
   counts.total = 3;

@@ -64,6 +64,8 @@ struct Config {
   std::string ca_bundle;                  // BSTEST_CA_BUNDLE: PEM file of trusted CAs (default: system store)
   int retries = 2;                        // BSTEST_RETRIES: re-runs of a failed test (0 = off)
   int rerun_timeout_ms = kDefaultRerunTimeoutMs;  // BSTEST_RERUN_TIMEOUT_MS: time limit of one re-run (0 = none)
+  int hang_after_ms = 600000;             // BSTEST_HANG_AFTER_MS: a test running longer is reported as hanging,
+                                          // with every thread's stack (0 = never); it is never stopped
   bool flaky_fails = false;               // BSTEST_FLAKY_FAILS=1: flaky tests fail the run
   bool heartbeat_on_failure = true;       // BSTEST_HEARTBEAT_ON_FAILURE=none: no ping when the suite failed
   std::string environment;                // BSTEST_ENVIRONMENT (default: nightly / ci / local)

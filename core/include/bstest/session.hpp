@@ -59,6 +59,14 @@ struct QuarantineInfo {
   std::string until;  // "YYYY-MM-DD": the entry applies before that day; "" when the test is not quarantined
 };
 
+// One failure as error events list it: each failed attempt's failures are the breadcrumbs of a flaky test's
+// event.
+struct FailureNote {
+  std::string file;     // empty when unknown
+  int line = -1;
+  std::string message;  // its first 1000 bytes, secrets redacted
+};
+
 // A test that failed, as kept for re-runs and reports.
 struct FailedTest {
   std::string suite;
@@ -73,6 +81,7 @@ struct FailedTest {
   std::string first_failure_message; // the first 2000 bytes, secrets redacted
   std::string exception_type;       // when the failure was an uncaught exception of a known type
   std::vector<std::string> tags;    // Catch2's tags, as the test's records list them
+  std::vector<FailureNote> failures;  // its first failures (at most 10), allowed ones left out
   QuarantineInfo quarantine;        // the entry that quarantined it in this run, if one did
 
   bool quarantined() const noexcept { return !quarantine.until.empty(); }
@@ -96,6 +105,10 @@ struct AttemptOutcome {
   bool crashed = false;    // the attempt did not finish: a signal, exit() inside the test, a time-out
   int signal = 0;          // the signal that ended it (0: exit() or unknown)
   bool timed_out = false;  // killed after BSTEST_RERUN_TIMEOUT_MS
+  std::vector<FailureNote> failures = {};  // a re-run's failures of the test (at most 10)
+  // A re-run that crashed: the raw stack its crash handler kept (a journal line that is never sent,
+  // docs/stacks.md), for the crash event; "" when there is none.
+  std::string crash_stack = {};
 };
 
 namespace detail {

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
 #include <string_view>
 
 extern char** environ;
@@ -69,6 +71,13 @@ EnvironmentForRerun environment_for_rerun(const std::vector<std::string>& extra_
     }
   }
   return e;
+}
+
+std::string read_file_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream text;
+  text << f.rdbuf();
+  return text.str();
 }
 
 }  // namespace bstest::detail

@@ -17,6 +17,8 @@ std::string current_directory();
 std::string absolute_path(const std::string& path, const std::string& base);
 // This machine's host name.
 std::string host_name();
+// The whole text of a file (a /proc file, a result file); empty when it cannot be read.
+std::string read_file_text(const std::string& path);
 // Writes `line` and a newline to stderr in one write(), unbuffered: a line of bstest's never mixes with the
 // test program's own output, nor with another process's line.
 void say(const std::string& line);

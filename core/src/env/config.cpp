@@ -337,6 +337,7 @@ Config Config::from_env(const std::function<const char*(const char*)>& lookup) {
   r.integer("BSTEST_REQUEST_TIMEOUT_MS", cfg.request_timeout_ms, 100, 600000);
   r.integer("BSTEST_RETRIES", cfg.retries, 0, 10);
   r.integer("BSTEST_RERUN_TIMEOUT_MS", cfg.rerun_timeout_ms, 0, 86400000);
+  r.integer("BSTEST_HANG_AFTER_MS", cfg.hang_after_ms, 0, 86400000);
   r.boolean("BSTEST_FLAKY_FAILS", cfg.flaky_fails);
   r.boolean("BSTEST_QUIET", cfg.quiet);
   if (r.value("BSTEST_CA_BUNDLE", v) && !v.empty()) cfg.ca_bundle = v;

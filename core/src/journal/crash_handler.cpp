@@ -1,7 +1,9 @@
 #include "journal/crash_handler.hpp"
 
 #include "journal/journal.hpp"
+#include "stack/capture.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -38,12 +40,14 @@ struct State {
   JournalWriter* journal = nullptr;
   CrashRenderFn render = nullptr;
   char* buffer = nullptr;
+  char* stack_buffer = nullptr;  // the crash's stack snapshot (stack::kCrashLineCapacity)
+  char stack_copy_path[4096] = {};  // where the snapshot is also written ("": nowhere)
+  char after_run_path[4096] = {};   // after the run: the journal file a crash is written into ("": none)
   void* alt_stack = nullptr;
-  // The dispositions we replaced. Kept after uninstall: a handler installed after ours (absl's failure
-  // handler) may still hand a signal back to us, and we then hand it on to these, never to ourselves.
+  // The dispositions we replaced: a handler installed after ours (absl's failure handler) may hand a signal
+  // back to us, and we then hand it on to these, never to ourselves.
   struct sigaction previous[kSignalCount];
   bool saved[kSignalCount] = {};
-  bool replaced[kSignalCount] = {};
   RingGuard ring;
 };
 
@@ -157,14 +161,14 @@ bool pending(int signo) noexcept {
 void hand_on_sent(int i, int signo, siginfo_t* info, void* context, Turn& turn) {
   struct sigaction previous = g_state.previous[i];
   if (!is_function(previous)) {
-    write_crash_record(signo);
+    write_crash_record(signo, context);
     ::sigaction(signo, &previous, nullptr);
     turn.release();
     ::raise(signo);  // blocked while we run: delivered to the default action as soon as we return
     return;
   }
   // abort(), a sent SIGSEGV: the process ends whatever the handler does (abort() raises again by default).
-  if (!is_termination(signo)) write_crash_record(signo);
+  if (!is_termination(signo)) write_crash_record(signo, context);
   if ((previous.sa_flags & SA_RESETHAND) != 0) {  // the kernel would have reset it before the call
     g_state.previous[i].sa_handler = SIG_DFL;
     g_state.previous[i].sa_flags &= ~SA_SIGINFO;
@@ -184,7 +188,7 @@ void hand_on_sent(int i, int signo, siginfo_t* info, void* context, Turn& turn) 
     ::sigaction(signo, &fallback, nullptr);
     now = fallback;
   }
-  if (!is_function(now) && now.sa_handler == SIG_DFL) write_crash_record(signo);
+  if (!is_function(now) && now.sa_handler == SIG_DFL) write_crash_record(signo, context);
 }
 
 void on_signal(int signo, siginfo_t* info, void* context) {
@@ -202,7 +206,7 @@ void on_signal(int signo, siginfo_t* info, void* context) {
   }
   Turn turn;
   if (is_fault(signo, info)) {
-    write_crash_record(signo);
+    write_crash_record(signo, context);
     ::sigaction(signo, &g_state.previous[i], nullptr);
   } else {
     hand_on_sent(i, signo, info, context, turn);
@@ -214,22 +218,107 @@ void on_signal(int signo, siginfo_t* info, void* context) {
 
 bool claim_crash_record() noexcept { return !g_state.recorded.exchange(true); }
 
-bool write_crash_record(int signo) noexcept {
-  if (g_state.journal == nullptr || g_state.render == nullptr || g_state.buffer == nullptr) return false;
-  if (::getpid() != g_state.owner) return false;  // a forked child (death test): not our run
-  if (!claim_crash_record()) return false;
+namespace {
+
+// The id of a rendered record ({"id":"<id>",...) into `out` (NUL-terminated); false when it has none.
+bool record_id(const char* record, std::size_t n, char* out, std::size_t cap) noexcept {
+  constexpr char kHead[] = "{\"id\":\"";
+  constexpr std::size_t kHeadLen = sizeof kHead - 1;
+  if (n < kHeadLen || std::memcmp(record, kHead, kHeadLen) != 0) return false;
+  std::size_t len = 0;
+  while (kHeadLen + len < n && record[kHeadLen + len] != '"' && len + 1 < cap) ++len;
+  if (kHeadLen + len >= n || record[kHeadLen + len] != '"') return false;
+  std::memcpy(out, record + kHeadLen, len);
+  out[len] = '\0';
+  return true;
+}
+
+bool write_all(int fd, const char* data, std::size_t n) noexcept {
+  for (std::size_t done = 0; done < n;) {
+    ssize_t w = ::write(fd, data + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    done += static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
+// The snapshot into the file named by keep_crash_stack_in (open and write: async-signal-safe).
+void copy_stack(const char* line, std::size_t n) noexcept {
+  int fd = ::open(g_state.stack_copy_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return;
+  write_all(fd, line, n);
+  ::close(fd);
+}
+
+// Where it crashed: the interrupted thread's registers, the top of its stack and the modules (the shipper
+// names the frames; docs/stacks.md), into the stack buffer, naming the record rendered into the record buffer
+// (`n` bytes). Its length, 0 for none.
+std::size_t render_stack(int signo, const void* ucontext, std::size_t n) noexcept {
+  char id[96];
+  if (ucontext == nullptr || g_state.stack_buffer == nullptr || !record_id(g_state.buffer, n, id, sizeof id)) return 0;
+  return stack::write_crash_stack(g_state.stack_buffer, stack::kCrashLineCapacity, signo, ucontext, id);
+}
+
+// After the run: the snapshot and the record into a journal file of their own.
+bool write_after_run(int signo, const void* ucontext) noexcept {
   std::size_t n = g_state.render(g_state.buffer, kCrashRecordCapacity, signo);
   if (n == 0) return false;
+  int fd = ::open(g_state.after_run_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return false;
+  write_all(fd, g_state.stack_buffer, render_stack(signo, ucontext, n));
+  bool ok = write_all(fd, g_state.buffer, n);
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+void record_crashes_after_run(const std::string& journal_path, CrashRenderFn render) noexcept {
+  if (journal_path.size() >= sizeof g_state.after_run_path) return;
+  std::memcpy(g_state.after_run_path, journal_path.c_str(), journal_path.size() + 1);
+  g_state.render = render;
+  g_state.journal = nullptr;
+}
+
+void keep_crash_stack_in(const std::string& path) noexcept {
+  if (path.size() >= sizeof g_state.stack_copy_path) return;
+  std::memcpy(g_state.stack_copy_path, path.c_str(), path.size() + 1);
+}
+
+
+bool write_crash_record(int signo, const void* ucontext) noexcept {
+  if (g_state.render == nullptr || g_state.buffer == nullptr) return false;
+  if (::getpid() != g_state.owner) return false;  // a forked child (death test): not our run
+  if (g_state.journal == nullptr && g_state.after_run_path[0] == '\0') return false;
+  if (!claim_crash_record()) return false;
+  if (g_state.journal == nullptr) return write_after_run(signo, ucontext);
+  std::size_t n = g_state.render(g_state.buffer, kCrashRecordCapacity, signo);
+  if (n == 0) return false;
+  // The stack just before the record it belongs to.
+  std::size_t m = render_stack(signo, ucontext, n);
+  if (m > 0) g_state.journal->append_from_signal(g_state.stack_buffer, m);
+  if (m > 0 && g_state.stack_copy_path[0] != '\0') copy_stack(g_state.stack_buffer, m);
   return g_state.journal->append_from_signal(g_state.buffer, n);
 }
 
 void install_crash_handlers(JournalWriter* journal, CrashRenderFn render) noexcept {
-  if (g_state.installed.exchange(true)) return;
+  g_state.after_run_path[0] = '\0';
+  if (g_state.installed.exchange(true)) {
+    if (g_state.journal == nullptr) {  // still there after an earlier run: this run's journal from now on
+      g_state.owner = ::getpid();
+      g_state.journal = journal;
+      g_state.render = render;
+      g_state.recorded = false;
+    }
+    return;
+  }
   g_state.owner = ::getpid();
   g_state.journal = journal;
   g_state.render = render;
   g_state.recorded = false;
   if (g_state.buffer == nullptr) g_state.buffer = static_cast<char*>(std::malloc(kCrashRecordCapacity));
+  if (g_state.stack_buffer == nullptr) g_state.stack_buffer = static_cast<char*>(std::malloc(stack::kCrashLineCapacity));
   // An alternate stack, so a stack overflow can still be recorded (only if the thread has none).
   stack_t current{};
   if (::sigaltstack(nullptr, &current) == 0 && (current.ss_flags & SS_DISABLE) != 0) {
@@ -253,28 +342,9 @@ void install_crash_handlers(JournalWriter* journal, CrashRenderFn render) noexce
     struct sigaction old {};
     if (::sigaction(kSignals[i], nullptr, &old) != 0) continue;
     if (old.sa_handler == SIG_IGN) continue;  // the program chose to ignore it: keep that
-    if (is_ours(old)) {                       // still ours from an earlier run: keep what it replaced
-      g_state.replaced[i] = true;
-      continue;
-    }
-    if (::sigaction(kSignals[i], &sa, &g_state.previous[i]) == 0) g_state.saved[i] = g_state.replaced[i] = true;
+    if (is_ours(old)) continue;               // ours already: keep what it replaced
+    if (::sigaction(kSignals[i], &sa, &g_state.previous[i]) == 0) g_state.saved[i] = true;
   }
-}
-
-void uninstall_crash_handlers() noexcept {
-  if (!g_state.installed.exchange(false)) return;
-  for (int i = 0; i < kSignalCount; ++i) {
-    if (!g_state.replaced[i]) continue;
-    struct sigaction current {};
-    // Only restore if nobody replaced ours in the meantime (then `previous` stays, for that handler to
-    // hand signals back to us).
-    if (::sigaction(kSignals[i], nullptr, &current) == 0 && is_ours(current)) {
-      ::sigaction(kSignals[i], &g_state.previous[i], nullptr);
-    }
-    g_state.replaced[i] = false;
-  }
-  g_state.journal = nullptr;
-  g_state.render = nullptr;
 }
 
 void guard_ring_mapping(char* begin, std::size_t length, int fd, std::atomic<bool>* failed) noexcept {

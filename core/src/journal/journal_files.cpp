@@ -54,10 +54,13 @@ std::vector<std::string> list_journals(const std::string& bstest_dir, std::strin
 
 bool open_new_journal(JournalWriter& journal, const std::string& bstest_dir, const std::string& run_id,
                       const std::string& journal_id, std::size_t self_drain_at, std::string& error) {
-  std::string dir = journals_in(bstest_dir);
-  if (!make_private_dir(dir, error)) return false;
-  std::string path = dir + "/" + run_id + "." + std::to_string(::getpid()) + "." + journal_id + std::string(kSuffix);
-  return journal.open(path, error, self_drain_at);
+  if (!make_private_dir(journals_in(bstest_dir), error)) return false;
+  return journal.open(new_journal_path(bstest_dir, run_id, journal_id), error, self_drain_at);
+}
+
+std::string new_journal_path(const std::string& bstest_dir, const std::string& run_id, const std::string& journal_id) {
+  return journals_in(bstest_dir) + "/" + run_id + "." + std::to_string(::getpid()) + "." + journal_id +
+         std::string(kSuffix);
 }
 
 }  // namespace bstest::detail

@@ -30,6 +30,9 @@ bool is_heartbeat_run(std::string_view run_id) noexcept;
 // The journal files of `bstest_dir` (of run `run_id` when given), sorted by name; empty when there are none.
 std::vector<std::string> list_journals(const std::string& bstest_dir, std::string_view run_id = {});
 
+// The path of a new journal of run `run_id` for this process: `<dir>/journal/<run>.<this pid>.<journal_id>.journal`.
+std::string new_journal_path(const std::string& bstest_dir, const std::string& run_id, const std::string& journal_id);
+
 // Creates the journal of a new writer of run `run_id` in `bstest_dir` (the folder made private first) and opens
 // it: `<run>.<this pid>.<journal_id>.journal`. False with `error` set otherwise.
 bool open_new_journal(JournalWriter& journal, const std::string& bstest_dir, const std::string& run_id,

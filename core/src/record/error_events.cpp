@@ -4,6 +4,7 @@
 #include "base/ids.hpp"
 #include "base/strings.hpp"
 #include "record/error_events.hpp"
+#include "record/event_stack.hpp"
 #include "record/json_writer.hpp"
 #include "record/limits.hpp"
 
@@ -59,36 +60,6 @@ std::string stdlib_name() {
 #endif
 }
 
-void put_frame(JsonWriter& w, std::string_view function, std::string_view file, int line) {
-  w.begin_object();
-  w.string("function", function, kMaxNameBytes);
-  if (!file.empty()) {
-    w.string("filename", file, kMaxNameBytes);
-    w.string("abs_path", file, kMaxNameBytes);
-  }
-  if (line > 0) w.integer("lineno", line);
-  w.boolean("in_app", true);
-  w.end_object();
-}
-
-void put_hex(JsonWriter& w, std::string_view key, std::uintptr_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  w.word(key, buf);
-}
-
-void put_frame(JsonWriter& w, const EventFrame& f) {
-  w.begin_object();
-  w.string("function", f.function.empty() ? std::string_view("<unknown>") : std::string_view(f.function), kMaxNameBytes);
-  if (!f.filename.empty()) w.string("filename", f.filename, kMaxNameBytes);
-  if (f.lineno > 0) w.integer("lineno", f.lineno);
-  if (!f.package.empty()) w.string("package", f.package, kMaxNameBytes);
-  if (f.instruction_addr != 0) put_hex(w, "instruction_addr", f.instruction_addr);
-  if (f.image_addr != 0) put_hex(w, "image_addr", f.image_addr);
-  w.boolean("in_app", f.in_app);
-  w.end_object();
-}
-
 std::string location(std::string_view file, int line) {
   if (file.empty()) return {};
   return std::string(file) + (line > 0 ? ":" + std::to_string(line) : std::string());
@@ -133,18 +104,20 @@ void put_contexts(JsonWriter& w, const EventContext& c) {
 }
 
 // What Sentry groups and titles an event by: the exception's type and value, and how it was caught.
+// `synthetic` (a type that says little, such as a signal's name: Sentry then titles the event by its
+// innermost in-app frame instead) is set only on a crash whose frames are real.
 struct EventException {
-  std::string kind;   // the fingerprint's and the `kind` tag's word: flaky, exception, crash
+  std::string kind;   // the fingerprint's and the `kind` tag's word: flaky, exception, crash, hang
   std::string type;
   std::string value;
   const char* mechanism = "bstest";
   bool handled = false;
-  bool synthetic = true;
+  bool synthetic = false;
 };
 
 // A test that failed, then passed on a later attempt (or in a later iteration of a repeated run).
 EventException flaky_exception(const ErrorEvent& e) {
-  EventException x{"flaky", "FlakyTest", {}, "bstest", true, true};
+  EventException x{"flaky", "FlakyTest", {}, "bstest", true, false};
   if (e.failed_iteration >= 0) {
     x.value = e.full_name + " failed in iteration " + std::to_string(e.failed_iteration) + " and passed in iteration " +
               std::to_string(e.passed_iteration) + " of a repeated run (--gtest_repeat)";
@@ -176,7 +149,7 @@ EventException escaped_exception(const ErrorEvent& e) {
 // The test program (or a re-run) died: a signal, exit() during a test, a kill, a time-out.
 EventException crash_exception(const ErrorEvent& e) {
   EventException x{"crash", e.signal.empty() || e.signal == "unknown" ? std::string("Crash") : e.signal, {},
-                   e.signo > 0 ? "signalhandler" : "bstest", false, true};
+                   e.signo > 0 ? "signalhandler" : "bstest", false, !e.stack.frames.empty()};
   std::string attempt = e.crash_attempt > 1 ? " (attempt " + std::to_string(e.crash_attempt) + ")" : std::string();
   std::string who = e.full_name.empty() ? std::string("the test program") : e.full_name;
   if (e.crash_reason == "exit") {
@@ -187,6 +160,8 @@ EventException crash_exception(const ErrorEvent& e) {
   } else if (e.crash_reason == "timeout") {
     x.value = who + " did not end within the re-run time limit (BSTEST_RERUN_TIMEOUT_MS)" + attempt +
               (e.signal.empty() ? std::string() : " and was stopped with " + e.signal);
+  } else if (e.after_run) {
+    x.value = who + " crashed with " + e.signal + " after its run finished (a static destructor or an exit handler)";
   } else {
     x.value = who + " crashed with " + e.signal + attempt;
   }
@@ -199,6 +174,34 @@ EventException crash_exception(const ErrorEvent& e) {
   return x;
 }
 
+// A test that has been running longer than BSTEST_HANG_AFTER_MS, while it still runs.
+EventException hang_exception(const ErrorEvent& e) {
+  EventException x{"hang", "HangingTest", {}, "bstest", true, false};
+  x.value = (e.full_name.empty() ? std::string("a test") : e.full_name) + " has been running for " +
+            std::to_string(e.running_ms / 1000) + " s";
+  return x;
+}
+
+EventException exception_of(const ErrorEvent& e) {
+  switch (e.kind) {
+    case ErrorKind::flaky: return flaky_exception(e);
+    case ErrorKind::exception: return escaped_exception(e);
+    case ErrorKind::hang: return hang_exception(e);
+    case ErrorKind::crash: break;
+  }
+  return crash_exception(e);
+}
+
+const char* level_of(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::flaky:
+    case ErrorKind::hang: return "warning";
+    case ErrorKind::exception: return "error";
+    case ErrorKind::crash: break;
+  }
+  return "fatal";
+}
+
 void put_exception(JsonWriter& w, const ErrorEvent& e, const EventException& x) {
   w.begin_object("exception");
   w.begin_array("values");
@@ -208,7 +211,7 @@ void put_exception(JsonWriter& w, const ErrorEvent& e, const EventException& x) 
   w.begin_object("mechanism");
   w.word("type", x.mechanism);
   w.boolean("handled", x.handled);
-  w.boolean("synthetic", x.synthetic);
+  if (x.synthetic) w.boolean("synthetic", true);
   if (e.kind == ErrorKind::crash && e.signo > 0) {
     w.begin_object("meta");
     w.begin_object("signal");
@@ -218,18 +221,10 @@ void put_exception(JsonWriter& w, const ErrorEvent& e, const EventException& x) 
     w.end_object();
   }
   w.end_object();
-  // Frames, oldest first: the test's definition, then the failing assertion, then what is known beyond.
-  w.begin_object("stacktrace");
-  w.begin_array("frames");
-  put_frame(w, e.full_name.empty() ? std::string_view("<test program>") : std::string_view(e.full_name), e.file, e.line);
-  if (!e.failure_file.empty() && (e.failure_file != e.file || e.failure_line != e.line)) {
-    // For an exception, the framework only knows the last assertion it saw before the exception (Catch2).
-    put_frame(w, e.kind == ErrorKind::exception ? "<last assertion before the exception>" : "<assertion>",
-              e.failure_file, e.failure_line);
-  }
-  for (const auto& f : e.frames) put_frame(w, f);
-  w.end_array();
-  w.end_object();
+  // The thread it waits on (a hang: the other threads are in `threads`).
+  if (e.kind == ErrorKind::hang && !e.threads.empty()) w.integer("thread_id", e.threads.front().id);
+  // Real frames only (outermost first), or none: never a placeholder.
+  if (!e.stack.frames.empty()) put_stacktrace(w, e.stack.frames);
   w.end_object();
   w.end_array();
   w.end_object();
@@ -265,11 +260,19 @@ void put_extra(JsonWriter& w, const ErrorEvent& e) {
     w.integer("passed", e.passed_iteration);
     w.end_object();
   }
+  std::string test_at = location(e.file, e.line);
+  if (!test_at.empty()) w.string("test_location", test_at, kMaxNameBytes);
   std::string where = location(e.failure_file, e.failure_line);
   if (!where.empty()) w.string("failure_location", where, kMaxNameBytes);
   if (!e.failure_message.empty() && e.kind != ErrorKind::exception) {
     w.string("failure_message", e.failure_message, kMaxEventValueBytes);
   }
+  if (!e.crash_record.empty()) w.string("crash_record", e.crash_record, kMaxNameBytes);
+  if (e.kind == ErrorKind::hang) {
+    w.integer("running_ms", e.running_ms);
+    w.integer("hang_after_ms", e.hang_after_ms);
+  }
+  if (!e.stack.note.empty()) w.string("stack_note", e.stack.note, kMaxEventValueBytes);
   w.end_object();
 }
 
@@ -283,13 +286,11 @@ void put_event_context(JsonWriter& w, const EventContext& c) {
 }
 
 std::string sentry_event_json(const ErrorEvent& e) {
-  EventException x = e.kind == ErrorKind::flaky       ? flaky_exception(e)
-                     : e.kind == ErrorKind::exception ? escaped_exception(e)
-                                                      : crash_exception(e);
+  EventException x = exception_of(e);
   Buf b;
   JsonWriter w(b);
   w.begin_object();
-  w.word("event_id", random_hex(16));
+  w.word("event_id", is_event_id(e.event_id) ? e.event_id : random_hex(16));
   if (e.timestamp.empty()) {
     char ts[kTimestampLength];
     WallTime now = wall_now();
@@ -300,7 +301,7 @@ std::string sentry_event_json(const ErrorEvent& e) {
   }
   w.word("platform", "native");
   w.word("logger", "bstest");
-  w.word("level", e.kind == ErrorKind::flaky ? "warning" : e.kind == ErrorKind::exception ? "error" : "fatal");
+  w.word("level", level_of(e.kind));
   w.string("transaction", e.full_name, kMaxNameBytes);
   if (!e.release.empty()) w.string("release", e.release, kMaxNameBytes);
   w.string("environment", e.environment.empty() ? std::string("local") : e.environment, kMaxNameBytes);
@@ -310,6 +311,9 @@ std::string sentry_event_json(const ErrorEvent& e) {
   w.word("version", BSTEST_VERSION);
   w.end_object();
   put_exception(w, e, x);
+  if (!e.threads.empty()) put_threads(w, e.threads);
+  if (!e.stack.images.empty()) put_debug_meta(w, e.stack.images);
+  if (!e.breadcrumbs.empty()) put_breadcrumbs(w, e.breadcrumbs);
   // Grouping: one issue per test and kind, across runs and nights.
   w.begin_array("fingerprint");
   w.element("bstest");
@@ -330,16 +334,8 @@ std::string sentry_event_json(const ErrorEvent& e) {
 std::string sentry_line(const ErrorEvent& e) { return "{\"sentry\":" + sentry_event_json(e) + "}\n"; }
 
 std::string make_envelope(std::string_view event_json) {
-  std::string_view id;
-  constexpr std::string_view kIdKey = "{\"event_id\":\"";
-  if (event_json.compare(0, kIdKey.size(), kIdKey) == 0 && event_json.size() > kIdKey.size() + 32 &&
-      event_json[kIdKey.size() + 32] == '"') {
-    // Copied into the header as is: only a real id (32 lowercase hex digits), never arbitrary bytes.
-    std::string_view candidate = event_json.substr(kIdKey.size(), 32);
-    bool hex = true;
-    for (char c : candidate) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
-    if (hex) id = candidate;
-  }
+  // Copied into the header as is: only a real id (32 lowercase hex digits), never arbitrary bytes.
+  std::string_view id = event_id_of(event_json);
   std::string env;
   env.reserve(event_json.size() + 256);
   env += "{\"event_id\":\"";

@@ -277,4 +277,32 @@ void TimestampCache::put(Buf& out, std::int64_t secs, long micros) {
   out.commit(kTimestampLength);
 }
 
+std::int64_t parse_timestamp_ms(std::string_view t) noexcept {
+  if (t.size() != kTimestampLength || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' ||
+      t[19] != '.' || t[26] != 'Z') {
+    return -1;
+  }
+  auto number = [&](std::size_t at, std::size_t n, long& out) {
+    out = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      out = out * 10 + (t[i] - '0');
+    }
+    return true;
+  };
+  long y, mo, d, h, mi, s, us;
+  if (!number(0, 4, y) || !number(5, 2, mo) || !number(8, 2, d) || !number(11, 2, h) || !number(14, 2, mi) ||
+      !number(17, 2, s) || !number(20, 6, us) || mo < 1 || mo > 12 || d < 1 || d > 31) {
+    return -1;
+  }
+  // Days since 1970-01-01 of a civil date (the inverse of civil_from_days).
+  long yy = mo <= 2 ? y - 1 : y;
+  long era = (yy >= 0 ? yy : yy - 399) / 400;
+  long yoe = yy - era * 400;
+  long doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
+  long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+  return ((days * 24 + h) * 60 + mi) * 60000 + s * 1000 + us / 1000;
+}
+
 }  // namespace bstest::detail

@@ -92,6 +92,8 @@ std::string sanitize_utf8(std::string_view s);
 // Async-signal-safe: only arithmetic, no library calls.
 constexpr std::size_t kTimestampLength = 27;
 void format_timestamp(char out[kTimestampLength], std::int64_t unix_seconds, long microseconds) noexcept;
+// The other way: milliseconds since 1970 of such a timestamp; -1 when it is not one.
+std::int64_t parse_timestamp_ms(std::string_view text) noexcept;
 
 // Caches the date-time part of the current second so that records of the same second cost a memcpy.
 class TimestampCache {

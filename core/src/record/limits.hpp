@@ -27,8 +27,20 @@ constexpr std::size_t kCompactNameBytes = 256;
 // A quarantine entry's reason and link, as a test's records carry them (within its identity's bytes).
 constexpr std::size_t kMaxQuarantineTextBytes = 512;
 
+// Where a crash or a hang happened, as text in a record: the frames of one stack (crash.frames, a thread of
+// hang.threads, at most 64 frames) and the one line on what is missing (crash.stack_note, hang.stack_note).
+// A crash record keeps this room for them, so that they fit when the shipper adds them.
+constexpr std::size_t kMaxStackTextBytes = 8u << 10;
+constexpr std::size_t kMaxStackNoteBytes = 1024;
+// All threads of a hung program in one test_hanging record; the threads beyond are counted.
+constexpr std::size_t kMaxHangThreadsBytes = 48u << 10;
+
 // Of a failed test's first failure, kept in memory for verdicts, events and the heartbeat body.
 constexpr std::size_t kMaxFirstFailureBytes = 2000;
+// Of each failed test, the failures kept for error events (FailedTest::failures: a flaky test's
+// breadcrumbs), and how much of each.
+constexpr std::size_t kFailureNotesKept = 10;
+constexpr std::size_t kFailureNoteBytes = 1000;
 // Sentry: an exception value (messages are shown up to 8192 characters) and a tag value (under 200).
 constexpr std::size_t kMaxEventValueBytes = 8000;
 constexpr std::size_t kMaxTagBytes = 190;

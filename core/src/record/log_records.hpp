@@ -144,6 +144,7 @@ struct CrashFacts {
   std::string_view last_failure;     // one its framework reported from a signal handler (Catch2), rendered
   std::string_view exception_type;   // std::terminate's exception: escaped type and what(), or empty
   std::string_view exception_what;
+  bool after_run = false;            // after run_finished: a static destructor, an exit handler
 };
 void write_run_crashed(RecordContext& ctx, Buf& out, const CrashFacts& facts) noexcept;
 // Room the crash record needs beside the running test's failures, so they can be cut to fit kMaxRecordBytes.
@@ -161,6 +162,39 @@ struct EndedFacts {
   int signo = 0;
 };
 void write_run_ended(Buf& out, const EndedFacts& facts);
+
+// Where it crashed: a run_crashed record (as write_run_crashed wrote it) completed by the shipper once the
+// crash's stack was named: `frames` as text, innermost first (crash.frames: `function (file:line)`), `where`
+// (the innermost frame of the program's own code, added to the message), `note` (crash.stack_note, why
+// frames are missing or unnamed). The record as it was when it cannot be read.
+struct StackText {
+  std::vector<std::string> frames;
+  std::string where;
+  std::string note;
+};
+std::string crash_record_with_stack(std::string_view record, const StackText& stack);
+
+// test_hanging, written by the shipper while a test runs longer than BSTEST_HANG_AFTER_MS: the program's
+// run and ci objects and the test object's members (JSON texts from its run_started and test_started
+// records), and every thread's stack (the thread that runs the test first).
+struct HangThread {
+  long tid = 0;
+  std::string name;
+  std::vector<std::string> frames;  // as text, innermost first
+};
+struct HangFacts {
+  std::string_view id;             // the test_started record's id and "-hanging"
+  std::string_view run_json;
+  std::string_view ci_json;
+  std::string_view test_members;
+  std::string_view full_name;
+  std::int64_t after_ms = 0;
+  std::int64_t running_ms = 0;
+  const std::vector<HangThread>* threads = nullptr;
+  std::string_view where;  // the innermost frame of the program's own code on the test's thread
+  std::string_view note;   // why stacks are missing or unnamed (ptrace refused, no debug information)
+};
+void write_test_hanging(Buf& out, const HangFacts& facts);
 
 // record_dropped: the note that replaces a record Better Stack refused as too large.
 void write_record_dropped(Buf& out, std::string_view id, std::string_view event, std::size_t bytes);

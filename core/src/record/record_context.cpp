@@ -87,4 +87,13 @@ void RecordContext::begin(JsonWriter& w, std::string_view level, std::string_vie
   w.word("event", event);
 }
 
+void begin_record_with_id(JsonWriter& w, std::string_view id) {
+  w.begin_object();
+  w.string("id", id);
+  char ts[kTimestampLength];
+  WallTime now = wall_now();
+  format_timestamp(ts, now.seconds, now.microseconds);
+  w.word("dt", std::string_view(ts, kTimestampLength));
+}
+
 }  // namespace bstest::detail

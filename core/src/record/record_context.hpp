@@ -30,6 +30,10 @@ struct RunMeta {
   std::string bstest_version;
 };
 
+// Opens a record whose id is not a writer's sequence (written by the shipper for a program, or a note):
+// {"id":<id>,"dt":<now>  (level, event and the rest follow).
+void begin_record_with_id(JsonWriter& w, std::string_view id);
+
 class RecordContext {
  public:
   // `id_prefix` makes record ids unique across processes (the journal's own random id).

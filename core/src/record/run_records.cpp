@@ -7,6 +7,8 @@
 #include "record/log_records.hpp"
 #include "record/redactor.hpp"
 
+#include <signal.h>
+
 namespace bstest::detail {
 
 namespace {
@@ -14,16 +16,6 @@ namespace {
 // The record's run and ci objects, which every record of a run carries.
 void put_run(const RecordContext& ctx, JsonWriter& w) { w.raw_members(ctx.run_members()); }
 void put_ci(const RecordContext& ctx, JsonWriter& w) { w.raw_members(ctx.ci_members()); }
-
-// {"id":"…","dt":"<now>", for records whose id is not a run's sequence.
-void begin_with_id(JsonWriter& w, std::string_view id) {
-  w.begin_object();
-  w.string("id", id);
-  char ts[kTimestampLength];
-  WallTime now = wall_now();
-  format_timestamp(ts, now.seconds, now.microseconds);
-  w.word("dt", std::string_view(ts, kTimestampLength));
-}
 
 }  // namespace
 
@@ -193,7 +185,9 @@ void write_quarantine_note(RecordContext& ctx, Buf& out, QuarantineNote note, co
 std::size_t crash_record_overhead(const RecordContext& ctx, const CrashFacts& f) noexcept {
   // The head, the message, the run object and the test's identity come first; then the crash object, the
   // ci object and the closing braces, with std::terminate's type and what() when there are.
-  std::size_t n = 512 + ctx.run_members().size() + ctx.ci_members().size();
+  // And the room for where it crashed, which the shipper adds (crash.frames, crash.stack_note, the message).
+  std::size_t n = 512 + ctx.run_members().size() + ctx.ci_members().size() + kMaxStackTextBytes +
+                  kMaxStackNoteBytes + kMaxSummaryLineBytes;
   if (f.test != nullptr) n += f.test->members.size() + 2 * f.test->escaped_name.size();
   return n + f.exception_type.size() + f.exception_what.size();
 }
@@ -225,7 +219,9 @@ void write_run_crashed(RecordContext& ctx, Buf& out, const CrashFacts& f) noexce
     w.text(signal_description(f.signo));
     w.text(")");
   }
-  w.text(f.test != nullptr ? " while the test was running" : " outside any test");
+  w.text(f.test != nullptr ? " while the test was running"
+         : f.after_run      ? " after the run finished (a static destructor or an exit handler)"
+                            : " outside any test");
   w.end_text();
   put_run(ctx, w);
   if (f.test != nullptr) {
@@ -254,6 +250,7 @@ void write_run_crashed(RecordContext& ctx, Buf& out, const CrashFacts& f) noexce
   w.word("reason", f.signo == 0 ? "exit" : "signal");
   w.word("signal", signal_name(f.signo));
   w.uinteger("signo", static_cast<std::uint64_t>(f.signo));
+  if (f.after_run) w.boolean("after_run", true);
   if (!f.exception_type.empty()) {  // std::terminate with an exception nobody caught
     w.begin_object("exception");
     w.word("type", f.exception_type);
@@ -265,9 +262,24 @@ void write_run_crashed(RecordContext& ctx, Buf& out, const CrashFacts& f) noexce
   w.end_line();
 }
 
+namespace {
+
+// Why a program that ended without a word left no stack.
+std::string no_stack_note(int signo) {
+  if (signo == SIGKILL) return "no stack: SIGKILL cannot be caught, so the program could not keep one";
+  if (signo > 0) {
+    return std::string("no stack: the program was ended by ") + signal_name(signo) +
+           " without its crash handler seeing it (the signal was blocked, or another handler ended the program)";
+  }
+  return "no stack: the program ended without a word (killed with SIGKILL, or ended before bstest's crash "
+         "handler was installed)";
+}
+
+}  // namespace
+
 void write_run_ended(Buf& out, const EndedFacts& f) {
   JsonWriter w(out);
-  begin_with_id(w, std::string(f.journal_id) + "-ended");
+  begin_record_with_id(w, std::string(f.journal_id) + "-ended");
   w.word("level", "error");
   w.word("event", "run_crashed");
   std::string how = f.signo > 0 ? std::string("killed by ") + signal_name(f.signo)
@@ -287,6 +299,7 @@ void write_run_ended(Buf& out, const EndedFacts& f) {
   w.word("reason", "ended");
   w.word("signal", f.signo > 0 ? signal_name(f.signo) : "unknown");
   if (f.signo > 0) w.integer("signo", f.signo);
+  w.string("stack_note", no_stack_note(f.signo));
   w.end_object();
   if (!f.ci_json.empty()) w.raw("ci", f.ci_json);
   w.end_line();
@@ -294,7 +307,7 @@ void write_run_ended(Buf& out, const EndedFacts& f) {
 
 void write_record_dropped(Buf& out, std::string_view id, std::string_view event, std::size_t bytes) {
   JsonWriter w(out);
-  begin_with_id(w, std::string(id) + "-dropped");
+  begin_record_with_id(w, std::string(id) + "-dropped");
   w.word("level", "warn");
   w.word("event", "record_dropped");
   w.string("message", "bstest: a " + std::string(event) + " record of " + std::to_string(bytes) +
@@ -308,7 +321,7 @@ void write_record_dropped(Buf& out, std::string_view id, std::string_view event,
 
 void write_doctor_record(Buf& out, std::string_view host) {
   JsonWriter w(out);
-  begin_with_id(w, "doctor-" + random_hex(6));
+  begin_record_with_id(w, "doctor-" + random_hex(6));
   w.word("level", "info");
   w.word("event", "doctor");
   w.string("message", "bstest doctor: test record from " + std::string(host));

@@ -3,9 +3,10 @@
 #include "record/log_records.hpp"
 #include "record/record_reader.hpp"
 
+#include "base/ids.hpp"
 #include "base/strings.hpp"
 #include "journal/crash_handler.hpp"
-#include "run/exception_capture.hpp"
+#include "stack/capture.hpp"
 
 namespace bstest::detail {
 
@@ -21,6 +22,33 @@ std::string exception_value(std::string_view m) {
   if (at != std::string_view::npos) return std::string(m.substr(at + kCatch2.size()));
   return {};
 }
+
+namespace {
+
+// Each failed attempt's failures, oldest first: the first attempt's from the test, the re-runs' from their
+// outcomes (a repeated run has only its first attempt's).
+std::vector<EventBreadcrumb> failure_breadcrumbs(const FailedTest& t, const std::vector<AttemptOutcome>& attempts) {
+  constexpr std::size_t kMaxBreadcrumbs = 50;
+  std::vector<EventBreadcrumb> out;
+  auto add = [&](int attempt, const std::vector<FailureNote>& failures) {
+    for (const auto& f : failures) {
+      if (out.size() >= kMaxBreadcrumbs) return;
+      out.push_back({attempt, f.file, f.line, f.message});
+    }
+  };
+  for (const auto& a : attempts) {
+    if (a.result == Result::passed && !a.crashed) continue;
+    if (a.attempt == 1 && a.failures.empty()) {
+      add(1, t.failures);
+    } else {
+      add(a.attempt, a.failures);
+    }
+  }
+  if (attempts.empty()) add(1, t.failures);
+  return out;
+}
+
+}  // namespace
 
 ErrorEvent error_event(ErrorKind kind, const FailedTest& t, const std::vector<AttemptOutcome>& attempts,
                        const RunMeta& run, const CiInfo& ci, const std::string& environment) {
@@ -43,6 +71,7 @@ ErrorEvent error_event(ErrorKind kind, const FailedTest& t, const std::vector<At
     e.attempts.push_back(std::to_string(a.attempt) + ":" + std::string(attempt_result(a)));
     if (a.result != Result::passed || a.crashed) e.failed_attempts.push_back(a.attempt);
   }
+  if (kind == ErrorKind::flaky) e.breadcrumbs = failure_breadcrumbs(t, attempts);
   e.run_id = run.run_id;
   e.run_url = ci.run_url;
   e.release = ci.commit;
@@ -67,18 +96,7 @@ ErrorEvent exception_event(const FailedTest& t, const EscapedException* escaped,
   e.failure_file = escaped->file;
   e.failure_line = escaped->line;
   e.failure_message = escaped->message;
-  if (escaped->throw_site != nullptr) {
-    CodeFrame c = resolve_address(escaped->throw_site);
-    EventFrame f;
-    f.function = c.function.empty() ? "<throw>" : c.function;
-    f.package = std::string(base_name(c.object));
-    f.instruction_addr = c.address;
-    f.image_addr = c.object_base;
-    // Code of the test program itself is the user's; a throw inside a library (libstdc++'s
-    // std::__throw_out_of_range, say) is not.
-    f.in_app = c.object.empty() || base_name(c.object) == run.binary;
-    e.frames.push_back(std::move(f));
-  }
+  e.event_id = escaped->event_id;
   return e;
 }
 
@@ -86,9 +104,15 @@ std::string verdict_error_lines(const FailedTest& t, const std::vector<AttemptOu
                                 const EscapedException* escaped, const RunMeta& run, const CiInfo& ci,
                                 const EventContext& context) {
   std::string lines;
+  // The stack of the escaped exception, when it is in another journal: copied here, before its event.
+  if (escaped != nullptr && !escaped->stack_line.empty() && !escaped->event_id.empty()) {
+    lines += stack::snapshot_for(escaped->stack_line, escaped->event_id);
+  }
   if (flaky) {
     ErrorEvent e = error_event(ErrorKind::flaky, t, attempts, run, ci, context.environment);
     e.context = context;
+    // Where the first attempt's exception was thrown, if one escaped it: the flaky event's stack.
+    if (escaped != nullptr) e.event_id = escaped->event_id;
     lines += sentry_line(e);
   } else if (escaped != nullptr || !t.exception_type.empty()) {
     lines += sentry_line(exception_event(t, escaped, attempts, run, ci, context));
@@ -102,6 +126,12 @@ std::string verdict_error_lines(const FailedTest& t, const std::vector<AttemptOu
     e.signal = a.signal > 0 ? signal_name(a.signal) : "exit";
     e.crash_reason = a.timed_out ? "timeout" : a.signal > 0 ? "signal" : "exit";
     e.exception_type.clear();
+    if (!a.crash_stack.empty()) {  // the re-run's crash handler kept its stack: it names this event now
+      e.event_id = random_hex(16);
+      lines += stack::snapshot_for(a.crash_stack, e.event_id);
+    } else if (a.timed_out) {
+      e.stack.note = "no stack: the re-run was stopped after BSTEST_RERUN_TIMEOUT_MS";
+    }
     lines += sentry_line(e);
     break;  // one crash event per test, whichever attempts crashed
   }
@@ -126,17 +156,13 @@ EventContext context_of(const Record& started) {
 
 }  // namespace
 
-std::string crash_error_line(std::string_view crash_record, std::string_view run_started_record) {
-  Record d(crash_record);
-  if (!d.ok()) return {};
+namespace {
+
+// The event's run, test and ci facts from a record that carries them (run_crashed, test_started).
+void facts_of(const Record& d, ErrorEvent& e) {
   JsonView run = d.get("run");
   JsonView test = d.get("test");
-  JsonView crash = d.get("crash");
   JsonView ci = d.get("ci");
-  // A re-run's crash is one attempt of a test whose verdict (and its one crash event) is its owner's.
-  if (run.int32("attempt", 1) > 1) return {};
-  ErrorEvent e;
-  e.kind = ErrorKind::crash;
   e.framework = run.str("framework");
   e.binary = run.str("binary");
   e.server_name = run.str("host");
@@ -149,6 +175,47 @@ std::string crash_error_line(std::string_view crash_record, std::string_view run
   e.file = test.str("file");
   e.line = test.int32("line", 0);
   e.quarantined = test.get("quarantine").exists();
+  if (!ci.is_object() || ci.raw()->ObjectEmpty()) return;
+  e.release = ci.str("commit");
+  e.run_url = ci.str("run_url");
+  e.ci_provider = ci.str("provider");
+  e.branch = ci.str("branch");
+}
+
+// The context of the program's run_started record, and the environment it gives.
+void context_from(std::string_view run_started_record, ErrorEvent& e) {
+  if (!run_started_record.empty()) e.context = context_of(Record(run_started_record));
+  e.environment = e.context.environment.empty() ? default_environment() : e.context.environment;
+}
+
+}  // namespace
+
+ErrorEvent hang_event(std::string_view run_started_record, std::string_view test_started_record) {
+  ErrorEvent e;
+  e.kind = ErrorKind::hang;
+  Record started(run_started_record);
+  if (started.ok()) facts_of(started, e);  // run and ci
+  Record test(test_started_record);
+  if (test.ok()) {
+    std::string framework = e.framework, binary = e.binary;
+    facts_of(test, e);  // the test (test_started has its run too, but no ci)
+    if (e.framework.empty()) e.framework = framework;
+    if (e.binary.empty()) e.binary = binary;
+  }
+  context_from(run_started_record, e);
+  return e;
+}
+
+std::string crash_error_line(std::string_view crash_record, std::string_view run_started_record) {
+  Record d(crash_record);
+  if (!d.ok()) return {};
+  JsonView test = d.get("test");
+  JsonView crash = d.get("crash");
+  // A re-run's crash is one attempt of a test whose verdict (and its one crash event) is its owner's.
+  if (d.get("run").int32("attempt", 1) > 1) return {};
+  ErrorEvent e;
+  e.kind = ErrorKind::crash;
+  facts_of(d, e);
   if (JsonView f = test.get("failures")[0]; f.exists()) {
     e.failure_file = f.str("file");
     e.failure_line = f.int32("line", -1);
@@ -157,15 +224,13 @@ std::string crash_error_line(std::string_view crash_record, std::string_view run
   e.signal = crash.str("signal");
   e.signo = crash.int32("signo", 0);
   e.crash_reason = crash.str("reason");
+  e.after_run = crash.boolean("after_run");
+  e.stack.note = crash.str("stack_note");
+  e.crash_record = d.str("id");  // its stack, if the program kept one, names that record
   e.exception_type = crash.str("exception.type");
   e.exception_value = crash.str("exception.value");
-  e.release = ci.str("commit");
-  e.run_url = ci.str("run_url");
-  e.ci_provider = ci.str("provider");
-  e.branch = ci.str("branch");
   e.timestamp = d.str("dt");
-  if (!run_started_record.empty()) e.context = context_of(Record(run_started_record));
-  e.environment = e.context.environment.empty() ? default_environment() : e.context.environment;
+  context_from(run_started_record, e);
   return sentry_line(e);
 }
 

@@ -97,17 +97,6 @@ std::string demangled_name(const char* mangled) {
 
 std::string demangled(const std::type_info& type) { return demangled_name(type.name()); }
 
-CodeFrame resolve_address(void* address) {
-  CodeFrame f;
-  f.address = reinterpret_cast<std::uintptr_t>(address);
-  Dl_info info{};
-  if (address == nullptr || ::dladdr(address, &info) == 0) return f;
-  if (info.dli_fname != nullptr) f.object = info.dli_fname;
-  f.object_base = reinterpret_cast<std::uintptr_t>(info.dli_fbase);
-  if (info.dli_sname != nullptr) f.function = demangled_name(info.dli_sname);
-  return f;
-}
-
 const TerminateNote& terminate_note() noexcept { return g_note; }
 
 // Here, next to the interposition that reads it: a program that turns throw stacks on links the
@@ -134,7 +123,6 @@ extern "C" BSTEST_THROW_LINKAGE void __cxa_throw(void* object, std::type_info* t
                                                  void(_GLIBCXX_CDTOR_CALLABI* destroy)(void*)) {
   bstest::detail::ThrowSite& site = bstest::detail::t_last_throw;
   site.type = type;
-  site.where = __builtin_return_address(0);
   // With throw stacks on, the registers and the top of the stack too (a memcpy): the Session turns them
   // into a snapshot line if the exception escapes the test (stack/capture.hpp).
   if (bstest::detail::stack::throw_stacks_enabled()) bstest::detail::stack::note_throw_stack();

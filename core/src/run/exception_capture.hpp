@@ -2,10 +2,10 @@
 //
 // Neither GoogleTest nor Catch2 keeps an escaped exception's type, and by the time they report it the
 // stack is unwound. bstest interposes __cxa_throw (the C++ runtime's entry point of every `throw`): it notes
-// the thrown type and the address the throw came from in thread-local storage, then calls the runtime's
-// own __cxa_throw. That is two stores per throw, on any thread, and nothing else: tests throw exceptions
-// they expect too. The address is resolved (dladdr) only when an error event is built. With throw stacks
-// on (stack/capture.hpp), it also copies the registers and the top of the stack (tens of nanoseconds).
+// the thrown type in thread-local storage, then calls the runtime's own __cxa_throw. With throw stacks on
+// (stack/capture.hpp; the Session turns them on at run start), it also copies the registers and the top of
+// the stack (tens of nanoseconds), which the bstest program unwinds and names if the exception escapes a test.
+// Tests throw exceptions they expect too: nothing else happens per throw.
 //
 // The interposition is a weak symbol, so a program that links the C++ runtime statically keeps the
 // runtime's (and bstest falls back to the type the runtime knows inside the framework's catch block).
@@ -26,7 +26,6 @@ namespace bstest::detail {
 
 struct ThrowSite {
   const std::type_info* type = nullptr;  // the thrown type, nullptr when nothing was seen
-  void* where = nullptr;                 // the return address of the throw: inside the throwing function
 };
 
 // The last exception thrown on the calling thread (as __cxa_throw saw it).
@@ -34,16 +33,6 @@ ThrowSite last_throw_on_this_thread() noexcept;
 
 // The demangled name of a type ("fixture::DatabaseError").
 std::string demangled(const std::type_info& type);
-
-// A code address as an error-event stack frame: the function (demangled symbol, when the object exports
-// one), the object's path and load address.
-struct CodeFrame {
-  std::string function;
-  std::string object;
-  std::uintptr_t address = 0;
-  std::uintptr_t object_base = 0;
-};
-CodeFrame resolve_address(void* address);
 
 // std::terminate with an exception: its type and what(), noted for the crash record. Filled by the
 // terminate handler of install_terminate_capture(), then read from the signal handler (SIGABRT), so it

@@ -7,11 +7,12 @@
 
 #include "base/strings.hpp"
 
+#include "base/process.hpp"
+
 #include <rapidjson/document.h>
 
 #include <sys/stat.h>
 
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -62,13 +63,6 @@ bool written_since(const std::string& path, std::int64_t since_unix_ms) {
   return mtime_ms + 1000 >= since_unix_ms;  // file systems with whole-second times
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 // `meson test`'s log of this command: <builddir>/meson-logs/<logbase>[-<setup>].json, one JSON object per
 // test (name, result, returncode, command). Not readable with a wrapper (the logged command is the
 // wrapper's) or --gdb (no log).
@@ -95,7 +89,7 @@ RunnerLog meson_log(const CommandOutcome& c, std::size_t test_at) {
   if (dir[0] != '/') dir = c.cwd + "/" + dir;
   std::string path = dir + "/meson-logs/" + logbase + ".json";
   if (!written_since(path, c.started_unix_ms)) return log;
-  std::istringstream lines(read_text(path));
+  std::istringstream lines(detail::read_file_text(path));
   for (std::string line; std::getline(lines, line);) {
     rapidjson::Document d;
     d.Parse(line.data(), line.size());
@@ -144,7 +138,7 @@ RunnerLog ctest_log(const CommandOutcome& c, std::size_t ctest_at) {
   if (dir[0] != '/') dir = c.cwd + "/" + dir;
   std::string path = dir + "/Testing/Temporary/LastTest.log";
   if (!written_since(path, c.started_unix_ms)) return log;
-  std::istringstream lines(read_text(path));
+  std::istringstream lines(detail::read_file_text(path));
   RunnerFailure current;
   for (std::string line; std::getline(lines, line);) {
     std::size_t testing = line.find(" Testing: ");

@@ -205,23 +205,41 @@ bool same_tags(const detail::Record& line, const std::vector<std::string>& tags)
   return t.is_array() && t.size() == tags.size() && t.strings() == tags;
 }
 
-// The re-run's verdict for exactly this test, by name and tags (a filter or a spec can select more), from
-// the result file it wrote; the file is removed.
+// The failures a result file line lists.
+std::vector<FailureNote> failures_of(const detail::Record& line) {
+  std::vector<FailureNote> out;
+  detail::JsonView failures = line.get("failures");
+  for (std::size_t i = 0; i < failures.size(); ++i) {
+    detail::JsonView f = failures[i];
+    if (!f.is_object()) continue;
+    out.push_back({f.str("file"), f.int32("line", -1), f.str("message")});
+  }
+  return out;
+}
+
+// The re-run's verdict for exactly this test, by name and tags (a filter or a spec can select more), and
+// its failures, from the result file it wrote; and, when it crashed, the stack its crash handler wrote
+// beside that file. Both files are removed.
 void read_rerun_result(const std::string& result_file, const FailedTest& test, AttemptOutcome& outcome) {
-  FILE* f = std::fopen(result_file.c_str(), "r");
-  if (f == nullptr) return;
-  char line[8192];
+  std::string lines = detail::read_file_text(result_file);  // a line with its failures can be long
+  ::unlink(result_file.c_str());
   detail::Record r;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
+  for (std::size_t pos = 0; pos < lines.size();) {
+    std::size_t nl = std::min(lines.find('\n', pos), lines.size());
+    std::string_view line(lines.data() + pos, nl - pos);
+    pos = nl + 1;
     if (!r.parse(line) || !r.get("full_name").is_string()) continue;
     if (test.full_name != r.view("full_name") || !same_tags(r, test.tags)) continue;
     std::string_view result = r.view("result");
     if (result == "passed") outcome.result = Result::passed;
     if (result == "skipped") outcome.result = Result::skipped;
     if (result == "crashed") outcome.crashed = true;
+    outcome.failures = failures_of(r);
   }
-  std::fclose(f);
-  ::unlink(result_file.c_str());
+  std::string stack_file = result_file + ".stack";
+  if (outcome.crashed) outcome.crash_stack = detail::read_file_text(stack_file);
+  if (!outcome.crash_stack.empty() && outcome.crash_stack.back() == '\n') outcome.crash_stack.pop_back();
+  ::unlink(stack_file.c_str());
 }
 
 }  // namespace

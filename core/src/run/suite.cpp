@@ -16,6 +16,7 @@
 #include "record/log_records.hpp"
 #include "record/record_reader.hpp"
 #include "record/test_events.hpp"
+#include "stack/capture.hpp"
 
 #include <unistd.h>
 
@@ -140,6 +141,7 @@ void SuiteWriter::exception(const ProgramRun& program, const FailedTest& test) {
   if (e == nullptr) return;
   detail::EventContext context = detail::this_process_context(detail::environment_name(m.ci, m.cfg.environment));
   std::vector<AttemptOutcome> one = {{1, Result::failed, false}};
+  if (!e->stack_line.empty()) m.append(detail::stack::snapshot_for(e->stack_line, e->event_id));
   m.append(detail::sentry_line(detail::exception_event(test, e, one, run_of(program, m.suite_meta), m.ci, context)));
 }
 

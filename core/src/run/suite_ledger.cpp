@@ -12,6 +12,7 @@
 #include "record/record_context.hpp"
 #include "record/record_reader.hpp"
 #include "run/exit_status.hpp"
+#include "stack/capture.hpp"
 
 #include <unistd.h>
 
@@ -25,6 +26,8 @@ namespace {
 // What a program's entry keeps at most: failed tests, and failures outside tests.
 constexpr std::size_t kMaxFailedTests = 1000;
 constexpr std::size_t kMaxFixtureFailures = 20;
+// Throw stacks of escaped exceptions kept for the events of a suite, at most (about 16 KiB each).
+constexpr std::size_t kMaxStacksKept = 200;
 // How often read_suite looks again at programs still writing (ms).
 constexpr int kSuitePollMs = 50;
 
@@ -49,10 +52,11 @@ void read_process_line(const detail::Record& r, RerunTarget& target) {
 }
 
 // A failed test from its test_finished record, with its first failure and its first uncaught exception (as
-// the Session keeps them for a single program).
-void read_failed_test(const detail::Record& r, ProgramRun& p) {
+// the Session keeps them for a single program) with the stack of its throw; true when that stack was kept.
+bool read_failed_test(const detail::Record& r, ProgramRun& p, std::string thrown_stack) {
   detail::JsonView t = r.get("test");
-  if (!t.exists()) return;
+  if (!t.exists()) return false;
+  bool stack_kept = false;
   FailedTest f;
   f.suite = t.str("suite");
   f.name = t.str("name");
@@ -68,6 +72,11 @@ void read_failed_test(const detail::Record& r, ProgramRun& p) {
   for (std::size_t i = 0, n = failures.size(); i < n; ++i) {
     detail::JsonView fl = failures[i];
     if (fl.boolean("allowed")) continue;
+    // The first few, for the breadcrumbs of a flaky test's event (the re-runs' come from their result files).
+    if (f.failures.size() < detail::kFailureNotesKept) {
+      f.failures.push_back({fl.str("file"), fl.int32("line", -1),
+                            std::string(detail::utf8_prefix(fl.view("message"), detail::kFailureNoteBytes))});
+    }
     if (first) {
       first = false;
       f.first_failure_file = fl.str("file");
@@ -76,18 +85,30 @@ void read_failed_test(const detail::Record& r, ProgramRun& p) {
       f.exception_type = fl.str("exception_type");
     }
     if (fl.view("kind") == "exception") {
-      p.exceptions.emplace(f.key(), detail::EscapedException{fl.str("exception_type"), first_bytes(fl.view("message")),
-                                                             fl.str("file"), fl.int32("line", -1)});
+      // Where it was thrown: the stack its program kept (a journal line that names the event to carry it),
+      // copied into the suite's journal before that event.
+      detail::EscapedException e;
+      e.type = fl.str("exception_type");
+      e.message = first_bytes(fl.view("message"));
+      e.file = fl.str("file");
+      e.line = fl.int32("line", -1);
+      e.event_id = std::string(detail::stack::snapshot_target(thrown_stack));
+      if (e.event_id.size() == 32) e.stack_line = std::move(thrown_stack);
+      if (e.stack_line.empty()) e.event_id.clear();
+      bool has_stack = !e.stack_line.empty();
+      stack_kept = p.exceptions.emplace(f.key(), std::move(e)).second && has_stack;
       break;
     }
   }
   p.failed.push_back(std::move(f));
+  return stack_kept;
 }
 
-// A test_finished record: its result counted, and a failed test kept.
-void count_test(std::string_view line, ProgramRun& p, detail::Record& record) {
+// A test_finished record: its result counted, and a failed test kept (with the stack its exception was thrown
+// from, if one escaped it); true when that stack was kept.
+bool count_test(std::string_view line, ProgramRun& p, detail::Record& record, std::string thrown_stack) {
   std::string_view r = detail::test_result_of(line);
-  if (r.empty()) return;
+  if (r.empty()) return false;
   ++p.counts.total;
   if (r == "passed") ++p.counts.passed;
   if (r == "skipped") ++p.counts.skipped;
@@ -101,9 +122,9 @@ void count_test(std::string_view line, ProgramRun& p, detail::Record& record) {
     q.quarantine = quarantine_of(record.get("test"));
     if (q.quarantined()) p.quarantine_passed.push_back(std::move(q));
   }
-  if (r != "failed") return;
+  if (r != "failed") return false;
   ++p.counts.failed;
-  if (p.failed.size() < kMaxFailedTests && record.parse(line)) read_failed_test(record, p);
+  return p.failed.size() < kMaxFailedTests && record.parse(line) && read_failed_test(record, p, std::move(thrown_stack));
 }
 
 void read_run_started(const detail::Record& r, std::string_view line, ProgramRun& p) {
@@ -137,6 +158,8 @@ void read_fixture_failed(const detail::Record& r, ProgramRun& p) {
 struct SuiteLedger::State {
   std::map<std::string, ProgramRun> by_journal;
   std::map<std::string, std::string> running;  // journal -> its last test_started record, until it finished
+  std::map<std::string, std::string> thrown;   // journal -> the stack of the running test's escaped exception
+  std::size_t stacks_kept = 0;
   std::map<std::string, std::uint64_t> fixture_records;  // journal -> fixture_failed records seen
   std::vector<std::string> order;
   detail::Record record;  // the line being read, when it is parsed
@@ -160,6 +183,11 @@ void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
       if (detail::starts_with(line, "{\"local\":\"process\"") && state_->record.parse(line)) {
         read_process_line(state_->record, p.target);
       }
+      // The stack of a throw that escaped the running test: its program wrote it just before the failure.
+      if (detail::starts_with(line, "{\"local\":\"stack\",") && line.find("\"kind\":\"throw\"") < 64 &&
+          state_->stacks_kept < kMaxStacksKept) {
+        state_->thrown[journal].assign(line.data(), line.size());
+      }
       return;
     case detail::LineKind::log_record:
       state_->on_record(journal, line, p);
@@ -173,9 +201,15 @@ void SuiteLedger::State::on_record(const std::string& journal, std::string_view 
   std::string_view ev = detail::event_of(line);
   if (ev == "test_started") {
     running[journal].assign(line.data(), line.size());
+    thrown.erase(journal);
   } else if (ev == "test_finished") {
     running.erase(journal);
-    count_test(line, p, record);
+    std::string thrown_stack;
+    if (auto it = thrown.find(journal); it != thrown.end()) {
+      thrown_stack = std::move(it->second);
+      thrown.erase(it);
+    }
+    if (count_test(line, p, record, std::move(thrown_stack))) ++stacks_kept;
   } else if (ev == "run_started" || ev == "run_finished" || ev == "run_crashed" || ev == "fixture_failed") {
     if (!record.parse(line)) return;
     if (ev == "run_started") {

@@ -77,7 +77,7 @@ bool RunLedger::test_ended(const RunningTest& test, Result r, int iteration) {
     });
   }
   if (r == Result::failed && !flaky_by_repeat) remember_failed(test, iteration);
-  if (keep_results_) results_.push_back({test.full_name(), test.tags(), to_string(r)});
+  if (keep_results_) results_.push_back({test.full_name(), test.tags(), to_string(r), test.failure_notes()});
   return flaky_by_repeat;
 }
 
@@ -206,7 +206,8 @@ std::string RunLedger::failure_report(const std::string& binary, bool any_test_r
 
 std::string RunLedger::result_lines(const RunningTest* crashed) const {
   Buf b;
-  auto line = [&](const std::string& full_name, const std::vector<std::string>& tags, std::string_view result) {
+  auto line = [&](const std::string& full_name, const std::vector<std::string>& tags, std::string_view result,
+                  const std::vector<FailureNote>& failures) {
     JsonWriter w(b);
     w.begin_object();
     w.string("full_name", full_name);
@@ -216,10 +217,21 @@ std::string RunLedger::result_lines(const RunningTest* crashed) const {
       w.end_array();
     }
     w.word("result", result);
+    if (!failures.empty()) {
+      w.begin_array("failures");
+      for (const auto& f : failures) {
+        w.begin_object();
+        if (!f.file.empty()) w.string("file", f.file, kMaxNameBytes);
+        if (f.line > 0) w.integer("line", f.line);
+        w.string("message", f.message);
+        w.end_object();
+      }
+      w.end_array();
+    }
     w.end_line();
   };
-  for (const auto& r : results_) line(r.full_name, r.tags, r.result);
-  if (crashed != nullptr) line(crashed->full_name(), crashed->tags(), "crashed");
+  for (const auto& r : results_) line(r.full_name, r.tags, r.result, r.failures);
+  if (crashed != nullptr) line(crashed->full_name(), crashed->tags(), "crashed", crashed->failure_notes());
   return b.str();
 }
 

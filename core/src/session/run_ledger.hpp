@@ -50,7 +50,8 @@ class RunLedger {
   // iterations and re-runs: counts.quarantined and counts.quarantine_passed follow them.
   std::vector<QuarantinedTest> quarantined_tests(const std::string& program) const;
 
-  // For the result file of a re-run: each test's result, one JSON object per line (a crashed test last).
+  // For the result file of a re-run: each test's result and its failures (for the breadcrumbs of a flaky
+  // test's event), one JSON object per line (a crashed test last).
   void keep_results(bool on) noexcept { keep_results_ = on; }
   std::string result_lines(const RunningTest* crashed) const;
 
@@ -95,6 +96,7 @@ class RunLedger {
     std::string full_name;
     std::vector<std::string> tags;
     std::string_view result;
+    std::vector<FailureNote> failures;
   };
   bool keep_results_ = false;
   std::vector<TestResult> results_;

@@ -63,6 +63,11 @@ void RunningTest::add_failure(const Failure& f, const Redactor& redactor) {
     first_failure_.first_failure_message = sanitize_utf8(redacted_head(f.message, kMaxFirstFailureBytes, redactor));
     first_failure_.exception_type.assign(f.exception_type.data(), f.exception_type.size());
   }
+  // The first few, for the breadcrumbs of a flaky test's event.
+  if (!f.allowed && first_failure_.failures.size() < kFailureNotesKept) {
+    first_failure_.failures.push_back(
+        {std::string(f.file), f.line, sanitize_utf8(redacted_head(f.message, kFailureNoteBytes, redactor))});
+  }
   // Each failure gets what is left of the failures' cap (cut harder when it would not fit); once too little
   // is left, the rest are only counted.
   std::size_t used = failures_.size();
@@ -105,14 +110,15 @@ void RunningTest::keep_failure_from_signal() {
   updating_.store(false, std::memory_order_release);
 }
 
-void RunningTest::note_escaped(const Failure& f, void* throw_site, const Redactor& redactor) {
+void RunningTest::note_escaped(const Failure& f, std::string event_id, const Redactor& redactor) {
   has_escaped_ = true;
   escaped_.type.assign(f.exception_type.data(), f.exception_type.size());
   // Redacted before the cut (as the first failure's message): a secret across the cut is still found.
   escaped_.message = sanitize_utf8(redacted_head(f.message, kMaxFirstFailureBytes, redactor));
   escaped_.file.assign(f.file.data(), f.file.size());
   escaped_.line = f.line;
-  escaped_.throw_site = throw_site;
+  escaped_.event_id = std::move(event_id);
+  escaped_.stack_line.clear();
 }
 
 void RunningTest::add_property(std::string_view key, std::string_view value, const Redactor& redactor) {

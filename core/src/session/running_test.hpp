@@ -42,8 +42,9 @@ class RunningTest {
 
   // A failure of this test; the first one that is not allowed is kept for verdicts.
   void add_failure(const Failure& failure, const Redactor& redactor);
-  // The test's first escaped exception (whatever failed before it), with where it was thrown if known.
-  void note_escaped(const Failure& failure, void* throw_site, const Redactor& redactor);
+  // The test's first escaped exception (whatever failed before it); `event_id`: the id of the event that will
+  // report it, which the snapshot of its throw names ("" when none was taken).
+  void note_escaped(const Failure& failure, std::string event_id, const Redactor& redactor);
   bool has_escaped() const noexcept { return has_escaped_; }
   const EscapedException& escaped() const noexcept { return escaped_; }
   // A fatal error reported from inside a signal handler (Catch2's): no lock (the crashing thread may hold
@@ -68,6 +69,9 @@ class RunningTest {
   std::int64_t start_ns() const noexcept { return start_ns_; }
   RenderedList failures() const noexcept { return {failures_.view(), &failure_ends_, failures_omitted_}; }
   RenderedList properties() const noexcept { return {properties_.view(), &property_ends_, properties_omitted_}; }
+
+  // Its first failures (at most kFailureNotesKept), for error events.
+  const std::vector<FailureNote>& failure_notes() const noexcept { return first_failure_.failures; }
 
   // The facts of its test_finished record (everything but result, duration and notes).
   TestFinishedFacts finished_facts() const;

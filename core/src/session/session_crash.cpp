@@ -38,6 +38,26 @@ std::size_t SessionImpl::render_crash_into(char* out, std::size_t cap, int signo
   return b.overflowed() ? 0 : b.size();
 }
 
+namespace {
+// Never freed: a static destructor may crash after this Session and every static object of ours are gone.
+RecordContext* g_after_run = nullptr;
+}  // namespace
+
+void SessionImpl::prepare_after_run() {
+  if (g_after_run == nullptr) g_after_run = new RecordContext();
+  *g_after_run = ctx_;
+}
+
+std::size_t SessionImpl::render_after_run(char* out, std::size_t cap, int signo) {
+  if (g_after_run == nullptr) return 0;
+  CrashFacts facts;
+  facts.signo = signo;
+  facts.after_run = true;
+  Buf b(out, cap);
+  write_run_crashed(*g_after_run, b, facts);
+  return b.overflowed() ? 0 : b.size();
+}
+
 // In the child of a fork(): it must not write into its parent's journal, and must not keep what tells the
 // shipper that the run is still going: the journal's lock and the companion's wake pipe (a child that
 // lingers, a daemon the test started, would keep the exit waiting for the whole flush time-out). Only

@@ -3,6 +3,7 @@
 #include "ship/ship.hpp"
 #include "run/suite.hpp"
 
+#include "base/ids.hpp"
 #include "base/process.hpp"
 #include "base/strings.hpp"
 #include "journal/crash_handler.hpp"
@@ -122,7 +123,9 @@ void SessionImpl::close_and_ship(const std::string& outcome) {
   write_closed_line(closed, mono_now_ms());
   append_raw(closed.data(), closed.size());
   journal_.close();  // first: the crash handler still guards the ring while it is emptied
-  uninstall_crash_handlers();
+  // A static destructor or an exit handler may still crash: its record and stack go into a journal of their own.
+  prepare_after_run();
+  record_crashes_after_run(new_journal_path(cfg_.dir, run_id_, random_hex(6)), &SessionImpl::render_after_run);
   if (child_) return;  // a wrapped program or a re-run: whoever owns the suite ships and reports
   std::string shipping = ship_now();
   const std::uint64_t lost = ledger_.counts.records_dropped;

@@ -92,7 +92,7 @@ class SessionImpl {
 
   // session_tests.cpp
   std::string_view full_name_of(const TestInfo& t);
-  void add_failure_locked(const Failure& f, void* throw_site);
+  void add_failure_locked(const Failure& f, bool thrown_here);
   void fixture_failure_locked(FixturePhase phase, std::string_view scope, const Failure& f);
   void repeat_flaky_verdict();
   void append_events(const std::string& lines);
@@ -118,6 +118,10 @@ class SessionImpl {
 
   // session_crash.cpp
   static std::size_t render_crash(char* out, std::size_t cap, int signo);
+  // After the run: the crash record of a static destructor or an exit handler, from a copy of the record
+  // context that outlives this Session.
+  void prepare_after_run();
+  static std::size_t render_after_run(char* out, std::size_t cap, int signo);
   std::size_t render_crash_into(char* out, std::size_t cap, int signo);
   static void on_exit();
   static void on_fork_child();

@@ -12,6 +12,7 @@
 #include "run/exit_status.hpp"
 #include "run/shard.hpp"
 #include "session/session_impl.hpp"
+#include "stack/capture.hpp"
 
 #include <pthread.h>
 #include <unistd.h>
@@ -128,12 +129,19 @@ void SessionImpl::run_started(const RunInfo& run) {
     test_.reserve_for_signal();
     install_terminate_capture();
     install_crash_handlers(&journal_, &SessionImpl::render_crash);
+    // A re-run's crash: its stack also beside the result file, for the crash event of the test's verdict.
+    if (!result_file_.empty()) keep_crash_stack_in(result_file_ + ".stack");
+    // Where an escaped exception was thrown: each throw copies the top of its stack (docs/stacks.md).
+    stack::enable_throw_stacks(true);
     std::atexit(&SessionImpl::on_exit);
   }
   bool any_channel = cfg_.logs.enabled() || cfg_.errors.enabled() || cfg_.heartbeat.enabled();
   if (!child_ && any_channel && !journal_failed_) {
     std::string why;
     if (!companion_.start(cfg_, run_id_, why)) companion_problem_ = why;
+    // The companion reads the stacks of a test that hangs (ptrace): under Yama's ptrace_scope=1 only an
+    // ancestor may, or the process this program names, and the companion is no ancestor.
+    if (companion_.running() && companion_.pid() > 0 && cfg_.hang_after_ms > 0) stack::allow_tracer(companion_.pid());
   }
   (void)journal_id;
 }

@@ -2,8 +2,10 @@
 #include "record/limits.hpp"
 #include "record/log_records.hpp"
 #include "record/test_events.hpp"
+#include "base/ids.hpp"
 #include "run/exception_capture.hpp"
 #include "session/session_impl.hpp"
+#include "stack/capture.hpp"
 
 #include <cxxabi.h>
 
@@ -22,6 +24,7 @@ void SessionImpl::test_started(const TestInfo& t) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string_view full_name = full_name_of(t);
   test_.begin(t, full_name, quarantine_of(t, full_name));
+  stack::clear_throw_stack();  // a throw before the test is never its escaped exception
   rec_.clear();
   write_test_started(ctx_, rec_, test_.identity());
   append();
@@ -34,14 +37,13 @@ void SessionImpl::failure(const Failure& failure) {
     return;
   }
   // Frameworks report an escaped exception from inside their catch block: its type is still known to the C++
-  // runtime there, though neither framework keeps it, and __cxa_throw saw where it came from.
+  // runtime there, though neither framework keeps it, and __cxa_throw kept the stack it was thrown from.
   Failure f = failure;
   std::string type;
-  void* throw_site = nullptr;
+  bool thrown_here = false;
   if (f.kind == FailureKind::exception) {
     const std::type_info* current = abi::__cxa_current_exception_type();
-    ThrowSite site = last_throw_on_this_thread();
-    if (current != nullptr && site.type == current) throw_site = site.where;
+    thrown_here = current != nullptr && last_throw_on_this_thread().type == current;
     if (f.exception_type.empty() && current != nullptr) {
       type = demangled(*current);
       f.exception_type = type;
@@ -49,15 +51,30 @@ void SessionImpl::failure(const Failure& failure) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (test_.running()) {
-    add_failure_locked(f, throw_site);
+    add_failure_locked(f, thrown_here);
     return;
   }
   fixture_failure_locked(FixturePhase::run, {}, f);
 }
 
-void SessionImpl::add_failure_locked(const Failure& f, void* throw_site) {
+void SessionImpl::add_failure_locked(const Failure& f, bool thrown_here) {
   test_.add_failure(f, redactor_);
-  if (f.kind == FailureKind::exception && !f.allowed && !test_.has_escaped()) test_.note_escaped(f, throw_site, redactor_);
+  if (f.kind != FailureKind::exception || f.allowed || test_.has_escaped()) return;
+  // The test's escaped exception: the stack it was thrown from goes into the journal now (this thread threw
+  // it, and its next throw would replace it), named by the event that will report it, whenever that is
+  // written (at the test's end, or with its verdict after re-runs).
+  // Once per test: a later iteration of a repeated run (--gtest_repeat) reports no second exception event.
+  std::string event_id;
+  if (thrown_here && ledger_.escaped_of(test_.as_failed(iteration_)) == nullptr) {
+    event_id = random_hex(16);
+    std::string line = stack::throw_stack_line(event_id);
+    if (line.empty()) {
+      event_id.clear();
+    } else {
+      append_raw(line.data(), line.size());
+    }
+  }
+  test_.note_escaped(f, std::move(event_id), redactor_);
 }
 
 void SessionImpl::property(std::string_view key, std::string_view value) {

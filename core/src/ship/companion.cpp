@@ -161,8 +161,10 @@ int exec_status(int fd, std::int64_t deadline_ms) {
 std::vector<std::string> companion_args(const std::string& program, const Config& config, const std::string& run_id) {
   // A little less than we wait, so its summary arrives in time.
   int deadline_ms = std::max(config.flush_timeout_ms - 300, config.flush_timeout_ms * 3 / 4);
-  return {program,   "ship", "--companion", "--run", run_id, "--dir", config.dir,
-          "--wake-fd", "3",    "--notify-fd", "4",     "--deadline-ms", std::to_string(deadline_ms)};
+  // With its pid: the companion sends what the program writes after its run once it is gone.
+  return {program,     "ship",     "--companion", "--run",         run_id,
+          "--dir",     config.dir, "--wake-fd",   "3",             "--notify-fd",
+          "4",         "--owner-pid", std::to_string(::getpid()), "--deadline-ms", std::to_string(deadline_ms)};
 }
 
 }  // namespace
@@ -187,14 +189,15 @@ bool Companion::start(const Config& config, const std::string& run_id, std::stri
   int wake[2] = {-1, -1};
   int notify[2] = {-1, -1};
   int status[2] = {-1, -1};
+  int pid_pipe[2] = {-1, -1};  // the intermediate process tells the companion's pid through it
   int devnull = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   auto close_all = [&] {
-    for (int fd : {wake[0], wake[1], notify[0], notify[1], status[0], status[1], devnull}) {
+    for (int fd : {wake[0], wake[1], notify[0], notify[1], status[0], status[1], pid_pipe[0], pid_pipe[1], devnull}) {
       if (fd >= 0) ::close(fd);
     }
   };
   if (devnull < 0 || ::pipe2(wake, O_CLOEXEC) != 0 || ::pipe2(notify, O_CLOEXEC) != 0 ||
-      ::pipe2(status, O_CLOEXEC) != 0) {
+      ::pipe2(status, O_CLOEXEC) != 0 || ::pipe2(pid_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
     why = std::string("cannot start the companion: ") + std::strerror(errno);
     close_all();
     return false;
@@ -211,6 +214,7 @@ bool Companion::start(const Config& config, const std::string& run_id, std::stri
   if (mid == 0) {
     pid_t pid = bare_fork(SIGCHLD);
     if (pid == 0) exec_companion(launch);
+    if (pid > 0) sys(SYS_write, pid_pipe[1], reinterpret_cast<long>(&pid), sizeof pid);
     exit_now(pid > 0 ? 0 : 1);
   }
   int fork_errno = errno;
@@ -228,6 +232,11 @@ bool Companion::start(const Config& config, const std::string& run_id, std::stri
     close_all();
     return false;
   }
+  // Its pid, so that the test program can let it read its stacks while a test hangs (Yama's ptrace_scope).
+  pid_t companion = 0;
+  if (::read(pid_pipe[0], &companion, sizeof companion) == static_cast<ssize_t>(sizeof companion)) pid_ = companion;
+  ::close(pid_pipe[0]);
+  ::close(pid_pipe[1]);
   ::close(status[0]);
   ::close(devnull);
   running_ = true;

@@ -30,6 +30,8 @@ class Companion {
   // or when this process is a child subreaper (the companion would come back to it as its child).
   bool start(const Config& config, const std::string& run_id, std::string& why);
   bool running() const noexcept { return running_; }
+  // The companion's process id once started (0 when unknown).
+  pid_t pid() const noexcept { return pid_; }
   // Tells the companion the run is over and waits for its summary line, at most `timeout_ms`. `problem`
   // gets the last fault it reported on the way ("Better Stack Logs: timed out"). Returns false on time-out
   // (the companion keeps going in the background, bounded by its own deadline).
@@ -45,6 +47,7 @@ class Companion {
 
  private:
   bool running_ = false;
+  pid_t pid_ = 0;
   int wake_fd_ = -1;    // our end (write); closing it wakes the companion
   int notify_fd_ = -1;  // our end (read)
 };

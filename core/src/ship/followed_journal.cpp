@@ -17,11 +17,11 @@ constexpr std::size_t kCompactAtBytes = 8u << 20;
 
 // --- LogQueue ------------------------------------------------------------------------------------------
 
-void LogQueue::push(std::string_view line, std::uint64_t end_off, std::int64_t now_ms) {
+void LogQueue::push(std::string_view line, std::uint64_t start_off, std::uint64_t end_off, std::int64_t now_ms) {
   // Room for the most the buffer ever holds (the cap, one read beyond it, the bytes sent before a
   // compaction), asked for once: growing by doubling would copy it and touch twice the pages.
   if (lines_.empty() && text_.size() == 0) text_.reserve(kMaxPendingBytesPerJournal + (10u << 20));
-  lines_.push_back({text_.size(), line.size() + 1, end_off, now_ms});
+  lines_.push_back({text_.size(), line.size() + 1, start_off, end_off, now_ms});
   text_.put(line);
   text_.put('\n');
 }
@@ -74,7 +74,8 @@ void FollowedJournal::update_cursor(const ShipScope& scope) {
   auto before = [](const std::deque<QueuedLine>& q, std::uint64_t fallback) -> std::uint64_t {
     return q.empty() ? fallback : q.front().start_off;
   };
-  std::uint64_t logs_at = logs.empty() ? read_off : logs[0].end_off - logs[0].len;
+  // From the first line's own journal offset: a line completed with its stack is longer than in the journal.
+  std::uint64_t logs_at = logs.empty() ? read_off : logs[0].start_off;
   if (scope.logs) cursor.logs = std::max(cursor.logs, logs_at);
   // Error and heartbeat lines are taken as soon as they are looked at (routed), so everything before
   // scan_off is done unless still queued. A channel not configured for its own run passes its lines by.

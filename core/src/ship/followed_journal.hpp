@@ -14,6 +14,7 @@
 #include "journal/ring.hpp"
 #include "record/json.hpp"
 #include "ship/ship_context.hpp"
+#include "stack/snapshot_join.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -48,13 +49,16 @@ struct QueuedLine {
 class LogQueue {
  public:
   struct Line {
-    std::size_t start;      // in the buffer
-    std::size_t len;        // including '\n'
-    std::uint64_t end_off;  // journal offset just after the line
-    std::int64_t read_ms;   // when the shipper read it (a batch leaves when its oldest line is old enough)
+    std::size_t start;        // in the buffer
+    std::size_t len;          // including '\n' (a record completed with its stack is longer than in the journal)
+    std::uint64_t start_off;  // journal offset of the line
+    std::uint64_t end_off;    // journal offset just after the line
+    std::int64_t read_ms;     // when the shipper read it (a batch leaves when its oldest line is old enough)
   };
 
-  void push(std::string_view line, std::uint64_t end_off, std::int64_t now_ms);
+  // `line` as it is sent (completed with its stack, it is longer than the journal's line from start_off to
+  // end_off).
+  void push(std::string_view line, std::uint64_t start_off, std::uint64_t end_off, std::int64_t now_ms);
   // Drops the first `n` lines (they were delivered, or set aside).
   void pop(std::size_t n);
 
@@ -105,6 +109,7 @@ struct FollowedJournal {
   std::string run_started_line;
   std::string last_started_line;  // the test_started record of a test not finished yet
   std::string crash_line;         // the run_crashed record the test program wrote itself (signal handler)
+  stack::SnapshotJoin stacks{nullptr};  // its stack snapshots, until the record or event they name is sent
 
   FollowedJournal() = default;
   FollowedJournal(const FollowedJournal&) = delete;

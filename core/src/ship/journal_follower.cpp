@@ -40,6 +40,9 @@ void track(FollowedJournal& j, std::string_view line) {
 
 }  // namespace
 
+JournalFollower::JournalFollower(ShipContext& ctx)
+    : ctx_(ctx), hangs_(ctx.dir, ctx.opt.follow ? ctx.cfg.hang_after_ms : 0, ctx.opt.symbolizer) {}
+
 // --- discovery -----------------------------------------------------------------------------------------
 
 void JournalFollower::discover() {
@@ -62,6 +65,7 @@ void JournalFollower::adopt(const std::string& path, std::string_view base) {
   auto j = std::make_unique<FollowedJournal>();
   j->path = path;
   j->base = std::string(base);
+  j->stacks = stack::SnapshotJoin(ctx_.opt.symbolizer);
   std::string err;
   if (!j->reader.open(path, err)) {
     if (errno != ENOENT) ctx_.problem("journal", err);  // a link, or a file of another user: never sent
@@ -97,6 +101,8 @@ void JournalFollower::read_all() {
   for (auto& [path, j] : journals_) read_journal(*j);
 }
 
+void JournalFollower::look_for_hangs() { hangs_.check(wall_now_ms()); }
+
 void JournalFollower::read_journal(FollowedJournal& j) {
   if (!j.writer_gone && !j.reader.writer_alive()) j.writer_gone = true;
   bool gone = j.writer_gone;
@@ -127,6 +133,10 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
   std::uint64_t start_off = end_off - line.size() - 1;
   bool fresh = end_off > j.scan_off;  // not seen before for run state
   if (ctx_.opt.on_line && fresh) ctx_.opt.on_line(j.path, line);
+  if (fresh) hangs_.on_line(j.path, line);
+  // A record or event that a stack snapshot named is sent with its frames (stack/snapshot_join.hpp), only
+  // when it is queued to be sent (one delivered before is not named for nothing).
+  std::string with_stack;
   const ShipScope& scope = ctx_.scope;
   switch (kind_of(line)) {
     case LineKind::log_record:
@@ -138,7 +148,8 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
         return;
       }
       if (!buffering) return;  // over the memory cap: read again once earlier batches have left
-      j.logs.push(line, end_off, mono_now_ms());
+      with_stack = j.stacks.complete(line);
+      j.logs.push(with_stack.empty() ? line : with_stack, start_off, end_off, mono_now_ms());
       return;
     // Error events and heartbeats are taken the first time they are seen, also past the memory cap for
     // log lines: a Logs backlog must not hold back the heartbeat or the Errors channel.
@@ -150,6 +161,8 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
       }
       // The event's JSON: what follows {"sentry": up to the closing brace.
       if (line.size() < 12) return;
+      with_stack = j.stacks.complete(line);
+      if (!with_stack.empty()) line = with_stack;
       j.errors.push_back({std::string(line.substr(10, line.size() - 11)), end_off, start_off});
       return;
     case LineKind::heartbeat:
@@ -161,6 +174,8 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
       j.heartbeats.push_back({std::string(line), end_off, start_off});
       return;
     case LineKind::local:
+      // A stack snapshot is kept for the record or event it names (never sent itself).
+      if (fresh && j.stacks.keep(line)) return;
       // The writer's "closed" marker, and when it wrote it (two local lines per journal: parsed).
       if (fresh && local_.parse(line) && local_.local() == "closed") {
         j.closed = true;

@@ -12,6 +12,7 @@
 #include "record/record_reader.hpp"
 #include "ship/followed_journal.hpp"
 #include "ship/ship_context.hpp"
+#include "stack/hang_watch.hpp"
 
 #include <cstdint>
 #include <map>
@@ -26,7 +27,7 @@ class JournalFollower {
  public:
   using Journals = std::map<std::string, std::unique_ptr<FollowedJournal>>;  // by path
 
-  explicit JournalFollower(ShipContext& ctx) : ctx_(ctx) {}
+  explicit JournalFollower(ShipContext& ctx);
 
   // Takes on the journals that appeared since the last look. Without ShipOptions::follow, a journal still
   // being written is left to whoever follows it.
@@ -34,6 +35,9 @@ class JournalFollower {
   // Reads every journal to its end (log records up to kMaxPendingBytesPerJournal, the rest only looked
   // at) and routes each new line.
   void read_all();
+  // Following: reports the tests that have been running longer than BSTEST_HANG_AFTER_MS (stack/hang_watch.hpp),
+  // from the lines read so far.
+  void look_for_hangs();
   // Ends the journal of each writer that died without closing it, once read to its end: the crash it left
   // unsaid, then the "closed" line, appended for the next read.
   void close_dead_journals();
@@ -65,6 +69,7 @@ class JournalFollower {
   Buf chunk_;                            // reused for each read
   std::vector<std::uint64_t> ends_;
   Record local_;                         // a local line, parsed
+  stack::HangWatch hangs_;               // following: tests that run longer than BSTEST_HANG_AFTER_MS
   bool retired_ = false;  // a delivered journal was moved to delivered/ (or removed)
 };
 

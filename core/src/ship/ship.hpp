@@ -18,6 +18,10 @@
 
 namespace bstest {
 
+namespace detail::stack {
+struct Symbolizer;
+}
+
 struct ShipStats {
   std::uint64_t records_sent = 0;      // log records accepted by Better Stack Logs
   std::uint64_t batches_sent = 0;
@@ -71,6 +75,11 @@ struct ShipOptions {
   std::function<void(const std::string&)> on_problem;
   // Called about once a second while shipping.
   std::function<void(const ShipStats&)> progress;
+  // How the bstest program names stacks (docs/stacks.md), set by the bstest program: the frames of a crash
+  // or an escaped exception are added to its record and event before they are sent, and in follow mode a
+  // test running longer than Config::hang_after_ms is reported with its program's stacks. Null (a test
+  // program shipping its own records at exit): they are sent without frames and say why.
+  const detail::stack::Symbolizer* symbolizer = nullptr;
 };
 
 ShipStats ship(const Config& config, const ShipOptions& options);

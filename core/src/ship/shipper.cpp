@@ -77,6 +77,7 @@ class Shipper {
       }
       std::uint64_t looked_before = follower_.looked_at();
       follower_.read_all();
+      follower_.look_for_hangs();
       // A writer producing faster than one poll interval drains: go round again at once instead of
       // sleeping, so that the backlog left at its exit (which it waits for) stays small.
       bool busy = follower_.looked_at() - looked_before >= kBusyBytesPerPass;

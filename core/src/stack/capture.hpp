@@ -26,6 +26,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <sys/types.h>
 
@@ -88,6 +89,14 @@ void note_throw_stack() noexcept;
 std::string throw_stack_line(const std::string& for_id = {});
 // Forgets the calling thread's last throw (so a later failure is not matched with an old throw).
 void clear_throw_stack() noexcept;
+
+// The id a snapshot line belongs to (its "for"); "" when it names none or is no snapshot line.
+std::string_view snapshot_target(std::string_view line) noexcept;
+// The snapshot line `line` belonging to `for_id` instead: a snapshot copied into the journal of the event
+// it now belongs to (a re-run's crash, a program's throw under bstest run). `for_id` holds only letters,
+// digits and '-'; `line` comes back as it was when it is no snapshot line or `for_id` is not such an id.
+// Either way it ends in a newline.
+std::string snapshot_for(std::string_view line, std::string_view for_id);
 
 // Lets `tracer` read this process's stacks with ptrace while it hangs: under Yama's ptrace_scope=1 only an
 // ancestor may, unless the process names its tracer (prctl PR_SET_PTRACER). True when allowed (also when

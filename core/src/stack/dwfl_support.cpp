@@ -212,6 +212,17 @@ void name_frames(Dwfl* dwfl, Dwarf_Addr pc, bool activation, std::vector<Frame>&
     call_site(&scopes[i], cu, file, line);
   }
   std::free(scopes);
+  // A function split by the compiler (GCC's `.part` functions) can be inlined back into itself: one call
+  // then shows as two frames of the same function at the same address. Keep the inner one (its line is
+  // the call's).
+  for (std::size_t k = first; k + 1 < out.size();) {
+    if (out[k].function == out[k + 1].function && !out[k].function.empty()) {
+      out[k].inlined = out[k + 1].inlined;
+      out.erase(out.begin() + static_cast<std::ptrdiff_t>(k + 1));
+    } else {
+      ++k;
+    }
+  }
   if (out.size() == first) {  // no debug information: the symbol table's name at best
     base.function = symbol;
     base.file = file;
@@ -222,17 +233,33 @@ void name_frames(Dwfl* dwfl, Dwarf_Addr pc, bool activation, std::vector<Frame>&
   }
 }
 
+namespace {
+
+// Whether a function's demangled name is in `scope` ("testing::"): at its start, or after the return type a
+// template function's name begins with ("bool testing::internal::HandleExceptionsInMethodIfSupported<...>(...)").
+bool names_scope(const std::string& function, const char* scope) {
+  std::size_t at = function.find(scope);
+  return at != std::string::npos && at < function.find('(') && (at == 0 || function[at - 1] == ' ');
+}
+
+}  // namespace
+
 void mark_in_app(std::vector<Frame>& frames, const std::string& program) {
   static const char* const kSystem[] = {"/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/", "/usr/libexec/"};
   static const char* const kNotApp[] = {"testing::", "Catch::", "bstest::", "std::", "__gnu_cxx::", "__cxxabiv1::",
                                         "__cxa_", "_start", "__libc_", "_Unwind", "__asan", "__sanitizer", "__interceptor"};
-  static const char* const kNotAppFiles[] = {"/googletest/", "/gtest/", "/gmock/", "/catch2/", "/Catch2",
-                                             "catch.hpp", "gtest_main.cc", "gtest-all.cc"};
+  // The frameworks' own files, installed or built from source (not a project's folder that happens to be
+  // called tests/gtest or tests/catch2).
+  static const char* const kNotAppFiles[] = {"/googletest/", "/googlemock/", "/include/gtest/", "/include/gmock/",
+                                             "/include/catch2/", "/src/catch2/", "/catch2/catch.hpp",
+                                             "catch_amalgamated", "gtest_main.cc", "gtest-all.cc",
+                                             // bstest's provided mains and listeners
+                                             "/reporters/gtest/", "/reporters/catch2/"};
   for (Frame& f : frames) {
     bool system = false;
     for (const char* s : kSystem) system = system || starts_with(f.module, s);
     bool app = f.module == program || (!f.module.empty() && !system);
-    for (const char* s : kNotApp) app = app && !starts_with(f.function, s);
+    for (const char* s : kNotApp) app = app && !names_scope(f.function, s);
     for (const char* s : kNotAppFiles) app = app && f.file.find(s) == std::string::npos;
     f.in_app = app;
   }
@@ -253,6 +280,30 @@ std::string missing_debug_info(Dwfl* dwfl, const std::vector<Frame>& frames) {
   return "no debug information in " + names +
          " (built without -g, or stripped without a separate debug file): functions from its symbol table at best, "
          "no files or lines";
+}
+
+std::string module_build_id(Dwfl_Module* mod) {
+  static const char kHex[] = "0123456789abcdef";
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr = 0;
+  int n = dwfl_module_build_id(mod, &bits, &vaddr);
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    out += kHex[bits[i] >> 4];
+    out += kHex[bits[i] & 15];
+  }
+  return out;
+}
+
+void note_modules(Dwfl* dwfl, Stack& s) {
+  for (const Frame& f : s.frames) {
+    if (f.module.empty()) continue;
+    bool known = false;
+    for (const auto& m : s.modules) known = known || m.path == f.module;
+    if (known) continue;
+    Dwfl_Module* mod = dwfl_addrmodule(dwfl, f.address);
+    s.modules.push_back({f.module, f.module_base, mod != nullptr ? module_build_id(mod) : std::string()});
+  }
 }
 
 }  // namespace bstest::detail::stack

@@ -32,6 +32,11 @@ void mark_in_app(std::vector<Frame>& frames, const std::string& program);
 // have functions from the symbol table at best, and no file or line.
 std::string missing_debug_info(Dwfl* dwfl, const std::vector<Frame>& frames);
 
+// A module's GNU build-id in hex ("" when it has none).
+std::string module_build_id(Dwfl_Module* mod);
+// The modules `s`'s frames are in, each once, with their build-ids (Stack::modules).
+void note_modules(Dwfl* dwfl, Stack& s);
+
 // The last libdwfl error as text.
 std::string dwfl_error();
 

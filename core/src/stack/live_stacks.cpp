@@ -2,6 +2,7 @@
 // at a time with ptrace, unwinds it from its registers and memory, and lets it go on.
 #include "stack/symbolize.hpp"
 
+#include "base/process.hpp"
 #include "stack/dwfl_support.hpp"
 
 #include <unistd.h>
@@ -9,22 +10,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 namespace bstest::detail::stack {
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string proc_field(pid_t pid, const std::string& field) {
-  std::istringstream in(read_text("/proc/" + std::to_string(pid) + "/status"));
+  std::istringstream in(read_file_text("/proc/" + std::to_string(pid) + "/status"));
   std::string line;
   while (std::getline(in, line)) {
     if (line.compare(0, field.size() + 1, field + ":") == 0) return line.substr(field.size() + 1);
@@ -72,7 +65,7 @@ int on_thread(Dwfl_Thread* thread, void* arg) {
   auto* w = static_cast<Walk*>(arg);
   Stack s;
   s.tid = dwfl_thread_tid(thread);
-  s.thread_name = read_text("/proc/" + std::to_string(w->pid) + "/task/" + std::to_string(s.tid) + "/comm");
+  s.thread_name = read_file_text("/proc/" + std::to_string(w->pid) + "/task/" + std::to_string(s.tid) + "/comm");
   if (!s.thread_name.empty() && s.thread_name.back() == '\n') s.thread_name.pop_back();
   ThreadUnwind u;
   u.max = w->max;
@@ -92,6 +85,7 @@ int on_thread(Dwfl_Thread* thread, void* arg) {
   }
   if (s.frames.size() > w->max) s.frames.resize(w->max);
   mark_in_app(s.frames, w->program);
+  note_modules(w->dwfl, s);
   std::string no_debug = missing_debug_info(w->dwfl, s.frames);
   if (!no_debug.empty()) s.problem += (s.problem.empty() ? "" : "; ") + no_debug;
   w->out->threads.push_back(std::move(s));
@@ -102,7 +96,7 @@ int on_thread(Dwfl_Thread* thread, void* arg) {
 
 std::string ptrace_refusal(pid_t pid, int error) {
   std::string head = "ptrace refused (" + std::string(std::strerror(error)) + "): ";
-  std::string scope_text = read_text("/proc/sys/kernel/yama/ptrace_scope");
+  std::string scope_text = read_file_text("/proc/sys/kernel/yama/ptrace_scope");
   int scope = scope_text.empty() ? -1 : std::atoi(scope_text.c_str());
   bool cap = have_cap_sys_ptrace();
   if (scope == 3) return head + "this machine forbids it (kernel.yama.ptrace_scope=3)";

@@ -1,5 +1,7 @@
 #include "stack/render.hpp"
 
+#include <sys/stat.h>
+
 #include <cinttypes>
 #include <cstdio>
 
@@ -60,6 +62,42 @@ std::vector<EventFrame> event_frames(const Stack& s) {
     out.push_back(std::move(e));
   }
   return out;
+}
+
+EventStack event_stack(const Stack& s) {
+  EventStack out;
+  out.frames = event_frames(s);
+  for (const auto& m : s.modules) {
+    out.images.push_back({m.path, m.build_id, static_cast<std::uintptr_t>(m.bias)});
+  }
+  out.note = s.problem;
+  return out;
+}
+
+std::string source_root_of(const Stack& s) {
+  for (const auto& f : s.frames) {
+    if (!f.in_app || f.file.empty() || f.file[0] != '/') continue;
+    for (std::string dir = f.file.substr(0, f.file.rfind('/')); !dir.empty(); dir = dir.substr(0, dir.rfind('/'))) {
+      struct stat st {};
+      if (::stat((dir + "/.git").c_str(), &st) == 0) return dir;
+    }
+    return {};
+  }
+  return {};
+}
+
+std::vector<std::string> frame_texts(const Stack& s, const std::string& source_root) {
+  std::vector<std::string> out;
+  out.reserve(s.frames.size());
+  for (const auto& f : s.frames) out.push_back(frame_text(f, source_root));
+  return out;
+}
+
+std::string where_text(const Stack& s, const std::string& source_root) {
+  for (const auto& f : s.frames) {
+    if (f.in_app) return frame_text(f, source_root);
+  }
+  return {};
 }
 
 }  // namespace bstest::detail::stack

@@ -1,4 +1,5 @@
-// A symbolized stack as the records and events show it (core/src/stack/symbolize.hpp makes it).
+// A symbolized stack as the records and events show it (core/src/stack/symbolize.hpp makes it). Part of the
+// library test programs link (the shipper completes records with it); it names nothing itself.
 #pragma once
 
 #include "record/error_events.hpp"
@@ -23,5 +24,16 @@ std::string stack_text(const Stack& s, std::size_t max_bytes, const std::string&
 // crashed, threw or waits last. Each has function, filename, lineno, instruction_addr, package (the module),
 // image_addr (its load bias) and in_app.
 std::vector<EventFrame> event_frames(const Stack& s);
+// The whole stack of an error event: event_frames(), the modules they are in (debug_meta.images) and the
+// problem as its note.
+EventStack event_stack(const Stack& s);
+
+// Where frame texts show files from: the repository that the file of the innermost frame of the program's
+// own code is in (the first folder above it that holds a .git), "" when there is none.
+std::string source_root_of(const Stack& s);
+// The frames as text (frame_text), innermost first, files from `source_root`.
+std::vector<std::string> frame_texts(const Stack& s, const std::string& source_root);
+// The innermost frame of the program's own code as text, "" when there is none.
+std::string where_text(const Stack& s, const std::string& source_root);
 
 }  // namespace bstest::detail::stack

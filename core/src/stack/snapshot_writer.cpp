@@ -71,4 +71,58 @@ void LineWriter::put_escaped(const char* s, std::size_t n) noexcept {
   }
 }
 
+namespace {
+
+constexpr std::string_view kSnapshotHead = "{\"local\":\"stack\",";
+constexpr std::string_view kForKey = ",\"for\":\"";
+
+// Where the kind's value ends in a snapshot line's head (the "for" comes right after it); 0 when none.
+std::size_t after_kind(std::string_view line) noexcept {
+  if (line.compare(0, kSnapshotHead.size(), kSnapshotHead) != 0) return 0;
+  constexpr std::string_view kKind = ",\"kind\":\"";
+  std::size_t at = line.substr(0, 64).find(kKind);
+  if (at == std::string_view::npos) return 0;
+  std::size_t end = line.find('"', at + kKind.size());
+  return end == std::string_view::npos ? 0 : end + 1;
+}
+
+bool is_plain_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string_view snapshot_target(std::string_view line) noexcept {
+  std::size_t at = after_kind(line);
+  if (at == 0 || line.compare(at, kForKey.size(), kForKey) != 0) return {};
+  std::size_t start = at + kForKey.size();
+  std::size_t end = line.find('"', start);
+  return end == std::string_view::npos ? std::string_view() : line.substr(start, end - start);
+}
+
+std::string snapshot_for(std::string_view line, std::string_view for_id) {
+  while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  std::size_t at = after_kind(line);
+  if (at == 0 || !is_plain_id(for_id)) return std::string(line) + "\n";
+  std::size_t rest = at;
+  if (line.compare(at, kForKey.size(), kForKey) == 0) {
+    std::size_t end = line.find('"', at + kForKey.size());
+    if (end == std::string_view::npos) return std::string(line) + "\n";
+    rest = end + 1;
+  }
+  std::string out;
+  out.reserve(line.size() + for_id.size() + kForKey.size() + 1);
+  out.append(line.substr(0, at));
+  out.append(kForKey);
+  out.append(for_id);
+  out += '"';
+  out.append(line.substr(rest));
+  out += '\n';
+  return out;
+}
+
 }  // namespace bstest::detail::stack

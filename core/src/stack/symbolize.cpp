@@ -103,16 +103,6 @@ bool parse(std::string_view line, Snapshot& s, std::string& error) {
   return true;
 }
 
-std::string hex_of(const unsigned char* p, int n) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < n; ++i) {
-    out += kHex[p[i] >> 4];
-    out += kHex[p[i] & 15];
-  }
-  return out;
-}
-
 // Reports the snapshot's modules, but those in `left_out`; returns the session, or null.
 DwflPtr report(const Snapshot& s, const std::vector<const Module*>& left_out, std::vector<const Module*>& missing,
                std::vector<const Module*>& changed) {
@@ -126,10 +116,8 @@ DwflPtr report(const Snapshot& s, const std::vector<const Module*>& left_out, st
       missing.push_back(&m);
       continue;
     }
-    const unsigned char* bits = nullptr;
-    GElf_Addr vaddr = 0;
-    int n = dwfl_module_build_id(mod, &bits, &vaddr);
-    if (!m.build_id.empty() && n > 0 && hex_of(bits, n) != m.build_id) changed.push_back(&m);
+    std::string id = module_build_id(mod);
+    if (!m.build_id.empty() && !id.empty() && id != m.build_id) changed.push_back(&m);
   }
   dwfl_report_end(dwfl.get(), nullptr, nullptr);
   return dwfl;
@@ -272,6 +260,7 @@ Stack symbolize_snapshot(std::string_view line, std::size_t max_frames) {
   std::string no_debug = missing_debug_info(dwfl.get(), frames);
   if (!no_debug.empty()) problems.push_back(no_debug);
   out.frames = std::move(frames);
+  note_modules(dwfl.get(), out);
   out.problem = join(problems);
   return out;
 }

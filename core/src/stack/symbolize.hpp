@@ -35,10 +35,18 @@ struct Frame {
   bool inlined = false;           // a call that the compiler inlined into the next frame
 };
 
+// A module that frames are in: its path, load bias and GNU build-id (hex; empty when unknown).
+struct StackModule {
+  std::string path;
+  std::uint64_t bias = 0;
+  std::string build_id;
+};
+
 struct Stack {
   long tid = 0;
   std::string thread_name;     // live stacks: the thread's name (/proc/PID/task/TID/comm)
   std::vector<Frame> frames;   // innermost first: frames[0] is where it crashed, threw or waits
+  std::vector<StackModule> modules;  // the modules the frames are in, each once
   std::string problem;         // one line: why the frames are incomplete or unnamed; empty when all is well
 };
 
