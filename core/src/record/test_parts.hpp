@@ -17,10 +17,15 @@ class Redactor;
 // "assertion", "explicit", "exception", "fatal_error".
 std::string_view to_string(FailureKind k) noexcept;
 
-// The test's identity members, without braces: "suite":…,"name":…,"full_name":…,"file":…,"line":…
-// Returns where the escaped full name (without quotes) starts in `out`; it is `escaped_len` long.
-// At most kMaxIdentityBytes (each string cut to kCompactNameBytes when they would be more).
-std::size_t put_test_identity(Buf& out, const TestInfo& test, std::string_view full_name, std::size_t& escaped_len);
+// Where the parts of a rendered identity are, counted from where it starts in its Buf.
+struct IdentityLayout {
+  std::size_t name_at = 0;    // the escaped full name (without quotes)
+  std::size_t name_len = 0;
+  std::size_t short_len = 0;  // "suite","full_name" and "tags": what a passing test's result keeps
+};
+// The test's identity members, without braces: "suite":…,"full_name":…,"tags":[…],"name":…,"file":…,"line":…
+// appended to `out`. At most kMaxIdentityBytes (each string cut to kCompactNameBytes when they would be more).
+IdentityLayout put_test_identity(Buf& out, const TestInfo& test, std::string_view full_name);
 
 // Input caps of one failure's strings.
 struct FailureCaps {

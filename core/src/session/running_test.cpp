@@ -24,7 +24,7 @@ RunningTest::RunningTest() {
 void RunningTest::begin(const TestInfo& t, std::string_view full_name) {
   updating_.store(true, std::memory_order_relaxed);
   ident_.clear();
-  name_at_ = put_test_identity(ident_, t, full_name, name_len_);
+  ident_at_ = put_test_identity(ident_, t, full_name);
   suite_.assign(t.suite.data(), t.suite.size());
   name_.assign(t.name.data(), t.name.size());
   full_name_.assign(full_name.data(), full_name.size());
