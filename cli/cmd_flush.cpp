@@ -5,7 +5,7 @@
 
 #include "commands.hpp"
 
-#include <dirent.h>
+#include "journal/journal_files.hpp"
 
 #include <cstdio>
 
@@ -23,17 +23,7 @@ const char* const kFlushHelp =
 
 namespace {
 
-int count_journals(const std::string& dir) {
-  int n = 0;
-  DIR* d = ::opendir(journal_dir(dir).c_str());
-  if (d == nullptr) return 0;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name.size() > 8 && name.compare(name.size() - 8, 8, ".journal") == 0) ++n;
-  }
-  ::closedir(d);
-  return n;
-}
+int count_journals(const std::string& dir) { return static_cast<int>(detail::list_journals(dir).size()); }
 }  // namespace
 
 int cmd_flush(const Args& args) {

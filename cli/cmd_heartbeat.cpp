@@ -6,7 +6,9 @@
 
 #include "commands.hpp"
 
-#include <rapidjson/document.h>
+#include "base/strings.hpp"
+#include "record/limits.hpp"
+#include "record/record_reader.hpp"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -26,13 +28,14 @@ const char* const kHeartbeatHelp =
     "       bstest heartbeat --summaries DIR --expect-shards N\n"
     "\n"
     "Sends one ping to BETTERSTACK_UPTIME_HEARTBEAT_URL: success by default, or a failure (/fail, or /N with\n"
-    "--exit-code N) whose body is FILE's text (at most 10 kB; '-' reads stdin).\n"
+    "--exit-code N), with FILE's text as its body (at most 10 kB; '-' reads stdin).\n"
     "\n"
     "With --summaries, decides for a sharded suite: DIR holds the files that each shard's\n"
     "`bstest run --summary-out FILE` wrote (searched recursively, as CI artifacts are unpacked). Success only\n"
     "when N distinct shards of the same run reported and all passed; otherwise a failure naming the missing\n"
-    "and failed shards. Summaries are grouped by run (GitHub: the run id, whatever the attempt); when a job\n"
-    "was re-run (\"Re-run failed jobs\"), a shard's newest attempt counts.\n"
+    "and failed shards; either lists the shards' quarantined tests. Summaries are grouped by run (GitHub: the\n"
+    "run id, whatever the attempt); when a job was re-run (\"Re-run failed jobs\"), a shard's newest attempt\n"
+    "counts.\n"
     "\n"
     "A ping that cannot be sent is kept for `bstest flush`. Exit code: 0 sent (or, for a failure with\n"
     "BSTEST_HEARTBEAT_ON_FAILURE=none, deliberately not sent), 1 not sent, 2 usage error.\n";
@@ -46,6 +49,7 @@ struct ShardSummary {
   int shard_index = -1;
   int shard_total = 0;
   std::vector<std::string> failures;
+  std::vector<std::string> quarantine;  // its quarantined tests and ended entries, in words
   std::string file;
   int attempt = 1;          // the CI's attempt (GitHub: "Re-run failed jobs" makes attempt 2)
   std::string finished_at;  // when the shard's bstest run ended (UTC, ISO 8601: sorts as text)
@@ -68,34 +72,41 @@ void collect(const std::string& dir, std::vector<ShardSummary>& out) {
       collect(path, out);
       continue;
     }
-    if (name.size() < 5 || name.compare(name.size() - 5, 5, ".json") != 0) continue;
+    if (!detail::ends_with(name, ".json")) continue;
     std::ifstream f(path);
     std::stringstream ss;
     ss << f.rdbuf();
     std::string text = ss.str();
-    rapidjson::Document doc;
-    doc.Parse(text.c_str());
-    if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("bstest_summary")) continue;
+    detail::Record doc(text);
+    if (!doc.has("bstest_summary")) continue;
     ShardSummary s;
     s.file = path;
-    if (doc.HasMember("attempt") && doc["attempt"].IsInt()) s.attempt = doc["attempt"].GetInt();
-    if (doc.HasMember("finished_at") && doc["finished_at"].IsString()) s.finished_at = doc["finished_at"].GetString();
-    if (doc.HasMember("suite") && doc["suite"].IsString()) s.suite = doc["suite"].GetString();
-    if (doc.HasMember("result") && doc["result"].IsString()) s.result = doc["result"].GetString();
-    if (doc.HasMember("exit_code") && doc["exit_code"].IsInt()) s.exit_code = doc["exit_code"].GetInt();
-    if (doc.HasMember("shard_index") && doc["shard_index"].IsInt()) s.shard_index = doc["shard_index"].GetInt();
-    if (doc.HasMember("shard_total") && doc["shard_total"].IsInt()) s.shard_total = doc["shard_total"].GetInt();
-    if (doc.HasMember("failures") && doc["failures"].IsArray()) {
-      for (const auto& f : doc["failures"].GetArray()) {
-        if (f.IsString()) s.failures.emplace_back(f.GetString());
-      }
-    }
+    s.attempt = doc.int32("attempt", s.attempt);
+    s.finished_at = doc.str("finished_at");
+    s.suite = doc.str("suite");
+    s.result = doc.str("result");
+    s.exit_code = doc.int32("exit_code", s.exit_code);
+    s.shard_index = doc.int32("shard_index", s.shard_index);
+    s.shard_total = doc.int32("shard_total", s.shard_total);
+    s.failures = doc.strings("failures");
+    s.quarantine = doc.strings("quarantine");
     out.push_back(std::move(s));
   }
   ::closedir(d);
 }
 
-// Decides the suite's verdict from the shards' summaries.
+// The shards' quarantined tests, one line each ("shard 2: quarantined, failed: ..."), while the body has room.
+void add_quarantine(const std::map<int, ShardSummary>& by_index, std::string& body) {
+  for (const auto& [i, shard] : by_index) {
+    for (const auto& q : shard.quarantine) {
+      if (body.size() + q.size() > 9500) return;
+      body += "shard " + std::to_string(i) + ": " + q + "\n";
+    }
+  }
+}
+
+// Decides the suite's verdict from the shards' summaries. A success's body lists the quarantined tests, and
+// is empty without any.
 bool judge_shards(const std::string& dir, int expect, std::string& body) {
   std::vector<ShardSummary> all;
   collect(dir, all);
@@ -135,6 +146,10 @@ bool judge_shards(const std::string& dir, int expect, std::string& body) {
   std::string head = std::to_string(by_index.size()) + " of " + std::to_string(expect) + " shards reported";
   if (missing.empty() && failed.empty()) {
     body = head + ", all passed\n";
+    std::fprintf(stderr, "bstest heartbeat: %s", body.c_str());
+    std::size_t without = body.size();
+    add_quarantine(by_index, body);
+    if (body.size() == without) body.clear();
     return true;
   }
   std::string text = head;
@@ -151,10 +166,12 @@ bool judge_shards(const std::string& dir, int expect, std::string& body) {
   body = text + "\n" + body;
   for (int i : failed) {
     for (const auto& f : by_index[i].failures) {
-      if (body.size() + f.size() > 9500) break;
+      if (body.size() + f.size() > detail::kHeartbeatFailureLinesBytes) break;
       body += "shard " + std::to_string(i) + ": " + f + "\n";
     }
   }
+  std::fprintf(stderr, "bstest heartbeat: %s", body.c_str());
+  add_quarantine(by_index, body);
   return false;
 }
 }  // namespace
@@ -213,8 +230,6 @@ int cmd_heartbeat(const Args& args) {
   if (!summaries.empty()) {
     success = judge_shards(summaries, expect, body);
     exit_code = -1;
-    std::fprintf(stderr, "bstest heartbeat: %s", body.c_str());
-    if (success) body.clear();
   } else if (!body_file.empty()) {
     std::stringstream ss;
     if (body_file == "-") {

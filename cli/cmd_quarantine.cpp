@@ -1,6 +1,7 @@
 // bstest quarantine add | list | check: the quarantine file of the repository (docs/quarantine.md).
 #include <bstest/config.hpp>
 #include "quarantine/quarantine.hpp"
+#include "quarantine/run_quarantine.hpp"
 #include "run/rerun.hpp"
 
 #include "base/process.hpp"
@@ -70,9 +71,7 @@ bool have_file(const Quarantine& q) {
 
 void print_problems(const Quarantine& q) {
   for (const auto& line : q.problem_lines()) std::fprintf(stderr, "%s\n", line.c_str());
-  std::fprintf(stderr, "%s: %s: nothing in it is quarantined until %s fixed\n", q.path().c_str(),
-               count(q.problems().size(), "problem", "problems").c_str(),
-               q.problems().size() == 1 ? "it is" : "they are");
+  std::fprintf(stderr, "%s\n", quarantine_problems_line(q).c_str());
 }
 
 // "active", "expires in 3 days", "expired".

@@ -9,22 +9,24 @@
 #include "run/rerun.hpp"
 #include "ship/ship.hpp"
 #include "run/suite.hpp"
+#include "quarantine/run_quarantine.hpp"
 
 #include "base/process.hpp"
 #include "commands.hpp"
 #include "run_command.hpp"
+#include "run_quarantine.hpp"
 #include "run_report.hpp"
+
+#include "base/clock.hpp"
 
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <set>
 #include <thread>
 
@@ -53,11 +55,15 @@ const char* const kRunHelp =
     "                      the suite's report, written once the re-runs are done (see bstest report --help);\n"
     "                      with GITHUB_STEP_SUMMARY set, the Markdown summary is also added there\n"
     "\n"
-    "Exit code: the command's; 0 when every failure was a flaky test and bstest can account for every failure\n"
-    "of the command (it is one test program, `meson test` or `ctest`, and each failed program exited as its\n"
-    "main returned; unless BSTEST_FLAKY_FAILS=1); 1 when the command exited 0 although a test failed, a program\n"
-    "crashed or a set-up failed; 128+N when it was killed by signal N; 126 when it could not be executed, 127\n"
-    "when it was not found; 2 for a usage error. Stopped by a signal, bstest run dies of that signal.\n";
+    "Tests listed in the quarantine file (BSTEST_QUARANTINE, or .bstest-quarantine found from here upward) still\n"
+    "run and report, but their failures and crashes do not fail the suite until the entry's end date.\n"
+    "\n"
+    "Exit code: the command's; 0 when every failure was a flaky test (unless BSTEST_FLAKY_FAILS=1) or a\n"
+    "quarantined one and bstest can account for every failure of the command (it is one test program, `meson\n"
+    "test` or `ctest`, and each failed program exited as its main returned, or died of a quarantined test's\n"
+    "crash); 1 when the command exited 0 although a test failed, a program crashed or a set-up failed; 128+N\n"
+    "when it was killed by signal N; 126 when it could not be executed, 127 when it was not found; 2 for a\n"
+    "usage error. Stopped by a signal, bstest run dies of that signal.\n";
 
 namespace {
 
@@ -129,14 +135,14 @@ int exec_as_child(const std::vector<std::string>& command) {
 }
 
 // Our environment for the command, with the suite's run id and folder: its test programs neither ship nor
-// decide.
-std::vector<std::string> command_env(const std::string& run_id, const std::string& dir) {
+// decide. They read our quarantine file, as of our day.
+std::vector<std::string> command_env(const std::string& run_id, const std::string& dir, const Quarantine& quarantine) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string_view kv(*e);
     std::string_view name = kv.substr(0, kv.find('='));
     if (name == "BSTEST_ROLE" || name == "BSTEST_ATTEMPT" || name == "BSTEST_RUN_ID" || name == "BSTEST_DIR" ||
-        name == "BSTEST_RESULT_FILE") {
+        name == "BSTEST_RESULT_FILE" || name == "BSTEST_QUARANTINE" || name == kQuarantineDayVariable) {
       continue;
     }
     env.emplace_back(kv);
@@ -144,22 +150,17 @@ std::vector<std::string> command_env(const std::string& run_id, const std::strin
   env.push_back("BSTEST_RUN_ID=" + run_id);
   env.push_back("BSTEST_DIR=" + dir);
   env.push_back("BSTEST_ROLE=child");
+  for (auto& kv : quarantine_env(quarantine)) env.push_back(std::move(kv));
   return env;
-}
-
-std::int64_t unix_ms_now() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
 // Runs the command with the suite's run id and folder; `outcome` says how it ended, for the verdict.
 CommandEnd run_the_command(const std::vector<std::string>& command, const std::string& run_id, const std::string& dir,
-                           CommandOutcome& outcome) {
+                           const Quarantine& quarantine, CommandOutcome& outcome) {
   outcome.argv = command;
   outcome.cwd = detail::current_directory();
-  outcome.started_unix_ms = unix_ms_now();
-  CommandEnd end = run_command(command, command_env(run_id, dir));
+  outcome.started_unix_ms = detail::wall_now_ms();
+  CommandEnd end = run_command(command, command_env(run_id, dir, quarantine));
   outcome.pid = end.pid;
   outcome.exit_code = end.exit_code;
   outcome.signal = end.signal;
@@ -172,12 +173,19 @@ ShipStats suite_heartbeat(const Config& cfg, const SuiteVerdict& v, int deadline
   ShipStats hb;
   const SuiteSummary& s = v.summary;
   if (!cfg.heartbeat.enabled() || is_sharded(s.shard_total) || (!s.passed && !cfg.heartbeat_on_failure)) return hb;
-  std::string body = s.passed ? std::string() : heartbeat_body(v);
+  std::string body = heartbeat_body(v);  // a success's lists the quarantined tests, if any
   std::string err;
   if (!send_heartbeat(cfg, s.passed, s.exit_code == 0 ? -1 : s.exit_code, body, deadline_ms, hb, err)) {
     std::fprintf(stderr, "bstest run: cannot keep the heartbeat (%s)\n", err.c_str());
   }
   return hb;
+}
+
+// The heartbeat's sending, added to the rest of the run's.
+void add_heartbeat(ShipStats& stats, ShipStats hb) {
+  stats.heartbeats_sent += hb.heartbeats_sent;
+  stats.heartbeats_pending += hb.heartbeats_pending;
+  for (auto& p : hb.problems) stats.problems.push_back(std::move(p));
 }
 
 void print_shipping(const Config& cfg, const ShipStats& stats) {
@@ -189,10 +197,54 @@ void print_shipping(const Config& cfg, const ShipStats& stats) {
   }
 }
 
+// The run's records, shipped live on a thread of ours while the command runs (the test programs stay
+// thread-free). The verdict does not come from it: the journals are read again once the command is over (a
+// slow network must not change it).
+class LiveShipper {
+ public:
+  LiveShipper(const Config& cfg, const std::string& run_id, const RunOptions& o, ProgressLine& progress) {
+    opt_.dir = cfg.dir;
+    opt_.run_id = run_id;
+    opt_.follow = true;
+    opt_.keep_following = [this] { return following_.load(); };
+    opt_.drain_deadline_ms = o.deadline_ms;
+    if (!o.quiet) opt_.progress = [&progress](const ShipStats& st) { progress.update(st); };
+    opt_.signal_of = [this](long p) { return p == ended_pid_.load() ? ended_signal_.load() : 0; };
+    thread_ = std::thread([this, &cfg] { stats_ = ship(cfg, opt_); });
+  }
+  ~LiveShipper() {
+    if (thread_.joinable()) join();
+  }
+  LiveShipper(const LiveShipper&) = delete;
+  LiveShipper& operator=(const LiveShipper&) = delete;
+
+  // The command ended, and how: a program that is the command and died without a word (SIGKILL) gets a
+  // crash record and event that name the signal.
+  void command_ended(const CommandEnd& end) {
+    ended_signal_ = end.signal;
+    ended_pid_ = end.pid;
+  }
+  // Nothing more will be written: what is left goes now, within the deadline.
+  void stop_following() { following_ = false; }
+  ShipStats join() {
+    stop_following();
+    thread_.join();
+    return stats_;
+  }
+
+ private:
+  ShipOptions opt_;
+  std::atomic<bool> following_{true};
+  std::atomic<long> ended_pid_{0};
+  std::atomic<int> ended_signal_{0};
+  ShipStats stats_;
+  std::thread thread_;
+};
+
 // Re-runs failed tests, each alone, to tell flaky from broken (the same loop as the provided mains'), and
 // writes their verdicts. Returns the flaky ones (program journal + FailedTest::key()).
 std::set<std::string> rerun_failures(const std::vector<ProgramRun>& programs, const Config& cfg,
-                                     const std::string& run_id, SuiteWriter& writer) {
+                                     const std::string& run_id, const Quarantine& quarantine, SuiteWriter& writer) {
   std::vector<RerunJob> jobs;
   std::vector<const ProgramRun*> job_program;
   for (const auto& p : programs) {
@@ -206,6 +258,7 @@ std::set<std::string> rerun_failures(const std::vector<ProgramRun>& programs, co
   reruns.run_id = run_id;
   reruns.dir = cfg.dir;
   reruns.timeout_ms = cfg.rerun_timeout_ms;
+  reruns.env = quarantine_env(quarantine);
   std::set<std::string> flaky;
   rerun_tests(jobs, reruns, [&](std::size_t i, RerunVerdict v, const std::vector<AttemptOutcome>& attempts) {
     const ProgramRun& p = *job_program[i];
@@ -234,50 +287,36 @@ int cmd_run(const Args& args) {
   }
   for (const auto& p : cfg.problems) std::fprintf(stderr, "bstest: %s\n", p.c_str());
 
-  const auto start = std::chrono::steady_clock::now();
+  const std::int64_t start_ns = detail::mono_now_ns();
   std::string run_id = make_run_id();
   cfg.dir = detail::absolute_path(cfg.dir, detail::current_directory());
 
-  // Ship live, on a thread of ours (the test programs stay thread-free). The verdict does not come from
-  // it: the journals are read again once the command is over (a slow network must not change it).
-  std::atomic<bool> following{true};
   ProgressLine progress("bstest run");
-  ShipOptions opt;
-  opt.dir = cfg.dir;
-  opt.run_id = run_id;
-  opt.follow = true;
-  opt.keep_following = [&] { return following.load(); };
-  opt.drain_deadline_ms = o.deadline_ms;
-  if (!o.quiet) opt.progress = [&](const ShipStats& st) { progress.update(st); };
-  // The command, once it ended, and the signal that ended it: a program that is the command and died
-  // without a word (SIGKILL) gets a crash record and event that name it.
-  std::atomic<long> ended_pid{0};
-  std::atomic<int> ended_signal{0};
-  opt.signal_of = [&](long p) { return p == ended_pid.load() ? ended_signal.load() : 0; };
-  ShipStats stats;
-  std::thread shipper([&] { stats = ship(cfg, opt); });
+  LiveShipper shipper(cfg, run_id, o, progress);
 
   SuiteWriter writer(cfg, run_id);
   std::string err;
   if (!writer.open(err)) std::fprintf(stderr, "bstest run: cannot keep suite records (%s)\n", err.c_str());
+  const Quarantine quarantine = start_run_quarantine(cfg, writer);
 
   CommandOutcome outcome;
-  CommandEnd end = run_the_command(o.command, run_id, cfg.dir, outcome);
-  ended_signal = end.signal;
-  ended_pid = end.pid;
+  CommandEnd end = run_the_command(o.command, run_id, cfg.dir, quarantine, outcome);
+  shipper.command_ended(end);
   if (end.interrupted && rerun_interrupted_by() == 0) forward_signal_to_rerun(SIGINT);  // no re-run starts
 
   // What every program did, from its journal (programs still writing get a moment to finish).
   std::vector<ProgramRun> programs = read_suite(cfg.dir, run_id, kWaitForProgramsMs, end.pid, end.signal);
   forget_command();
-  std::set<std::string> flaky_tests = rerun_failures(programs, cfg, run_id, writer);
+  std::set<std::string> flaky_tests = rerun_failures(programs, cfg, run_id, quarantine, writer);
   IsFlaky is_flaky = [&](const ProgramRun& p, const FailedTest& t) {
     return flaky_tests.count(p.journal + '\n' + t.key()) != 0;
   };
 
-  SuiteVerdict v = judge_suite(programs, is_flaky, end.exit_code, account_for_exit(outcome, programs), cfg.flaky_fails);
+  SuiteVerdict v = judge_suite(programs, is_flaky, end.exit_code, account_for_exit(outcome, programs), cfg.flaky_fails,
+                               quarantine);
+  report_stale_quarantine(cfg, quarantine, run_id, programs, writer);
   SuiteSummary& s = v.summary;
-  s.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  s.duration_ms = static_cast<double>(detail::mono_now_ns() - start_ns) / 1e6;
   writer.suite_finished(s);
   writer.close();
 
@@ -289,14 +328,11 @@ int cmd_run(const Args& args) {
   // The rest of the records go now; the heartbeat goes at the same time on its own, so that a slow Logs
   // endpoint cannot hold it back.
   progress.start();
-  following = false;
-
+  shipper.stop_following();
   ShipStats hb = suite_heartbeat(cfg, v, o.deadline_ms);
-  shipper.join();
+  ShipStats stats = shipper.join();
   progress.finish();
-  stats.heartbeats_sent += hb.heartbeats_sent;
-  stats.heartbeats_pending += hb.heartbeats_pending;
-  for (auto& p : hb.problems) stats.problems.push_back(std::move(p));
+  add_heartbeat(stats, std::move(hb));
 
   if (!o.quiet) {
     print_summary(v, programs, is_flaky);

@@ -4,13 +4,14 @@
 
 #include "commands.hpp"
 
+#include "base/clock.hpp"
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
 #include <unistd.h>
 
-#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -33,22 +34,13 @@ bool parse_int(const std::string& text, int& out) {
   return true;
 }
 
-namespace {
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 ProgressLine::ProgressLine(std::string prefix) : prefix_(std::move(prefix)), tty_(::isatty(2) == 1) {}
 
-void ProgressLine::start() { start_ms_.store(now_ms()); }
+void ProgressLine::start() { start_ms_.store(detail::mono_now_ms()); }
 
 void ProgressLine::update(const ShipStats& s) {
   std::int64_t started = start_ms_.load();
-  if (started < 0 || now_ms() - started < 1000) return;
+  if (started < 0 || detail::mono_now_ms() - started < 1000) return;
   if (shown_ && !tty_) return;
   std::fprintf(stderr, "%s%s: sending... %llu records sent so far%s", tty_ ? "\r" : "", prefix_.c_str(),
                static_cast<unsigned long long>(s.records_sent), tty_ ? "" : "\n");

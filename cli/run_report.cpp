@@ -2,6 +2,12 @@
 
 #include "commands.hpp"
 
+#include "base/clock.hpp"
+#include "base/strings.hpp"
+#include "record/json_writer.hpp"
+#include "record/limits.hpp"
+#include "run/shard.hpp"
+
 #include <ctime>
 #include <cstdio>
 #include <cstdlib>
@@ -12,21 +18,8 @@ namespace bstest::cli {
 
 namespace {
 
-struct Shard {
-  int index = -1;
-  int total = 0;
-};
-
-Shard shard_from_env() {
-  for (auto [i, t] : {std::pair{"BSTEST_SHARD_INDEX", "BSTEST_SHARD_TOTAL"}, std::pair{"GTEST_SHARD_INDEX", "GTEST_TOTAL_SHARDS"}}) {
-    const char* iv = std::getenv(i);
-    const char* tv = std::getenv(t);
-    if (iv == nullptr || tv == nullptr) continue;
-    int idx = 0, tot = 0;
-    if (parse_int(iv, idx) && parse_int(tv, tot) && tot > 0 && idx < tot) return {idx, tot};
-  }
-  return {};
-}
+// The failure lines a summary file lists, at most.
+constexpr std::size_t kSummaryFailuresListed = 20;
 
 // What the shards of one sharded run share. On GitHub the run id alone: "Re-run failed jobs" keeps it
 // (and raises GITHUB_RUN_ATTEMPT), and the shards that passed in the first attempt still count.
@@ -48,32 +41,16 @@ int ci_attempt() {
 
 // Now, UTC, ISO 8601 with milliseconds ("2026-11-25T18:18:30.123Z"): sorts as text.
 std::string utc_now() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
+  detail::WallTime now = detail::wall_now();
+  std::time_t seconds = static_cast<std::time_t>(now.seconds);
   std::tm tm{};
-  ::gmtime_r(&ts.tv_sec, &tm);
+  ::gmtime_r(&seconds, &tm);
   char buf[40];
   std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03ldZ", ts.tv_nsec / 1000000);
+  std::snprintf(buf + n, sizeof buf - n, ".%03ldZ", now.microseconds / 1000);
   return buf;
 }
 
-std::string json_escape(const std::string& s) {
-  std::string r;
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      r += '\\';
-      r += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      r += buf;
-    } else {
-      r += static_cast<char>(c);
-    }
-  }
-  return r;
-}
 
 // A failure message on one line: its lines joined with spaces ("Failed" alone says nothing; the line after
 // it does), at most `max` bytes, cut between characters.
@@ -87,9 +64,7 @@ std::string one_line(const std::string& s, std::size_t max = 200) {
   }
   while (!l.empty() && l.back() == ' ') l.pop_back();
   if (l.size() <= max) return l;
-  std::size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(l[cut]) & 0xC0) == 0x80) --cut;
-  return l.substr(0, cut) + "...";
+  return std::string(detail::utf8_prefix(l, max)) + "...";
 }
 
 // Adds one program's counts and failure lines to the verdict.
@@ -106,33 +81,60 @@ void add_program(SuiteVerdict& v, const ProgramRun& p, const IsFlaky& is_flaky) 
     v.failures.push_back(p.binary + ": outside any test: " + f.where + ": " + one_line(f.message));
   }
   std::set<std::string> counted;
+  auto quarantined = [&](const std::string& name, const QuarantineInfo& q, QuarantineOutcome outcome) {
+    v.quarantined.push_back({p.binary, name, q, outcome, outcome == QuarantineOutcome::crashed ? p.crash_signal : ""});
+  };
   for (const auto& t : p.failed) {
     if (!counted.insert(t.key()).second) continue;
     if (is_flaky(p, t)) {
       ++s.counts.flaky;
       ++s.counts.passed;
+      if (t.quarantined()) quarantined(t.full_name, t.quarantine, QuarantineOutcome::flaky);
       continue;
     }
     ++s.counts.failed;
+    if (t.quarantined()) {  // listed apart: it does not fail the suite
+      ++s.counts.quarantined;
+      quarantined(t.full_name, t.quarantine, QuarantineOutcome::failed);
+      continue;
+    }
     std::string where = t.first_failure_file.empty() ? std::string()
                                                      : " " + t.first_failure_file + ":" + std::to_string(t.first_failure_line);
     v.failures.push_back(p.binary + ": " + t.full_name + where + ": " + one_line(t.first_failure_message));
   }
+  for (const auto& t : p.quarantine_passed) {
+    // Once each, and not when it failed in another iteration of a repeated run.
+    if (!counted.insert(t.key()).second) continue;
+    ++s.counts.quarantine_passed;
+    quarantined(t.full_name, t.quarantine, QuarantineOutcome::passed);
+  }
   if (p.crashed) {
     ++s.crashed_programs;
+    if (!p.crashed_quarantine.until.empty()) {  // the tests after it did not run: said, and it does not fail
+      ++s.counts.quarantined;
+      quarantined(p.crashed_test, p.crashed_quarantine, QuarantineOutcome::crashed);
+      return;
+    }
     v.failures.push_back(p.binary + ": CRASHED" + (p.crashed_test.empty() ? "" : " in " + p.crashed_test) +
                          (p.crash_signal.empty() ? "" : " (" + p.crash_signal + ")"));
   }
 }
 
+// How many of the quarantined tests ended `outcome`.
+std::uint64_t quarantined_with(const SuiteVerdict& v, QuarantineOutcome outcome) {
+  std::uint64_t n = 0;
+  for (const auto& t : v.quarantined) n += t.outcome == outcome ? 1 : 0;
+  return n;
+}
+
 }  // namespace
 
 SuiteVerdict judge_suite(const std::vector<ProgramRun>& programs, const IsFlaky& is_flaky, int command_exit_code,
-                         const ExitAccount& account, bool flaky_fails) {
+                         const ExitAccount& account, bool flaky_fails, const Quarantine& quarantine) {
   SuiteVerdict v;
   SuiteSummary& s = v.summary;
   s.command_exit_code = command_exit_code;
-  Shard shard = shard_from_env();
+  detail::Shard shard = detail::shard_from_env();
   for (const auto& p : programs) {
     // A program told its shard itself (Catch2's --shard-count on its command line, say).
     if (!is_sharded(shard.total) && is_sharded(p.shard_total)) shard = {p.shard_index, p.shard_total};
@@ -147,10 +149,19 @@ SuiteVerdict judge_suite(const std::vector<ProgramRun>& programs, const IsFlaky&
                          ": something failed that bstest did not see (a program that does not report to bstest, a "
                          "check after the tests); the command's exit code stands");
   }
-  bool broken = s.counts.failed > 0 || s.crashed_programs > 0 || s.counts.fixture_failures > 0 ||
-                (flaky_fails && s.counts.flaky > 0);
-  bool only_flaky = command_exit_code != 0 && command_exit_code < 128 && s.counts.flaky > 0 && !broken && account.accounted;
-  s.exit_code = only_flaky ? 0 : command_exit_code;
+  v.quarantine = quarantine_lines(v.quarantined);
+  v.quarantine_ended = ended_lines(quarantine);
+  // Quarantined tests' failures and crashes are counted, but do not fail the suite.
+  std::uint64_t q_failed = quarantined_with(v, QuarantineOutcome::failed);
+  std::uint64_t q_crashed = quarantined_with(v, QuarantineOutcome::crashed);
+  bool broken = s.counts.failed > q_failed || static_cast<std::uint64_t>(s.crashed_programs) > q_crashed ||
+                s.counts.fixture_failures > 0 || (flaky_fails && s.counts.flaky > 0);
+  // Failures that do not fail the suite: a failing code is forgiven when they are all bstest sees and it can
+  // account for every failure of the command (a signal only when a quarantined test's crash sent it).
+  bool forgivable = s.counts.flaky > 0 || q_failed + q_crashed > 0;
+  bool only_forgivable = command_exit_code != 0 && (command_exit_code < 128 || account.quarantined_crash) &&
+                         forgivable && !broken && account.accounted;
+  s.exit_code = only_forgivable ? 0 : command_exit_code;
   // A command that exits 0 although its tests failed (a script that ignores exit codes, a program that
   // called exit(0) inside a test) does not make the suite pass.
   if (s.exit_code == 0 && broken) s.exit_code = kFailed;
@@ -166,10 +177,13 @@ std::string heartbeat_body(const SuiteVerdict& v) {
                      " failed, " + std::to_string(s.counts.flaky) + " flaky, " + std::to_string(s.counts.skipped) +
                      " skipped, " + std::to_string(s.crashed_programs) + " crashed; exit code " +
                      std::to_string(s.exit_code) + "\n";
+  if (s.passed && v.quarantine.empty() && v.quarantine_ended.empty()) return {};
   if (!v.ran) body += "no test ran\n";
-  for (const auto& f : v.failures) {
-    if (body.size() + f.size() > 9500) break;
-    body += f + "\n";
+  for (const auto* lines : {&v.failures, &v.quarantine, &v.quarantine_ended}) {
+    for (const auto& line : *lines) {
+      if (body.size() + line.size() > detail::kHeartbeatFailureLinesBytes) return body;
+      body += line + "\n";
+    }
   }
   return body;
 }
@@ -202,24 +216,48 @@ void print_summary(const SuiteVerdict& v, const std::vector<ProgramRun>& program
     std::fprintf(stderr, "Failures:\n");
     for (const auto& f : v.failures) std::fprintf(stderr, "  %s\n", f.c_str());
   }
+  if (!v.quarantine.empty()) {
+    std::fprintf(stderr, "Quarantine (failures of quarantined tests do not fail the run):\n");
+    for (const auto& q : v.quarantine) std::fprintf(stderr, "  %s\n", q.c_str());
+  }
 }
 
 bool write_summary_file(const std::string& path, const SuiteVerdict& v, const std::string& run_id) {
   const SuiteSummary& s = v.summary;
-  std::ofstream f(path, std::ios::trunc);
   const char* commit = std::getenv("GITHUB_SHA");
-  f << "{\"bstest_summary\":1,\"suite\":\"" << json_escape(suite_id()) << "\",\"run_id\":\"" << json_escape(run_id)
-    << "\",\"attempt\":" << ci_attempt() << ",\"finished_at\":\"" << utc_now() << "\",\"result\":\""
-    << (s.passed ? "passed" : "failed") << "\",\"exit_code\":" << s.exit_code << ",\"shard_index\":" << s.shard_index
-    << ",\"shard_total\":" << s.shard_total << ",\"commit\":\"" << json_escape(commit != nullptr ? commit : "")
-    << "\",\"counts\":{\"total\":" << s.counts.total << ",\"passed\":" << s.counts.passed
-    << ",\"failed\":" << s.counts.failed << ",\"flaky\":" << s.counts.flaky << ",\"skipped\":" << s.counts.skipped
-    << ",\"disabled\":" << s.counts.disabled << ",\"crashed\":" << s.crashed_programs
-    << ",\"fixture_failures\":" << s.counts.fixture_failures << "},\"failures\":[";
-  for (std::size_t k = 0; k < v.failures.size() && k < 20; ++k) {
-    f << (k ? "," : "") << '"' << json_escape(v.failures[k]) << '"';
-  }
-  f << "]}\n";
+  detail::Buf out;
+  detail::JsonWriter w(out);
+  w.begin_object();
+  w.integer("bstest_summary", 1);
+  w.string("suite", suite_id());
+  w.string("run_id", run_id);
+  w.integer("attempt", ci_attempt());
+  w.string("finished_at", utc_now());
+  w.word("result", s.passed ? "passed" : "failed");
+  w.integer("exit_code", s.exit_code);
+  w.integer("shard_index", s.shard_index);
+  w.integer("shard_total", s.shard_total);
+  w.string("commit", commit != nullptr ? commit : "");
+  w.begin_object("counts");
+  w.uinteger("total", s.counts.total);
+  w.uinteger("passed", s.counts.passed);
+  w.uinteger("failed", s.counts.failed);
+  w.uinteger("flaky", s.counts.flaky);
+  w.uinteger("skipped", s.counts.skipped);
+  w.uinteger("disabled", s.counts.disabled);
+  w.integer("crashed", s.crashed_programs);
+  w.uinteger("fixture_failures", s.counts.fixture_failures);
+  w.end_object();
+  w.begin_array("failures");
+  for (std::size_t k = 0; k < v.failures.size() && k < kSummaryFailuresListed; ++k) w.element(v.failures[k]);
+  w.end_array();
+  w.begin_array("quarantine");
+  std::vector<std::string> quarantine = v.quarantine;
+  quarantine.insert(quarantine.end(), v.quarantine_ended.begin(), v.quarantine_ended.end());
+  for (std::size_t k = 0; k < quarantine.size() && k < kSummaryFailuresListed; ++k) w.element(quarantine[k]);
+  w.end_line();
+  std::ofstream f(path, std::ios::trunc);
+  f.write(out.data(), static_cast<std::streamsize>(out.size()));
   return static_cast<bool>(f);
 }
 

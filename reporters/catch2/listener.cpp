@@ -113,6 +113,7 @@ class Translator {
     run.framework_version = BSTEST_CATCH2_VERSION;
     run.has_random_seed = true;  // Catch2 always seeds (order --order rand, GENERATE(random(...)))
     run.random_seed = config_.rngSeed();
+    run.runs_every_test = !config_.hasTestFilters();  // no test spec on the command line
 #if BSTEST_CATCH2_MAJOR == 3
     if (config_.shardCount() > 1) {
       run.shard_total = static_cast<int>(config_.shardCount());

@@ -168,6 +168,9 @@ class Listener final : public ::testing::EmptyTestEventListener {
     shuffle_ = GTEST_FLAG_GET(shuffle);
     run.has_random_seed = shuffle_;
     run.random_seed = static_cast<std::uint64_t>(unit.random_seed());
+    // Every test of the program runs unless a filter selects some ("*" is GoogleTest's default).
+    const std::string filter = GTEST_FLAG_GET(filter);
+    run.runs_every_test = filter.empty() || filter == "*";
     fail_fast_ = GTEST_FLAG_GET(fail_fast);
     also_run_disabled_ = GTEST_FLAG_GET(also_run_disabled_tests);
     session_.run_started(run);

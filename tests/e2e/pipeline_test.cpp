@@ -589,4 +589,25 @@ TEST_F(Pipeline, KilledRunIsReportedByTheShipperAndNothingIsLost) {
   expect_unique_ids(records);
 }
 
+// The journal's "closed" marker is a line of its own: a program whose arguments hold the word (a Catch2 test
+// spec, say) and that is killed is still reported as killed.
+TEST_F(Pipeline, KilledRunWithTheWordClosedInItsArgumentsIsStillReported) {
+  FakeBetterStack server;
+  auto env = server.env();
+  env.emplace_back("BSTEST_DIR", dir / "bs");
+  env.emplace_back("BSTEST_SHIPPER", bstest);
+  RunSpec spec;
+  spec.argv = {"sh", "-c", sh_start_until_ready("\"$0\" crash sleep closed", dir / "out") + "kill -9 $p; wait $p; exit 0",
+               driver};
+  spec.env = env;
+  spec.cwd = dir.path();
+  RunResult r = run(spec);
+  ASSERT_TRUE(server.wait_for_records(5, 10000)) << r.err;
+  auto crashed = with_event(parse_all(server.records()), "run_crashed");
+  ASSERT_EQ(crashed.size(), 1u);
+  EXPECT_EQ(crashed[0].str("test.full_name"), "Crash.sleep");
+  EXPECT_EQ(crashed[0].str("crash.reason"), "ended");
+  EXPECT_TRUE(server.wait_for_envelopes(1, 5000)) << "and its error event: " << r.err;
+}
+
 }  // namespace

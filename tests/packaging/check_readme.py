@@ -52,7 +52,7 @@ CODE_LANGUAGES = ("cpp", "meson", "cmake", "ini")
 CHECKED_DOCS = ["README.md", "docs/cli.md", "docs/sharding.md", "docs/queries.md", "docs/install.md"]
 
 # Variables bstest sets for the programs it starts (re-runs, `bstest run`'s command), not user settings.
-INTERNAL_VARIABLES = {"BSTEST_ROLE", "BSTEST_ATTEMPT", "BSTEST_RESULT_FILE"}
+INTERNAL_VARIABLES = {"BSTEST_ROLE", "BSTEST_ATTEMPT", "BSTEST_RESULT_FILE", "BSTEST_QUARANTINE_DAY"}
 
 
 def read(rel):

@@ -1,7 +1,8 @@
 // What users build on, checked against what real programs send:
 //   Programs.EveryFieldOfTheRecordsIsDocumented   session_driver, the GoogleTest and Catch2 fixture suites
 //       (alone, and under `bstest run` with re-runs, in a GitHub Actions job, as a shard), a crash, a run whose
-//       filter matches nothing, a record too large for Better Stack: every key path of every record that
+//       filter matches nothing, a record too large for Better Stack, a quarantine file (a quarantined failure and
+//       its verdict, an entry that has ended, stale entries): every key path of every record that
 //       reaches the local Better Stack server must be documented in docs/records.md (arrays as `name[]`), and
 //       the fields of "Fields every record has" must be on every record of the run in CI (but where the
 //       table says "Absent on `event`")
@@ -20,6 +21,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <map>
 #include <set>
 #include <sstream>
@@ -80,6 +82,20 @@ class Programs : public ::testing::Test {
   TempDir dir;
 };
 
+// "YYYY-MM-DD", `n` days from today (UTC).
+std::string in_days(int n) {
+  std::time_t t = std::time(nullptr) + static_cast<std::time_t>(n) * 86400;
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+std::string quarantine_entry(const std::string& test, int days) {
+  return "test: " + test + "\nreason: known broken\nlink: https://example.com/bug/7\nuntil: " + in_days(days) + "\n\n";
+}
+
 // Whether a record of `event` arrives at `server` within 10 s (a crashed program's last records are sent by its
 // companion after it died).
 bool arrives(const FakeBetterStack& server, const std::string& event) {
@@ -134,6 +150,15 @@ TEST_F(Programs, EveryFieldOfTheRecordsIsDocumented) {
     run_against(server, {catch2_main});
     run_against(server, {catch2_main, "[a,b]"});
   }
+  // A quarantine file: a quarantined failure and its verdict under bstest run, an entry that has ended, and a
+  // complete Catch2 run after which the entries that match none of its tests are stale.
+  std::string quarantine_file = dir / "quarantine";
+  write_file(quarantine_file, quarantine_entry("Basic.FailsWithMessage", 30) + quarantine_entry("Basic.Throws*", 0) +
+                                  quarantine_entry("check fails with info", 30) + quarantine_entry("no such test", 30));
+  FakeBetterStack quarantine;
+  run_against(quarantine, {bstest, "run", "--", gtest_main, "--gtest_filter=Basic.FailsWithMessage:Basic.Passes"},
+              {{"BSTEST_QUARANTINE", quarantine_file}});
+  if (!catch2_main.empty()) run_against(quarantine, {catch2_main}, {{"BSTEST_QUARANTINE", quarantine_file}});
   // A record too large for Better Stack even alone is replaced by a note.
   FakeBetterStack::Options small;
   small.max_record_bytes = 16 << 10;
@@ -145,15 +170,20 @@ TEST_F(Programs, EveryFieldOfTheRecordsIsDocumented) {
   add_paths(crash, paths);
   add_paths(ci, paths);
   add_paths(strict, paths);
+  add_paths(quarantine, paths);
   std::set<std::string> events;
   for (const auto& [path, seen] : paths) events.insert(seen.begin(), seen.end());
   for (const std::string event : {"run_started", "test_started", "test_finished", "fixture_failed", "run_problem",
                                   "run_crashed", "test_flaky", "test_failed", "run_finished", "suite_started",
-                                  "suite_finished", "record_dropped"}) {
+                                  "suite_finished", "record_dropped", "quarantine_expired"}) {
     EXPECT_TRUE(events.count(event)) << "no " << event << " record arrived: the scenarios no longer cover it";
   }
+  if (!catch2_main.empty()) {
+    EXPECT_TRUE(events.count("quarantine_stale")) << "the complete Catch2 run has stale entries";
+  }
   for (const std::string path : {"ci.provider", "run.shard_index", "run.random_seed", "test.failures_omitted",
-                                 "test.rerun", "test.attempts", "summary.programs", "dropped.id"}) {
+                                 "test.rerun", "test.attempts", "summary.programs", "dropped.id",
+                                 "test.quarantine.link", "summary.quarantined", "quarantine.file"}) {
     EXPECT_TRUE(paths.count(path)) << "no record had " << path << ": the scenarios no longer cover it";
   }
   for (const auto& [path, seen] : paths) {

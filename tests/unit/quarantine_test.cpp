@@ -3,6 +3,7 @@
 // a reader can check by hand.
 #include <bstest/config.hpp>
 #include "quarantine/quarantine.hpp"
+#include "quarantine/run_quarantine.hpp"
 
 #include "process.hpp"
 #include "base/wildcard.hpp"
@@ -429,3 +430,74 @@ TEST(QuarantineStale, StaleEntriesMatchedNoTestOfAnyProgramsLastCompleteRun) {
 }
 
 }  // namespace
+
+// --- in a run ------------------------------------------------------------------------------------------------
+
+namespace {
+std::string entry_text(const std::string& test, const std::string& until) {
+  return "test: " + test + "\nreason: broken\nuntil: " + until + "\n\n";
+}
+}  // namespace
+
+// The owner reads the file it finds, as of today; a program it started reads the owner's file as of the owner's
+// day, and finds none of its own.
+TEST(QuarantineRun, ProgramsStartedByTheOwnerReadItsFileAsOfItsDay) {
+  TempDir dir;
+  ::mkdir((dir / ".git").c_str(), 0700);
+  ::mkdir((dir / "build").c_str(), 0700);
+  std::string today = bstest::format_day(bstest::today_utc());
+  write_file(dir / ".bstest-quarantine", entry_text("A.B", today));
+
+  Quarantine owner = bstest::load_run_quarantine("", dir / "build", false, "2000-01-01");
+  EXPECT_EQ(owner.path(), real(dir / ".bstest-quarantine")) << "an owner ignores a day it is given";
+  EXPECT_EQ(owner.today(), bstest::today_utc());
+  EXPECT_EQ(owner.find("googletest", "A.B"), nullptr) << "ended today";
+  std::vector<std::string> env = bstest::quarantine_env(owner);
+  ASSERT_EQ(env.size(), 2u);
+  EXPECT_EQ(env[0], "BSTEST_QUARANTINE_DAY=" + today);
+  EXPECT_EQ(env[1], "BSTEST_QUARANTINE=" + owner.path());
+
+  std::string yesterday = bstest::format_day(bstest::today_utc() - 1);
+  Quarantine child = bstest::load_run_quarantine(owner.path(), "/", true, yesterday.c_str());
+  EXPECT_EQ(child.today(), bstest::today_utc() - 1);
+  EXPECT_NE(child.find("googletest", "A.B"), nullptr) << "judged by the owner's day, it still applies";
+
+  Quarantine none = bstest::load_run_quarantine("", dir / "build", true, yesterday.c_str());
+  EXPECT_EQ(none.path(), "") << "the owner found no file: none of its own";
+  EXPECT_EQ(bstest::quarantine_env(none)[1], "BSTEST_QUARANTINE=");
+
+  Quarantine bad_day = bstest::load_run_quarantine("", dir / "build", true, "yesterday");
+  EXPECT_EQ(bad_day.path(), real(dir / ".bstest-quarantine")) << "without a day it reads as an owner would";
+}
+
+TEST(QuarantineRun, TheOwnerSaysProblemsOrEndedEntriesOnce) {
+  Quarantine bad = parse("test: A.B\nuntil: 2026-01-20\n");
+  std::vector<std::string> lines = bstest::quarantine_start_lines(bad);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1], std::string(kPath) + ": 1 problem: nothing in it is quarantined until it is fixed");
+  Quarantine ended = parse(entry_text("A.B", "2026-01-10") + entry_text("C.D", "2026-01-11"));
+  lines = bstest::quarantine_start_lines(ended);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].rfind("quarantine of 'A.B' (/repo/.bstest-quarantine:1) ended on 2026-01-10", 0), 0u) << lines[0];
+  EXPECT_EQ(bstest::ended_lines(ended), lines);
+}
+
+TEST(QuarantineRun, EachOutcomeInOneLineFailuresFirst) {
+  bstest::QuarantineInfo q{"the mirror drops range requests", "https://example.com/412", "2026-03-01"};
+  using O = bstest::QuarantineOutcome;
+  std::vector<bstest::QuarantinedTest> tests = {
+      {"net_test", "Parser.Unicode", {"ICU upgrade", "", "2026-02-10"}, O::passed, ""},
+      {"net_test", "Net.Retry", q, O::flaky, ""},
+      {"net_test", "Net.Resume", q, O::crashed, "SIGSEGV"},
+      {"net_test", "Net.Download", q, O::failed, ""},
+  };
+  std::vector<std::string> lines = bstest::quarantine_lines(tests);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[0], "quarantined, failed: net_test: Net.Download (until 2026-03-01: the mirror drops range "
+                      "requests; https://example.com/412)");
+  EXPECT_EQ(lines[1], "quarantined, crashed (SIGSEGV): net_test: Net.Resume: the tests after it in net_test did not "
+                      "run (until 2026-03-01: the mirror drops range requests; https://example.com/412)");
+  EXPECT_EQ(lines[2].rfind("quarantined, flaky: net_test: Net.Retry (until", 0), 0u) << lines[2];
+  EXPECT_EQ(lines[3], "quarantined, passed: net_test: Parser.Unicode: it can be released (until 2026-02-10: ICU "
+                      "upgrade)");
+}

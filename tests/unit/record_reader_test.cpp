@@ -4,6 +4,7 @@
 #include <bstest/session.hpp>
 
 #include "process.hpp"
+#include "record/record_context.hpp"
 #include "record/record_reader.hpp"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,8 @@ using bstest::detail::JsonView;
 using bstest::detail::kind_of;
 using bstest::detail::LineKind;
 using bstest::detail::Record;
+using bstest::detail::run_meta_of;
+using bstest::detail::test_result_of;
 using bstest::detail::utf8_prefix;
 using bstest::testing::TempDir;
 
@@ -198,4 +201,55 @@ TEST(RecordReader, Utf8PrefixNeverSplitsACharacter) {
   EXPECT_EQ(utf8_prefix(s, 7), "ab\xC3\xA9" "c");
   EXPECT_EQ(utf8_prefix(s, 8), "ab\xC3\xA9" "c\xE2\x82\xAC");
   EXPECT_EQ(utf8_prefix(s, 0), "");
+}
+
+TEST(RecordReader, ResultOfATestFromTheRecordsHeadNotItsProperties) {
+  TempDir dir;
+  auto lines = session_lines(dir);
+  const char* results[] = {"passed", "failed", "skipped"};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const std::string* finished = first_with_event(lines, "test_finished", i);
+    ASSERT_NE(finished, nullptr);
+    EXPECT_EQ(test_result_of(*finished), results[i]);
+    EXPECT_EQ(test_result_of(*finished), Record(*finished).view("test.result")) << "the head agrees with the record";
+  }
+  // A property named "result" comes after the test's own result, and a message cannot fake the key (its
+  // quotes are escaped).
+  EXPECT_EQ(test_result_of(R"({"id":"a-1","message":"\",\"test\":{\",\"result\":\"passed\"","test":{"name":"T",)"
+                           R"("result":"failed","properties":{"result":"passed"}}})"),
+            "failed");
+  EXPECT_EQ(test_result_of(R"({"id":"a-1","event":"test_finished","test":{"name":"T","line":3,"result":"failed",)"
+                           R"("properties":{"k":"v","result":"passed"}}})"),
+            "failed");
+  EXPECT_EQ(test_result_of(R"({"id":"a-1","event":"test_started","test":{"name":"T"}})"), "") << "no result yet";
+}
+
+TEST(RecordReader, NarrowNumbersAndValuesWrittenAgain) {
+  Record r(R"({"i":-7,"big":4294967296,"seed":18446744073709551615,"neg":-1,"f":2.5,)"
+           R"("run":{"id":"r1","framework":"googletest","binary":"t","pid":4242,"shard_index":1,"shard_total":3,)"
+           R"("attempt":2,"random_seed":99,"x":"caf\u00e9 \"q\""}})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.int32("i"), -7);
+  EXPECT_EQ(r.int32("big", -1), -1) << "beyond an int";
+  EXPECT_EQ(r.int32("f", -1), -1);
+  EXPECT_EQ(r.root().uint64("seed"), 18446744073709551615ull);
+  EXPECT_EQ(r.root().uint64("neg", 5), 5u);
+  EXPECT_TRUE(r.get("seed").is_uint64());
+  EXPECT_FALSE(r.get("neg").is_uint64());
+  // A value written again as it was read (escapes as RapidJSON writes them), and nothing for nothing.
+  EXPECT_EQ(r.get("run.x").json(), "\"caf\xC3\xA9 \\\"q\\\"\"");
+  EXPECT_EQ(r.get("missing").json(), "");
+  EXPECT_EQ(Record(r.get("run").json()).str("binary"), "t");
+  bstest::detail::RunMeta m = run_meta_of(r.get("run"));
+  EXPECT_EQ(m.run_id, "r1");
+  EXPECT_EQ(m.pid, 4242);
+  EXPECT_EQ(m.shard_index, 1);
+  EXPECT_EQ(m.shard_total, 3);
+  EXPECT_EQ(m.attempt, 2);
+  EXPECT_TRUE(m.has_random_seed);
+  EXPECT_EQ(m.random_seed, 99u);
+  bstest::detail::RunMeta none = run_meta_of(r.get("missing"));
+  EXPECT_EQ(none.attempt, 1);
+  EXPECT_EQ(none.shard_index, -1);
+  EXPECT_FALSE(none.has_random_seed);
 }

@@ -118,9 +118,11 @@ std::vector<std::string> every_record() {
   t.line = 40;
   t.class_name = "MathFixture";
   t.tags = tags;
+  QuarantineInfo quarantine{"flaky on the build farm", "https://bugs.example.com/7", "2027-01-31"};
   Buf identity;
-  IdentityLayout at = put_test_identity(identity, t, t.full_name);
-  IdentityView test{identity.view(), identity.view().substr(0, at.short_len), identity.view().substr(at.name_at, at.name_len)};
+  IdentityLayout at = put_test_identity(identity, t, t.full_name, &quarantine);
+  IdentityView test{identity.view(), identity.view().substr(0, at.short_len),
+                    identity.view().substr(at.name_at, at.name_len)};
 
   EventContext context = this_process_context("nightly");
   write_run_started(ctx, out, context);
@@ -194,6 +196,14 @@ std::vector<std::string> every_record() {
   write_run_finished(ctx, out, {false, &counts, 12.5});
   write_record_dropped(out, "0123456789ab-7", "test_finished", 200000);
   write_doctor_record(out, "ci-7");
+  QuarantineEntry entry;
+  entry.test = "Math.Add*";
+  entry.reason = "flaky on the build farm";
+  entry.link = "https://bugs.example.com/7";
+  entry.until = "2026-12-01";
+  entry.line = 3;
+  write_quarantine_note(ctx, out, QuarantineNote::expired, entry, ".bstest-quarantine.yml", "expired");
+  write_quarantine_note(ctx, out, QuarantineNote::stale, entry, ".bstest-quarantine.yml", "stale");
 
   RecordContext suite = full_context();
   write_suite_started(suite, out);
@@ -201,6 +211,8 @@ std::vector<std::string> every_record() {
   summary.programs = 2;
   summary.shard_index = 1;
   summary.shard_total = 3;
+  summary.counts.quarantined = 1;
+  summary.counts.quarantine_passed = 1;
   write_suite_finished(suite, out, summary);
   return bstest::testing::lines_of(out.str());
 }

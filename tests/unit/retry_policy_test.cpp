@@ -203,6 +203,11 @@ TEST(Requests, HeartbeatSuccessIsAGetAndFailureAPostWithTheCode) {
   HttpRequest fail = heartbeat_request(t, false, -1, std::string(20000, 'x'));
   EXPECT_EQ(fail.url, "https://uptime.example.com/api/v1/heartbeat/abc/fail");
   EXPECT_EQ(fail.body.size(), 10000u) << "bodies are kept under 10 kB";
+  // A run that passed with quarantined tests says which: a success with a body, to the URL itself.
+  HttpRequest listed = heartbeat_request(t, true, 0, "quarantined, failed: net_test: Net.Download");
+  EXPECT_EQ(listed.method, "POST");
+  EXPECT_EQ(listed.url, "https://uptime.example.com/api/v1/heartbeat/abc");
+  EXPECT_EQ(listed.body, "quarantined, failed: net_test: Net.Download");
 }
 
 }  // namespace

@@ -29,6 +29,9 @@ struct RunInfo {
   int shard_total = 0;
   bool has_random_seed = false;
   std::uint64_t random_seed = 0;
+  // Every test of the program runs: no filter or test spec selects some of them (sharding is told apart
+  // above). Such a run tells which quarantine entries match no test any more (docs/quarantine.md).
+  bool runs_every_test = false;
 };
 
 // Identity of one test. `full_name` is the name the framework selects the test by (GoogleTest

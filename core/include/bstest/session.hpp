@@ -46,6 +46,17 @@ struct Counts {
   std::uint64_t crashed = 0;
   std::uint64_t fixture_failures = 0;  // failures outside any test
   std::uint64_t records_dropped = 0;   // records that could not be written (journal unwritable or full)
+  // Quarantined tests (docs/quarantine.md): of the failed and crashed ones (counted there too), those whose
+  // quarantine applied, flaky ones aside: they do not fail the run; and those that passed (can be released).
+  std::uint64_t quarantined = 0;
+  std::uint64_t quarantine_passed = 0;
+};
+
+// The quarantine entry that applies to a test (docs/quarantine.md): its failure does not fail the run.
+struct QuarantineInfo {
+  std::string reason;
+  std::string link;   // "" when the entry has none
+  std::string until;  // "YYYY-MM-DD": the entry applies before that day; "" when the test is not quarantined
 };
 
 // A test that failed, as kept for re-runs and reports.
@@ -62,6 +73,9 @@ struct FailedTest {
   std::string first_failure_message; // the first 2000 bytes, secrets redacted
   std::string exception_type;       // when the failure was an uncaught exception of a known type
   std::vector<std::string> tags;    // Catch2's tags, as the test's records list them
+  QuarantineInfo quarantine;        // the entry that quarantined it in this run, if one did
+
+  bool quarantined() const noexcept { return !quarantine.until.empty(); }
 
   // Which test of its program this is: the full name, and the tags (Catch2 v3 runs two test cases of the
   // same name when their tags differ). For sets and maps of tests; names and tags never hold a NUL.

@@ -1,5 +1,6 @@
 #include "base/ids.hpp"
 
+#include "base/clock.hpp"
 #include "record/json.hpp"
 
 #include <sys/random.h>
@@ -7,7 +8,6 @@
 
 #include <cctype>
 #include <cerrno>
-#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 
@@ -25,7 +25,7 @@ std::string random_hex(std::size_t bytes) {
     got += static_cast<std::size_t>(n);
   }
   if (got < bytes) {  // no getrandom: mix the clock and pid, good enough for ids
-    auto seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+    auto seed = static_cast<std::uint64_t>(mono_now_ns()) ^
                 (static_cast<std::uint64_t>(::getpid()) << 32);
     for (std::size_t i = got; i < bytes; ++i) {
       seed = seed * 6364136223846793005ull + 1442695040888963407ull;

@@ -1,5 +1,5 @@
 // Facts about this process, read from the system once per question: its program, arguments, working
-// directory, host name, and its environment as a re-run needs it.
+// directory, host name, and its environment as a re-run needs it; and how it says a line on stderr.
 #pragma once
 
 #include <string>
@@ -17,6 +17,9 @@ std::string current_directory();
 std::string absolute_path(const std::string& path, const std::string& base);
 // This machine's host name.
 std::string host_name();
+// Writes `line` and a newline to stderr in one write(), unbuffered: a line of bstest's never mixes with the
+// test program's own output, nor with another process's line.
+void say(const std::string& line);
 
 // This process's environment, as a re-run of it needs it: `env` holds NAME=value of every variable but
 // those named like a secret (see Redactor::name_looks_secret with `extra_patterns`), which are listed by

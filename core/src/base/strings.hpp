@@ -14,6 +14,18 @@ inline bool ends_with(std::string_view s, std::string_view suffix) noexcept {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// ASCII case, as the C locale has it: for names, schemes, hosts and header names (never for user text).
+inline std::string to_lower(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  return r;
+}
+inline std::string to_upper(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+  return r;
+}
+
 // The last component of a path ("/a/b/c" -> "c").
 inline std::string_view base_name(std::string_view path) noexcept {
   auto slash = path.rfind('/');
@@ -27,6 +39,11 @@ inline std::size_t utf8_cut(std::string_view s, std::size_t max_bytes) noexcept 
   // A character has at most three continuation bytes; a longer run is invalid UTF-8 anyway.
   for (int k = 0; k < 3 && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80; ++k) --cut;
   return (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80 ? max_bytes : cut;
+}
+
+// At most `max_bytes` of `s`, cut where utf8_cut says.
+inline std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes) noexcept {
+  return s.substr(0, utf8_cut(s, max_bytes));
 }
 
 }  // namespace bstest::detail

@@ -3,6 +3,7 @@
 // ingest host is quoted only as host[:port], never with a path, query or credentials.
 #include <bstest/config.hpp>
 
+#include "base/strings.hpp"
 #include "env/url.hpp"
 
 #include <algorithm>
@@ -65,8 +66,7 @@ struct Reader {
   void boolean(const char* name, bool& field) {
     std::string v;
     if (!value(name, v) || v.empty()) return;
-    std::string l;
-    for (char c : v) l += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string l = detail::to_lower(v);
     if (l == "1" || l == "true" || l == "yes" || l == "on") {
       field = true;
     } else if (l == "0" || l == "false" || l == "no" || l == "off") {
@@ -345,7 +345,7 @@ Config Config::from_env(const std::function<const char*(const char*)>& lookup) {
   if (r.value("BSTEST_ENVIRONMENT", v) && !v.empty()) cfg.environment = v;
   r.integer("BSTEST_KEEP_RUNS", cfg.keep_runs, 0, 1000);
   if (r.value("BSTEST_RUN_LINK", v) && !v.empty()) {
-    if (v.rfind("https://", 0) == 0 || v.rfind("http://", 0) == 0) {
+    if (detail::starts_with(v, "https://") || detail::starts_with(v, "http://")) {
       cfg.run_link = v;
     } else {
       r.problem("BSTEST_RUN_LINK='" + r.quote(v) + "' is not an http(s) URL; reports show no link to Better Stack");

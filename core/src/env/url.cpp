@@ -1,5 +1,7 @@
 #include "env/url.hpp"
 
+#include "base/strings.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -8,11 +10,6 @@
 namespace bstest::detail {
 
 namespace {
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return r;
-}
 
 // RFC 3986 scheme syntax, and short: the schemes people paste by mistake (ftp, ws, file, sftp) are, and a
 // word shorter than any secret we redact (6 bytes) cannot be one.
@@ -59,7 +56,7 @@ bool is_valid_host(std::string_view host) {
 }
 
 bool is_loopback_host(std::string_view host) {
-  std::string h = lower(host);
+  std::string h = to_lower(host);
   if (h == "localhost") return true;
   // Address literals only as inet_pton reads them (four decimal parts of at most 255 for IPv4): anything
   // else ("127.0.0.999", "127.1") would be looked up as a name, and could be anyone's.
@@ -72,14 +69,62 @@ bool is_loopback_host(std::string_view host) {
   return false;
 }
 
-bool parse_url(std::string_view text, Url& out, std::string& why) {
-  out = Url{};
+namespace {
+
+// The authority's host (lower case, without an IPv6 literal's brackets) and its port text, if any.
+bool split_host_port(std::string_view authority, Url& out, std::string_view& port, bool& has_port, std::string& why) {
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      why = "has an unterminated IPv6 address";
+      return false;
+    }
+    out.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        why = "has text after the IPv6 address";
+        return false;
+      }
+      port = after.substr(1);
+      has_port = true;
+    }
+    return true;
+  }
+  auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos) {
+    port = authority.substr(colon + 1);
+    authority = authority.substr(0, colon);
+    has_port = true;
+  }
+  out.host = to_lower(authority);
+  return true;
+}
+
+// 1 to 65535, in at most five digits.
+bool parse_port(std::string_view port, Url& out, std::string& why) {
+  int p = 0;
+  bool digits = !port.empty() && port.size() <= 5;
+  for (char c : port) {
+    digits = digits && std::isdigit(static_cast<unsigned char>(c));
+    if (digits) p = p * 10 + (c - '0');
+  }
+  if (!digits || p <= 0 || p > 65535) {
+    why = "has an invalid port";
+    return false;
+  }
+  out.port = p;
+  return true;
+}
+
+// The scheme, which must be http or https; `rest` is what follows "://".
+bool parse_scheme(std::string_view text, Url& out, std::string_view& rest, std::string& why) {
   auto sep = text.find("://");
   if (sep == std::string_view::npos) {
     why = "is not a URL (it has no scheme://)";
     return false;
   }
-  out.scheme = lower(text.substr(0, sep));
+  out.scheme = to_lower(text.substr(0, sep));
   if (out.scheme != "https" && out.scheme != "http") {
     // Quoted only when it looks like a scheme: the text before "://" can be part of a secret (a token, or
     // a URL pasted without its scheme and with "://" further on).
@@ -90,7 +135,16 @@ bool parse_url(std::string_view text, Url& out, std::string& why) {
     }
     return false;
   }
-  std::string_view rest = text.substr(sep + 3);
+  rest = text.substr(sep + 3);
+  return true;
+}
+
+}  // namespace
+
+bool parse_url(std::string_view text, Url& out, std::string& why) {
+  out = Url{};
+  std::string_view rest;
+  if (!parse_scheme(text, out, rest, why)) return false;
   auto hash = rest.find('#');
   if (hash != std::string_view::npos) {
     out.fragment = std::string(rest.substr(hash + 1));
@@ -111,31 +165,7 @@ bool parse_url(std::string_view text, Url& out, std::string& why) {
   }
   std::string_view port;
   bool has_port = false;
-  if (!authority.empty() && authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      why = "has an unterminated IPv6 address";
-      return false;
-    }
-    out.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        why = "has text after the IPv6 address";
-        return false;
-      }
-      port = after.substr(1);
-      has_port = true;
-    }
-  } else {
-    auto colon = authority.rfind(':');
-    if (colon != std::string_view::npos) {
-      port = authority.substr(colon + 1);
-      authority = authority.substr(0, colon);
-      has_port = true;
-    }
-    out.host = lower(authority);
-  }
+  if (!split_host_port(authority, out, port, has_port, why)) return false;
   if (out.host.empty()) {
     why = "has no host";
     return false;
@@ -144,26 +174,7 @@ bool parse_url(std::string_view text, Url& out, std::string& why) {
     why = "has an invalid host name";
     return false;
   }
-  if (has_port) {
-    if (port.empty() || port.size() > 5) {
-      why = "has an invalid port";
-      return false;
-    }
-    int p = 0;
-    for (char c : port) {
-      if (!std::isdigit(static_cast<unsigned char>(c))) {
-        why = "has an invalid port";
-        return false;
-      }
-      p = p * 10 + (c - '0');
-    }
-    if (p <= 0 || p > 65535) {
-      why = "has an invalid port";
-      return false;
-    }
-    out.port = p;
-  }
-  return true;
+  return !has_port || parse_port(port, out, why);
 }
 
 std::string strip_userinfo(std::string_view url) {

@@ -59,6 +59,81 @@ bool is_json_object(const char* p, std::size_t n) {
   return !d.HasParseError() && d.IsObject();
 }
 
+// What one look at a chunk of the file found.
+struct ChunkScan {
+  std::size_t consumed = 0;  // bytes taken: kept lines, and blank, foreign or torn ones passed by
+  bool progressed = false;
+  bool waiting = false;      // stopped at a record the live writer is still copying
+};
+
+// Takes the complete lines of the chunk p[0, len), read at journal offset `from`, into `out` (and their
+// ends into `line_ends`), until `out` holds `max_bytes`. `after_gap`: the chunk starts right after NUL bytes.
+ChunkScan scan_chunk(const char* p, std::size_t len, std::uint64_t from, bool at_eof, bool writer_gone, bool after_gap,
+                     Buf& out, std::size_t max_bytes, std::vector<std::uint64_t>* line_ends) {
+  ChunkScan r;
+  std::size_t pos = 0;
+  while (pos < len) {
+    if (p[pos] == '\0') {
+      if (!writer_gone) {
+        r.waiting = true;
+        break;
+      }
+      // A torn region: skip its NUL bytes; the line after it must prove itself whole.
+      while (pos < len && p[pos] == '\0') ++pos;
+      r.consumed = pos;
+      after_gap = true;
+      r.progressed = true;
+      continue;
+    }
+    const char* nl = static_cast<const char*>(std::memchr(p + pos, '\n', len - pos));
+    std::size_t line_end = nl != nullptr ? static_cast<std::size_t>(nl - p) : len;
+    const char* nul = static_cast<const char*>(std::memchr(p + pos, '\0', line_end - pos));
+    if (nul != nullptr) {
+      if (!writer_gone) {
+        r.waiting = true;
+        break;
+      }
+      pos = static_cast<std::size_t>(nul - p);
+      r.consumed = pos;
+      after_gap = true;
+      r.progressed = true;
+      continue;
+    }
+    if (nl == nullptr) {
+      if (writer_gone && at_eof) {  // a torn last line without NULs: never completed
+        r.consumed = len;
+        r.progressed = true;
+      }
+      break;
+    }
+    std::size_t n = line_end - pos;
+    bool keep = n > 0 && !is_blank(p + pos, n) && p[pos] == '{';
+    if (keep && after_gap) keep = is_json_object(p + pos, n);
+    if (keep) {
+      out.put(std::string_view(p + pos, n + 1));
+      if (line_ends != nullptr) line_ends->push_back(from + line_end + 1);
+    }
+    pos = line_end + 1;
+    r.consumed = pos;
+    after_gap = false;
+    r.progressed = true;
+    if (out.size() >= max_bytes) break;
+  }
+  return r;
+}
+
+// Whether the byte before `from` is a NUL: a line that starts there follows a torn region, also when an
+// earlier call consumed the NUL bytes (the region ended at its chunk's end, or the line did not fit in it).
+bool follows_gap(int fd, std::uint64_t from) {
+  if (from == 0) return false;
+  char before = 1;
+  ssize_t n;
+  do {
+    n = ::pread(fd, &before, 1, static_cast<off_t>(from - 1));
+  } while (n < 0 && errno == EINTR);
+  return n == 1 && before == '\0';
+}
+
 }  // namespace
 
 std::uint64_t JournalReader::read_lines(std::uint64_t from, Buf& out, std::size_t max_bytes, bool writer_gone,
@@ -68,17 +143,7 @@ std::uint64_t JournalReader::read_lines(std::uint64_t from, Buf& out, std::size_
   Buf& buf = chunk_;
   const std::size_t out_start = out.size();
   const std::size_t ends_start = line_ends != nullptr ? line_ends->size() : 0;
-  // A line that starts right after a NUL byte follows a torn region, also when an earlier call consumed
-  // the NUL bytes (the region ended at its chunk's end, or the line did not fit in it).
-  bool starts_after_gap = false;
-  if (writer_gone && from > 0) {
-    char before = 1;
-    ssize_t n;
-    do {
-      n = ::pread(fd_, &before, 1, static_cast<off_t>(from - 1));
-    } while (n < 0 && errno == EINTR);
-    starts_after_gap = n == 1 && before == '\0';
-  }
+  const bool starts_after_gap = writer_gone && follows_gap(fd_, from);
   for (;;) {
     buf.clear();
     out.truncate(out_start);
@@ -91,59 +156,26 @@ std::uint64_t JournalReader::read_lines(std::uint64_t from, Buf& out, std::size_
     if (got <= 0) return from;
     std::size_t len = static_cast<std::size_t>(got);
     bool at_eof = len < chunk;
-    std::size_t pos = 0;
-    std::size_t consumed = 0;
-    bool after_gap = starts_after_gap;
-    bool progressed = false;
-    bool waiting = false;  // stopped at a record the live writer is still copying
-    while (pos < len) {
-      if (p[pos] == '\0') {
-        if (!writer_gone) {
-          waiting = true;
-          break;
-        }
-        while (pos < len && p[pos] == '\0') ++pos;
-        consumed = pos;
-        after_gap = true;
-        progressed = true;
-        continue;
-      }
-      const char* nl = static_cast<const char*>(std::memchr(p + pos, '\n', len - pos));
-      std::size_t line_end = nl != nullptr ? static_cast<std::size_t>(nl - p) : len;
-      const char* nul = static_cast<const char*>(std::memchr(p + pos, '\0', line_end - pos));
-      if (nul != nullptr) {
-        if (!writer_gone) {
-          waiting = true;
-          break;
-        }
-        pos = static_cast<std::size_t>(nul - p);
-        consumed = pos;
-        after_gap = true;
-        progressed = true;
-        continue;
-      }
-      if (nl == nullptr) {
-        if (writer_gone && at_eof) {  // a torn last line without NULs: never completed
-          consumed = len;
-          progressed = true;
-        }
-        break;
-      }
-      std::size_t n = line_end - pos;
-      bool keep = n > 0 && !is_blank(p + pos, n) && p[pos] == '{';
-      if (keep && after_gap) keep = is_json_object(p + pos, n);
-      if (keep) {
-        out.put(std::string_view(p + pos, n + 1));
-        if (line_ends != nullptr) line_ends->push_back(from + line_end + 1);
-      }
-      pos = line_end + 1;
-      consumed = pos;
-      after_gap = false;
-      progressed = true;
-      if (out.size() >= max_bytes) break;
-    }
-    if (progressed || at_eof || waiting || chunk >= (64u << 20)) return from + consumed;
+    ChunkScan r = scan_chunk(p, len, from, at_eof, writer_gone, starts_after_gap, out, max_bytes, line_ends);
+    if (r.progressed || at_eof || r.waiting || chunk >= (64u << 20)) return from + r.consumed;
     chunk *= 2;  // one line longer than the chunk: read more
+  }
+}
+
+std::uint64_t read_each_line(const JournalReader& reader, std::uint64_t from, bool writer_gone, Buf& chunk,
+                             const std::function<void(std::string_view line)>& on_line) {
+  for (;;) {
+    chunk.clear();
+    std::uint64_t next = reader.read_lines(from, chunk, 1u << 20, writer_gone);
+    if (next == from) return from;
+    std::string_view all = chunk.view();
+    for (std::size_t pos = 0; pos < all.size();) {
+      std::size_t nl = all.find('\n', pos);
+      if (nl == std::string_view::npos) nl = all.size();
+      on_line(all.substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+    from = next;
   }
 }
 

@@ -16,8 +16,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bstest::detail {
@@ -50,6 +52,13 @@ class JournalReader {
   std::string path_;
   mutable Buf chunk_;  // what read_lines reads into, reused: fresh pages cost more than the copy
 };
+
+// Reads the complete lines of `reader` from offset `from` on (read_lines' rules, with `writer_gone`) and
+// calls `on_line` with each, without its newline; returns the offset after the last line read. `chunk` is
+// the caller's buffer, reused. For readers that take a journal line by line (reports, the suite's ledger);
+// the shipper keeps each line's offset and reads with read_lines.
+std::uint64_t read_each_line(const JournalReader& reader, std::uint64_t from, bool writer_gone, Buf& chunk,
+                             const std::function<void(std::string_view line)>& on_line);
 
 // Creates `dir` (and parents) with mode 0700 when missing, then checks it with check_private_dir. False
 // with `error` set otherwise.

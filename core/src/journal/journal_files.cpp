@@ -11,6 +11,7 @@ namespace bstest::detail {
 
 namespace {
 constexpr std::string_view kSuffix = ".journal";
+constexpr std::string_view kHeartbeatRunSuffix = "-hb";
 }
 
 std::string journals_in(const std::string& bstest_dir) { return bstest_dir + "/journal"; }
@@ -23,6 +24,20 @@ bool is_journal_name(std::string_view name, std::string_view run_id) noexcept {
 
 std::string_view journal_base(std::string_view name) noexcept {
   return ends_with(name, kSuffix) ? name.substr(0, name.size() - kSuffix.size()) : name;
+}
+
+std::string_view run_id_of_journal(std::string_view name) noexcept {
+  if (!is_journal_name(name)) return {};
+  auto dot = name.find('.');
+  return dot == 0 ? std::string_view() : name.substr(0, dot);
+}
+
+std::string cursor_path_of(std::string_view journal_path) { return std::string(journal_base(journal_path)) + ".cursor"; }
+
+std::string heartbeat_run_id(std::string_view run_id) { return std::string(run_id) + std::string(kHeartbeatRunSuffix); }
+
+bool is_heartbeat_run(std::string_view run_id) noexcept {
+  return run_id.size() > kHeartbeatRunSuffix.size() && ends_with(run_id, kHeartbeatRunSuffix);
 }
 
 std::vector<std::string> list_journals(const std::string& bstest_dir, std::string_view run_id) {

@@ -1,6 +1,7 @@
 #include "journal/retention.hpp"
 
 #include "journal/journal.hpp"
+#include "journal/journal_files.hpp"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -15,8 +16,6 @@ namespace bstest::detail {
 
 namespace {
 
-constexpr std::string_view kJournalSuffix = ".journal";
-
 std::int64_t mtime_ns(const struct stat& st) {
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 }
@@ -25,14 +24,6 @@ std::int64_t mtime_ns(const struct stat& st) {
 
 std::string delivered_dir(const std::string& bstest_dir) { return bstest_dir + "/delivered"; }
 
-std::string_view run_id_of_journal(std::string_view name) noexcept {
-  if (name.size() <= kJournalSuffix.size() ||
-      name.compare(name.size() - kJournalSuffix.size(), kJournalSuffix.size(), kJournalSuffix) != 0) {
-    return {};
-  }
-  auto dot = name.find('.');
-  return dot == 0 ? std::string_view() : name.substr(0, dot);
-}
 
 void retire_journal(const std::string& bstest_dir, const std::string& journal_path, bool has_records, int keep_runs) {
   if (has_records && keep_runs > 0) {

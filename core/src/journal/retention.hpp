@@ -12,10 +12,6 @@ namespace bstest::detail {
 // `<bstest_dir>/delivered`.
 std::string delivered_dir(const std::string& bstest_dir);
 
-// The run id of a journal file name ("<run id>.<pid>.<journal id>.journal"): the part before the first '.'
-// (a run id has none). "" when `name` is not a journal's.
-std::string_view run_id_of_journal(std::string_view name) noexcept;
-
 // Moves the delivered journal `journal_path` into delivered/, or removes it when it holds no log record (a
 // heartbeat-only journal) or `keep_runs` is 0 or the move fails. Never fails: the journal was delivered.
 void retire_journal(const std::string& bstest_dir, const std::string& journal_path, bool has_records, int keep_runs);

@@ -2,6 +2,7 @@
 
 #include "journal/crash_handler.hpp"
 #include "journal/journal.hpp"
+#include "journal/journal_files.hpp"
 
 #include <rapidjson/document.h>
 
@@ -151,11 +152,7 @@ bool copy_out_complete(RingHeader* h, char* ring, int journal_fd, std::string& e
 
 }  // namespace
 
-std::string ring_path_of(const std::string& journal_path) {
-  std::string p = journal_path;
-  if (p.size() > 8 && p.compare(p.size() - 8, 8, ".journal") == 0) p.resize(p.size() - 8);
-  return p + ".ring";
-}
+std::string ring_path_of(const std::string& journal_path) { return std::string(journal_base(journal_path)) + ".ring"; }
 
 // ---------------------------------------------------------------------------------------------------------
 // JournalWriter

@@ -246,6 +246,7 @@ void put_tags(JsonWriter& w, const ErrorEvent& e, const EventException& x) {
   tag(w, "branch", e.branch);
   if (e.shard_total > 0) tag(w, "shard", std::to_string(e.shard_index) + "/" + std::to_string(e.shard_total));
   if (e.kind == ErrorKind::crash) tag(w, "signal", e.signal);
+  if (e.quarantined) tag(w, "quarantined", "true");
   w.end_object();
 }
 

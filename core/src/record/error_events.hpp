@@ -57,6 +57,7 @@ struct ErrorEvent {
   std::string full_name;
   std::string file;
   int line = 0;
+  bool quarantined = false;  // its quarantine applied (docs/quarantine.md): tagged, so alert rules can leave it out
   // The (first) failure
   std::string failure_file;
   int failure_line = -1;

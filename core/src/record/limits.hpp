@@ -24,6 +24,8 @@ constexpr std::size_t kMaxIdentityBytes = 16u << 10;    // a test's identity fie
 constexpr std::size_t kMaxRunFragmentBytes = 10u << 10; // ,"run":{...}
 constexpr std::size_t kMaxCiFragmentBytes = 18u << 10;  // ,"ci":{...}
 constexpr std::size_t kCompactNameBytes = 256;
+// A quarantine entry's reason and link, as a test's records carry them (within its identity's bytes).
+constexpr std::size_t kMaxQuarantineTextBytes = 512;
 
 // Of a failed test's first failure, kept in memory for verdicts, events and the heartbeat body.
 constexpr std::size_t kMaxFirstFailureBytes = 2000;
@@ -32,6 +34,9 @@ constexpr std::size_t kMaxEventValueBytes = 8000;
 constexpr std::size_t kMaxTagBytes = 190;
 // The Uptime heartbeat's body (its limit is not documented: stay under 10 kB).
 constexpr std::size_t kMaxHeartbeatBodyBytes = 10000;
+// A suite's failure lines stop being added to a heartbeat body past this (`bstest run`, and `bstest heartbeat
+// --summaries` for sharded runs), so that the last one fits under kMaxHeartbeatBodyBytes.
+constexpr std::size_t kHeartbeatFailureLinesBytes = 9500;
 // A failed test's lines in a heartbeat body, and how many failed tests it lists.
 constexpr std::size_t kHeartbeatLineBytes = 300;
 constexpr std::size_t kHeartbeatTestsListed = 20;

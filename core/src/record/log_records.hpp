@@ -12,6 +12,7 @@
 #include <bstest/session.hpp>
 #include "run/suite.hpp"
 
+#include "quarantine/quarantine.hpp"
 #include "record/json.hpp"
 #include "record/record_context.hpp"
 
@@ -83,6 +84,14 @@ struct RunFinishedFacts {
   double duration_ms = 0;
 };
 void write_run_finished(RecordContext& ctx, Buf& out, const RunFinishedFacts& facts);
+
+// quarantine_expired (an entry whose end date has come: it no longer applies, its test's failures count
+// again) or quarantine_stale (an entry that matched no test in the last complete run of any program that
+// used its file): said once per run, by the run's owner. `message` says it in words (expired_line,
+// stale_line); `file` is the quarantine file.
+enum class QuarantineNote { expired, stale };
+void write_quarantine_note(RecordContext& ctx, Buf& out, QuarantineNote note, const QuarantineEntry& entry,
+                           std::string_view file, std::string_view message);
 
 // --- a test --------------------------------------------------------------------------------------------
 

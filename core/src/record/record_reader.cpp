@@ -1,13 +1,15 @@
 #include "record/record_reader.hpp"
 
-#include <cstddef>
+#include "record/record_context.hpp"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstddef>
 
 namespace bstest::detail {
 
 namespace {
-
-bool starts_with(std::string_view s, std::string_view p) noexcept { return s.substr(0, p.size()) == p; }
 
 // How far into a log record its "event" may start: `{"id":"<12 hex>-<sequence>[-dropped]",
 // "dt":"<27 characters>","level":"error",` is about 110 bytes.
@@ -35,12 +37,15 @@ std::string_view event_of(std::string_view line) noexcept {
   return end == std::string_view::npos ? std::string_view() : rest.substr(0, end);
 }
 
-std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) noexcept {
-  if (text.size() <= max_bytes) return text;
-  std::size_t cut = max_bytes;
-  // Back over continuation bytes (10xxxxxx) to the start of the character that would be split.
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return text.substr(0, cut);
+std::string_view test_result_of(std::string_view line) noexcept {
+  constexpr std::string_view kTest = ",\"test\":{";
+  constexpr std::string_view kResult = ",\"result\":\"";
+  auto test_at = line.find(kTest);
+  if (test_at == std::string_view::npos) return {};
+  auto at = line.find(kResult, test_at);
+  if (at == std::string_view::npos) return {};
+  std::string_view rest = line.substr(at + kResult.size());
+  return rest.substr(0, rest.find('"'));
 }
 
 // --- JsonView ----------------------------------------------------------------------------------------
@@ -87,6 +92,16 @@ std::int64_t JsonView::integer(std::string_view path, std::int64_t fallback) con
   return v.exists() && v.v_->IsInt64() ? v.v_->GetInt64() : fallback;
 }
 
+int JsonView::int32(std::string_view path, int fallback) const noexcept {
+  JsonView v = get(path);
+  return v.exists() && v.v_->IsInt() ? v.v_->GetInt() : fallback;
+}
+
+std::uint64_t JsonView::uint64(std::string_view path, std::uint64_t fallback) const noexcept {
+  JsonView v = get(path);
+  return v.is_uint64() ? v.v_->GetUint64() : fallback;
+}
+
 bool JsonView::boolean(std::string_view path, bool fallback) const noexcept {
   JsonView v = get(path);
   return v.exists() && v.v_->IsBool() ? v.v_->GetBool() : fallback;
@@ -110,6 +125,14 @@ std::vector<std::string> JsonView::strings(std::string_view path) const {
     if (e.is_string()) out.emplace_back(e.view());
   }
   return out;
+}
+
+std::string JsonView::json() const {
+  if (v_ == nullptr) return {};
+  rapidjson::StringBuffer out;
+  rapidjson::Writer<rapidjson::StringBuffer> w(out);
+  v_->Accept(w);
+  return std::string(out.GetString(), out.GetSize());
 }
 
 // --- Record ------------------------------------------------------------------------------------------
@@ -143,6 +166,26 @@ bool Record::parse(std::string_view line) {
   s.doc.Parse(line.data(), line.size());
   if (!s.doc.HasParseError() && s.doc.IsObject()) root_ = &s.doc;
   return root_ != nullptr;
+}
+
+// --- what records hold --------------------------------------------------------------------------------
+
+RunMeta run_meta_of(JsonView run) {
+  RunMeta m;
+  m.run_id = run.str("id");
+  m.framework = run.str("framework");
+  m.framework_version = run.str("framework_version");
+  m.binary = run.str("binary");
+  m.host = run.str("host");
+  m.pid = static_cast<long>(run.integer("pid", 0));
+  m.shard_index = run.int32("shard_index", -1);
+  m.shard_total = run.int32("shard_total", 0);
+  m.iteration = run.int32("iteration", 0);
+  m.has_random_seed = run.get("random_seed").is_uint64();
+  m.random_seed = run.uint64("random_seed", 0);
+  m.attempt = run.int32("attempt", 1);
+  m.bstest_version = run.str("bstest_version");
+  return m;
 }
 
 }  // namespace bstest::detail

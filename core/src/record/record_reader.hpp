@@ -9,6 +9,8 @@
 // gives its fallback, never an exception.
 #pragma once
 
+#include "base/strings.hpp"
+
 #include <rapidjson/document.h>
 
 #include <cstddef>
@@ -19,6 +21,8 @@
 #include <vector>
 
 namespace bstest::detail {
+
+struct RunMeta;
 
 enum class LineKind : std::uint8_t {
   log_record,   // {"id":...      sent to Better Stack Logs
@@ -35,9 +39,10 @@ LineKind kind_of(std::string_view line) noexcept;
 // are short) without parsing the record; "" when the line is not a log record or has none there.
 std::string_view event_of(std::string_view line) noexcept;
 
-// At most `max_bytes` of `text`, cut before a UTF-8 character that would not fit whole (read-back text is
-// valid UTF-8: the writer repairs it).
-std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) noexcept;
+// The result of a test_finished record ("passed", "failed", ...) without parsing the record: the first
+// "result" after "test":{ (its identity comes before it, its properties, which may use the same key, after
+// it). "" when there is none.
+std::string_view test_result_of(std::string_view line) noexcept;
 
 // A read-only view of one value inside a parsed record (or of nothing). Cheap to copy; valid while the
 // Record it came from lives and is not parsed again.
@@ -66,6 +71,11 @@ class JsonView {
   double num(std::string_view path = {}, double fallback = 0) const noexcept;
   // A whole number that fits in 64 bits; `fallback` otherwise (also for 1.5).
   std::int64_t integer(std::string_view path = {}, std::int64_t fallback = 0) const noexcept;
+  // A whole number that fits in an int (a line, an attempt, a signal); `fallback` otherwise.
+  int int32(std::string_view path = {}, int fallback = 0) const noexcept;
+  // A whole number from 0 to 2^64 - 1 (a random seed), or nothing.
+  bool is_uint64() const noexcept { return v_ != nullptr && v_->IsUint64(); }
+  std::uint64_t uint64(std::string_view path = {}, std::uint64_t fallback = 0) const noexcept;
   bool boolean(std::string_view path = {}, bool fallback = false) const noexcept;
 
   // An array's length; 0 when `path` is missing or not an array.
@@ -83,6 +93,9 @@ class JsonView {
       f(std::string_view(m.name.GetString(), m.name.GetStringLength()), JsonView(&m.value));
     }
   }
+
+  // This value as compact JSON text, to be written again as it was read ("" for nothing).
+  std::string json() const;
 
   const rapidjson::Value* raw() const noexcept { return v_; }
 
@@ -118,6 +131,7 @@ class Record {
   std::int64_t integer(std::string_view path, std::int64_t fallback = 0) const noexcept {
     return root().integer(path, fallback);
   }
+  int int32(std::string_view path, int fallback = 0) const noexcept { return root().int32(path, fallback); }
   bool boolean(std::string_view path, bool fallback = false) const noexcept { return root().boolean(path, fallback); }
   std::size_t size(std::string_view path) const noexcept { return root().size(path); }
   std::vector<std::string> strings(std::string_view path) const { return root().strings(path); }
@@ -132,5 +146,8 @@ class Record {
   std::unique_ptr<State> state_;
   const rapidjson::Value* root_ = nullptr;
 };
+
+// The "run" object of a record (record/record_context.hpp writes it), read back.
+RunMeta run_meta_of(JsonView run);
 
 }  // namespace bstest::detail

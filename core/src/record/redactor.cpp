@@ -4,25 +4,14 @@
 #include "base/wildcard.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 
 extern char** environ;
 
 namespace bstest::detail {
 
-namespace {
-
-std::string upper(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return r;
-}
-
-}  // namespace
-
 bool Redactor::name_looks_secret(std::string_view name, const std::vector<std::string>& extra_patterns) {
-  std::string n = upper(name);
+  std::string n = to_upper(name);
   for (const char* part : {"TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "DSN", "HEARTBEAT_URL", "CREDENTIAL"}) {
     if (n.find(part) != std::string::npos) return true;
   }

@@ -93,8 +93,9 @@ void write_heartbeat_line(Buf& out, bool success, int exit_code, std::string_vie
     // The exit code when the owner knows it (0 too: a run can fail with exit code 0 when no test ran); -1
     // when unknown. The ping goes to /<code> for a non-zero code, /fail otherwise.
     w.integer("exit_code", exit_code);
-    w.string("body", body, max_body_bytes);
   }
+  // A failure's body; a success has one only to list its quarantined tests.
+  if (!success || !body.empty()) w.string("body", body, max_body_bytes);
   w.end_line();
 }
 
@@ -118,6 +119,8 @@ std::string counts_text(const Counts& c) {
   };
   part(c.passed, "passed");
   part(c.failed, "failed");
+  // Quarantined failures are among the failed ones: they do not fail the run.
+  if (c.failed > 0 && c.quarantined > 0) s += " (" + std::to_string(c.quarantined) + " quarantined)";
   part(c.flaky, "flaky");
   part(c.crashed, "crashed");
   part(c.skipped, "skipped");
@@ -160,6 +163,26 @@ void write_run_finished(RecordContext& ctx, Buf& out, const RunFinishedFacts& f)
   w.ms("duration_ms", f.duration_ms);
   w.uinteger("records", ctx.records());
   w.uinteger("records_dropped", c.records_dropped);
+  if (c.quarantined > 0) w.uinteger("quarantined", c.quarantined);
+  if (c.quarantine_passed > 0) w.uinteger("quarantine_passed", c.quarantine_passed);
+  w.end_object();
+  put_ci(ctx, w);
+  w.end_line();
+}
+
+void write_quarantine_note(RecordContext& ctx, Buf& out, QuarantineNote note, const QuarantineEntry& entry,
+                           std::string_view file, std::string_view message) {
+  JsonWriter w(out);
+  ctx.begin(w, "warn", note == QuarantineNote::expired ? "quarantine_expired" : "quarantine_stale");
+  w.string("message", message, kMaxSummaryLineBytes + 2 * kMaxQuarantineTextBytes);
+  put_run(ctx, w);
+  w.begin_object("quarantine");
+  w.string("test", entry.test, kMaxNameBytes);
+  w.string("reason", entry.reason, kMaxQuarantineTextBytes);
+  if (!entry.link.empty()) w.string("link", entry.link, kMaxQuarantineTextBytes);
+  w.string("until", entry.until);
+  w.string("file", file, kMaxNameBytes);
+  w.integer("line", entry.line);
   w.end_object();
   put_ci(ctx, w);
   w.end_line();

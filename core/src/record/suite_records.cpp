@@ -32,6 +32,8 @@ void write_suite_finished(RecordContext& ctx, Buf& out, const SuiteSummary& s) {
   w.uinteger("flaky", s.counts.flaky);
   w.integer("crashed", s.crashed_programs);
   w.uinteger("fixture_failures", s.counts.fixture_failures);
+  if (s.counts.quarantined > 0) w.uinteger("quarantined", s.counts.quarantined);
+  if (s.counts.quarantine_passed > 0) w.uinteger("quarantine_passed", s.counts.quarantine_passed);
   w.integer("exit_code", s.exit_code);
   w.integer("command_exit_code", s.command_exit_code);
   w.ms("duration_ms", s.duration_ms);

@@ -1,15 +1,13 @@
 #include "record/test_events.hpp"
 
 #include "record/log_records.hpp"
+#include "record/record_reader.hpp"
 
 #include "base/strings.hpp"
 #include "journal/crash_handler.hpp"
 #include "run/exception_capture.hpp"
 
-#include <rapidjson/document.h>
-
 namespace bstest::detail {
-
 
 std::string exception_value(std::string_view m) {
   constexpr std::string_view kGtest = "C++ exception with description \"";
@@ -35,6 +33,7 @@ ErrorEvent error_event(ErrorKind kind, const FailedTest& t, const std::vector<At
   e.full_name = t.full_name;
   e.file = t.file;
   e.line = t.line;
+  e.quarantined = t.quarantined();
   e.failure_file = t.first_failure_file;
   e.failure_line = t.first_failure_line;
   e.failure_message = t.first_failure_message;
@@ -110,87 +109,62 @@ std::string verdict_error_lines(const FailedTest& t, const std::vector<AttemptOu
 }
 
 namespace {
-std::string str(const rapidjson::Value& obj, const char* key) {
-  if (!obj.IsObject()) return {};
-  auto it = obj.FindMember(key);
-  if (it == obj.MemberEnd() || !it->value.IsString()) return {};
-  return {it->value.GetString(), it->value.GetStringLength()};
-}
-int num(const rapidjson::Value& obj, const char* key, int fallback) {
-  if (!obj.IsObject()) return fallback;
-  auto it = obj.FindMember(key);
-  if (it == obj.MemberEnd() || !it->value.IsInt()) return fallback;
-  return it->value.GetInt();
-}
 
-EventContext context_of(const rapidjson::Value& started) {
+// The contexts every event repeats, from the "context" member of a program's run_started record.
+EventContext context_of(const Record& started) {
   EventContext c;
-  if (!started.IsObject() || !started.HasMember("context")) return c;
-  const rapidjson::Value& ctx = started["context"];
-  static const rapidjson::Value kEmpty(rapidjson::kObjectType);
-  auto obj = [&](const char* key) -> const rapidjson::Value& {
-    return ctx.IsObject() && ctx.HasMember(key) ? ctx[key] : kEmpty;
-  };
-  c.environment = str(ctx, "environment");
-  c.os_name = str(obj("os"), "name");
-  c.os_version = str(obj("os"), "version");
-  c.runtime_name = str(obj("runtime"), "name");
-  c.runtime_version = str(obj("runtime"), "version");
-  c.runtime_description = str(obj("runtime"), "raw_description");
-  c.arch = str(obj("device"), "arch");
+  JsonView ctx = started.get("context");
+  c.environment = ctx.str("environment");
+  c.os_name = ctx.str("os.name");
+  c.os_version = ctx.str("os.version");
+  c.runtime_name = ctx.str("runtime.name");
+  c.runtime_version = ctx.str("runtime.version");
+  c.runtime_description = ctx.str("runtime.raw_description");
+  c.arch = ctx.str("device.arch");
   return c;
 }
 
 }  // namespace
 
 std::string crash_error_line(std::string_view crash_record, std::string_view run_started_record) {
-  rapidjson::Document d;
-  // No recursion: deep nesting cannot overflow the stack.
-  d.Parse<rapidjson::kParseIterativeFlag>(crash_record.data(), crash_record.size());
-  if (d.HasParseError() || !d.IsObject()) return {};
-  static const rapidjson::Value kEmpty(rapidjson::kObjectType);
-  const rapidjson::Value& run = d.HasMember("run") ? d["run"] : kEmpty;
-  const rapidjson::Value& test = d.HasMember("test") ? d["test"] : kEmpty;
-  const rapidjson::Value& crash = d.HasMember("crash") ? d["crash"] : kEmpty;
-  const rapidjson::Value& ci = d.HasMember("ci") ? d["ci"] : kEmpty;
+  Record d(crash_record);
+  if (!d.ok()) return {};
+  JsonView run = d.get("run");
+  JsonView test = d.get("test");
+  JsonView crash = d.get("crash");
+  JsonView ci = d.get("ci");
   // A re-run's crash is one attempt of a test whose verdict (and its one crash event) is its owner's.
-  if (num(run, "attempt", 1) > 1) return {};
+  if (run.int32("attempt", 1) > 1) return {};
   ErrorEvent e;
   e.kind = ErrorKind::crash;
-  e.framework = str(run, "framework");
-  e.binary = str(run, "binary");
-  e.server_name = str(run, "host");
-  e.run_id = str(run, "id");
-  e.shard_index = num(run, "shard_index", -1);
-  e.shard_total = num(run, "shard_total", 0);
-  e.suite = str(test, "suite");
-  e.name = str(test, "name");
-  e.full_name = str(test, "full_name");
-  e.file = str(test, "file");
-  e.line = num(test, "line", 0);
-  if (test.IsObject() && test.HasMember("failures") && test["failures"].IsArray() && !test["failures"].Empty()) {
-    const auto& f = test["failures"][0];
-    e.failure_file = str(f, "file");
-    e.failure_line = num(f, "line", -1);
-    e.failure_message = str(f, "message");
+  e.framework = run.str("framework");
+  e.binary = run.str("binary");
+  e.server_name = run.str("host");
+  e.run_id = run.str("id");
+  e.shard_index = run.int32("shard_index", -1);
+  e.shard_total = run.int32("shard_total", 0);
+  e.suite = test.str("suite");
+  e.name = test.str("name");
+  e.full_name = test.str("full_name");
+  e.file = test.str("file");
+  e.line = test.int32("line", 0);
+  e.quarantined = test.get("quarantine").exists();
+  if (JsonView f = test.get("failures")[0]; f.exists()) {
+    e.failure_file = f.str("file");
+    e.failure_line = f.int32("line", -1);
+    e.failure_message = f.str("message");
   }
-  e.signal = str(crash, "signal");
-  e.signo = num(crash, "signo", 0);
-  e.crash_reason = str(crash, "reason");
-  if (crash.IsObject() && crash.HasMember("exception")) {
-    e.exception_type = str(crash["exception"], "type");
-    e.exception_value = str(crash["exception"], "value");
-  }
-  e.release = str(ci, "commit");
-  e.run_url = str(ci, "run_url");
-  e.ci_provider = str(ci, "provider");
-  e.branch = str(ci, "branch");
-  e.timestamp = str(d, "dt");
-  if (!run_started_record.empty()) {
-    rapidjson::Document started;
-    started.Parse<rapidjson::kParseIterativeFlag>(run_started_record.data(), run_started_record.size());
-    if (!started.HasParseError()) e.context = context_of(started);
-  }
+  e.signal = crash.str("signal");
+  e.signo = crash.int32("signo", 0);
+  e.crash_reason = crash.str("reason");
+  e.exception_type = crash.str("exception.type");
+  e.exception_value = crash.str("exception.value");
+  e.release = ci.str("commit");
+  e.run_url = ci.str("run_url");
+  e.ci_provider = ci.str("provider");
+  e.branch = ci.str("branch");
+  e.timestamp = d.str("dt");
+  if (!run_started_record.empty()) e.context = context_of(Record(run_started_record));
   e.environment = e.context.environment.empty() ? default_environment() : e.context.environment;
   return sentry_line(e);
 }

@@ -50,7 +50,8 @@ constexpr std::size_t kFailureOverhead = 200;
 // more, fit in the list's budget: so an empty string is not free, and the list stays bounded.
 constexpr std::size_t kListItemCharge = 3;
 
-IdentityLayout put_identity_with(Buf& out, const TestInfo& t, std::string_view full_name, std::size_t cap) {
+IdentityLayout put_identity_with(Buf& out, const TestInfo& t, std::string_view full_name, std::size_t cap,
+                                 const QuarantineInfo* quarantine) {
   IdentityLayout at;
   const std::size_t start = out.size();
   JsonWriter w(out);
@@ -73,6 +74,7 @@ IdentityLayout put_identity_with(Buf& out, const TestInfo& t, std::string_view f
     }
     w.end_array();
   }
+  if (quarantine != nullptr) put_quarantine(w, *quarantine, std::min(cap, kMaxQuarantineTextBytes));
   at.short_len = out.size() - start;
   w.string("name", t.name, cap);
   if (!t.type_param.empty()) w.string("type_param", t.type_param, cap);
@@ -155,14 +157,24 @@ FailureCaps failure_caps_within(std::size_t max_bytes) noexcept {
   return {kFailureCaps.name * scaled / full, kFailureCaps.message * scaled / full, kFailureCaps.detail * scaled / full};
 }
 
-IdentityLayout put_test_identity(Buf& out, const TestInfo& t, std::string_view full_name) {
+IdentityLayout put_test_identity(Buf& out, const TestInfo& t, std::string_view full_name,
+                                 const QuarantineInfo* quarantine) {
   const std::size_t mark = out.size();
-  IdentityLayout at = put_identity_with(out, t, full_name, kMaxNameBytes);
+  IdentityLayout at = put_identity_with(out, t, full_name, kMaxNameBytes, quarantine);
   if (out.size() - mark > kMaxIdentityBytes) {
     out.truncate(mark);
-    at = put_identity_with(out, t, full_name, kCompactNameBytes);
+    at = put_identity_with(out, t, full_name, kCompactNameBytes, quarantine);
   }
   return at;
+}
+
+void put_quarantine(JsonWriter& w, const QuarantineInfo& q, std::size_t cap) {
+  if (q.until.empty()) return;
+  w.begin_object("quarantine");
+  w.string("reason", q.reason, cap);
+  if (!q.link.empty()) w.string("link", q.link, cap);
+  w.string("until", q.until, cap);
+  w.end_object();
 }
 
 void put_failure(JsonWriter& w, const Failure& f, const Redactor& redactor, std::size_t max_bytes,

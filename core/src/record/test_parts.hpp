@@ -3,6 +3,7 @@
 #pragma once
 
 #include <bstest/model.hpp>
+#include <bstest/session.hpp>
 
 #include "record/json_writer.hpp"
 #include "record/limits.hpp"
@@ -19,13 +20,20 @@ std::string_view to_string(FailureKind k) noexcept;
 
 // Where the parts of a rendered identity are, counted from where it starts in its Buf.
 struct IdentityLayout {
-  std::size_t name_at = 0;    // the escaped full name (without quotes)
+  std::size_t name_at = 0;  // the escaped full name (without quotes)
   std::size_t name_len = 0;
-  std::size_t short_len = 0;  // "suite","full_name" and "tags": what a passing test's result keeps
+  std::size_t short_len = 0;  // "suite", "full_name", "tags" and "quarantine": what a passing test's result keeps
 };
-// The test's identity members, without braces: "suite":…,"full_name":…,"tags":[…],"name":…,"file":…,"line":…
-// appended to `out`. At most kMaxIdentityBytes (each string cut to kCompactNameBytes when they would be more).
-IdentityLayout put_test_identity(Buf& out, const TestInfo& test, std::string_view full_name);
+// The test's identity members, without braces, appended to `out`: "suite":…,"full_name":…,"tags":[…], and
+// "quarantine":{…} when `quarantine` applies to it, then "name":…,"type_param":…,"value_param":…,"file":…,
+// "line":…,"class_name":…. At most kMaxIdentityBytes (each string cut to kCompactNameBytes when they would be
+// more).
+IdentityLayout put_test_identity(Buf& out, const TestInfo& test, std::string_view full_name,
+                                 const QuarantineInfo* quarantine = nullptr);
+
+// A quarantined test's "quarantine" member: {"reason":…,"link":…,"until":…} (link when the entry has one),
+// each string cut at `cap`. Nothing when `quarantine` holds no entry (until is empty).
+void put_quarantine(JsonWriter& w, const QuarantineInfo& quarantine, std::size_t cap = kMaxQuarantineTextBytes);
 
 // Input caps of one failure's strings.
 struct FailureCaps {

@@ -255,6 +255,7 @@ void write_verdict(RecordContext& ctx, Buf& out, const FailedTest& t, const std:
     for (const auto& tag : t.tags) w.element(tag, kMaxNameBytes);
     w.end_array();
   }
+  put_quarantine(w, t.quarantine);
   w.word("result", flaky ? "flaky" : "failed");
   w.begin_array("attempts");
   for (const auto& a : attempts) {

@@ -1,7 +1,8 @@
 #include "report/run_report.hpp"
 
+#include "record/record_context.hpp"
 #include "record/record_reader.hpp"
-#include "report/journal_files.hpp"
+#include "report/report_journals.hpp"
 
 #include <algorithm>
 #include <map>
@@ -199,17 +200,18 @@ class Builder {
   }
 
   void run_started(JournalState& j, const Record& r) {
-    j.attempt = static_cast<int>(r.integer("run.attempt", 1));
+    detail::RunMeta run = detail::run_meta_of(r.get("run"));
+    j.attempt = run.attempt;
     j.role = j.attempt > 1 ? JournalState::Role::rerun : JournalState::Role::program;
     Program& p = j.program;
-    p.binary = r.str("run.binary");
-    p.framework = r.str("run.framework");
-    p.framework_version = r.str("run.framework_version");
-    p.host = r.str("run.host");
-    p.pid = static_cast<long>(r.integer("run.pid"));
+    p.binary = std::move(run.binary);
+    p.framework = std::move(run.framework);
+    p.framework_version = std::move(run.framework_version);
+    p.host = std::move(run.host);
+    p.pid = run.pid;
     p.started_at = r.str("dt");
-    p.shard_index = static_cast<int>(r.integer("run.shard_index", -1));
-    p.shard_total = static_cast<int>(r.integer("run.shard_total", 0));
+    p.shard_index = run.shard_index;
+    p.shard_total = run.shard_total;
     meta(r);
   }
 
@@ -400,7 +402,7 @@ void Builder::finish(std::vector<std::unique_ptr<JournalState>>& journals, const
 
 std::vector<std::string> known_runs(const std::string& bstest_dir) {
   std::map<std::string, std::int64_t> newest;
-  for (const auto& f : list_journals(bstest_dir)) {
+  for (const auto& f : list_report_journals(bstest_dir)) {
     std::int64_t& t = newest[f.run_id];
     t = std::max(t, f.mtime_ns);
   }
@@ -428,12 +430,12 @@ bool load_run(const std::string& bstest_dir, const std::string& run_id, RunRepor
   std::vector<std::unique_ptr<JournalState>> journals;
   std::vector<bool> alive;
   Builder b(out);
-  for (const auto& f : list_journals(bstest_dir)) {
+  for (const auto& f : list_report_journals(bstest_dir)) {
     if (f.run_id != run_id) continue;
     auto j = std::make_unique<JournalState>();
     bool writer_alive = false;
     std::string err;
-    if (!read_journal(f, [&](std::string_view line) { b.line(*j, line); }, writer_alive, err)) continue;
+    if (!read_report_journal(f, [&](std::string_view line) { b.line(*j, line); }, writer_alive, err)) continue;
     journals.push_back(std::move(j));
     alive.push_back(writer_alive);
   }

@@ -3,6 +3,10 @@
 // (testlog.json) and `ctest` (LastTest.log). See account_for_exit in <bstest/suite.hpp>.
 #include "run/suite.hpp"
 
+#include "journal/crash_handler.hpp"
+
+#include "base/strings.hpp"
+
 #include <rapidjson/document.h>
 
 #include <sys/stat.h>
@@ -43,7 +47,7 @@ bool option_value(const std::vector<std::string>& args, std::size_t& i, const st
   }
   bool short_option = name.size() == 2;
   std::string prefix = short_option ? name : name + "=";
-  if (a.size() > prefix.size() && a.compare(0, prefix.size(), prefix) == 0) {
+  if (a.size() > prefix.size() && detail::starts_with(a, prefix)) {
     value = a.substr(prefix.size());
     return true;
   }
@@ -80,7 +84,7 @@ RunnerLog meson_log(const CommandOutcome& c, std::size_t test_at) {
       logbase = value;
     } else if (option_value(c.argv, i, "--setup", value)) {
       setup = value;
-    } else if (a == "--gdb" || a.rfind("--wrap", 0) == 0) {
+    } else if (a == "--gdb" || detail::starts_with(a, "--wrap")) {
       return log;
     }
   }
@@ -147,9 +151,9 @@ RunnerLog ctest_log(const CommandOutcome& c, std::size_t ctest_at) {
     if (testing != std::string::npos && line.find('/') < testing) {
       current = RunnerFailure{};
       current.name = line.substr(testing + 10);
-    } else if (line.rfind("Command: ", 0) == 0) {
+    } else if (detail::starts_with(line, "Command: ")) {
       current.command = quoted_words(line.substr(9));
-    } else if (line.rfind("Test ", 0) == 0 && !line.empty() && line.back() == '.' && !current.name.empty()) {
+    } else if (detail::starts_with(line, "Test ") && line.back() == '.' && !current.name.empty()) {
       std::string verdict = line.substr(5, line.size() - 6);
       if (verdict != "Passed") {
         current.result = verdict;
@@ -162,8 +166,16 @@ RunnerLog ctest_log(const CommandOutcome& c, std::size_t ctest_at) {
   return log;
 }
 
+// A program that crashed in a quarantined test, and died of that crash's signal (`code`: -N for signal N, as
+// meson logs it; any failure when the runner does not say which).
+bool quarantined_crash(const ProgramRun& p, bool has_code, int code) {
+  if (!p.crashed || p.crashed_quarantine.until.empty()) return false;
+  return !has_code || (code < 0 && p.crash_signal == detail::signal_name(-code));
+}
+
 // A program of the suite whose journal ended its run normally and that exited with `code`, as its main
-// returned it (any non-zero code when the runner does not say which).
+// returned it (any non-zero code when the runner does not say which), or that died of a quarantined test's
+// crash.
 const ProgramRun* explaining_program(const std::vector<ProgramRun>& programs, const RunnerFailure& f,
                                      std::set<const ProgramRun*>& used, bool& ran_there) {
   ran_there = false;
@@ -171,7 +183,7 @@ const ProgramRun* explaining_program(const std::vector<ProgramRun>& programs, co
     if (used.count(&p) != 0 || p.target.argv != f.command) continue;
     ran_there = true;
     bool same_code = f.has_code ? p.returned == f.code : p.returned > 0;
-    if (p.finished && !p.crashed && p.exit_completed && same_code) {
+    if ((p.finished && !p.crashed && p.exit_completed && same_code) || quarantined_crash(p, f.has_code, f.code)) {
       used.insert(&p);
       return &p;
     }
@@ -201,6 +213,10 @@ ExitAccount account_program(const CommandOutcome& c, const ProgramRun& p) {
   ExitAccount a;
   if (c.signal == 0 && p.finished && !p.crashed && p.exit_completed && p.returned == c.exit_code) {
     a.accounted = true;
+    return a;
+  }
+  if (c.signal != 0 && quarantined_crash(p, true, -c.signal)) {
+    a.accounted = a.quarantined_crash = true;
     return a;
   }
   if (p.crashed) return a;  // seen: its crash is reported

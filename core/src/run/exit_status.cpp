@@ -1,6 +1,8 @@
 #include "run/exit_status.hpp"
 
+#include "base/strings.hpp"
 #include "journal/journal.hpp"
+#include "journal/journal_files.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -54,12 +56,7 @@ __attribute__((init_priority(101))) LastToEnd g_last_to_end;
 }  // namespace
 
 std::string exit_status_path(const std::string& bstest_dir, const std::string& journal_path) {
-  std::string base = journal_path.substr(journal_path.rfind('/') + 1);
-  const std::string ext = ".journal";
-  if (base.size() > ext.size() && base.compare(base.size() - ext.size(), ext.size(), ext) == 0) {
-    base.resize(base.size() - ext.size());
-  }
-  return bstest_dir + "/results/" + base + ".exit";
+  return bstest_dir + "/results/" + std::string(journal_base(base_name(journal_path))) + ".exit";
 }
 
 void note_exit_status(const std::string& bstest_dir, const std::string& journal_path) {

@@ -1,11 +1,11 @@
 #include "run/child_process.hpp"
 #include "run/rerun.hpp"
 
-#include "journal/journal.hpp"
+#include "base/clock.hpp"
 #include "base/ids.hpp"
 #include "base/process.hpp"
-
-#include <rapidjson/document.h>
+#include "journal/journal.hpp"
+#include "record/record_reader.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,13 +25,12 @@ extern char** environ;
 
 namespace bstest {
 
+using detail::say;
+
 namespace {
 
-void say(const std::string& line) {
-  std::string l = line + "\n";
-  ssize_t rc = ::write(2, l.data(), l.size());
-  (void)rc;
-}
+// How long a re-run stopped at its time-out (SIGTERM) may take to end before it is killed.
+constexpr int kStopGraceMs = 2000;
 
 // The process group of the re-run running now (0: none), and the last signal forwarded to it.
 std::atomic<pid_t> g_rerun_group{0};
@@ -40,12 +38,7 @@ std::atomic<int> g_interrupted_by{0};
 static_assert(std::atomic<pid_t>::is_always_lock_free && std::atomic<int>::is_always_lock_free,
               "used from signal handlers");
 
-std::int64_t mono_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// Waits for `pid`; true with its status once it ended, false when `until_ms` (mono_ms; < 0: never) came first.
+// Waits for `pid`; true with its status once it ended, false when `until_ms` (mono_now_ms; < 0: never) came first.
 bool wait_until(pid_t pid, int& status, std::int64_t until_ms) {
   long nap_us = 1000;
   for (;;) {
@@ -56,24 +49,12 @@ bool wait_until(pid_t pid, int& status, std::int64_t until_ms) {
       return true;  // not our child any more (someone else reaped it): nothing to wait for
     }
     if (r == 0) {
-      if (mono_ms() >= until_ms) return false;
+      if (detail::mono_now_ms() >= until_ms) return false;
       timespec ts{0, nap_us * 1000};
       ::nanosleep(&ts, nullptr);
       nap_us = std::min(nap_us * 2, 50000L);
     }
   }
-}
-
-// A result file line's "tags" (none: no tags) are exactly `tags`.
-bool same_tags(const rapidjson::Value& line, const std::vector<std::string>& tags) {
-  auto it = line.FindMember("tags");
-  if (it == line.MemberEnd()) return tags.empty();
-  if (!it->value.IsArray() || it->value.Size() != tags.size()) return false;
-  for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
-    const auto& t = it->value[i];
-    if (!t.IsString() || tags[i] != std::string_view(t.GetString(), t.GetStringLength())) return false;
-  }
-  return true;
 }
 
 // How messages name a test: its full name, and the tags that tell Catch2 test cases of one name apart.
@@ -155,31 +136,24 @@ void guard_early_exit() noexcept {
 
 void end_exit_guard() noexcept { g_exit_guarded.store(false); }
 
-AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int attempt, const std::string& run_id,
-                          const std::string& dir, int timeout_ms) {
-  AttemptOutcome outcome;
-  outcome.attempt = attempt;
-  outcome.result = Result::failed;
-  if (rerun_interrupted_by() != 0) return outcome;
-  std::string err;
-  std::string rdir = dir + "/results";
-  if (!detail::make_private_dir(rdir, err)) {
-    say("bstest: cannot re-run " + test.full_name + ": " + err);
-    return outcome;
-  }
-  std::string result_file = rdir + "/" + run_id + "." + detail::random_hex(6) + ".result";
+namespace {
 
-  // The child's environment: the program's own (or ours), minus what would change which tests it runs or
-  // where it reports; secrets the journal left out come from ours.
+// The re-run's environment: the program's own (or ours), minus what would change which tests it runs or
+// where it reports; secrets the journal left out come from ours.
+std::vector<std::string> rerun_environment(const RerunTarget& target, int attempt, const std::string& run_id,
+                                           const std::string& dir, const std::string& result_file,
+                                           const std::vector<std::string>& extra_env) {
   static const std::set<std::string_view> kDrop = {
       "GTEST_TOTAL_SHARDS", "GTEST_SHARD_INDEX", "GTEST_SHARD_STATUS_FILE", "GTEST_OUTPUT", "GTEST_FILTER",
       "GTEST_REPEAT", "GTEST_FAIL_FAST", "GTEST_SHUFFLE", "GTEST_RANDOM_SEED", "XML_OUTPUT_FILE",
       "TEST_PREMATURE_EXIT_FILE", "BSTEST_ROLE", "BSTEST_ATTEMPT", "BSTEST_RUN_ID", "BSTEST_DIR",
       "BSTEST_RESULT_FILE", "BSTEST_SHARD_INDEX", "BSTEST_SHARD_TOTAL"};
   auto name_of = [](std::string_view kv) { return kv.substr(0, kv.find('=')); };
+  std::set<std::string_view> replaced;
+  for (const auto& kv : extra_env) replaced.insert(name_of(kv));
   std::vector<std::string> env;
   auto add = [&](std::string_view kv) {
-    if (kDrop.count(name_of(kv)) == 0) env.emplace_back(kv);
+    if (kDrop.count(name_of(kv)) == 0 && replaced.count(name_of(kv)) == 0) env.emplace_back(kv);
   };
   if (target.has_env) {
     for (const auto& kv : target.env) add(kv);
@@ -190,37 +164,26 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
   } else {
     for (char** e = environ; *e != nullptr; ++e) add(*e);
   }
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
   env.push_back("BSTEST_ROLE=child");
   env.push_back("BSTEST_ATTEMPT=" + std::to_string(attempt));
   env.push_back("BSTEST_RUN_ID=" + run_id);
   env.push_back("BSTEST_DIR=" + dir);
   env.push_back("BSTEST_RESULT_FILE=" + result_file);
+  return env;
+}
 
-  // Its own process group, so that a time-out ends whatever it started too; and it dies with this thread
-  // (PR_SET_PDEATHSIG), so that a re-run never outlives an owner killed by the CI.
-  OwnedChild child;
-  child.exe = target.exe;
-  child.argv = rerun_command(target, test);
-  child.env = std::move(env);
-  child.cwd = target.cwd;
-  std::string why;
-  pid_t pid = start_owned_child(child, why);
-  if (pid < 0) {
-    say("bstest: cannot re-run " + test.full_name + ": " + why);
-    return outcome;
-  }
-  g_rerun_group.store(pid);
-  // A signal that came while it was starting was not forwarded yet.
-  if (int sig = rerun_interrupted_by(); sig != 0) ::kill(-pid, sig);
-
+// Waits for the re-run `pid` at most `timeout_ms` (0: no limit), then stops it (SIGTERM, then SIGKILL);
+// fills in how it ended.
+void wait_for_rerun(pid_t pid, const FailedTest& test, int timeout_ms, AttemptOutcome& outcome) {
   int status = 0;
-  std::int64_t deadline = timeout_ms > 0 ? mono_ms() + timeout_ms : -1;
+  std::int64_t deadline = timeout_ms > 0 ? detail::mono_now_ms() + timeout_ms : -1;
   if (!wait_until(pid, status, deadline)) {
     outcome.timed_out = true;
-    say("bstest: " + test.full_name + " (attempt " + std::to_string(attempt) + ") did not end within " +
+    say("bstest: " + test.full_name + " (attempt " + std::to_string(outcome.attempt) + ") did not end within " +
         seconds_text(timeout_ms) + " (BSTEST_RERUN_TIMEOUT_MS): stopping it");
     ::kill(-pid, SIGTERM);
-    if (!wait_until(pid, status, mono_ms() + 2000)) {
+    if (!wait_until(pid, status, detail::mono_now_ms() + kStopGraceMs)) {
       ::kill(-pid, SIGKILL);
       wait_until(pid, status, -1);
     }
@@ -233,27 +196,70 @@ AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int
     outcome.signal = WTERMSIG(status);
   }
   if (outcome.timed_out) outcome.crashed = true;
-
-  // The child's verdict for exactly this test, by name and tags (a filter or a spec can select more).
-  FILE* f = std::fopen(result_file.c_str(), "r");
-  if (f != nullptr) {
-    char line[8192];
-    while (std::fgets(line, sizeof line, f) != nullptr) {
-      rapidjson::Document d;
-      d.Parse(line);
-      if (d.HasParseError() || !d.IsObject() || !d.HasMember("full_name") || !d["full_name"].IsString()) continue;
-      if (test.full_name != d["full_name"].GetString() || !same_tags(d, test.tags)) continue;
-      std::string r = d.HasMember("result") && d["result"].IsString() ? d["result"].GetString() : "";
-      if (r == "passed") outcome.result = Result::passed;
-      if (r == "skipped") outcome.result = Result::skipped;
-      if (r == "crashed") outcome.crashed = true;
-    }
-    std::fclose(f);
-    ::unlink(result_file.c_str());
-  }
-  return outcome;
 }
 
+// A result file line's "tags" (none: no tags) are exactly `tags`.
+bool same_tags(const detail::Record& line, const std::vector<std::string>& tags) {
+  detail::JsonView t = line.get("tags");
+  if (!t.exists()) return tags.empty();
+  return t.is_array() && t.size() == tags.size() && t.strings() == tags;
+}
+
+// The re-run's verdict for exactly this test, by name and tags (a filter or a spec can select more), from
+// the result file it wrote; the file is removed.
+void read_rerun_result(const std::string& result_file, const FailedTest& test, AttemptOutcome& outcome) {
+  FILE* f = std::fopen(result_file.c_str(), "r");
+  if (f == nullptr) return;
+  char line[8192];
+  detail::Record r;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (!r.parse(line) || !r.get("full_name").is_string()) continue;
+    if (test.full_name != r.view("full_name") || !same_tags(r, test.tags)) continue;
+    std::string_view result = r.view("result");
+    if (result == "passed") outcome.result = Result::passed;
+    if (result == "skipped") outcome.result = Result::skipped;
+    if (result == "crashed") outcome.crashed = true;
+  }
+  std::fclose(f);
+  ::unlink(result_file.c_str());
+}
+
+}  // namespace
+
+AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int attempt, const std::string& run_id,
+                          const std::string& dir, int timeout_ms, const std::vector<std::string>& extra_env) {
+  AttemptOutcome outcome;
+  outcome.attempt = attempt;
+  outcome.result = Result::failed;
+  if (rerun_interrupted_by() != 0) return outcome;
+  std::string err;
+  std::string rdir = dir + "/results";
+  if (!detail::make_private_dir(rdir, err)) {
+    say("bstest: cannot re-run " + test.full_name + ": " + err);
+    return outcome;
+  }
+  std::string result_file = rdir + "/" + run_id + "." + detail::random_hex(6) + ".result";
+
+  // Its own process group, so that a time-out ends whatever it started too; and it dies with this thread
+  // (PR_SET_PDEATHSIG), so that a re-run never outlives an owner killed by the CI.
+  OwnedChild child;
+  child.exe = target.exe;
+  child.argv = rerun_command(target, test);
+  child.env = rerun_environment(target, attempt, run_id, dir, result_file, extra_env);
+  child.cwd = target.cwd;
+  std::string why;
+  pid_t pid = start_owned_child(child, why);
+  if (pid < 0) {
+    say("bstest: cannot re-run " + test.full_name + ": " + why);
+    return outcome;
+  }
+  g_rerun_group.store(pid);
+  // A signal that came while it was starting was not forwarded yet.
+  if (int sig = rerun_interrupted_by(); sig != 0) ::kill(-pid, sig);
+  wait_for_rerun(pid, test, timeout_ms, outcome);
+  read_rerun_result(result_file, test, outcome);
+  return outcome;
+}
 
 RerunReport rerun_tests(const std::vector<RerunJob>& jobs, const RerunSettings& settings,
                         const std::function<void(std::size_t, RerunVerdict, const std::vector<AttemptOutcome>&)>& decided) {
@@ -285,7 +291,8 @@ RerunReport rerun_tests(const std::vector<RerunJob>& jobs, const RerunSettings& 
       for (int a = 2; a <= settings.retries + 1 && !passed && rerun_interrupted_by() == 0; ++a) {
         say("bstest: re-running " + label + " (attempt " + std::to_string(a) + " of " +
             std::to_string(settings.retries + 1) + ")");
-        AttemptOutcome o = rerun_once(*job.target, *job.test, a, settings.run_id, settings.dir, settings.timeout_ms);
+        AttemptOutcome o =
+            rerun_once(*job.target, *job.test, a, settings.run_id, settings.dir, settings.timeout_ms, settings.env);
         attempts.push_back(o);
         passed = o.result == Result::passed && !o.crashed;
       }

@@ -61,8 +61,10 @@ constexpr int kDefaultRerunTimeoutMs = 300000;
 // Runs `test` alone, as attempt `attempt`, and waits for it, at most `timeout_ms` (<= 0: no limit); a
 // re-run that takes longer is killed (its process group) and counts as a crashed attempt with
 // timed_out set. The child's output goes to this process's stdout/stderr.
+// `extra_env` ("NAME=value") replaces the variables of the same name in its environment.
 AttemptOutcome rerun_once(const RerunTarget& target, const FailedTest& test, int attempt, const std::string& run_id,
-                          const std::string& dir, int timeout_ms = kDefaultRerunTimeoutMs);
+                          const std::string& dir, int timeout_ms = kDefaultRerunTimeoutMs,
+                          const std::vector<std::string>& extra_env = {});
 
 // Async-signal-safe, for a signal handler of whoever re-runs (`bstest run`, the provided mains): sends
 // `sig` to the process group of the re-run running now, if any, and remembers it, so that no further
@@ -128,6 +130,7 @@ struct RerunSettings {
   std::string dir;
   int timeout_ms = kDefaultRerunTimeoutMs;
   int max_tests = kMaxRerunTests;
+  std::vector<std::string> env;  // set in every re-run ("NAME=value"): the owner's quarantine file and day
 };
 
 // The one re-run loop of every owner of the exit code (the provided mains and `bstest run`): runs each test

@@ -2,6 +2,8 @@
 // failed test (GoogleTest --gtest_filter, a Catch2 test spec).
 #include "run/rerun.hpp"
 
+#include "base/strings.hpp"
+
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,7 +12,7 @@ namespace bstest {
 
 namespace {
 
-bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+using detail::starts_with;
 
 // GoogleTest flags that select, repeat, reorder or report: the re-run sets its own.
 bool is_gtest_selection_flag(std::string_view a) {

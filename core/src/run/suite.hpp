@@ -6,6 +6,7 @@
 #include <bstest/config.hpp>
 #include "run/rerun.hpp"
 #include <bstest/session.hpp>
+#include "quarantine/quarantine.hpp"
 
 #include <cstdint>
 #include <map>
@@ -16,6 +17,10 @@
 #include <vector>
 
 namespace bstest {
+
+namespace detail {
+enum class QuarantineNote;  // record/log_records.hpp
+}
 
 // What "passed" needs, for a test program that decides for itself (Session) and for `bstest run` alike.
 // At least one test ran to a result: passed (flaky included), failed or crashed. Skipped and disabled
@@ -54,10 +59,12 @@ struct ProgramRun {
   bool finished = false;        // wrote run_finished
   bool crashed = false;         // wrote run_crashed, or never finished
   std::string crashed_test;     // the test that was running, if known
+  QuarantineInfo crashed_quarantine;  // that test's quarantine, when one applied to it
   std::string crash_signal;     // "SIGSEGV", "exit", or "" when unknown
   Counts counts;                // per test of this program
   double duration_ms = 0;
-  std::vector<FailedTest> failed;  // its failed tests (first 1000)
+  std::vector<FailedTest> failed;  // its failed tests (first 1000), with their quarantine when one applied
+  std::vector<FailedTest> quarantine_passed;  // its quarantined tests that passed (first 1000): name, tags, quarantine
   std::map<std::string, TestException> exceptions;  // of those an exception escaped, by FailedTest::key()
   std::vector<FixtureFailure> fixture_failures;  // its failures outside any test (first 20)
   std::string run_record;       // its run_started record (JSON)
@@ -106,14 +113,17 @@ struct CommandOutcome {
 struct ExitAccount {
   bool accounted = false;
   std::vector<std::string> unseen;
+  // The command is one of the suite's programs, and it died of the signal of its crash in a quarantined test.
+  bool quarantined_crash = false;
 };
 
 // Accounts for the command's exit code (an exit code of 0 is always accounted for):
 //  - the command is one of the suite's programs (its pid): it exited with what its main returned, and its
-//    exit went through (no static destructor crashed, no exit handler called _exit() after main);
+//    exit went through (no static destructor crashed, no exit handler called _exit() after main); or it
+//    died of the signal of its crash in a quarantined test;
 //  - `meson test`: every test that `<builddir>/meson-logs/testlog.json` (--logbase, --setup) lists as not
 //    passed (FAIL, TIMEOUT, ERROR, ...) is a program of the suite with the same command line that exited
-//    with its returncode, as its main returned it;
+//    with its returncode, as its main returned it (or died of the signal of a quarantined test's crash);
 //  - `ctest`: every test that `Testing/Temporary/LastTest.log` (--test-dir) lists as failed is such a
 //    program, which returned non-zero (that log keeps no exit codes, so a program that had a flaky test
 //    and also failed after its tests is not told apart);
@@ -145,6 +155,9 @@ class SuiteWriter {
   // A failure that is final without a verdict (not re-run): the uncaught-exception event, if an exception
   // escaped the test; nothing otherwise.
   void exception(const ProgramRun& program, const FailedTest& test);
+  // quarantine_expired or quarantine_stale, in the suite's name.
+  void quarantine_note(detail::QuarantineNote note, const QuarantineEntry& entry, const std::string& file,
+                       const std::string& message);
   void suite_finished(const SuiteSummary& summary);
   void close();
 

@@ -3,6 +3,7 @@
 #include "run/rerun.hpp"
 
 #include "base/process.hpp"
+#include "quarantine/run_quarantine.hpp"
 #include "session/session_impl.hpp"
 
 namespace bstest::detail {
@@ -29,6 +30,7 @@ RerunReport SessionImpl::rerun_failed_tests() {
   settings.run_id = run_id_;
   settings.dir = cfg_.dir;
   settings.timeout_ms = cfg_.rerun_timeout_ms;
+  settings.env = quarantine_env(quarantine_);  // the same file, judged by the same day
   RerunSignalForwarding forwarding;  // Ctrl-C reaches the re-run in its own process group
   return rerun_tests(jobs, settings, [&](std::size_t i, RerunVerdict v, const std::vector<AttemptOutcome>& attempts) {
     // Interrupted or not re-run: no verdict, its first failure stands.
@@ -38,11 +40,13 @@ RerunReport SessionImpl::rerun_failed_tests() {
 }
 
 int SessionImpl::finish_owned_run(int exit_code) {
-  if (exit_code != 0 && owns_exit_code_ && active() && owns_suite() && cfg_.retries > 0) {
-    RerunReport report = rerun_failed_tests();
-    // Every failure was flaky (on a re-run, or within a --gtest_repeat run), and flaky tests do not fail the
-    // run. Any other non-zero code (a failure the session did not see, "all test cases skipped") stands.
-    if (report.failed == 0 && report.not_rerun == 0 && counts().flaky > 0 && passed()) exit_code = 0;
+  if (exit_code != 0 && owns_exit_code_ && active() && owns_suite()) {
+    if (cfg_.retries > 0) rerun_failed_tests();
+    // Every failure was flaky (on a re-run, or within a --gtest_repeat run) or quarantined: neither fails the
+    // run (passed() says whether anything else did). Any other non-zero code (a failure the session did not
+    // see, "all test cases skipped") stands.
+    bool flaky = cfg_.retries > 0 && counts().flaky > 0;
+    if ((flaky || counts().quarantined > 0) && passed()) exit_code = 0;
   }
   exit_code_ = exit_code;
   run_finished();

@@ -12,7 +12,52 @@ namespace bstest::detail {
 namespace {
 constexpr std::size_t kMaxFailedTestsKept = 1000;
 constexpr std::size_t kMaxFixtureFailuresKept = 20;
+constexpr std::size_t kMaxQuarantinedKept = 1000;
+
+// FailedTest::key() of a running test.
+std::string key_of(const RunningTest& test) {
+  FailedTest t;
+  t.full_name = test.full_name();
+  t.tags = test.tags();
+  return t.key();
+}
+
+bool counts_as_quarantined(bool passed, bool failed, bool flaky) { return failed && !passed && !flaky; }
+bool counts_as_releasable(bool passed, bool failed, bool flaky) { return passed && !failed && !flaky; }
 }  // namespace
+
+template <typename Change>
+void RunLedger::update_quarantined(const std::string& key, const std::string& name, const QuarantineInfo& quarantine,
+                                   Change change) {
+  auto it = quarantine_index_.find(key);
+  if (it == quarantine_index_.end()) {
+    if (quarantine_states_.size() >= kMaxQuarantinedKept) return;
+    it = quarantine_index_.emplace(key, quarantine_states_.size()).first;
+    quarantine_states_.push_back({name, quarantine});
+  }
+  QuarantineState& s = quarantine_states_[it->second];
+  if (counts_as_quarantined(s.passed, s.failed, s.flaky)) --counts.quarantined;
+  if (counts_as_releasable(s.passed, s.failed, s.flaky)) --counts.quarantine_passed;
+  change(s);
+  if (counts_as_quarantined(s.passed, s.failed, s.flaky)) ++counts.quarantined;
+  if (counts_as_releasable(s.passed, s.failed, s.flaky)) ++counts.quarantine_passed;
+}
+
+std::vector<QuarantinedTest> RunLedger::quarantined_tests(const std::string& program) const {
+  std::vector<QuarantinedTest> out;
+  for (const auto& s : quarantine_states_) {
+    if (!s.passed && !s.failed) continue;  // skipped
+    QuarantinedTest t;
+    t.program = program;
+    t.name = s.name;
+    t.quarantine = s.quarantine;
+    t.outcome = s.flaky || (s.passed && s.failed) ? QuarantineOutcome::flaky
+                : s.failed                        ? QuarantineOutcome::failed
+                                                  : QuarantineOutcome::passed;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
 
 void RunLedger::count(Result r) {
   ++counts.total;
@@ -26,6 +71,11 @@ void RunLedger::count(Result r) {
 
 bool RunLedger::test_ended(const RunningTest& test, Result r, int iteration) {
   bool flaky_by_repeat = track_repeat(test, r, iteration);
+  if (test.quarantined() && (r == Result::passed || r == Result::failed)) {
+    update_quarantined(key_of(test), test.full_name(), test.quarantine(), [&](QuarantineState& s) {
+      (r == Result::passed ? s.passed : s.failed) = true;
+    });
+  }
   if (r == Result::failed && !flaky_by_repeat) remember_failed(test, iteration);
   if (keep_results_) results_.push_back({test.full_name(), test.tags(), to_string(r)});
   return flaky_by_repeat;
@@ -111,6 +161,9 @@ FailedTest RunLedger::take_repeat_flake(RepeatFlake& flake) {
 
 bool RunLedger::give_verdict(const FailedTest& test, bool flaky) {
   if (!verdict_given_.insert(test.key()).second) return false;
+  if (flaky && test.quarantined()) {
+    update_quarantined(test.key(), test.full_name, test.quarantine, [](QuarantineState& s) { s.flaky = true; });
+  }
   if (flaky) {
     ++counts.flaky;
     if (counts.failed > 0) --counts.failed;
@@ -140,7 +193,7 @@ std::string RunLedger::failure_report(const std::string& binary, bool any_test_r
   for (const auto& f : fixture_failures_kept_) body += "outside any test: " + f + "\n";
   std::size_t shown = 0;
   for (const auto& f : failed_) {
-    if (is_flaky(f)) continue;
+    if (is_flaky(f) || f.quarantined()) continue;  // the quarantined ones have lines of their own
     if (++shown > kHeartbeatTestsListed) break;
     body += "FAILED " + f.full_name;
     if (!f.first_failure_file.empty()) body += " " + f.first_failure_file + ":" + std::to_string(f.first_failure_line);

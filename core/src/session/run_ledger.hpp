@@ -5,6 +5,7 @@
 
 #include <bstest/session.hpp>
 
+#include "quarantine/run_quarantine.hpp"
 #include "record/log_records.hpp"
 #include "record/test_events.hpp"
 
@@ -45,6 +46,10 @@ class RunLedger {
   // The heartbeat's failure body: the counts, then what failed (first tests, then outside tests).
   std::string failure_report(const std::string& binary, bool any_test_ran) const;
 
+  // The quarantined tests that ran (the first kMaxQuarantinedKept), each once, and how they fared over the
+  // iterations and re-runs: counts.quarantined and counts.quarantine_passed follow them.
+  std::vector<QuarantinedTest> quarantined_tests(const std::string& program) const;
+
   // For the result file of a re-run: each test's result, one JSON object per line (a crashed test last).
   void keep_results(bool on) noexcept { keep_results_ = on; }
   std::string result_lines(const RunningTest* crashed) const;
@@ -53,6 +58,21 @@ class RunLedger {
   void count(Result r);
   void remember_failed(const RunningTest& test, int iteration);
   bool track_repeat(const RunningTest& test, Result r, int iteration);
+
+  // A quarantined test's results so far: it failed (quarantined) unless it also passed (flaky, once a
+  // re-run or another iteration says so), or passed (it can be released).
+  struct QuarantineState {
+    std::string name;
+    QuarantineInfo quarantine;
+    bool passed = false;
+    bool failed = false;
+    bool flaky = false;
+  };
+  template <typename Change>
+  void update_quarantined(const std::string& key, const std::string& name, const QuarantineInfo& quarantine,
+                          Change change);
+  std::vector<QuarantineState> quarantine_states_;
+  std::unordered_map<std::string, std::size_t> quarantine_index_;  // by FailedTest::key()
 
   std::vector<FailedTest> failed_;  // the first kMaxFailedTestsKept, not those flaky in --gtest_repeat
   std::vector<std::string> flaky_keys_;

@@ -21,10 +21,11 @@ RunningTest::RunningTest() {
   properties_writer_.begin_members();
 }
 
-void RunningTest::begin(const TestInfo& t, std::string_view full_name) {
+void RunningTest::begin(const TestInfo& t, std::string_view full_name, const QuarantineInfo& quarantine) {
   updating_.store(true, std::memory_order_relaxed);
+  quarantine_ = quarantine;
   ident_.clear();
-  ident_at_ = put_test_identity(ident_, t, full_name);
+  ident_at_ = put_test_identity(ident_, t, full_name, &quarantine_);
   suite_.assign(t.suite.data(), t.suite.size());
   name_.assign(t.name.data(), t.name.size());
   full_name_.assign(full_name.data(), full_name.size());
@@ -149,6 +150,7 @@ FailedTest RunningTest::as_failed(int iteration) const {
   f.iteration = iteration;
   f.disabled = disabled_;
   f.tags = tags_;
+  f.quarantine = quarantine_;
   return f;
 }
 

@@ -32,8 +32,9 @@ class RunningTest {
  public:
   RunningTest();
 
-  // The test starts (`full_name`: as the framework selects it).
-  void begin(const TestInfo& test, std::string_view full_name);
+  // The test starts (`full_name`: as the framework selects it), quarantined when `quarantine` holds an entry:
+  // its records carry it.
+  void begin(const TestInfo& test, std::string_view full_name, const QuarantineInfo& quarantine);
   // The test ended: nothing more is added to it.
   void end() noexcept { in_test_.store(false, std::memory_order_relaxed); }
   bool running() const noexcept { return in_test_.load(std::memory_order_relaxed); }
@@ -60,10 +61,13 @@ class RunningTest {
   void add_property(std::string_view key, std::string_view value, const Redactor& redactor);
 
   IdentityView identity() const noexcept {
-    return {ident_.view(), ident_.view().substr(0, ident_at_.short_len), ident_.view().substr(ident_at_.name_at, ident_at_.name_len)};
+    return {ident_.view(), ident_.view().substr(0, ident_at_.short_len),
+            ident_.view().substr(ident_at_.name_at, ident_at_.name_len)};
   }
   const std::string& full_name() const noexcept { return full_name_; }
   const std::vector<std::string>& tags() const noexcept { return tags_; }
+  const QuarantineInfo& quarantine() const noexcept { return quarantine_; }
+  bool quarantined() const noexcept { return !quarantine_.until.empty(); }
   bool disabled() const noexcept { return disabled_; }
   std::int64_t start_ns() const noexcept { return start_ns_; }
   RenderedList failures() const noexcept { return {failures_.view(), &failure_ends_, failures_omitted_}; }
@@ -81,6 +85,7 @@ class RunningTest {
   IdentityLayout ident_at_;
   std::string suite_, name_, full_name_, file_;
   std::vector<std::string> tags_;
+  QuarantineInfo quarantine_;
   int line_ = 0;
   bool disabled_ = false;
   std::int64_t start_ns_ = 0;

@@ -3,6 +3,7 @@
 #include "ship/ship.hpp"
 #include "run/suite.hpp"
 
+#include "base/process.hpp"
 #include "base/strings.hpp"
 #include "journal/crash_handler.hpp"
 #include "journal/journal_files.hpp"
@@ -19,12 +20,6 @@ namespace bstest::detail {
 
 namespace {
 
-void say(const std::string& line) {
-  std::string l = line + "\n";
-  ssize_t rc = ::write(2, l.data(), l.size());
-  (void)rc;
-}
-
 std::string without_prefix(const std::string& line) {
   constexpr std::string_view kPrefix = "bstest: ";
   return starts_with(line, kPrefix) ? line.substr(kPrefix.size()) : line;
@@ -40,12 +35,15 @@ bool SessionImpl::passed() const {
 bool SessionImpl::passed_locked() const {
   const Counts& c = ledger_.counts;
   bool flaky_fail = cfg_.flaky_fails && c.flaky > 0;
-  return c.failed == 0 && c.crashed == 0 && c.fixture_failures == 0 && !run_failed_ && !flaky_fail;
+  // Quarantined tests' failures are among the failed ones, and do not count.
+  std::uint64_t failed = c.failed > c.quarantined ? c.failed - c.quarantined : 0;
+  return failed == 0 && c.crashed == 0 && c.fixture_failures == 0 && !run_failed_ && !flaky_fail;
 }
 
 void SessionImpl::run_finished() {
   if (!started_ || finished_ || !owns_process()) return;
   std::unique_lock<std::mutex> lock(mu_);
+  end_quarantine();
   bool ok = passed_locked();
   RunFinishedFacts facts;
   facts.passed = ok;
@@ -55,7 +53,12 @@ void SessionImpl::run_finished() {
   write_run_finished(ctx_, rec_, facts);
   append();
   write_heartbeat_decision(ok);
+  std::vector<std::string> quarantined = quarantine_summary(false);
   lock.unlock();
+  if (!child_ && !cfg_.quiet) {
+    for (const auto& line : quarantined) say("bstest: " + line);
+  }
+  say_exit_code_not_ours(ok);
   close_and_ship(std::string("bstest: ") + (ok ? "PASSED " : "FAILED ") + ctx_.run().binary + ": " +
                  counts_text(ledger_.counts));
 }
@@ -86,9 +89,15 @@ void SessionImpl::write_heartbeat_decision(bool ok) {
   if (!ok && !cfg_.heartbeat_on_failure) return;
   bool ran = any_test_ran(ledger_.counts);
   bool success = ok && ran;
+  // A failure's body says what failed; either body lists the quarantined tests (a success has none without).
+  std::vector<std::string> quarantined = quarantine_summary(true);
+  std::string body = success && quarantined.empty() ? std::string() : ledger_.failure_report(ctx_.run().binary, ran);
+  for (const auto& line : quarantined) {
+    if (body.size() + line.size() + 1 > kMaxHeartbeatBodyBytes) break;
+    body += line + "\n";
+  }
   Buf b;
-  write_heartbeat_line(b, success, exit_code_ >= 0 ? exit_code_ : -1,
-                       success ? std::string() : ledger_.failure_report(ctx_.run().binary, ran), kMaxMessageBytes);
+  write_heartbeat_line(b, success, exit_code_ >= 0 ? exit_code_ : -1, body, kMaxMessageBytes);
   append_raw(b.data(), b.size());
 }
 

@@ -4,7 +4,7 @@
 // journal; the run's bookkeeping lives in a RunLedger, the running test in a RunningTest. The methods are
 // defined by concern: session_start.cpp (run start), session_tests.cpp (tests, failures, verdicts),
 // session_end.cpp (the end of the run and the hand-off to the shipper), session_crash.cpp (the crash
-// record, written from a signal handler or at exit()).
+// record, written from a signal handler or at exit()), session_quarantine.cpp (the quarantine file).
 //
 // Locking: every call takes mu_, but the crash record's renderer (a signal handler must never wait for a
 // lock the crashing thread may hold) and Catch2's fatal-error report (try_lock).
@@ -16,6 +16,7 @@
 
 #include "env/ci.hpp"
 #include "journal/journal.hpp"
+#include "quarantine/quarantine.hpp"
 #include "record/error_events.hpp"
 #include "record/json.hpp"
 #include "record/record_context.hpp"
@@ -28,6 +29,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -107,6 +109,13 @@ class SessionImpl {
   // owned_run.cpp
   RerunReport rerun_failed_tests();
 
+  // session_quarantine.cpp
+  void start_quarantine(const RunInfo& run);
+  QuarantineInfo quarantine_of(const TestInfo& test, std::string_view full_name);
+  void end_quarantine();
+  std::vector<std::string> quarantine_summary(bool with_ended) const;
+  void say_exit_code_not_ours(bool passed) const;
+
   // session_crash.cpp
   static std::size_t render_crash(char* out, std::size_t cap, int signo);
   std::size_t render_crash_into(char* out, std::size_t cap, int signo);
@@ -155,6 +164,9 @@ class SessionImpl {
   std::string scratch_name_;
   RunningTest test_;
   RunLedger ledger_;
+  Quarantine quarantine_;
+  std::unique_ptr<QuarantineTally> tally_;  // which entries matched a test of this run
+  bool runs_every_test_ = false;
 };
 
 }  // namespace bstest::detail

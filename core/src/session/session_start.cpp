@@ -38,12 +38,6 @@ int env_int(const char* name, int fallback, int lo, int hi) {
   return static_cast<int>(n);
 }
 
-void say(const std::string& line) {
-  std::string l = line + "\n";
-  ssize_t rc = ::write(2, l.data(), l.size());
-  (void)rc;
-}
-
 }  // namespace
 
 std::atomic<SessionImpl*> SessionImpl::g_active{nullptr};
@@ -124,6 +118,7 @@ void SessionImpl::run_started(const RunInfo& run) {
   run_started_record_.assign(rec_.data(), rec_.size() - 1);
   append();
   write_process_line();
+  start_quarantine(run);
 
   g_active.store(this);
   if (!journal_failed_) {

@@ -20,7 +20,8 @@ std::string_view SessionImpl::full_name_of(const TestInfo& t) {
 void SessionImpl::test_started(const TestInfo& t) {
   if (!recording()) return;
   std::lock_guard<std::mutex> lock(mu_);
-  test_.begin(t, full_name_of(t));
+  std::string_view full_name = full_name_of(t);
+  test_.begin(t, full_name, quarantine_of(t, full_name));
   rec_.clear();
   write_test_started(ctx_, rec_, test_.identity());
   append();
@@ -100,8 +101,10 @@ void SessionImpl::test_not_run(const TestInfo& t, Result result, std::string_vie
   if (!recording()) return;
   std::lock_guard<std::mutex> lock(mu_);
   ledger_.test_not_run(result, iteration_);
+  std::string_view full_name = full_name_of(t);
+  if (tally_) tally_->saw(ctx_.run().framework, full_name, t.tags);  // it exists: its entry is not stale
   rec_.clear();
-  write_test_not_run(ctx_, rec_, t, full_name_of(t), result, reason, redactor_);
+  write_test_not_run(ctx_, rec_, t, full_name, result, reason, redactor_);
   append();
 }
 

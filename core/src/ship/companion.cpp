@@ -1,5 +1,7 @@
 #include "ship/companion.hpp"
 
+#include "base/clock.hpp"
+#include "base/strings.hpp"
 #include "ship/location.hpp"
 
 #include <fcntl.h>
@@ -12,7 +14,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdlib>
 #include <algorithm>
 #include <cstring>
@@ -27,11 +28,6 @@ namespace {
 bool is_executable(const std::string& path) {
   struct stat st {};
   return !path.empty() && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -136,7 +132,7 @@ bool reap_intermediate(pid_t pid, std::int64_t deadline_ms) {
     pid_t r = ::waitpid(pid, &status, WNOHANG | __WCLONE);
     if (r == pid) return WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (r < 0 && errno != EINTR) return false;
-    if (now_ms() >= deadline_ms) return false;
+    if (mono_now_ms() >= deadline_ms) return false;
     ::usleep(200);
   }
 }
@@ -147,7 +143,7 @@ int exec_status(int fd, std::int64_t deadline_ms) {
   int e = 0;
   std::size_t got = 0;
   for (;;) {
-    std::int64_t left = deadline_ms - now_ms();
+    std::int64_t left = deadline_ms - mono_now_ms();
     if (left <= 0) return ETIMEDOUT;
     pollfd p{fd, POLLIN, 0};
     int rc = ::poll(&p, 1, static_cast<int>(left));
@@ -158,6 +154,15 @@ int exec_status(int fd, std::int64_t deadline_ms) {
     if (n <= 0) return got == sizeof e ? e : 0;
     got += static_cast<std::size_t>(n);
   }
+}
+
+// `bstest ship --companion` for run `run_id`: the wake pipe's read end is fd 3, the notify pipe's write end
+// fd 4 (exec_companion puts them there).
+std::vector<std::string> companion_args(const std::string& program, const Config& config, const std::string& run_id) {
+  // A little less than we wait, so its summary arrives in time.
+  int deadline_ms = std::max(config.flush_timeout_ms - 300, config.flush_timeout_ms * 3 / 4);
+  return {program,   "ship", "--companion", "--run", run_id, "--dir", config.dir,
+          "--wake-fd", "3",    "--notify-fd", "4",     "--deadline-ms", std::to_string(deadline_ms)};
 }
 
 }  // namespace
@@ -174,20 +179,7 @@ bool Companion::start(const Config& config, const std::string& run_id, std::stri
     why = "the test program is a child subreaper (PR_SET_CHILD_SUBREAPER), so the companion would be its child";
     return false;
   }
-  std::vector<std::string> args = {program,
-                                   "ship",
-                                   "--companion",
-                                   "--run",
-                                   run_id,
-                                   "--dir",
-                                   config.dir,
-                                   "--wake-fd",
-                                   "3",
-                                   "--notify-fd",
-                                   "4",
-                                   "--deadline-ms",
-                                   // A little less than we wait, so its summary arrives in time.
-                                   std::to_string(std::max(config.flush_timeout_ms - 300, config.flush_timeout_ms * 3 / 4))};
+  std::vector<std::string> args = companion_args(program, config, run_id);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -229,7 +221,7 @@ bool Companion::start(const Config& config, const std::string& run_id, std::stri
   wake[0] = -1;
   ::close(notify[1]);
   notify[1] = -1;
-  std::int64_t deadline = now_ms() + std::max(config.flush_timeout_ms, 1000);
+  std::int64_t deadline = mono_now_ms() + std::max(config.flush_timeout_ms, 1000);
   int exec_errno = mid < 0 ? fork_errno : !reap_intermediate(mid, deadline) ? ECHILD : exec_status(status[0], deadline);
   if (exec_errno != 0) {
     why = "cannot start " + program + ": " + std::strerror(exec_errno);
@@ -248,11 +240,11 @@ bool Companion::finish(int timeout_ms, std::string& summary, std::string& proble
   if (!running_) return true;
   ::close(wake_fd_);
   wake_fd_ = -1;
-  std::int64_t deadline = now_ms() + timeout_ms;
+  std::int64_t deadline = mono_now_ms() + timeout_ms;
   bool eof = false;
   std::string text;
   while (!eof) {
-    std::int64_t left = deadline - now_ms();
+    std::int64_t left = deadline - mono_now_ms();
     if (left <= 0) break;
     pollfd p{notify_fd_, POLLIN, 0};
     int rc = ::poll(&p, 1, static_cast<int>(left));
@@ -277,7 +269,7 @@ bool Companion::finish(int timeout_ms, std::string& summary, std::string& proble
     if (nl == std::string::npos) break;  // an unfinished line is ignored
     std::string line = text.substr(pos, nl - pos);
     pos = nl + 1;
-    if (line.rfind("problem: ", 0) == 0) {
+    if (detail::starts_with(line, "problem: ")) {
       problem = line.substr(9);
     } else if (!line.empty()) {
       summary = line;

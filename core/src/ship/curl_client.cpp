@@ -5,6 +5,7 @@
 // TLS and compression libraries it pulls in costs every test program about 18 ms of CPU and 6 MiB of
 // memory at start-up (bench/results.md, "Fixed cost per test program"). The `bstest` program loads it the
 // same way, so there is one code path. curl.h is only used for its types and constants.
+#include "base/strings.hpp"
 #include "ship/http.hpp"
 
 // CURLOPT_PROTOCOLS is the fallback for a libcurl older than 7.85 at run time; it is deprecated in the
@@ -15,7 +16,6 @@
 #include <dlfcn.h>
 
 #include <algorithm>
-#include <cctype>
 #include <mutex>
 
 namespace bstest::detail {
@@ -112,8 +112,7 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
   std::string_view line(data, bytes);
   auto colon = line.find(':');
   if (colon == std::string_view::npos) return bytes;
-  std::string name(line.substr(0, colon));
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string name = to_lower(line.substr(0, colon));
   std::string_view value = line.substr(colon + 1);
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
   while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.remove_suffix(1);

@@ -1,9 +1,10 @@
 #include "ship/doctor.hpp"
 #include "ship/ship.hpp"
 
+#include "base/process.hpp"
 #include "env/url.hpp"
 #include "journal/journal.hpp"
-#include "base/process.hpp"
+#include "journal/journal_files.hpp"
 #include "record/error_events.hpp"
 #include "record/json.hpp"
 #include "record/log_records.hpp"
@@ -11,7 +12,6 @@
 #include "ship/http.hpp"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -79,14 +79,7 @@ std::vector<DoctorCheck> run_doctor(const Config& cfg, bool send_test_event) {
   if (!detail::make_private_dir(jdir, err)) {
     out.push_back({Status::failed, "journal folder", err + "; set BSTEST_DIR to a writable folder"});
   } else {
-    int pending = 0;
-    if (DIR* d = ::opendir(jdir.c_str())) {
-      while (dirent* e = ::readdir(d)) {
-        std::string n = e->d_name;
-        if (n.size() > 8 && n.compare(n.size() - 8, 8, ".journal") == 0) ++pending;
-      }
-      ::closedir(d);
-    }
+    std::size_t pending = detail::list_journals(cfg.dir).size();
     out.push_back({pending > 0 ? Status::warning : Status::ok, "journal folder",
                    cfg.dir + " is writable" +
                        (pending > 0 ? "; " + std::to_string(pending) + " journal(s) not yet sent: run `bstest flush`" : "")});

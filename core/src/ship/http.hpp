@@ -65,7 +65,7 @@ HttpRequest logs_request(const LogsTarget& target, std::string_view ndjson);
 // POST of one Sentry envelope to Better Stack Errors, gzip-compressed.
 HttpRequest envelope_request(const ErrorsTarget& target, std::string_view envelope);
 // GET (success) or POST with a plain-text body (failure) to the heartbeat URL. `exit_code` < 0 means
-// "/fail"; 0 means success.
+// "/fail"; 0 means success. A success with a body is a POST of it to the URL itself.
 HttpRequest heartbeat_request(const HeartbeatTarget& target, bool success, int exit_code, std::string_view body);
 
 // --- judging answers ----------------------------------------------------------------------------------

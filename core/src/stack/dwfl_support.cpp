@@ -1,5 +1,7 @@
 #include "stack/dwfl_support.hpp"
 
+#include "base/strings.hpp"
+
 #include <cxxabi.h>
 #include <elfutils/libdw.h>
 #include <dwarf.h>
@@ -13,8 +15,6 @@
 namespace bstest::detail::stack {
 
 namespace {
-
-bool starts_with(std::string_view s, std::string_view p) { return s.size() >= p.size() && s.compare(0, p.size(), p) == 0; }
 
 // Separate debug information on this machine only: by build-id (/usr/lib/debug/.build-id/xx/yyyy.debug),
 // then by .gnu_debuglink next to the module, in its .debug folder, or under /usr/lib/debug. libdwfl's

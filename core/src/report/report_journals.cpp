@@ -1,8 +1,9 @@
-#include "report/journal_files.hpp"
+#include "report/report_journals.hpp"
 
 #include "ship/ship.hpp"
 
 #include "journal/journal.hpp"
+#include "journal/journal_files.hpp"
 #include "journal/retention.hpp"
 #include "record/json.hpp"
 
@@ -15,17 +16,12 @@ namespace bstest::report {
 
 namespace {
 
-// A run id that `bstest heartbeat` and bstest run's ping use for their heartbeat-only journals.
-bool heartbeat_only(std::string_view run_id) {
-  return run_id.size() > 3 && run_id.compare(run_id.size() - 3, 3, "-hb") == 0;
-}
-
 void list_folder(const std::string& dir, bool delivered, std::set<std::string>& seen, std::vector<JournalFile>& out) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) return;
   while (dirent* e = ::readdir(d)) {
     std::string_view id = detail::run_id_of_journal(e->d_name);
-    if (id.empty() || heartbeat_only(id) || !seen.insert(e->d_name).second) continue;
+    if (id.empty() || detail::is_heartbeat_run(id) || !seen.insert(e->d_name).second) continue;
     JournalFile f;
     f.path = dir + "/" + e->d_name;
     f.run_id = std::string(id);
@@ -40,7 +36,7 @@ void list_folder(const std::string& dir, bool delivered, std::set<std::string>& 
 
 }  // namespace
 
-std::vector<JournalFile> list_journals(const std::string& bstest_dir) {
+std::vector<JournalFile> list_report_journals(const std::string& bstest_dir) {
   std::vector<JournalFile> out;
   std::set<std::string> seen;
   list_folder(journal_dir(bstest_dir), false, seen, out);
@@ -49,8 +45,8 @@ std::vector<JournalFile> list_journals(const std::string& bstest_dir) {
   return out;
 }
 
-bool read_journal(const JournalFile& file, const std::function<void(std::string_view line)>& on_line,
-                  bool& writer_alive, std::string& error) {
+bool read_report_journal(const JournalFile& file, const std::function<void(std::string_view line)>& on_line,
+                         bool& writer_alive, std::string& error) {
   detail::JournalReader reader;
   std::string path = file.path;
   if (!reader.open(path, error)) {
@@ -68,19 +64,7 @@ bool read_journal(const JournalFile& file, const std::function<void(std::string_
   std::string ring_error;
   if (!file.delivered) detail::absorb_ring(path, !writer_alive, ring_error);
   detail::Buf chunk;
-  for (std::uint64_t offset = 0;;) {
-    chunk.clear();
-    std::uint64_t next = reader.read_lines(offset, chunk, 1u << 20, !writer_alive);
-    if (next == offset) break;
-    std::string_view all = chunk.view();
-    for (std::size_t pos = 0; pos < all.size();) {
-      std::size_t nl = all.find('\n', pos);
-      if (nl == std::string_view::npos) nl = all.size();
-      on_line(all.substr(pos, nl - pos));
-      pos = nl + 1;
-    }
-    offset = next;
-  }
+  detail::read_each_line(reader, 0, !writer_alive, chunk, on_line);
   return true;
 }
 

@@ -1,0 +1,91 @@
+#include "ship/followed_journal.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+namespace bstest::detail {
+
+namespace {
+
+// Delivered bytes at the front of a LogQueue's buffer are moved out once there are this many.
+constexpr std::size_t kCompactAtBytes = 8u << 20;
+
+}  // namespace
+
+// --- LogQueue ------------------------------------------------------------------------------------------
+
+void LogQueue::push(std::string_view line, std::uint64_t end_off, std::int64_t now_ms) {
+  // Room for the most the buffer ever holds (the cap, one read beyond it, the bytes sent before a
+  // compaction), asked for once: growing by doubling would copy it and touch twice the pages.
+  if (lines_.empty() && text_.size() == 0) text_.reserve(kMaxPendingBytesPerJournal + (10u << 20));
+  lines_.push_back({text_.size(), line.size() + 1, end_off, now_ms});
+  text_.put(line);
+  text_.put('\n');
+}
+
+void LogQueue::pop(std::size_t n) {
+  for (std::size_t i = 0; i < n && !lines_.empty(); ++i) {
+    head_ = lines_.front().start + lines_.front().len;
+    lines_.pop_front();
+  }
+  if (lines_.empty()) {
+    text_.clear();
+    head_ = 0;
+  } else if (head_ > kCompactAtBytes) {
+    std::size_t keep = text_.size() - head_;
+    std::memmove(text_.data(), text_.data() + head_, keep);
+    text_.truncate(keep);
+    for (auto& l : lines_) l.start -= head_;
+    head_ = 0;
+  }
+}
+
+// --- FollowedJournal -----------------------------------------------------------------------------------
+
+FollowedJournal::~FollowedJournal() {
+  if (cursor_fd >= 0) ::close(cursor_fd);
+}
+
+bool FollowedJournal::write_cursor() {
+  char buf[96];
+  int n = std::snprintf(buf, sizeof buf, "bstest-cursor 1 %020llu %020llu %020llu\n",
+                        static_cast<unsigned long long>(cursor.logs), static_cast<unsigned long long>(cursor.errors),
+                        static_cast<unsigned long long>(cursor.heartbeat));
+  if (::pwrite(cursor_fd, buf, static_cast<std::size_t>(n), 0) != n) return false;
+  saved = cursor;
+  return true;
+}
+
+bool FollowedJournal::read_cursor() {
+  char buf[128] = {};
+  ssize_t n = ::pread(cursor_fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return true;  // new cursor
+  unsigned long long a = 0, b = 0, c = 0;
+  if (std::sscanf(buf, "bstest-cursor 1 %llu %llu %llu", &a, &b, &c) != 3) return false;
+  cursor = {a, b, c};
+  saved = cursor;
+  return true;
+}
+
+void FollowedJournal::update_cursor(const ShipScope& scope) {
+  auto before = [](const std::deque<QueuedLine>& q, std::uint64_t fallback) -> std::uint64_t {
+    return q.empty() ? fallback : q.front().start_off;
+  };
+  std::uint64_t logs_at = logs.empty() ? read_off : logs[0].end_off - logs[0].len;
+  if (scope.logs) cursor.logs = std::max(cursor.logs, logs_at);
+  // Error and heartbeat lines are taken as soon as they are looked at (routed), so everything before
+  // scan_off is done unless still queued. A channel not configured for its own run passes its lines by.
+  if (scope.errors || scope.own_run) cursor.errors = std::max(cursor.errors, before(errors, scan_off));
+  if (scope.heartbeat || scope.own_run) cursor.heartbeat = std::max(cursor.heartbeat, before(heartbeats, scan_off));
+  if (cursor != saved) write_cursor();
+}
+
+bool FollowedJournal::delivered() const noexcept {
+  return logs.empty() && errors.empty() && heartbeats.empty() && kept_logs == 0 && kept_errors == 0 &&
+         kept_heartbeats == 0;
+}
+
+}  // namespace bstest::detail

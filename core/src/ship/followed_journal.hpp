@@ -1,0 +1,123 @@
+// One journal a shipper follows: where each channel's delivery stands in it (its cursor, kept in a
+// ".cursor" file beside it), the lines read from it and not delivered yet, one queue per channel, and what
+// the run's records said (started, closed, crashed, the test running last).
+//
+// Journal lines come in four kinds, told apart by their first key (record/record_reader.hpp):
+//   {"id":…}         a log record          -> Better Stack Logs (NDJSON batches)
+//   {"sentry":{…}}   an error event        -> Better Stack Errors (one envelope each)
+//   {"heartbeat":…}  the suite's verdict   -> the Uptime heartbeat URL
+//   {"local":…}      bookkeeping (argv for re-runs, the "closed" marker); never sent
+// Each channel has its own cursor: the journal offset before which all of its lines were delivered.
+#pragma once
+
+#include "journal/journal.hpp"
+#include "record/json.hpp"
+#include "ship/ship_context.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+
+namespace bstest::detail {
+
+// Log records read from one journal and held for sending, at most (then the rest is read later).
+constexpr std::size_t kMaxPendingBytesPerJournal = 16u << 20;
+
+// Per channel, the journal offset before which every line of the channel was delivered (or passed by).
+struct Cursor {
+  std::uint64_t logs = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t heartbeat = 0;
+  bool operator!=(const Cursor& o) const noexcept {
+    return logs != o.logs || errors != o.errors || heartbeat != o.heartbeat;
+  }
+};
+
+// An error event or a heartbeat decision waiting to be sent.
+struct QueuedLine {
+  std::string text;
+  std::uint64_t end_off;    // journal offset just after the line
+  std::uint64_t start_off;  // of its first byte
+};
+
+// The log records of one journal read and not delivered yet, back to back in one buffer (with their
+// newlines): a batch is a slice of it, sent without a copy.
+class LogQueue {
+ public:
+  struct Line {
+    std::size_t start;      // in the buffer
+    std::size_t len;        // including '\n'
+    std::uint64_t end_off;  // journal offset just after the line
+    std::int64_t read_ms;   // when the shipper read it (a batch leaves when its oldest line is old enough)
+  };
+
+  void push(std::string_view line, std::uint64_t end_off, std::int64_t now_ms);
+  // Drops the first `n` lines (they were delivered, or set aside).
+  void pop(std::size_t n);
+
+  bool empty() const noexcept { return lines_.empty(); }
+  std::size_t count() const noexcept { return lines_.size(); }
+  const Line& operator[](std::size_t i) const { return lines_[i]; }
+  // Bytes held from line `first` on.
+  std::size_t bytes_from(std::size_t first) const { return text_.size() - lines_[first].start; }
+  // `bytes` of text from line `first` on.
+  std::string_view slice(std::size_t first, std::size_t bytes) const {
+    return std::string_view(text_.data() + lines_[first].start, bytes);
+  }
+  // Bytes held that are not delivered yet (what the memory cap counts).
+  std::size_t pending_bytes() const noexcept { return text_.size() - head_; }
+
+ private:
+  Buf text_;
+  std::deque<Line> lines_;
+  std::size_t head_ = 0;  // bytes of text_ before the first line still held
+};
+
+struct FollowedJournal {
+  std::string path;
+  std::string base;  // the file name without ".journal"
+  int cursor_fd = -1;
+  JournalReader reader;
+  Cursor cursor;
+  Cursor saved;                // what the cursor file holds
+  std::uint64_t read_off = 0;  // lines before this are routed (or passed by as delivered)
+  std::uint64_t scan_off = 0;  // lines before this were looked at for run state
+
+  LogQueue logs;
+  std::deque<QueuedLine> errors;
+  std::deque<QueuedLine> heartbeats;
+
+  bool started = false;         // its run_started record was read
+  bool closed = false;          // its writer (or a shipper for a dead one) wrote the "closed" line
+  bool crash_recorded = false;  // the program wrote its own run_crashed record
+  bool writer_gone = false;
+  bool has_records = false;  // log records (not only a heartbeat): kept for `bstest report` once delivered
+  // Lines past a channel's cursor that this shipper cannot send because the channel is not configured
+  // here: the journal is kept for a `bstest flush` that can.
+  std::uint64_t kept_logs = 0;
+  std::uint64_t kept_errors = 0;
+  std::uint64_t kept_heartbeats = 0;
+  std::int64_t closed_mono_ms = 0;  // when the writer closed it (CLOCK_MONOTONIC), 0 if unknown
+  std::string run_started_line;
+  std::string last_started_line;  // the test_started record of a test not finished yet
+  std::string crash_line;         // the run_crashed record the test program wrote itself (signal handler)
+
+  FollowedJournal() = default;
+  FollowedJournal(const FollowedJournal&) = delete;
+  FollowedJournal& operator=(const FollowedJournal&) = delete;
+  ~FollowedJournal();
+
+  // The cursor file (cursor_fd): "bstest-cursor 1 <logs> <errors> <heartbeat>". read_cursor is true for a
+  // new (empty) file too, false for one it cannot read.
+  bool read_cursor();
+  bool write_cursor();
+  // Moves each channel's cursor past the lines it delivered, or passed by (ShipScope::own_run), and saves
+  // the cursor when it moved.
+  void update_cursor(const ShipScope& scope);
+  // Every channel delivered its lines, including those of channels not configured here.
+  bool delivered() const noexcept;
+};
+
+}  // namespace bstest::detail

@@ -1,0 +1,293 @@
+#include "ship/journal_follower.hpp"
+
+#include "base/clock.hpp"
+#include "journal/journal_files.hpp"
+#include "journal/retention.hpp"
+#include "record/record_reader.hpp"
+#include "ship/dead_writer.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace bstest::detail {
+
+namespace {
+
+// How much one read of a journal takes at most, and how many reads one pass makes of it.
+constexpr std::size_t kReadBytes = 1u << 20;
+constexpr int kReadsPerPass = 64;
+
+// What a log record says about its run: started, a test running (until it finished), crashed.
+void track(FollowedJournal& j, std::string_view line) {
+  std::string_view ev = event_of(line);
+  if (ev == "test_started") {
+    j.last_started_line.assign(line.data(), line.size());
+  } else if (ev == "test_finished") {
+    j.last_started_line.clear();
+  } else if (ev == "run_started") {
+    j.started = true;
+    j.run_started_line.assign(line.data(), line.size());
+  } else if (ev == "run_crashed") {
+    j.crash_recorded = true;
+    j.crash_line.assign(line.data(), line.size());
+  }
+}
+
+}  // namespace
+
+// --- discovery -----------------------------------------------------------------------------------------
+
+void JournalFollower::discover() {
+  std::string jdir = journals_in(ctx_.dir);
+  std::string err;
+  struct stat st {};
+  if (::lstat(jdir.c_str(), &st) != 0) return;  // nothing written there yet
+  if (!check_private_dir(jdir, err)) {  // another user's folder, or a link to one: never read or sent
+    ctx_.problem("journal", err);
+    return;
+  }
+  for (const std::string& name : list_journals(ctx_.dir, ctx_.opt.run_id)) {
+    std::string path = jdir + "/" + name;
+    if (journals_.count(path) != 0 || skipped_.count(path) != 0) continue;
+    adopt(path, journal_base(name));
+  }
+}
+
+void JournalFollower::adopt(const std::string& path, std::string_view base) {
+  auto j = std::make_unique<FollowedJournal>();
+  j->path = path;
+  j->base = std::string(base);
+  std::string err;
+  if (!j->reader.open(path, err)) {
+    if (errno != ENOENT) ctx_.problem("journal", err);  // a link, or a file of another user: never sent
+    skipped_.insert({path, true});
+    return;
+  }
+  // Without follow, a journal still being written belongs to whoever follows it.
+  if (!ctx_.opt.follow && j->reader.writer_alive()) {
+    skipped_.insert({path, true});
+    return;
+  }
+  j->cursor_fd = open_own_file(cursor_path_of(path), O_RDWR | O_CREAT, err);
+  if (j->cursor_fd < 0) {
+    ctx_.problem("journal", err);
+    skipped_.insert({path, true});
+    return;
+  }
+  if (::flock(j->cursor_fd, LOCK_EX | LOCK_NB) != 0) {
+    skipped_.insert({path, true});  // another shipper has it
+    return;
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return;  // removed meanwhile by the shipper that had it
+  if (!j->read_cursor()) j->cursor = {};
+  // Read from the start: the run's state (run_started, the test running last) comes from the whole
+  // journal; lines before a channel's cursor are not sent again.
+  journals_.emplace(path, std::move(j));
+}
+
+// --- reading and routing -------------------------------------------------------------------------------
+
+void JournalFollower::read_all() {
+  for (auto& [path, j] : journals_) read_journal(*j);
+}
+
+void JournalFollower::read_journal(FollowedJournal& j) {
+  if (!j.writer_gone && !j.reader.writer_alive()) j.writer_gone = true;
+  bool gone = j.writer_gone;
+  // Records reach the journal file through the writer's ring: move the complete ones in first.
+  std::string err;
+  if (!absorb_ring(j.path, gone, err)) ctx_.problem("journal", err);
+  for (int rounds = 0; rounds < kReadsPerPass; ++rounds) {
+    bool buffering = j.logs.pending_bytes() < kMaxPendingBytesPerJournal;
+    // Over the memory cap, lines are only looked at (for run state), from where looking stopped.
+    std::uint64_t from = buffering ? j.read_off : std::max(j.read_off, j.scan_off);
+    chunk_.clear();
+    ends_.clear();
+    std::uint64_t next = j.reader.read_lines(from, chunk_, kReadBytes, gone, &ends_);
+    if (next == from) break;
+    std::string_view all = chunk_.view();
+    std::size_t pos = 0;
+    for (std::uint64_t end_off : ends_) {
+      std::size_t nl = all.find('\n', pos);
+      route(j, all.substr(pos, nl - pos), end_off, buffering);
+      pos = nl + 1;
+    }
+    if (buffering) j.read_off = next;
+    if (j.scan_off < next) j.scan_off = next;
+  }
+}
+
+void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint64_t end_off, bool buffering) {
+  std::uint64_t start_off = end_off - line.size() - 1;
+  bool fresh = end_off > j.scan_off;  // not seen before for run state
+  if (ctx_.opt.on_line && fresh) ctx_.opt.on_line(j.path, line);
+  const ShipScope& scope = ctx_.scope;
+  switch (kind_of(line)) {
+    case LineKind::log_record:
+      j.has_records = true;
+      if (fresh) track(j, line);
+      if (end_off <= j.cursor.logs) return;  // delivered before
+      if (!scope.logs) {
+        if (fresh) ++j.kept_logs;
+        return;
+      }
+      if (!buffering) return;  // over the memory cap: read again once earlier batches have left
+      j.logs.push(line, end_off, mono_now_ms());
+      return;
+    // Error events and heartbeats are taken the first time they are seen, also past the memory cap for
+    // log lines: a Logs backlog must not hold back the heartbeat or the Errors channel.
+    case LineKind::error_event:
+      if (!fresh || end_off <= j.cursor.errors) return;
+      if (!scope.errors) {
+        if (!scope.own_run) ++j.kept_errors;
+        return;
+      }
+      // The event's JSON: what follows {"sentry": up to the closing brace.
+      if (line.size() < 12) return;
+      j.errors.push_back({std::string(line.substr(10, line.size() - 11)), end_off, start_off});
+      return;
+    case LineKind::heartbeat:
+      if (!fresh || end_off <= j.cursor.heartbeat) return;
+      if (!scope.heartbeat) {
+        if (!scope.own_run) ++j.kept_heartbeats;
+        return;
+      }
+      j.heartbeats.push_back({std::string(line), end_off, start_off});
+      return;
+    case LineKind::local:
+      // The writer's "closed" marker, and when it wrote it (two local lines per journal: parsed).
+      if (fresh && local_.parse(line) && local_.local() == "closed") {
+        j.closed = true;
+        j.closed_mono_ms = local_.integer("mono_ms", 0);
+      }
+      return;
+    case LineKind::other:
+      return;
+  }
+}
+
+// --- the end of a journal ------------------------------------------------------------------------------
+
+void JournalFollower::close_dead_journals() {
+  for (auto& [path, j] : journals_) {
+    if (!j->writer_gone || j->closed) continue;
+    if (j->scan_off < j->reader.file_size()) continue;  // not read to the end yet
+    DeadWriterEnd end = end_of_dead_writer(*j, ctx_.opt.signal_of);
+    if (end.crashed) ++ctx_.stats.runs_crashed;
+    std::string err;
+    int fd = open_own_file(j->path, O_WRONLY | O_APPEND, err);
+    if (fd >= 0) {
+      if (::write(fd, end.lines.data(), end.lines.size()) != static_cast<ssize_t>(end.lines.size())) {
+        // Could not finish the journal: it stays open-ended; the next shipper tries again.
+      }
+      ::close(fd);
+    }
+  }
+}
+
+void JournalFollower::retire_delivered() {
+  for (auto it = journals_.begin(); it != journals_.end();) {
+    FollowedJournal& j = *it->second;
+    bool at_end = j.writer_gone && j.closed && j.read_off >= j.reader.file_size();
+    if (!at_end || !j.delivered()) {
+      ++it;
+      continue;
+    }
+    // Kept for `bstest report` in delivered/, the last BSTEST_KEEP_RUNS runs (journal/retention.hpp).
+    retire_journal(ctx_.dir, j.path, j.has_records, ctx_.cfg.keep_runs);
+    retired_ = true;
+    ::unlink(cursor_path_of(j.path).c_str());
+    ::unlink(ring_path_of(j.path).c_str());
+    ++ctx_.stats.journals_finished;
+    it = journals_.erase(it);
+  }
+}
+
+void JournalFollower::finish() {
+  if (retired_) prune_delivered(ctx_.dir, ctx_.cfg.keep_runs);
+  ShipStats& s = ctx_.stats;
+  for (auto& [path, j] : journals_) {
+    j->update_cursor(ctx_.scope);
+    s.records_pending += j->logs.count() + j->kept_logs;
+    s.errors_pending += j->errors.size() + j->kept_errors;
+    s.heartbeats_pending += j->heartbeats.size() + j->kept_heartbeats;
+    count_unread(*j);
+  }
+  journals_.clear();
+}
+
+// Lines not taken yet (a backlog beyond the memory cap, or a journal not read to its end) are pending
+// too: log records past read_off, error events and heartbeats past scan_off, each past its cursor.
+void JournalFollower::count_unread(FollowedJournal& j) {
+  const ShipScope& scope = ctx_.scope;
+  ShipStats& s = ctx_.stats;
+  for (std::uint64_t from = j.read_off;;) {
+    chunk_.clear();
+    ends_.clear();
+    std::uint64_t next = j.reader.read_lines(from, chunk_, kReadBytes, j.writer_gone, &ends_);
+    if (next == from) break;
+    std::string_view all = chunk_.view();
+    std::size_t pos = 0;
+    for (std::uint64_t end_off : ends_) {
+      std::string_view line = all.substr(pos);
+      pos = all.find('\n', pos) + 1;
+      LineKind kind = kind_of(line);
+      if (kind == LineKind::log_record) {
+        s.records_pending += end_off > j.cursor.logs ? 1 : 0;
+      } else if (end_off <= j.scan_off) {
+        continue;  // error events and heartbeats up to here were taken
+      } else if (kind == LineKind::error_event) {
+        s.errors_pending += end_off > j.cursor.errors && (scope.errors || !scope.own_run) ? 1 : 0;
+      } else if (kind == LineKind::heartbeat) {
+        s.heartbeats_pending += end_off > j.cursor.heartbeat && (scope.heartbeat || !scope.own_run) ? 1 : 0;
+      }
+    }
+    from = next;
+  }
+}
+
+// --- progress --------------------------------------------------------------------------------------------
+
+std::uint64_t JournalFollower::looked_at() const {
+  std::uint64_t n = 0;
+  for (const auto& [path, j] : journals_) n += j->scan_off;
+  return n;
+}
+
+std::uint64_t JournalFollower::read() const {
+  std::uint64_t n = 0;
+  for (const auto& [path, j] : journals_) n += j->read_off;
+  return n;
+}
+
+bool JournalFollower::unread_lines_left(bool logs_sending) const {
+  for (const auto& [path, j] : journals_) {
+    std::uint64_t size = j->reader.file_size();
+    if (j->scan_off < size || (logs_sending && j->read_off < size)) return true;
+  }
+  return false;
+}
+
+bool JournalFollower::all_writers_gone() {
+  for (auto& [path, j] : journals_) {
+    if (!j->writer_gone && j->reader.writer_alive()) return false;
+    j->writer_gone = true;
+  }
+  return true;
+}
+
+std::int64_t JournalFollower::first_closed_mono_ms() const {
+  std::int64_t first = -1;
+  for (const auto& [path, j] : journals_) {
+    if (j->closed_mono_ms > 0 && (first < 0 || j->closed_mono_ms < first)) first = j->closed_mono_ms;
+  }
+  return first;
+}
+
+}  // namespace bstest::detail
