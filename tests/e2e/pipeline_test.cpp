@@ -169,6 +169,49 @@ TEST_F(Pipeline, BasicRunArrivesOnceInOrderWithTheFieldsUsersQuery) {
   EXPECT_NE(std::find(headers.begin(), headers.end(), "content-type: application/x-ndjson"), headers.end());
 }
 
+// BSTEST_SEND=failures: Logs gets what did not pass and the run's own records; the journal keeps everything,
+// and the last line says what went and what was left out.
+TEST_F(Pipeline, SendFailuresSendsOnlyWhatDidNotPassAndTheRunsRecords) {
+  FakeBetterStack server;
+  auto env = server.env();
+  env.emplace_back("BSTEST_SEND", "failures");
+  RunResult r = drive({"basic"}, env);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto records = parse_all(server.records());
+  expect_unique_ids(records);
+  std::vector<std::string> sent;
+  for (const auto& rec : records) sent.push_back(rec.str("event") + " " + rec.str("test.full_name"));
+  EXPECT_EQ(sent, (std::vector<std::string>{"run_started ", "test_finished Math.Sub", "test_finished Math.Throws",
+                                            "fixture_failed ", "run_finished "}));
+  for (const auto& rec : with_event(records, "test_finished")) {
+    EXPECT_EQ(rec.str("test.result"), "failed");
+    EXPECT_EQ(rec.str("run.framework"), "driver") << "a failed test's result is whole";
+    EXPECT_EQ(rec.str("test.file"), "tests/fixtures/session_driver.cpp");
+  }
+  EXPECT_EQ(journal_records().size(), 14u) << "the journal keeps every record";
+  EXPECT_EQ(server.envelopes().size(), 1u) << "Errors and the heartbeat are not Logs";
+  EXPECT_EQ(server.heartbeats().size(), 1u);
+  std::size_t bytes = 0;
+  for (const auto& text : server.records()) bytes += text.size() + 1;
+  char said[160];
+  std::snprintf(said, sizeof said,
+                " (%.3g kB of JSON, %.3g kB a month at one run a night), 9 records left out (BSTEST_SEND=failures)",
+                bytes / 1000.0, bytes * 30.4 / 1000.0);
+  EXPECT_NE(r.err.find("; 5 records sent to Better Stack Logs in "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(said), std::string::npos) << said << "\n" << r.err;
+  EXPECT_EQ(r.err.find("not yet sent"), std::string::npos) << r.err;
+  EXPECT_TRUE(journals().empty()) << "what was left out is not pending: the journal is delivered";
+
+  // A value it does not know: said at start, and every record is sent.
+  server.reset_received();
+  env.back().second = "failed-only";
+  r = drive({"basic"}, env);
+  auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 2u) << r.err;
+  EXPECT_EQ(lines[0], "bstest: BSTEST_SEND='failed-only' is not 'all' or 'failures'; using 'all' (every record is sent)");
+  EXPECT_EQ(server.record_count(), 11u) << r.err;
+}
+
 TEST_F(Pipeline, ServiceUnavailableThreeTimesThenEverythingArrivesOnce) {
   FakeBetterStack server;
   Fault f;
