@@ -8,12 +8,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <map>
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 
 using namespace bstest::testing;
 
@@ -55,12 +57,17 @@ class Catch2Reporter : public ::testing::Test {
   std::vector<Json> journal() { return parse_all(journal_lines(dir / "bs")); }
   // The start, in the journal, of the test whose result (or crash) `rec` is: it has the test's whole
   // identity (the result of a test that did not fail carries its suite, full name and tags).
+  // After a crash the companion may still be finishing the journal and moving it to delivered/: looked for
+  // again for a while.
   Json start_of(const Json& rec) {
-    for (auto& s : with_event(journal(), "test_started")) {
-      if (s.str("run.id") == rec.str("run.id") && s.str("test.full_name") == rec.str("test.full_name") &&
-          strings(s, "test.tags") == strings(rec, "test.tags")) {
-        return s;
+    for (int tries = 0; tries < 100; ++tries) {
+      for (auto& s : with_event(journal(), "test_started")) {
+        if (s.str("run.id") == rec.str("run.id") && s.str("test.full_name") == rec.str("test.full_name") &&
+            strings(s, "test.tags") == strings(rec, "test.tags")) {
+          return s;
+        }
       }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     ADD_FAILURE() << "no test_started in the journal for " << rec.str("test.full_name");
     return Json("{}");
@@ -546,7 +553,8 @@ TEST_F(Catch2Reporter, AbortedRunRecordsTheRestAsNotRun) {
     EXPECT_EQ(ran, 2u) << args[0] << ": 'passes' and 'check fails with info'";
     EXPECT_EQ(not_run, every.size() - 2);
     std::size_t started = 0;
-    for (auto& rec : with_event(journal(), "test_started")) started += rec.str("run.id") == records()[0].str("run.id") ? 1 : 0;
+    const std::string run_id = records()[0].str("run.id");
+    for (auto& rec : with_event(journal(), "test_started")) started += rec.str("run.id") == run_id ? 1 : 0;
     EXPECT_EQ(started, 2u);
   }
 }

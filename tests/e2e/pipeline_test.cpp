@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <set>
 #include <string>
+#include <thread>
 
 using namespace bstest::testing;
 
@@ -668,6 +670,10 @@ TEST_F(Pipeline, KilledRunIsReportedByTheShipperAndNothingIsLost) {
   EXPECT_EQ(crashed[0].str("test.full_name"), "Crash.sleep");
   EXPECT_EQ(crashed[0].str("crash.reason"), "ended");
   EXPECT_EQ(with_event(records, "test_started").size(), 1u) << "the running test's (the one before passed)";
+  // The journal, once the companion has finished it (moved to delivered/): every start.
+  for (int tries = 0; tries < 100 && !journals().empty(); ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   EXPECT_EQ(with_event(journal_records(), "test_started").size(), 2u);
   expect_unique_ids(records);
 }

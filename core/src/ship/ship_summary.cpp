@@ -47,7 +47,9 @@ std::string ship_summary_line(const ShipStats& s, const Config& config) {
     std::string logs = plural(s.records_sent, "record", "records") + " sent to Better Stack Logs in " +
                        plural(s.batches_sent, "batch", "batches");
     if (s.records_sent > 0) logs += " (" + logs_budget(s) + ")";
-    if (s.records_not_sent > 0) logs += ", " + plural(s.records_not_sent, "record", "records") + " left out (BSTEST_SEND=failures)";
+    if (s.records_not_sent > 0) {
+      logs += ", " + plural(s.records_not_sent, "record", "records") + " left out (BSTEST_SEND=failures)";
+    }
     parts.push_back(logs);
   }
   if (config.errors.enabled() && (s.errors_sent + s.errors_pending + s.errors_dropped) > 0) {
