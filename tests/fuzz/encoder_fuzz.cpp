@@ -113,8 +113,9 @@ void check_identity(FuzzedDataProvider& in) {
 
   Buf b;
   b.put(before);
-  std::size_t escaped_len = 0;
-  const std::size_t name_at = bstest::detail::put_test_identity(b, t, full_name, escaped_len);
+  const bstest::detail::IdentityLayout at = bstest::detail::put_test_identity(b, t, full_name);
+  const std::size_t name_at = before.size() + at.name_at;
+  const std::size_t escaped_len = at.name_len;
   FUZZ_CHECK(b.view().substr(0, before.size()) == before, "caller's bytes");
   const std::string_view fields = b.view().substr(before.size());
   FUZZ_CHECK(fuzz::valid_utf8(fields), std::string(fields));
@@ -190,6 +191,11 @@ void check_identity(FuzzedDataProvider& in) {
   FUZZ_CHECK(name_at > before.size() && name_at + escaped_len < b.size(), json);
   FUZZ_CHECK(b.view().substr(name_at, escaped_len) == alone.view(), json);
   FUZZ_CHECK(b.data()[name_at - 1] == '"' && b.data()[name_at + escaped_len] == '"', json);
+  // The short members (suite, full name, tags) are a whole object on their own, and a prefix of the rest.
+  rapidjson::Document short_doc;
+  const std::string short_json = "{" + std::string(fields.substr(0, at.short_len)) + "}";
+  FUZZ_CHECK(fuzz::parse_strict(short_doc, short_json) && short_doc.IsObject() && short_doc.HasMember("full_name"),
+             short_json);
 }
 
 // `s` with the truncation note at its end (if any) removed.

@@ -47,7 +47,16 @@ TEST(GtestExample, ReportsEveryKindOfTestToTheLocalServer) {
                          {"SmallNumbers/Parity.SquareKeepsParity/2", "passed"},
                          {"SmallNumbers/Parity.SquareKeepsParity/3", "passed"},
                      }));
-  EXPECT_EQ(with_event(records, "test_started").size(), 8u);
+  // A test that did not fail is its result alone in Logs; the failed one's start went too. The journal keeps
+  // every start, with the rest of the test's identity (its parameter, file and line).
+  auto started = with_event(records, "test_started");
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0].str("test.full_name"), "Math.AverageOfThree");
+  std::map<std::string, Json> journal_started;
+  for (auto& rec : with_event(parse_all(journal_lines(dir / "bs")), "test_started")) {
+    EXPECT_TRUE(journal_started.emplace(rec.str("test.full_name"), rec).second) << rec.str("test.full_name");
+  }
+  EXPECT_EQ(journal_started.size(), 8u);
 
   auto found = [&](const std::string& name) -> const Json& {
     static const Json none("{}");
@@ -65,7 +74,10 @@ TEST(GtestExample, ReportsEveryKindOfTestToTheLocalServer) {
   EXPECT_EQ(found("Network.DownloadsTheDataset").str("test.skip_reason"), "needs network access to the dataset mirror");
   std::vector<std::string> params;
   for (int i = 0; i < 4; ++i) {
-    params.push_back(found("SmallNumbers/Parity.SquareKeepsParity/" + std::to_string(i)).str("test.value_param"));
+    const std::string name = "SmallNumbers/Parity.SquareKeepsParity/" + std::to_string(i);
+    EXPECT_FALSE(found(name).has("test.value_param")) << "a passing test's result is short";
+    auto it = journal_started.find(name);
+    params.push_back(it == journal_started.end() ? "" : it->second.str("test.value_param"));
   }
   EXPECT_EQ(params, (std::vector<std::string>{"1", "2", "3", "10"}));
 

@@ -260,12 +260,18 @@ TEST_F(Process, ARingPageOnAFullFileSystemIsNoCrashAndWhatWasWrittenIsKept) {
       records.push_back(rec);
     }
   }
+  // A test that passed is one record in Logs: its start, in the journal (gone with the tmpfs), was left out.
+  std::set<std::string> started_names;
+  for (auto& rec : with_event(records, "test_started")) started_names.insert(rec.str("test.full_name"));
+  std::size_t starts_left_out = 0;
+  for (auto& rec : with_event(records, "test_finished")) {
+    if (rec.str("test.result") != "failed" && started_names.count(rec.str("test.full_name")) == 0) ++starts_left_out;
+  }
   EXPECT_GT(std::stoul(lost[1]), 0u);
-  EXPECT_EQ(records.size() + std::stoul(lost[1]), std::stoul(made[1])) << r.err;
+  EXPECT_EQ(records.size() + starts_left_out + std::stoul(lost[1]), std::stoul(made[1])) << r.err;
   EXPECT_EQ(with_event(records, "run_started").size(), 1u);
-  auto started = with_event(records, "test_started");
-  ASSERT_FALSE(started.empty());
-  EXPECT_EQ(started[0].str("test.full_name"), "Disk.RingPageWithoutSpace");
+  ASSERT_GT(records.size(), 1u);
+  EXPECT_EQ(records[1].str("test.full_name"), "Disk.RingPageWithoutSpace") << "the first test's record";
   std::set<std::string> ids;
   for (auto& rec : records) {
     EXPECT_TRUE(ids.insert(rec.str("id")).second) << "twice: " << rec.str("id");

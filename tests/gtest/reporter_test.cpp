@@ -50,7 +50,18 @@ std::string gtest_failure_text(const Json& rec, const std::string& base) {
   return where + "\n" + rec.str(base + ".message");
 }
 
-// The identity fields every record of a test carries.
+// Whether a record is the short kind: a test's start, or the result of a test that did not fail.
+bool is_short(const Json& rec) {
+  std::string ev = rec.str("event");
+  return (ev == "test_started" || ev == "test_finished") && rec.str("level") != "error";
+}
+
+// What a test's every record carries: its suite and full name.
+std::string short_identity_of(const Json& rec) {
+  return "suite=" + rec.str("test.suite") + " full_name=" + rec.str("test.full_name");
+}
+
+// The whole identity: on a test's start (in the journal) and a failed test's records.
 std::string identity_of(const Json& rec) {
   std::string s;
   for (const char* f : {"suite", "name", "full_name", "type_param", "value_param", "file"}) {
@@ -85,12 +96,23 @@ class GtestReporter : public ::testing::Test {
   }
 
   std::vector<Json> records() { return parse_all(server.records()); }
+  // The test_started records the journals kept (of the run `run_id`, when given): every start, with the
+  // test's whole identity, also of the tests whose start Better Stack Logs did not get (they did not fail).
+  std::map<std::string, std::vector<Json>> started_in_journal(int iteration = -1, const std::string& run_id = "") {
+    std::map<std::string, std::vector<Json>> m;
+    for (auto& r : with_event(parse_all(journal_lines(dir / "bs")), "test_started")) {
+      if (!run_id.empty() && r.str("run.id") != run_id) continue;
+      if (iteration < 0 || std::max(0LL, r.num("run.iteration")) == iteration) m[r.str("test.full_name")].push_back(r);
+    }
+    return m;
+  }
 
   // test_finished records by full name (of one iteration, when given).
   Finished finished(int iteration = -1) {
     Finished m;
     for (auto& r : with_event(records(), "test_finished")) {
-      if (iteration < 0 || r.num("run.iteration") == iteration) m[r.str("test.full_name")].push_back(r);
+      // A short record (a test that did not fail) names iteration 0 by leaving it out.
+      if (iteration < 0 || std::max(0LL, r.num("run.iteration")) == iteration) m[r.str("test.full_name")].push_back(r);
     }
     return m;
   }
@@ -169,10 +191,7 @@ TEST_P(GtestOracle, RecordsMatchGoogleTestsOwnJsonReport) {
   for (auto& rec : with_event(all, "test_finished")) {
     if (rec.str("test.result") == "disabled") disabled_ours[rec.str("test.full_name")].push_back(rec);
   }
-  std::map<std::string, std::vector<Json>> started;
-  for (auto& rec : with_event(all, "test_started")) {
-    if (rec.num("run.iteration") == c.iteration) started[rec.str("test.full_name")].push_back(rec);
-  }
+  auto started = started_in_journal(c.iteration);
 
   std::map<std::string, std::string> run_properties;
   add_properties(doc, kRunKeys, run_properties);
@@ -197,12 +216,22 @@ TEST_P(GtestOracle, RecordsMatchGoogleTestsOwnJsonReport) {
       compared.insert(full);
       EXPECT_EQ(rec.str("test.result"), expected);
       EXPECT_EQ(rec.str("test.suite"), suite_name);
-      EXPECT_EQ(rec.str("test.name"), name);
-      EXPECT_EQ(rec.str("test.value_param"), t.HasMember("value_param") ? t["value_param"].GetString() : "");
-      EXPECT_EQ(rec.str("test.type_param"), t.HasMember("type_param") ? t["type_param"].GetString() : "");
-      if (expected == "disabled") continue;
-      EXPECT_EQ(rec.str("test.file"), t["file"].GetString());
-      EXPECT_EQ(rec.num("test.line"), t["line"].GetInt());
+      // The rest of the identity: on a failed or never-started test's result; of a test that ran and did
+      // not fail, on its start (in the journal).
+      if (expected == "disabled") {
+        EXPECT_EQ(rec.str("test.name"), name);
+        EXPECT_EQ(rec.str("test.value_param"), t.HasMember("value_param") ? t["value_param"].GetString() : "");
+        EXPECT_EQ(rec.str("test.type_param"), t.HasMember("type_param") ? t["type_param"].GetString() : "");
+        continue;
+      }
+      ASSERT_EQ(started[full].size(), 1u) << "test_started records";
+      const Json& whole = expected == "failed" ? rec : started[full][0];
+      EXPECT_EQ(rec.has("test.name"), expected == "failed") << "a passing or skipped test's result is short";
+      EXPECT_EQ(whole.str("test.name"), name);
+      EXPECT_EQ(whole.str("test.value_param"), t.HasMember("value_param") ? t["value_param"].GetString() : "");
+      EXPECT_EQ(whole.str("test.type_param"), t.HasMember("type_param") ? t["type_param"].GetString() : "");
+      EXPECT_EQ(whole.str("test.file"), t["file"].GetString());
+      EXPECT_EQ(whole.num("test.line"), t["line"].GetInt());
       if (expected == "failed") ++failed;
       ASSERT_EQ(rec.size("test.failures"), failures);
       for (std::size_t i = 0; i < failures; ++i) {
@@ -213,9 +242,11 @@ TEST_P(GtestOracle, RecordsMatchGoogleTestsOwnJsonReport) {
       add_properties(t, kTestKeys, props);
       EXPECT_EQ(properties_of(rec), props);
       // Its test_started came first, with the same identity.
-      ASSERT_EQ(started[full].size(), 1u) << "test_started records";
-      EXPECT_EQ(identity_of(started[full][0]), identity_of(rec));
-      if (doc.HasMember("random_seed")) {
+      EXPECT_EQ(short_identity_of(started[full][0]), short_identity_of(rec));
+      if (expected == "failed") {
+        EXPECT_EQ(identity_of(started[full][0]), identity_of(rec));
+      }
+      if (doc.HasMember("random_seed") && expected == "failed") {
         EXPECT_EQ(rec.num("run.random_seed"), doc["random_seed"].GetInt());
       }
     }
@@ -273,8 +304,10 @@ TEST_F(GtestReporter, EveryRunningTestHasStartedAndFinishedWithItsDetails) {
   auto all = records();
   expect_unique_ids(all);
   auto fin = finished();
-  std::map<std::string, std::vector<Json>> started;
-  for (auto& s : with_event(all, "test_started")) started[s.str("test.full_name")].push_back(s);
+  // Every start is in the journal; Better Stack Logs gets those of the tests that failed.
+  auto started = started_in_journal();
+  std::map<std::string, std::vector<Json>> started_sent;
+  for (auto& s : with_event(all, "test_started")) started_sent[s.str("test.full_name")].push_back(s);
   for (auto& [name, recs] : fin) {
     ASSERT_EQ(recs.size(), 1u) << name;
     const Json& rec = recs[0];
@@ -284,7 +317,12 @@ TEST_F(GtestReporter, EveryRunningTestHasStartedAndFinishedWithItsDetails) {
     }
     ASSERT_EQ(started[name].size(), 1u) << "test_started of " << name;
     const Json& s = started[name][0];
-    EXPECT_EQ(identity_of(s), identity_of(rec));
+    const bool failed = rec.str("test.result") == "failed";
+    EXPECT_EQ(started_sent.count(name), failed ? 1u : 0u) << name << ": a test that did not fail is its result alone";
+    EXPECT_EQ(short_identity_of(s), short_identity_of(rec));
+    if (failed) {
+      EXPECT_EQ(identity_of(s), identity_of(rec));
+    }
     EXPECT_FALSE(s.str("test.file").empty()) << name;
     EXPECT_GT(s.num("test.line"), 0) << name;
     EXPECT_FALSE(s.has("test.result")) << name << ": the start of a test has no result yet";
@@ -322,8 +360,9 @@ TEST_F(GtestReporter, EveryRunningTestHasStartedAndFinishedWithItsDetails) {
   EXPECT_NE(one(fin, "Basic.ThrowsSomethingElse").str("test.failures.0.message").find("Unknown C++ exception"),
             std::string::npos);
 
-  EXPECT_EQ(one(fin, "Typed/0.DefaultIsZero").str("test.type_param"), "int");
-  EXPECT_EQ(one(fin, "Typed/1.DefaultIsZero").str("test.type_param"), "double");
+  EXPECT_EQ(one(fin, "Typed/0.DefaultIsZero").str("test.result"), "passed");
+  EXPECT_EQ(started["Typed/0.DefaultIsZero"][0].str("test.type_param"), "int");
+  EXPECT_EQ(started["Typed/1.DefaultIsZero"][0].str("test.type_param"), "double");
   EXPECT_EQ(one(fin, "Values/Param.IsSmall/2").str("test.value_param"), "5");
   EXPECT_EQ(one(fin, "Values/Param.IsSmall/2").str("test.result"), "failed");
 }
@@ -554,8 +593,9 @@ TEST_F(GtestReporter, DisabledTestsAreReportedOnceEvenWhenShardedOrTheWholeSuite
     auto shard_records = records();
     EXPECT_FALSE(with_event(shard_records, "run_finished").empty()) << "shard " << shard << " reported";
     for (auto& r : shard_records) {
-      EXPECT_EQ(r.num("run.shard_index"), shard);
-      EXPECT_EQ(r.num("run.shard_total"), 3);
+      // A short record (a test that did not fail) leaves the shard to its run's run_started.
+      EXPECT_EQ(r.num("run.shard_index"), is_short(r) ? -1 : shard) << r.str("message");
+      EXPECT_EQ(r.num("run.shard_total"), is_short(r) ? -1 : 3) << r.str("message");
     }
     for (auto& [name, n] : disabled_reported()) disabled[name] += n;
   }
@@ -581,12 +621,18 @@ TEST_F(GtestReporter, DisabledTestsAreReportedWhenGoogleTestSkipsTheirSuite) {
   server.reset_received();
   run_fixture(fixture, {"--gtest_also_run_disabled_tests", "--gtest_filter=*DISABLED_*"});
   EXPECT_TRUE(disabled_reported().empty()) << "they ran";
-  EXPECT_EQ(with_event(records(), "test_started").size(), kAllDisabled.size());
+  EXPECT_EQ(with_event(records(), "test_finished").size(), kAllDisabled.size());
+  std::size_t started = 0;
+  for (const auto& [name, recs] : started_in_journal(-1, records().front().str("run.id"))) started += recs.size();
+  EXPECT_EQ(started, kAllDisabled.size());
 }
 
 TEST_F(GtestReporter, RepeatCarriesTheIterationAndShuffleTheSeed) {
-  run_fixture(fixture, {"--gtest_repeat=3", "--gtest_shuffle", "--gtest_random_seed=42", "--gtest_filter=Basic.Passes"});
-  auto fin = finished()["Basic.Passes"];
+  // A failed test's records carry the whole run: the iteration and that iteration's seed.
+  run_fixture(fixture, {"--gtest_repeat=3", "--gtest_shuffle", "--gtest_random_seed=42",
+                        "--gtest_filter=Basic.FailsWithMessage"},
+              {{"BSTEST_RETRIES", "0"}});
+  auto fin = finished()["Basic.FailsWithMessage"];
   ASSERT_EQ(fin.size(), 3u);
   std::set<long long> iterations, seeds;
   for (auto& r : fin) {
@@ -596,6 +642,19 @@ TEST_F(GtestReporter, RepeatCarriesTheIterationAndShuffleTheSeed) {
   EXPECT_EQ(iterations, (std::set<long long>{0, 1, 2}));
   EXPECT_EQ(seeds, (std::set<long long>{42, 43, 44}));
   EXPECT_EQ(with_event(records(), "run_started").size(), 1u);
+
+  // A passing test's short record names the iteration after the first (the first is 0 by leaving it out).
+  server.reset_received();
+  run_fixture(fixture, {"--gtest_repeat=3", "--gtest_shuffle", "--gtest_random_seed=42", "--gtest_filter=Basic.Passes"});
+  fin = finished()["Basic.Passes"];
+  ASSERT_EQ(fin.size(), 3u);
+  iterations.clear();
+  for (auto& r : fin) {
+    iterations.insert(r.num("run.iteration"));
+    EXPECT_FALSE(r.has("run.random_seed")) << "in run_started and the failed tests' records";
+  }
+  EXPECT_EQ(iterations, (std::set<long long>{-1, 1, 2}));
+  EXPECT_EQ(with_event(records(), "run_started")[0].num("run.random_seed"), 42);
 }
 
 TEST_F(GtestReporter, DeathTestChildrenWriteNothingInEitherStyle) {
@@ -606,8 +665,10 @@ TEST_F(GtestReporter, DeathTestChildrenWriteNothingInEitherStyle) {
     auto all = records();
     expect_unique_ids(all);
     EXPECT_EQ(with_event(all, "run_started").size(), 1u) << style;
-    EXPECT_EQ(with_event(all, "test_started").size(), 2u) << style;
     EXPECT_EQ(with_event(all, "test_finished").size(), 2u) << style;
+    std::size_t started = 0;
+    for (const auto& [name, recs] : started_in_journal(-1, all.front().str("run.id"))) started += recs.size();
+    EXPECT_EQ(started, 2u) << style << ": in the journal (they passed: Logs gets their results alone)";
     EXPECT_EQ(with_event(all, "run_crashed").size(), 0u) << style;
     for (auto& f : finished()) EXPECT_EQ(f.second[0].str("test.result"), "passed") << style << f.first;
     EXPECT_TRUE(list_files(dir / "bs/journal").empty()) << style << ": no journal of a child left behind";
@@ -635,8 +696,9 @@ TEST_F(GtestReporter, CrashesNameTheTestThatWasRunning) {
     } else {
       EXPECT_EQ(r.signal, SIGABRT) << how;
     }
-    // run_started, Basic.Passes started and finished, Crash.Now started, run_crashed (maybe sent after exit).
-    ASSERT_TRUE(server.wait_for_records(5, 8000)) << how;
+    // run_started, Basic.Passes's result (it passed: its start is left out), Crash.Now started, run_crashed
+    // (maybe sent after exit).
+    ASSERT_TRUE(server.wait_for_records(4, 8000)) << how;
     auto all = records();
     auto crashed = with_event(all, "run_crashed");
     // A stack overflow can only be recorded on the handler's alternate stack.
@@ -655,7 +717,7 @@ TEST_F(GtestReporter, CrashHandlerChainsToTheProgramsOwnHandler) {
                             {{"FIXTURE_CRASH", "segv"}, {"FIXTURE_OWN_HANDLER", "1"}});
   EXPECT_EQ(r.exit_code, 42) << "the program's handler decides how it ends: " << r.signal << r.err;
   EXPECT_NE(r.err.find("fixture: own SIGSEGV handler ran"), std::string::npos) << r.err;
-  ASSERT_TRUE(server.wait_for_records(5, 8000));
+  ASSERT_TRUE(server.wait_for_records(4, 8000));
   auto crashed = with_event(records(), "run_crashed");
   ASSERT_EQ(crashed.size(), 1u);
   EXPECT_EQ(crashed[0].str("test.full_name"), "Crash.Now");

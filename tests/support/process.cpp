@@ -316,6 +316,49 @@ std::vector<std::string> journal_lines(const std::string& dir) {
   return lines;
 }
 
+ExpectedLogs expected_logs(const std::vector<std::string>& lines) {
+  ExpectedLogs e;
+  std::string started_id, started_name;  // the last log record, when it is a test_started
+  for (const auto& line : lines) {
+    if (line.rfind("{\"id\":", 0) != 0) continue;
+    Json r(line);
+    std::string id = r.str("id");
+    e.ids.insert(id);
+    std::string event = r.str("event");
+    if (event == "test_finished" && !started_id.empty() && r.str("test.full_name") == started_name &&
+        r.str("test.result") != "failed") {
+      e.optional.insert(started_id);
+    }
+    started_id = event == "test_started" ? id : "";
+    started_name = event == "test_started" ? r.str("test.full_name") : "";
+  }
+  return e;
+}
+
+std::size_t ExpectedLogs::required_in(const std::map<std::string, int>& received) const {
+  std::size_t n = 0;
+  for (const auto& [id, times] : received) n += ids.count(id) != 0 && optional.count(id) == 0 ? 1 : 0;
+  return n;
+}
+
+std::string ExpectedLogs::differences(const std::map<std::string, int>& received, int max_times) const {
+  std::string why;
+  for (const auto& id : ids) {
+    if (optional.count(id) == 0 && received.count(id) == 0) why += "missing " + id + "; ";
+  }
+  for (const auto& [id, times] : received) {
+    if (ids.count(id) == 0) why += "not of the journal " + id + "; ";
+    if (times > max_times) why += id + " arrived " + std::to_string(times) + " times; ";
+  }
+  return why;
+}
+
+std::map<std::string, int> ids_of(const std::vector<std::string>& records) {
+  std::map<std::string, int> ids;
+  for (const auto& r : records) ++ids[Json(r).str("id")];
+  return ids;
+}
+
 std::string build_path(const std::string& env_name) {
   const char* v = std::getenv(env_name.c_str());
   if (v == nullptr) throw std::runtime_error("the test environment lacks " + env_name + " (run through meson test)");

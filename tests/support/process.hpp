@@ -3,6 +3,8 @@
 
 #include <rapidjson/document.h>
 
+#include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -99,6 +101,23 @@ std::vector<Json> parse_all(const std::vector<std::string>& texts);
 std::vector<Json> with_event(const std::vector<Json>& records, const std::string& event);
 // Lines of every *.journal file under `dir` (recursively), in file order.
 std::vector<std::string> journal_lines(const std::string& dir);
+
+// What Better Stack Logs gets of journal lines: each log record once, except that a test that did not
+// fail may be one record there (its result), without its test_started (the shipper leaves the start out
+// when the result is read before the start was sent; the journal keeps it).
+struct ExpectedLogs {
+  std::set<std::string> ids;       // of every log record
+  std::set<std::string> optional;  // of those, the test_started records that may be left out
+  std::size_t required() const { return ids.size() - optional.size(); }
+  // How many of `received` (id -> times it arrived) are required ones.
+  std::size_t required_in(const std::map<std::string, int>& received) const;
+  // "" when `received` is exactly these records: every required one, no other, none more than `max_times`;
+  // otherwise what differs.
+  std::string differences(const std::map<std::string, int>& received, int max_times = 1) const;
+};
+ExpectedLogs expected_logs(const std::vector<std::string>& journal_lines);
+// The records' ids, with how often each arrived.
+std::map<std::string, int> ids_of(const std::vector<std::string>& records);
 
 // Sanitizers install their own SIGSEGV handler: a segfault then ends with SIGABRT (AddressSanitizer with
 // abort_on_error) or exit code 66 (ThreadSanitizer) instead of SIGSEGV. Either way it is not a clean exit.

@@ -223,6 +223,7 @@ TEST(Config, KnobsAreRead) {
                             {"BSTEST_FLAKY_FAILS", "yes"},
                             {"BSTEST_DISABLE", "1"},
                             {"BSTEST_HEARTBEAT_ON_FAILURE", "none"},
+                            {"BSTEST_SEND", "failures"},
                             {"BSTEST_REDACT", "MY_*, OTHER"}});
   EXPECT_TRUE(c.problems.empty()) << all_problems(c);
   EXPECT_EQ(c.flush_timeout_ms, 250);
@@ -231,6 +232,8 @@ TEST(Config, KnobsAreRead) {
   EXPECT_TRUE(c.flaky_fails);
   EXPECT_FALSE(c.enabled);
   EXPECT_FALSE(c.heartbeat_on_failure);
+  EXPECT_EQ(c.send, bstest::SendRecords::failures);
+  EXPECT_EQ(parse({}).send, bstest::SendRecords::all) << "the default";
   ASSERT_EQ(c.redact.size(), 2u);
   EXPECT_EQ(c.redact[0], "MY_*");
 }

@@ -120,9 +120,9 @@ std::vector<std::string> every_record() {
   t.tags = tags;
   QuarantineInfo quarantine{"flaky on the build farm", "https://bugs.example.com/7", "2027-01-31"};
   Buf identity;
-  std::size_t name_len = 0;
-  std::size_t name_at = put_test_identity(identity, t, t.full_name, name_len, &quarantine);
-  IdentityView test{identity.view(), identity.view().substr(name_at, name_len)};
+  IdentityLayout at = put_test_identity(identity, t, t.full_name, &quarantine);
+  IdentityView test{identity.view(), identity.view().substr(0, at.short_len),
+                    identity.view().substr(at.name_at, at.name_len)};
 
   EventContext context = this_process_context("nightly");
   write_run_started(ctx, out, context);

@@ -48,6 +48,13 @@ struct HeartbeatTarget {
   bool enabled() const noexcept { return !url.empty(); }
 };
 
+// Which log records go to Better Stack Logs (BSTEST_SEND). The journal keeps every record either way.
+enum class SendRecords {
+  all,       // every record
+  failures,  // what did not pass (failed tests' results, crashes, flaky verdicts, failures outside any
+             // test) and the run's own records; not test_started, not the results of tests that passed
+};
+
 struct Config {
   LogsTarget logs;
   ErrorsTarget errors;
@@ -71,6 +78,7 @@ struct Config {
   std::string environment;                // BSTEST_ENVIRONMENT (default: nightly / ci / local)
   std::vector<std::string> redact;        // BSTEST_REDACT: extra variable-name patterns to redact
   std::string shipper_program;            // BSTEST_SHIPPER: path of `bstest` (default: found automatically)
+  SendRecords send = SendRecords::all;    // BSTEST_SEND: all, or failures (what a small Logs quota can take)
   bool quiet = false;                     // BSTEST_QUIET=1: no summary line on stderr (problems still shown)
   int keep_runs = 3;                      // BSTEST_KEEP_RUNS: delivered journals of the last N runs kept for
                                           // `bstest report` in <dir>/delivered/ (0: removed once delivered)

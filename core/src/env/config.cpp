@@ -362,6 +362,13 @@ Config Config::from_env(const std::function<const char*(const char*)>& lookup) {
                 "' is not 'ping' or 'none'; using 'ping'");
     }
   }
+  if (r.value("BSTEST_SEND", v) && !v.empty()) {
+    if (v == "failures") {
+      cfg.send = SendRecords::failures;
+    } else if (v != "all") {
+      r.problem("BSTEST_SEND='" + r.quote(v) + "' is not 'all' or 'failures'; using 'all' (every record is sent)");
+    }
+  }
   if (r.value("BSTEST_REDACT", v)) {
     std::string item;
     for (char c : v + ",") {

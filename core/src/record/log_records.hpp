@@ -27,10 +27,11 @@ namespace bstest::detail {
 class Redactor;
 struct EventContext;
 
-// A test's identity as rendered when it started (put_test_identity): its members, and where the escaped
-// full name is among them (for the human message).
+// A test's identity as rendered when it started (put_test_identity): its members, the first of them that a
+// passing test's result keeps (suite, full name, tags), and the escaped full name (for the human message).
 struct IdentityView {
   std::string_view members;
+  std::string_view short_members;
   std::string_view escaped_name;
 };
 

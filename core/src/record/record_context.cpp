@@ -25,6 +25,15 @@ void put_run(JsonWriter& w, const RunMeta& run, std::size_t cap) {
   w.end_object();
 }
 
+void put_short_run(JsonWriter& w, const RunMeta& run, std::size_t cap) {
+  w.begin_object("run");
+  w.string("id", run.run_id, cap);
+  w.string("binary", run.binary, cap);
+  w.integer("attempt", run.attempt);
+  if (run.iteration > 0) w.integer("iteration", run.iteration);
+  w.end_object();
+}
+
 void put_ci(JsonWriter& w, const CiInfo& ci, std::size_t cap) {
   w.begin_object("ci");
   w.string("provider", ci.provider, cap);
@@ -64,6 +73,8 @@ std::string members_within(std::size_t limit, Render render) {
 void RecordContext::set_run(const RunMeta& run) {
   run_ = run;
   run_members_ = members_within(kMaxRunFragmentBytes, [&](JsonWriter& w, std::size_t cap) { put_run(w, run, cap); });
+  short_run_members_ =
+      members_within(kMaxRunFragmentBytes, [&](JsonWriter& w, std::size_t cap) { put_short_run(w, run, cap); });
 }
 
 void RecordContext::set_ci(const CiInfo& ci) {

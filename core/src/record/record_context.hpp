@@ -47,6 +47,9 @@ class RecordContext {
   void begin(JsonWriter& w, std::string_view level, std::string_view event);
   // "run":{…} and "ci":{…} (empty outside CI), as members.
   std::string_view run_members() const noexcept { return run_members_; }
+  // The run's short form, for a test's records that did not fail: what a query filters on ("id", "binary",
+  // "attempt", and "iteration" in a repeated run); run_started and run_finished carry the rest.
+  std::string_view short_run_members() const noexcept { return short_run_members_; }
   std::string_view ci_members() const noexcept { return ci_members_; }
 
   // For a record written without a JsonWriter's clock (the crash record, in a signal handler).
@@ -58,6 +61,7 @@ class RecordContext {
   std::uint64_t seq_ = 0;
   RunMeta run_;
   std::string run_members_;
+  std::string short_run_members_;
   std::string ci_members_;
   TimestampCache clock_;
 };

@@ -48,6 +48,24 @@ std::string_view test_result_of(std::string_view line) noexcept {
   return rest.substr(0, rest.find('"'));
 }
 
+std::string_view test_key_of(std::string_view line) noexcept {
+  constexpr std::string_view kTest = ",\"test\":{\"suite\":\"";
+  constexpr std::string_view kFullName = "\",\"full_name\":\"";
+  auto test_at = line.find(kTest);
+  if (test_at == std::string_view::npos) return {};
+  auto name_at = line.find(kFullName, test_at + kTest.size());
+  if (name_at == std::string_view::npos) return {};
+  // The escaped name ends at the first quote that no backslash escapes.
+  for (std::size_t i = name_at + kFullName.size(); i < line.size(); ++i) {
+    if (line[i] == '\\') {
+      ++i;
+    } else if (line[i] == '"') {
+      return line.substr(test_at, i + 1 - test_at);
+    }
+  }
+  return {};
+}
+
 // --- JsonView ----------------------------------------------------------------------------------------
 
 JsonView JsonView::member(std::string_view key) const noexcept {

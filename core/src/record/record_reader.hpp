@@ -44,6 +44,11 @@ std::string_view event_of(std::string_view line) noexcept;
 // it). "" when there is none.
 std::string_view test_result_of(std::string_view line) noexcept;
 
+// What names the test of a test_started or test_finished record, without parsing it: the text from
+// "test":{ to the end of its "full_name" (the identity starts with the suite and the full name, so a test's
+// records share it). "" when the line has none.
+std::string_view test_key_of(std::string_view line) noexcept;
+
 // A read-only view of one value inside a parsed record (or of nothing). Cheap to copy; valid while the
 // Record it came from lives and is not parsed again.
 class JsonView {

@@ -50,24 +50,20 @@ constexpr std::size_t kFailureOverhead = 200;
 // more, fit in the list's budget: so an empty string is not free, and the list stays bounded.
 constexpr std::size_t kListItemCharge = 3;
 
-std::size_t put_identity_with(Buf& out, const TestInfo& t, std::string_view full_name, std::size_t& escaped_len,
-                              std::size_t cap, const QuarantineInfo* quarantine) {
+IdentityLayout put_identity_with(Buf& out, const TestInfo& t, std::string_view full_name, std::size_t cap,
+                                 const QuarantineInfo* quarantine) {
+  IdentityLayout at;
+  const std::size_t start = out.size();
   JsonWriter w(out);
   w.begin_members();
+  // What every record of the test carries first (a passing test's result keeps only these): the suite, the
+  // full name, the tags (Catch2 test cases of one name differ by them).
   w.string("suite", t.suite, cap);
-  w.string("name", t.name, cap);
   w.begin_text("full_name");
-  std::size_t name_at = out.size();
+  at.name_at = out.size() - start;
   w.text_escaped(full_name, cap);
-  escaped_len = out.size() - name_at;
+  at.name_len = out.size() - start - at.name_at;
   w.end_text();
-  if (!t.type_param.empty()) w.string("type_param", t.type_param, cap);
-  if (!t.value_param.empty()) w.string("value_param", t.value_param, cap);
-  if (!t.file.empty()) {
-    w.string("file", t.file, cap);
-    w.integer("line", t.line);
-  }
-  if (!t.class_name.empty()) w.string("class_name", t.class_name, cap);
   if (!t.tags.empty()) {
     w.begin_array("tags");
     std::size_t budget = cap;
@@ -79,8 +75,17 @@ std::size_t put_identity_with(Buf& out, const TestInfo& t, std::string_view full
     w.end_array();
   }
   if (quarantine != nullptr) put_quarantine(w, *quarantine, std::min(cap, kMaxQuarantineTextBytes));
+  at.short_len = out.size() - start;
+  w.string("name", t.name, cap);
+  if (!t.type_param.empty()) w.string("type_param", t.type_param, cap);
+  if (!t.value_param.empty()) w.string("value_param", t.value_param, cap);
+  if (!t.file.empty()) {
+    w.string("file", t.file, cap);
+    w.integer("line", t.line);
+  }
+  if (!t.class_name.empty()) w.string("class_name", t.class_name, cap);
   w.end_members();
-  return name_at;
+  return at;
 }
 
 // A failure's free text with the secrets replaced: in a std::string, or (for a signal handler, where nothing
@@ -152,15 +157,15 @@ FailureCaps failure_caps_within(std::size_t max_bytes) noexcept {
   return {kFailureCaps.name * scaled / full, kFailureCaps.message * scaled / full, kFailureCaps.detail * scaled / full};
 }
 
-std::size_t put_test_identity(Buf& out, const TestInfo& t, std::string_view full_name, std::size_t& escaped_len,
-                              const QuarantineInfo* quarantine) {
+IdentityLayout put_test_identity(Buf& out, const TestInfo& t, std::string_view full_name,
+                                 const QuarantineInfo* quarantine) {
   const std::size_t mark = out.size();
-  std::size_t name_at = put_identity_with(out, t, full_name, escaped_len, kMaxNameBytes, quarantine);
+  IdentityLayout at = put_identity_with(out, t, full_name, kMaxNameBytes, quarantine);
   if (out.size() - mark > kMaxIdentityBytes) {
     out.truncate(mark);
-    name_at = put_identity_with(out, t, full_name, escaped_len, kCompactNameBytes, quarantine);
+    at = put_identity_with(out, t, full_name, kCompactNameBytes, quarantine);
   }
-  return name_at;
+  return at;
 }
 
 void put_quarantine(JsonWriter& w, const QuarantineInfo& q, std::size_t cap) {

@@ -18,12 +18,18 @@ class Redactor;
 // "assertion", "explicit", "exception", "fatal_error".
 std::string_view to_string(FailureKind k) noexcept;
 
-// The test's identity members, without braces: "suite":…,"name":…,"full_name":…,"file":…,"line":…, and
-// "quarantine":{…} when `quarantine` applies to it. Returns where the escaped full name (without quotes)
-// starts in `out`; it is `escaped_len` long. At most kMaxIdentityBytes (each string cut to kCompactNameBytes
-// when they would be more).
-std::size_t put_test_identity(Buf& out, const TestInfo& test, std::string_view full_name, std::size_t& escaped_len,
-                              const QuarantineInfo* quarantine = nullptr);
+// Where the parts of a rendered identity are, counted from where it starts in its Buf.
+struct IdentityLayout {
+  std::size_t name_at = 0;  // the escaped full name (without quotes)
+  std::size_t name_len = 0;
+  std::size_t short_len = 0;  // "suite", "full_name", "tags" and "quarantine": what a passing test's result keeps
+};
+// The test's identity members, without braces, appended to `out`: "suite":…,"full_name":…,"tags":[…], and
+// "quarantine":{…} when `quarantine` applies to it, then "name":…,"type_param":…,"value_param":…,"file":…,
+// "line":…,"class_name":…. At most kMaxIdentityBytes (each string cut to kCompactNameBytes when they would be
+// more).
+IdentityLayout put_test_identity(Buf& out, const TestInfo& test, std::string_view full_name,
+                                 const QuarantineInfo* quarantine = nullptr);
 
 // A quarantined test's "quarantine" member: {"reason":…,"link":…,"until":…} (link when the entry has one),
 // each string cut at `cap`. Nothing when `quarantine` holds no entry (until is empty).

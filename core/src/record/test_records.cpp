@@ -12,6 +12,7 @@ namespace bstest::detail {
 namespace {
 
 void put_run(const RecordContext& ctx, JsonWriter& w) { w.raw_members(ctx.run_members()); }
+void put_short_run(const RecordContext& ctx, JsonWriter& w) { w.raw_members(ctx.short_run_members()); }
 void put_ci(const RecordContext& ctx, JsonWriter& w) { w.raw_members(ctx.ci_members()); }
 
 // How many of a list's entries fit in `room` bytes.
@@ -85,20 +86,28 @@ void write_test_started(RecordContext& ctx, Buf& out, const IdentityView& test) 
   w.text("START ");
   w.text(test.escaped_name);
   w.end_text();
-  put_run(ctx, w);
+  put_short_run(ctx, w);
   w.begin_object("test");
   w.raw_members(test.members);
   w.end_object();
   w.end_line();
 }
 
+// A failed test keeps everything: the whole run and ci objects and its whole identity. Any other result is
+// one short record: the run's id, binary and attempt, the test's suite, full name and tags (its test_started
+// record, in the journal, has the rest), so that a big suite's passing tests cost little of a Logs quota.
 void write_test_finished(RecordContext& ctx, Buf& out, const TestFinishedFacts& f, const Redactor& redactor) {
+  const bool failed = f.result == Result::failed;
   JsonWriter w(out);
-  ctx.begin(w, f.result == Result::failed ? "error" : "info", "test_finished");
+  ctx.begin(w, failed ? "error" : "info", "test_finished");
   put_outcome_message(w, f, redactor);
-  put_run(ctx, w);
+  if (failed) {
+    put_run(ctx, w);
+  } else {
+    put_short_run(ctx, w);
+  }
   w.begin_object("test");
-  w.raw_members(f.test.members);
+  w.raw_members(failed ? f.test.members : f.test.short_members);
   w.word("result", to_string(f.result));
   w.ms("duration_ms", f.duration_ms);
   if (!f.skip_reason.empty()) w.redacted("skip_reason", f.skip_reason, kMaxMessageBytes / 4, redactor);
@@ -107,7 +116,7 @@ void write_test_finished(RecordContext& ctx, Buf& out, const TestFinishedFacts& 
   const JsonWriter::Mark at_failures = w.mark();
   put_finished_tail(w, f, f.failures.count(), f.properties.count());
   w.end_object();
-  put_ci(ctx, w);
+  if (failed) put_ci(ctx, w);
   if (out.size() + 2 > kMaxRecordBytes) {  // with the closing brace and newline
     // Too large for one record: keep the failures and properties that fit, from the first, and say how many
     // were left out. Everything before them is small enough on its own (limits.hpp).
@@ -118,7 +127,7 @@ void write_test_finished(RecordContext& ctx, Buf& out, const TestFinishedFacts& 
     room -= failures == 0 ? 0 : (*f.failures.ends)[failures - 1];
     put_finished_tail(w, f, failures, fitting(f.properties, room));
     w.end_object();
-    put_ci(ctx, w);
+    if (failed) put_ci(ctx, w);
   }
   w.end_line();
 }
@@ -126,19 +135,18 @@ void write_test_finished(RecordContext& ctx, Buf& out, const TestFinishedFacts& 
 void write_test_not_run(RecordContext& ctx, Buf& out, const TestInfo& test, std::string_view full_name, Result result,
                         std::string_view reason, const Redactor& redactor) {
   Buf identity;
-  std::size_t name_len = 0;
-  std::size_t name_at = put_test_identity(identity, test, full_name, name_len);
+  IdentityLayout at = put_test_identity(identity, test, full_name);
   JsonWriter w(out);
   ctx.begin(w, "info", "test_finished");
   w.begin_text("message");
   w.text(result == Result::disabled ? "DISABLED " : "NOT RUN ");
-  w.text(identity.view().substr(name_at, name_len));
+  w.text(identity.view().substr(at.name_at, at.name_len));
   if (!reason.empty()) {
     w.text(": ");
     w.text_redacted(reason, kMaxSummaryLineBytes, redactor, true);
   }
   w.end_text();
-  put_run(ctx, w);
+  put_short_run(ctx, w);
   w.begin_object("test");
   w.raw_members(identity.view());
   w.word("result", to_string(result));
@@ -146,7 +154,6 @@ void write_test_not_run(RecordContext& ctx, Buf& out, const TestInfo& test, std:
   w.boolean("ran", false);
   if (!reason.empty()) w.redacted("skip_reason", reason, kMaxMessageBytes / 4, redactor);
   w.end_object();
-  put_ci(ctx, w);
   w.end_line();
 }
 

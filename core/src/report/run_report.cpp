@@ -128,6 +128,10 @@ class Builder {
  public:
   explicit Builder(RunReport& out) : out_(out) {}
 
+ private:
+  Record started_;  // the test_started record of a test whose result is short
+
+ public:
   void line(JournalState& j, std::string_view line) {
     std::string_view ev = event_of(line);
     if (ev.empty()) return;
@@ -138,9 +142,9 @@ class Builder {
     if (!rec_.parse(line)) return;
     note_times(rec_);
     if (ev == "test_finished") {
-      j.last_started.clear();
       if (j.role == JournalState::Role::program) finished(j.program, j, rec_.get("test"));
       if (j.role == JournalState::Role::rerun) rerun_attempt(j, rec_.get("test"), nullptr);
+      j.last_started.clear();
     } else if (ev == "run_started") {
       run_started(j, rec_);
     } else if (ev == "suite_started") {
@@ -216,7 +220,10 @@ class Builder {
 
   TestCase& test_of(Program& p, JournalState& j, JsonView t, bool* seen = nullptr) {
     auto [it, fresh] = j.test_index.try_emplace(test_key(t), p.tests.size());
-    if (fresh) p.tests.push_back(identity_of(t));
+    // A passing test's result carries only its suite, full name and tags: the rest of its identity (name,
+    // parameters, file, line) is in the test_started record before it.
+    if (fresh) p.tests.push_back(t.get("name").exists() || !started_.parse(j.last_started) ? identity_of(t)
+                                                                                   : identity_of(started_.get("test")));
     if (seen != nullptr) *seen = !fresh;
     return p.tests[it->second];
   }

@@ -25,7 +25,7 @@ void RunningTest::begin(const TestInfo& t, std::string_view full_name, const Qua
   updating_.store(true, std::memory_order_relaxed);
   quarantine_ = quarantine;
   ident_.clear();
-  name_at_ = put_test_identity(ident_, t, full_name, name_len_, &quarantine_);
+  ident_at_ = put_test_identity(ident_, t, full_name, &quarantine_);
   suite_.assign(t.suite.data(), t.suite.size());
   name_.assign(t.name.data(), t.name.size());
   full_name_.assign(full_name.data(), full_name.size());

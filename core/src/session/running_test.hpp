@@ -14,6 +14,7 @@
 #include "record/json_writer.hpp"
 #include "record/log_records.hpp"
 #include "record/test_events.hpp"
+#include "record/test_parts.hpp"
 
 #include <atomic>
 #include <cstddef>
@@ -60,7 +61,10 @@ class RunningTest {
   // A key/value the test recorded; false when it did not fit (counted).
   void add_property(std::string_view key, std::string_view value, const Redactor& redactor);
 
-  IdentityView identity() const noexcept { return {ident_.view(), ident_.view().substr(name_at_, name_len_)}; }
+  IdentityView identity() const noexcept {
+    return {ident_.view(), ident_.view().substr(0, ident_at_.short_len),
+            ident_.view().substr(ident_at_.name_at, ident_at_.name_len)};
+  }
   const std::string& full_name() const noexcept { return full_name_; }
   const std::vector<std::string>& tags() const noexcept { return tags_; }
   const QuarantineInfo& quarantine() const noexcept { return quarantine_; }
@@ -82,8 +86,7 @@ class RunningTest {
   std::atomic<bool> in_test_{false};
   std::atomic<bool> updating_{false};
   Buf ident_{1024};
-  std::size_t name_at_ = 0;
-  std::size_t name_len_ = 0;
+  IdentityLayout ident_at_;
   std::string suite_, name_, full_name_, file_;
   std::vector<std::string> tags_;
   QuarantineInfo quarantine_;

@@ -27,6 +27,7 @@ void LogQueue::push(std::string_view line, std::uint64_t start_off, std::uint64_
 }
 
 void LogQueue::pop(std::size_t n) {
+  taken_ -= std::min(taken_, n);
   for (std::size_t i = 0; i < n && !lines_.empty(); ++i) {
     head_ = lines_.front().start + lines_.front().len;
     lines_.pop_front();
@@ -39,6 +40,20 @@ void LogQueue::pop(std::size_t n) {
     std::memmove(text_.data(), text_.data() + head_, keep);
     text_.truncate(keep);
     for (auto& l : lines_) l.start -= head_;
+    head_ = 0;
+  }
+}
+
+std::string_view LogQueue::last_untaken() const {
+  return lines_.size() <= taken_ ? std::string_view() : text(lines_.size() - 1);
+}
+
+void LogQueue::drop_last() {
+  if (lines_.size() <= taken_) return;
+  text_.truncate(lines_.back().start);
+  lines_.pop_back();
+  if (lines_.empty()) {
+    text_.clear();
     head_ = 0;
   }
 }

@@ -16,6 +16,7 @@
 #include "ship/ship_context.hpp"
 #include "stack/snapshot_join.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -61,6 +62,17 @@ class LogQueue {
   void push(std::string_view line, std::uint64_t start_off, std::uint64_t end_off, std::int64_t now_ms);
   // Drops the first `n` lines (they were delivered, or set aside).
   void pop(std::size_t n);
+  // The first `n` lines are in a batch (on the wire, or compressed ahead): they stay as they are.
+  void take(std::size_t n) noexcept { taken_ = std::max(taken_, n); }
+  std::size_t taken() const noexcept { return taken_; }
+  // Line `i`, without its newline.
+  std::string_view text(std::size_t i) const {
+    return std::string_view(text_.data() + lines_[i].start, lines_[i].len - 1);
+  }
+  // The last line, when no batch has it ("" otherwise).
+  std::string_view last_untaken() const;
+  // Removes the last line, which no batch has (last_untaken): it will not be sent.
+  void drop_last();
 
   bool empty() const noexcept { return lines_.empty(); }
   std::size_t count() const noexcept { return lines_.size(); }
@@ -78,6 +90,7 @@ class LogQueue {
   Buf text_;
   std::deque<Line> lines_;
   std::size_t head_ = 0;  // bytes of text_ before the first line still held
+  std::size_t taken_ = 0; // lines at the front that a batch has (or had: a batch sent again takes them again)
 };
 
 struct FollowedJournal {

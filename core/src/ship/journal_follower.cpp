@@ -22,9 +22,8 @@ namespace {
 constexpr std::size_t kReadBytes = 1u << 20;
 constexpr int kReadsPerPass = 64;
 
-// What a log record says about its run: started, a test running (until it finished), crashed.
-void track(FollowedJournal& j, std::string_view line) {
-  std::string_view ev = event_of(line);
+// What a log record (of event `ev`) says about its run: started, a test running (until it finished), crashed.
+void track(FollowedJournal& j, std::string_view line, std::string_view ev) {
   if (ev == "test_started") {
     j.last_started_line.assign(line.data(), line.size());
   } else if (ev == "test_finished") {
@@ -36,6 +35,24 @@ void track(FollowedJournal& j, std::string_view line) {
     j.crash_recorded = true;
     j.crash_line.assign(line.data(), line.size());
   }
+}
+
+// Whether a log record (of event `ev`) goes to Better Stack Logs: every one, or with BSTEST_SEND=failures
+// only what did not pass and the run's own records (no test_started, no result of a test that did not fail).
+bool goes_to_logs(SendRecords send, std::string_view line, std::string_view ev) {
+  if (send == SendRecords::all) return true;
+  if (ev == "test_started") return false;
+  return ev != "test_finished" || test_result_of(line) == "failed";
+}
+
+// A test that did not fail is one record in Logs: its test_started goes no further when its result comes
+// before any batch took the start (the journal keeps it, for crash blame and `bstest report`). A test that
+// ran long enough for its start to leave (a batch leaves within BSTEST_FLUSH_INTERVAL_MS) shows it live.
+void drop_unsent_start(LogQueue& q, std::string_view finished) {
+  std::string_view last = q.last_untaken();
+  if (last.empty() || event_of(last) != "test_started") return;
+  std::string_view key = test_key_of(finished);
+  if (!key.empty() && key == test_key_of(last)) q.drop_last();
 }
 
 }  // namespace
@@ -139,18 +156,25 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
   std::string with_stack;
   const ShipScope& scope = ctx_.scope;
   switch (kind_of(line)) {
-    case LineKind::log_record:
+    case LineKind::log_record: {
       j.has_records = true;
-      if (fresh) track(j, line);
+      std::string_view ev = event_of(line);
+      if (fresh) track(j, line, ev);
       if (end_off <= j.cursor.logs) return;  // delivered before
+      if (!goes_to_logs(ctx_.cfg.send, line, ev)) {  // passed by: the cursor moves past it once earlier lines went
+        if (fresh) ++ctx_.stats.records_not_sent;
+        return;
+      }
       if (!scope.logs) {
         if (fresh) ++j.kept_logs;
         return;
       }
       if (!buffering) return;  // over the memory cap: read again once earlier batches have left
+      if (ev == "test_finished" && test_result_of(line) != "failed") drop_unsent_start(j.logs, line);
       with_stack = j.stacks.complete(line);
       j.logs.push(with_stack.empty() ? line : with_stack, start_off, end_off, mono_now_ms());
       return;
+    }
     // Error events and heartbeats are taken the first time they are seen, also past the memory cap for
     // log lines: a Logs backlog must not hold back the heartbeat or the Errors channel.
     case LineKind::error_event:
@@ -242,6 +266,10 @@ void JournalFollower::finish() {
 void JournalFollower::count_unread(FollowedJournal& j) {
   const ShipScope& scope = ctx_.scope;
   ShipStats& s = ctx_.stats;
+  // A start that a passing result will leave out (drop_unsent_start) is not counted: the last one queued,
+  // then each one read here.
+  std::string_view last = j.logs.last_untaken();
+  std::string open_start(event_of(last) == "test_started" ? test_key_of(last) : std::string_view());
   for (std::uint64_t from = j.read_off;;) {
     chunk_.clear();
     ends_.clear();
@@ -250,11 +278,17 @@ void JournalFollower::count_unread(FollowedJournal& j) {
     std::string_view all = chunk_.view();
     std::size_t pos = 0;
     for (std::uint64_t end_off : ends_) {
-      std::string_view line = all.substr(pos);
-      pos = all.find('\n', pos) + 1;
+      std::size_t nl = all.find('\n', pos);
+      std::string_view line = all.substr(pos, nl - pos);
+      pos = nl + 1;
       LineKind kind = kind_of(line);
       if (kind == LineKind::log_record) {
-        s.records_pending += end_off > j.cursor.logs ? 1 : 0;
+        std::string_view ev = event_of(line);
+        if (end_off <= j.cursor.logs || !goes_to_logs(ctx_.cfg.send, line, ev)) continue;
+        const bool passed = ev == "test_finished" && test_result_of(line) != "failed";
+        if (passed && !open_start.empty() && test_key_of(line) == open_start) s.records_pending -= 1;
+        s.records_pending += 1;
+        open_start.assign(ev == "test_started" ? test_key_of(line) : std::string_view());
       } else if (end_off <= j.scan_off) {
         continue;  // error events and heartbeats up to here were taken
       } else if (kind == LineKind::error_event) {

@@ -30,24 +30,34 @@ LogsChannel::LogsChannel(ShipContext& ctx) : ctx_(ctx), sender_(make_curl_client
   batch_limit_ = ctx.cfg.max_batch_records;
 }
 
+std::size_t LogsChannel::sendable(const FollowedJournal& j, std::int64_t now) const {
+  const std::size_t n = j.logs.count();
+  if (n == 0 || j.logs.taken() >= n || j.closed || j.writer_gone) return n;
+  if (now - j.logs[n - 1].read_ms >= ctx_.cfg.flush_interval_ms) return n;
+  return event_of(j.logs.text(n - 1)) == "test_started" ? n - 1 : n;
+}
+
 LogsChannel::Batch LogsChannel::make_batch(FollowedJournal& j, std::size_t first) const {
   Batch b;
   b.journal = &j;
   b.first = first;
   std::size_t limit = std::max<std::size_t>(1, batch_limit_);
-  while (first + b.n < j.logs.count() && b.n < limit) {
+  const std::size_t end = sendable(j, mono_now_ms());
+  while (first + b.n < end && b.n < limit) {
     std::size_t len = j.logs[first + b.n].len;
     if (b.n > 0 && b.bytes + len > ctx_.cfg.max_batch_bytes) break;
     b.bytes += len;
     ++b.n;
   }
+  j.logs.take(first + b.n);
   b.request = logs_request(ctx_.cfg.logs, j.logs.slice(first, b.bytes), gzip_);
   return b;
 }
 
 bool LogsChannel::batch_due(const FollowedJournal& j, std::size_t first, bool draining, std::int64_t now) const {
-  if (first >= j.logs.count()) return false;
-  std::size_t records = j.logs.count() - first;
+  const std::size_t end = sendable(j, now);
+  if (first >= end) return false;
+  std::size_t records = end - first;
   const Config& cfg = ctx_.cfg;
   return draining || j.writer_gone || records >= cfg.max_batch_records || j.logs.bytes_from(first) >= cfg.max_batch_bytes ||
          now - j.logs[first].read_ms >= cfg.flush_interval_ms;

@@ -50,6 +50,10 @@ class LogsChannel {
     HttpRequest request;
   };
 
+  // How many of j's lines a batch may take now: all, but a test_started at the end that is younger than
+  // BSTEST_FLUSH_INTERVAL_MS while its program still runs: when the test's result comes first and the test
+  // did not fail, the start is not sent at all (ship/journal_follower.cpp).
+  std::size_t sendable(const FollowedJournal& j, std::int64_t now) const;
   // The next batch of `j` from its line `first`: by count, size and the 413 limit.
   Batch make_batch(FollowedJournal& j, std::size_t first) const;
   // Whether j's records from line `first` on should leave now (a batch is full, old enough, or the end).

@@ -36,6 +36,7 @@ struct ShipStats {
   std::uint64_t heartbeats_pending = 0;
   std::uint64_t records_dropped = 0;   // single records too large to send (replaced by a note)
   std::uint64_t records_rejected = 0;  // records in batches refused as unreadable (406), kept in rejected/
+  std::uint64_t records_not_sent = 0;  // records of tests that passed, left in the journal (BSTEST_SEND=failures)
   std::uint64_t journals_finished = 0; // journals fully delivered and removed
   std::uint64_t runs_crashed = 0;      // journals whose writer died without finishing (reported as crashes)
   std::vector<std::string> problems;   // one line per distinct fault ("Better Stack Logs: connection refused")

@@ -4,7 +4,38 @@
 #include <string>
 #include <vector>
 
+#include <cstdio>
+
 namespace bstest {
+
+namespace {
+
+// Days in a month, on average: what one run a night sends in a month is 30.4 runs' worth.
+constexpr double kRunsPerMonth = 30.4;
+
+// "850 bytes", "344 kB", "10.5 MB", "3.21 GB": decimal units, as Better Stack counts its quotas.
+std::string in_decimal_units(double bytes) {
+  const char* units[] = {"kB", "MB", "GB", "TB"};
+  if (bytes < 1000) return std::to_string(static_cast<long long>(bytes)) + " bytes";
+  int u = 0;
+  bytes /= 1000;
+  while (bytes >= 999.5 && u < 3) {
+    bytes /= 1000;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g %s", bytes, units[u]);
+  return buf;
+}
+
+// What Logs took (the JSON Better Stack counts against a quota, before compression), and that at one run
+// a night for a month.
+std::string logs_budget(const ShipStats& s) {
+  return in_decimal_units(static_cast<double>(s.bytes_uncompressed)) + " of JSON, " +
+         in_decimal_units(static_cast<double>(s.bytes_uncompressed) * kRunsPerMonth) + " a month at one run a night";
+}
+
+}  // namespace
 
 std::string ship_summary_line(const ShipStats& s, const Config& config) {
   std::string line = "bstest: ";
@@ -13,8 +44,13 @@ std::string ship_summary_line(const ShipStats& s, const Config& config) {
   };
   std::vector<std::string> parts;
   if (config.logs.enabled()) {
-    parts.push_back(plural(s.records_sent, "record", "records") + " sent to Better Stack Logs in " +
-                    plural(s.batches_sent, "batch", "batches"));
+    std::string logs = plural(s.records_sent, "record", "records") + " sent to Better Stack Logs in " +
+                       plural(s.batches_sent, "batch", "batches");
+    if (s.records_sent > 0) logs += " (" + logs_budget(s) + ")";
+    if (s.records_not_sent > 0) {
+      logs += ", " + plural(s.records_not_sent, "record", "records") + " left out (BSTEST_SEND=failures)";
+    }
+    parts.push_back(logs);
   }
   if (config.errors.enabled() && (s.errors_sent + s.errors_pending + s.errors_dropped) > 0) {
     parts.push_back(plural(s.errors_sent, "error event", "error events") + " sent to Better Stack Errors");
