@@ -108,8 +108,10 @@ int yama_scope() {
   return in >> scope ? scope : -1;
 }
 
-#define NEEDS_ROOT()                                                               \
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run the program and its tracer as another user"
+#define NEEDS_ROOT()                                                                                 \
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run the program and its tracer as another user"; \
+  if (!nobody_can_access({fixture_programs().front().path}, X_OK))                                     \
+  GTEST_SKIP() << "user nobody cannot reach " << fixture_programs().front().path << " (a private folder)"
 
 TEST(PtraceAcrossProcesses, ANamedTracerReadsTheStacks) {
   NEEDS_ROOT();

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <grp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,6 +85,20 @@ pid_t start_hung(const FixtureProgram& fixture, const std::vector<std::pair<std:
     return -1;
   }
   return pid;
+}
+
+bool nobody_can_access(const std::vector<std::string>& paths, int mode) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    for (const auto& p : paths) {
+      if (::access(p.c_str(), mode) != 0) ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 void kill_hung(pid_t pid) {

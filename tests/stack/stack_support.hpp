@@ -38,6 +38,11 @@ pid_t start_hung(const FixtureProgram& fixture, const std::vector<std::pair<std:
                  const std::function<void()>& before_exec = {});
 void kill_hung(pid_t pid);
 
+// Whether user nobody (uid and gid 65534) can reach every path of `paths` (`mode` as access(2) takes it):
+// a checkout in a private folder (mktemp -d makes it 0700) is out of its reach, and the tests that run a
+// program as another user skip there, saying so.
+bool nobody_can_access(const std::vector<std::string>& paths, int mode);
+
 // Checks the three calls every stack of the fixture has: corrupt_index() at the line marked `where`, called
 // from rebuild(), called from the body of `fixture`'s test `test` (at the line marked `<framework>-<test>`).
 void expect_three_calls_deep(const detail::stack::Stack& s, const FixtureProgram& fixture, const std::string& where,
