@@ -6,6 +6,7 @@
 #include "base/strings.hpp"
 #include "record/json_writer.hpp"
 #include "record/limits.hpp"
+#include "record/log_records.hpp"
 #include "run/shard.hpp"
 
 #include <ctime>
@@ -239,14 +240,7 @@ bool write_summary_file(const std::string& path, const SuiteVerdict& v, const st
   w.integer("shard_total", s.shard_total);
   w.string("commit", commit != nullptr ? commit : "");
   w.begin_object("counts");
-  w.uinteger("total", s.counts.total);
-  w.uinteger("passed", s.counts.passed);
-  w.uinteger("failed", s.counts.failed);
-  w.uinteger("flaky", s.counts.flaky);
-  w.uinteger("skipped", s.counts.skipped);
-  w.uinteger("disabled", s.counts.disabled);
-  w.integer("crashed", s.crashed_programs);
-  w.uinteger("fixture_failures", s.counts.fixture_failures);
+  detail::put_suite_counts(w, s);
   w.end_object();
   w.begin_array("failures");
   for (std::size_t k = 0; k < v.failures.size() && k < kSummaryFailuresListed; ++k) w.element(v.failures[k]);

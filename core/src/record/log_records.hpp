@@ -207,6 +207,9 @@ void write_doctor_record(Buf& out, std::string_view host);
 
 void write_suite_started(RecordContext& ctx, Buf& out);
 void write_suite_finished(RecordContext& ctx, Buf& out, const SuiteSummary& summary);
+// The suite's counts, as suite_finished's summary and the --summary-out file carry them: total, passed,
+// failed, flaky, skipped, disabled, crashed (programs), fixture_failures, and the quarantine's when non-zero.
+void put_suite_counts(JsonWriter& w, const SuiteSummary& summary);
 
 // --- human text ----------------------------------------------------------------------------------------
 

@@ -13,6 +13,19 @@ void write_suite_started(RecordContext& ctx, Buf& out) {
   w.end_line();
 }
 
+void put_suite_counts(JsonWriter& w, const SuiteSummary& s) {
+  w.uinteger("total", s.counts.total);
+  w.uinteger("passed", s.counts.passed);
+  w.uinteger("failed", s.counts.failed);
+  w.uinteger("flaky", s.counts.flaky);
+  w.uinteger("skipped", s.counts.skipped);
+  w.uinteger("disabled", s.counts.disabled);
+  w.integer("crashed", s.crashed_programs);
+  w.uinteger("fixture_failures", s.counts.fixture_failures);
+  if (s.counts.quarantined > 0) w.uinteger("quarantined", s.counts.quarantined);
+  if (s.counts.quarantine_passed > 0) w.uinteger("quarantine_passed", s.counts.quarantine_passed);
+}
+
 void write_suite_finished(RecordContext& ctx, Buf& out, const SuiteSummary& s) {
   JsonWriter w(out);
   ctx.begin(w, s.passed ? "info" : "error", "suite_finished");
@@ -24,16 +37,7 @@ void write_suite_finished(RecordContext& ctx, Buf& out, const SuiteSummary& s) {
   w.begin_object("summary");
   w.word("result", s.passed ? "passed" : "failed");
   w.integer("programs", s.programs);
-  w.uinteger("total", s.counts.total);
-  w.uinteger("passed", s.counts.passed);
-  w.uinteger("failed", s.counts.failed);
-  w.uinteger("skipped", s.counts.skipped);
-  w.uinteger("disabled", s.counts.disabled);
-  w.uinteger("flaky", s.counts.flaky);
-  w.integer("crashed", s.crashed_programs);
-  w.uinteger("fixture_failures", s.counts.fixture_failures);
-  if (s.counts.quarantined > 0) w.uinteger("quarantined", s.counts.quarantined);
-  if (s.counts.quarantine_passed > 0) w.uinteger("quarantine_passed", s.counts.quarantine_passed);
+  put_suite_counts(w, s);
   w.integer("exit_code", s.exit_code);
   w.integer("command_exit_code", s.command_exit_code);
   w.ms("duration_ms", s.duration_ms);
