@@ -236,10 +236,18 @@ void read_rerun_result(const std::string& result_file, const FailedTest& test, A
     if (result == "crashed") outcome.crashed = true;
     outcome.failures = failures_of(r);
   }
+  // Only the crash handler writes the stack file, on a fatal signal: the re-run crashed, however the
+  // process then ended (ThreadSanitizer's own handler, which runs after bstest's, exits with code 66).
   std::string stack_file = result_file + ".stack";
-  if (outcome.crashed) outcome.crash_stack = detail::read_file_text(stack_file);
-  if (!outcome.crash_stack.empty() && outcome.crash_stack.back() == '\n') outcome.crash_stack.pop_back();
+  std::string stack = detail::read_file_text(stack_file);
   ::unlink(stack_file.c_str());
+  if (!stack.empty() && stack.back() == '\n') stack.pop_back();
+  if (stack.empty()) return;
+  if (!outcome.crashed && r.parse(std::string_view(stack).substr(0, stack.find('\n'))) && r.view("kind") == "crash") {
+    outcome.crashed = true;
+    if (outcome.signal == 0) outcome.signal = r.int32("signo", 0);
+  }
+  if (outcome.crashed) outcome.crash_stack = std::move(stack);
 }
 
 }  // namespace
