@@ -14,12 +14,14 @@ What is measured and how:
   CPU test   the test process alone: /proc/PID/schedstat of the zombie before it is reaped (ns; the
              test process has one thread), checked against /proc/PID/stat's utime+stime (the `measure`
              helper runs each program and reads these)
-  CPU total  wait4 rusage: the test process plus the children it reaped (the companion shipper)
+  CPU total  wait4 rusage: the test process plus the children it reaped (not the companion shipper,
+             which is not its child: the wrapper reports the shipper's CPU)
   peak RSS   the test process's own VmHWM, read when it stops at exit (the `measure` helper traces it
              for that one stop); the shipper's own peak is reported beside it by the wrapper
   shipper    BSTEST_SHIPPER points at shipper-wrap, which runs the real `bstest ship`, reports its
              rusage, and times when the test process closes the wake pipe (the start of its wait at exit)
-  exit wait  from that moment to the test process's exit
+  exit wait  from that moment to the end of file on its notify pipe (the shipper is gone), which the
+             wrapper relays and times
   latency    the server's receive time minus each test_finished record's "dt"
   others     how busy the machine was with other processes meanwhile (/proc/stat), since it is shared
   report     `bstest report` of a finished 100,000-test run (one test in 1,000 failing): time to write each
@@ -293,12 +295,14 @@ class Bench:
             "shipper_wall": (s["exit_ns"] - s["spawn_ns"]) / 1e9,
         }
         if s["wake_closed_ns"] > 0:
-            # The wait: from the test process closing the wake pipe until its shipper is gone (it waits for
-            # end of file on the notify pipe, which comes as the shipper exits, then reaps it).
-            # When the shipper outlived the test process, the test stopped waiting at its own deadline,
-            # a moment not seen from outside: the wait is then unknown (None) and hit_deadline is set.
-            res["hit_deadline"] = s["exit_ns"] > r["t_exit_ns"]
-            res["exit_wait_ms"] = None if res["hit_deadline"] else (s["exit_ns"] - s["wake_closed_ns"]) / 1e6
+            # The wait: from the test process closing the wake pipe until the end of file on its notify pipe,
+            # which comes as the shipper exits (the wrapper relays the pipe and times its end of file before
+            # the test process can see it). When that end of file came after the test process was gone, the
+            # test stopped waiting at its own deadline, a moment not seen from outside: the wait is then
+            # unknown (None) and hit_deadline is set.
+            eof = s.get("notify_eof_ns", -1)
+            res["hit_deadline"] = eof < 0 or eof > r["t_exit_ns"]
+            res["exit_wait_ms"] = None if res["hit_deadline"] else (eof - s["wake_closed_ns"]) / 1e6
             # Until the test process is gone, its own exit work included (destructors, unmapping).
             res["exit_total_ms"] = (r["t_exit_ns"] - s["wake_closed_ns"]) / 1e6
         return res
@@ -503,7 +507,7 @@ class Bench:
     # --- the shipper's throughput ------------------------------------------------------------------------
 
     def throughput(self):
-        """`bstest ship --dir` of finished journals: the 10,000-test suite's (20,002 records, which fit in the
+        """`bstest ship --dir` of finished journals: the 10,000-test suite's (10,002 records, which fit in the
         shipper's 16 MiB read-ahead buffer) once per run; then the 100,000-test suite's, repeated until
         everything is sent, since one `bstest ship` stops after what fits in that buffer."""
         res = {"small": [], "large": None}
@@ -1033,8 +1037,8 @@ def report(res, args):
         L.append("## Exit wait")
         L.append("")
         L.append("The wait: from the test process closing the companion's wake pipe (when it starts waiting) until "
-                 "the shipper is gone (the test process waits for end of file on the notify pipe, which comes as "
-                 "the shipper exits, then reaps it). \"Process gone\" adds the test program's own exit work after "
+                 "the end of file on its notify pipe, which comes as the shipper exits (the shipper is not the test "
+                 "process's child: it waits for nothing else). \"Process gone\" adds the test program's own exit work after "
                  "the wait (GoogleTest's destructors, unmapping), which a bare run has too.")
         L.append("")
         L.append("| case | runs | wait, median ms | wait, max ms | process gone, median (max) ms | deadline ms |")
@@ -1112,8 +1116,18 @@ def goal_lines(res, rows):
         rps = median([r["server"]["records"] / r["wall"] for r in tp])
         ratio = median([r["server"]["bytes_decoded"] / r["server"]["bytes_received"] for r in tp])
         cps = median([r["server"]["records"] / r["cpu_total"] for r in tp])
-        G.append(f"- Shipper throughput: {rps:,.0f} records/s of wall time (goal ≥ {GOALS['shipper_records_per_s']:,}): "
-                 f"{verdict(rps >= GOALS['shipper_records_per_s'])}; per second of its own CPU {cps:,.0f} records/s "
+        big = (res.get("throughput") or {}).get("large")
+        if big and sum(r["wall"] for r in big) > 0:
+            # The goal is a rate: judged on the large journal, where the program's start (dynamic linking,
+            # TLS set-up) is a small part of the time; the 10,000-record figure is mostly that start.
+            brps = sum(r["server"]["records"] for r in big) / sum(r["wall"] for r in big)
+            head = (f"{brps:,.0f} records/s of wall time sending the 100,000-test journal, program start included "
+                    f"(goal ≥ {GOALS['shipper_records_per_s']:,}): {verdict(brps >= GOALS['shipper_records_per_s'])}; "
+                    f"{rps:,.0f} records/s for the 10,000-test journal, where the start is most of the time")
+        else:
+            head = (f"{rps:,.0f} records/s of wall time (goal ≥ {GOALS['shipper_records_per_s']:,}): "
+                    f"{verdict(rps >= GOALS['shipper_records_per_s'])}")
+        G.append(f"- Shipper throughput: {head}; per second of its own CPU {cps:,.0f} records/s "
                  f"(what it would do with a core to itself); gzip {ratio:.1f}x smaller than the JSON (goal ≥ "
                  f"{GOALS['gzip_ratio']:.0f}x): {verdict(ratio >= GOALS['gzip_ratio'])}")
     lat = res.get("latency")
@@ -1144,8 +1158,9 @@ def goal_lines(res, rows):
                 f": {verdict(ok)} for the wait itself")
         if gone:
             text += (f"; the test process itself was gone at worst {gone[1]:.1f} ms after it started waiting "
-                     f"({gone[2]} ms deadline, {gone[0]:+.1f} ms: its own exit work after the wait"
-                     f"{', over the deadline' if gone[0] > 0 else ''})")
+                     f"({gone[2]} ms deadline: " +
+                     (f"{gone[0]:.1f} ms over it, its own exit work after the wait)" if gone[0] > 0 else
+                      f"{-gone[0]:.1f} ms within it)"))
         G.append(text)
     return G
 
