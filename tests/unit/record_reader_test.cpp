@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+using bstest::detail::dt_of;
 using bstest::detail::event_of;
 using bstest::detail::JsonView;
 using bstest::detail::kind_of;
@@ -91,6 +92,8 @@ TEST(RecordReader, EveryLineOfARealJournalHasItsKind) {
     if (k == LineKind::log_record) {
       EXPECT_EQ(event_of(l), r.event()) << "the head gives the parsed record's event: " << l.substr(0, 200);
       EXPECT_FALSE(r.event().empty());
+      EXPECT_EQ(dt_of(l), r.view("dt")) << "the head gives the parsed record's time: " << l.substr(0, 200);
+      EXPECT_EQ(dt_of(l).size(), 27u) << l.substr(0, 200);
     }
     if (k == LineKind::local) {
       EXPECT_FALSE(r.local().empty()) << l;
@@ -189,6 +192,16 @@ TEST(RecordReader, EventFromTheHeadOnly) {
   EXPECT_EQ(event_of(R"({"id":"a-1","event":"unterminated)"), "");
   EXPECT_EQ(event_of(R"({"id":"a-1-dropped","dt":"2026-11-25T17:06:05.123456Z","level":"warn","event":"record_dropped"})"),
             "record_dropped");
+}
+
+TEST(RecordReader, TimeFromTheHeadOnly) {
+  EXPECT_EQ(dt_of(R"({"id":"a-1","dt":"2026-11-25T17:06:05.123456Z","level":"info","event":"test_started"})"),
+            "2026-11-25T17:06:05.123456Z");
+  std::string filler(300, 'x');
+  EXPECT_EQ(dt_of(R"({"id":"a-1","message":")" + filler + R"(","dt":"2026-11-25T17:06:05.123456Z"})"), "")
+      << "a key past the head is not the record's own";
+  EXPECT_EQ(dt_of(R"({"local":"closed","dt":"2026-11-25T17:06:05.123456Z"})"), "") << "not a log record";
+  EXPECT_EQ(dt_of(R"({"id":"a-1","dt":"2026-11-25T17:06)"), "") << "torn";
 }
 
 TEST(RecordReader, Utf8PrefixNeverSplitsACharacter) {

@@ -37,6 +37,17 @@ std::string_view event_of(std::string_view line) noexcept {
   return end == std::string_view::npos ? std::string_view() : rest.substr(0, end);
 }
 
+std::string_view dt_of(std::string_view line) noexcept {
+  if (kind_of(line) != LineKind::log_record) return {};
+  constexpr std::string_view kKey = ",\"dt\":\"";
+  std::string_view head = line.substr(0, kEventHead);
+  auto at = head.find(kKey);
+  if (at == std::string_view::npos) return {};
+  std::string_view rest = head.substr(at + kKey.size());
+  auto end = rest.find('"');
+  return end == std::string_view::npos ? std::string_view() : rest.substr(0, end);
+}
+
 std::string_view test_result_of(std::string_view line) noexcept {
   constexpr std::string_view kTest = ",\"test\":{";
   constexpr std::string_view kResult = ",\"result\":\"";

@@ -39,6 +39,10 @@ LineKind kind_of(std::string_view line) noexcept;
 // are short) without parsing the record; "" when the line is not a log record or has none there.
 std::string_view event_of(std::string_view line) noexcept;
 
+// The "dt" of a log record (its time, "2026-12-06T21:50:44.123456Z"), found in its head without parsing
+// the record; "" when the line has none there.
+std::string_view dt_of(std::string_view line) noexcept;
+
 // The result of a test_finished record ("passed", "failed", ...) without parsing the record: the first
 // "result" after "test":{ (its identity comes before it, its properties, which may use the same key, after
 // it). "" when there is none.

@@ -149,16 +149,17 @@ void JournalFollower::read_journal(FollowedJournal& j) {
 void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint64_t end_off, bool buffering) {
   std::uint64_t start_off = end_off - line.size() - 1;
   bool fresh = end_off > j.scan_off;  // not seen before for run state
+  LineKind kind = kind_of(line);
+  std::string_view ev = kind == LineKind::log_record ? event_of(line) : std::string_view();
   if (ctx_.opt.on_line && fresh) ctx_.opt.on_line(j.path, line);
-  if (fresh) hangs_.on_line(j.path, line);
+  if (fresh) hangs_.on_line(j.path, line, ev);
   // A record or event that a stack snapshot named is sent with its frames (stack/snapshot_join.hpp), only
   // when it is queued to be sent (one delivered before is not named for nothing).
   std::string with_stack;
   const ShipScope& scope = ctx_.scope;
-  switch (kind_of(line)) {
+  switch (kind) {
     case LineKind::log_record: {
       j.has_records = true;
-      std::string_view ev = event_of(line);
       if (fresh) track(j, line, ev);
       if (end_off <= j.cursor.logs) return;  // delivered before
       if (!goes_to_logs(ctx_.cfg.send, line, ev)) {  // passed by: the cursor moves past it once earlier lines went

@@ -38,14 +38,12 @@ LiveStacks read_threads(const Symbolizer* symbolizer, long pid) {
 
 }  // namespace
 
-void HangWatch::on_line(const std::string& path, std::string_view line) {
+void HangWatch::on_line(const std::string& path, std::string_view line, std::string_view ev) {
   if (after_ms_ <= 0) return;
-  if (starts_with(line, "{\"local\":\"closed\"")) {
-    journals_.erase(path);
+  if (ev.empty()) {
+    if (starts_with(line, "{\"local\":\"closed\"")) journals_.erase(path);
     return;
   }
-  if (!starts_with(line, "{\"id\":")) return;
-  std::string_view ev = event_of(line);
   if (ev == "run_started") {
     Watched& w = journals_[path];
     w.run_started.assign(line.data(), line.size());
@@ -54,7 +52,7 @@ void HangWatch::on_line(const std::string& path, std::string_view line) {
     auto it = journals_.find(path);
     if (it == journals_.end()) return;
     it->second.test_started.assign(line.data(), line.size());
-    it->second.since_ms = parse_timestamp_ms(Record(line).view("dt"));
+    it->second.since_ms = parse_timestamp_ms(dt_of(line));
     it->second.reported = false;
   } else if (ev == "test_finished") {
     auto it = journals_.find(path);

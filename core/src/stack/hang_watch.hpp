@@ -25,8 +25,10 @@ class HangWatch {
   HangWatch(std::string dir, int after_ms, const Symbolizer* symbolizer)
       : dir_(std::move(dir)), after_ms_(after_ms), symbolizer_(symbolizer) {}
 
-  // Every line the shipper reads from the journal at `path`, once each, in order.
-  void on_line(const std::string& path, std::string_view line);
+  // Every line the shipper reads from the journal at `path`, once each, in order; `event`: the log
+  // record's event_of(line) ("" for other lines). Only run_started is parsed (once per program): a test's
+  // records are read by their heads, since this sees every record of the run.
+  void on_line(const std::string& path, std::string_view line, std::string_view event);
   // Reports the tests that have been running longer than `after_ms` by `now_unix_ms` (each once); returns
   // how many it reported. Takes as long as reading the stacks does (well under a second per program).
   int check(std::int64_t now_unix_ms);
