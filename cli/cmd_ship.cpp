@@ -95,6 +95,21 @@ int cmd_ship(const Args& args) {
   }
   opt.dir = cfg.dir;
   opt.drain_deadline_ms = deadline;
+  if (!companion && !opt.follow) {
+    // As `bstest flush` says it: an empty folder, or journals with nowhere to go, is told, not a blank line.
+    std::size_t journals = detail::list_journals(cfg.dir, opt.run_id).size();
+    if (journals == 0) {
+      std::fprintf(stderr, "bstest ship: nothing to send in %s%s\n", cfg.dir.c_str(),
+                   opt.run_id.empty() ? "" : (" for run " + opt.run_id).c_str());
+      return kOk;
+    }
+    if (!cfg.logs.enabled() && !cfg.errors.enabled() && !cfg.heartbeat.enabled()) {
+      error("ship", std::to_string(journals) + " journal(s) in " + cfg.dir +
+                        " but nowhere to send them: set BETTERSTACK_SOURCE_TOKEN and BETTERSTACK_INGEST_HOST "
+                        "(and BETTERSTACK_ERRORS_DSN, BETTERSTACK_UPTIME_HEARTBEAT_URL) first");
+      return kFailed;
+    }
+  }
   if (companion) {
     if (opt.run_id.empty() || wake_fd < 0) {
       error("ship", "--companion needs --run and --wake-fd");

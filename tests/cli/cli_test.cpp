@@ -567,9 +567,26 @@ TEST_F(Cli, FlushDeliversARunKilledWithItsShipper) {
 
 TEST_F(Cli, FlushWithNothingConfiguredSaysWhatToSet) {
   bs({"run", "--", fixture, "--gtest_filter=Basic.Passes"}, {}, false);
-  RunResult r = bs({"flush", dir / "bs"}, {}, false);
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("BETTERSTACK_SOURCE_TOKEN"), std::string::npos) << r.err;
+  for (const char* cmd : {"flush", "ship"}) {
+    RunResult r = bs(std::string(cmd) == "flush" ? std::vector<std::string>{cmd, dir / "bs"}
+                                                 : std::vector<std::string>{cmd, "--dir", dir / "bs"},
+                     {}, false);
+    EXPECT_EQ(r.exit_code, 1) << cmd;
+    EXPECT_NE(r.err.find("nowhere to send them: set BETTERSTACK_SOURCE_TOKEN"), std::string::npos) << cmd << ": " << r.err;
+  }
+  EXPECT_FALSE(list_files(dir / "bs/journal").empty()) << "the journals stay for a flush that can send them";
+}
+
+TEST_F(Cli, FlushAndShipOfAnEmptyOrMissingFolderSayNothingToSend) {
+  for (const std::string& folder : {dir / "missing", dir.path()}) {
+    RunResult flushed = bs({"flush", folder});
+    EXPECT_EQ(flushed.exit_code, 0) << flushed.err;
+    EXPECT_NE(flushed.err.find("bstest flush: nothing to send in " + folder), std::string::npos) << flushed.err;
+    RunResult shipped = bs({"ship", "--dir", folder});
+    EXPECT_EQ(shipped.exit_code, 0) << shipped.err;
+    EXPECT_NE(shipped.err.find("bstest ship: nothing to send in " + folder), std::string::npos) << shipped.err;
+  }
+  EXPECT_EQ(server.records().size(), 0u);
 }
 
 TEST_F(Cli, DoctorOnGoodAndBadConfigurations) {
