@@ -1,5 +1,6 @@
 // fake-betterstack: the local Better Stack server (tests/support/fake_betterstack.hpp) as a program that
-// bench/run.py drives through stdin and stdout, one line per command and one line per answer.
+// bench/run.py drives through stdin and stdout, one line per command and one line per answer. With
+// --count-only it answers Logs requests without inflating or parsing them (only bytes and requests counted).
 //
 //   start:  prints  READY <origin> <source token>
 //   stats   -> {"records":..,"requests":..,"bytes_received":..,"bytes_decoded":..,"cpu_ms":..,
@@ -80,10 +81,18 @@ double cpu_ms() {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   bstest::testing::FakeBetterStack::Options options;
   options.keep_bodies = false;
   options.on_record = on_record;
+  // --count-only: Logs bodies are neither inflated nor parsed (records, decoded bytes and latencies stay 0).
+  if (argc > 1 && std::string_view(argv[1]) == "--count-only") {
+    options.count_only = true;
+    options.on_record = nullptr;
+  } else if (argc > 1) {
+    std::cerr << "usage: fake-betterstack [--count-only]\n";
+    return 2;
+  }
   bstest::testing::FakeBetterStack server(options);
   std::unique_ptr<bstest::testing::ClosedPort> closed;
   std::cout << "READY " << server.origin() << ' ' << options.source_token << std::endl;

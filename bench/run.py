@@ -7,7 +7,9 @@
 
 Every speed figure is a ratio against a baseline run in the same invocation: the variants of a suite run
 interleaved (bare, --gtest_output=json, bstest without network, bstest shipping to a local Better Stack
-server), round after round, with the order rotated each round; medians are reported with the spread.
+server that inflates and parses every record, and, for GoogleTest, to one that only counts what arrives, the
+stand-in for a service whose work is not on this machine), round after round, with the order rotated each
+round; medians are reported with the spread.
 
 What is measured and how:
   wall       spawn to exit, CLOCK_MONOTONIC, as seen by the `measure` helper that starts each program
@@ -161,9 +163,10 @@ def run_measured(argv, env, stderr_path, stdout_path="/dev/null"):
 # the local Better Stack server
 
 class Server:
-    def __init__(self, program):
-        self.proc = subprocess.Popen([program], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     bufsize=1)
+    def __init__(self, program, count_only=False):
+        # count_only: Logs bodies are answered without being inflated or parsed (bytes and requests counted).
+        self.proc = subprocess.Popen([program] + (["--count-only"] if count_only else []), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)
         line = self.proc.stdout.readline().split()
         if len(line) != 3 or line[0] != "READY":
             raise RuntimeError(f"fake-betterstack did not start: {line}")
@@ -208,6 +211,7 @@ class Bench:
         # On the build's disk, like a user's .bstest folder (not tmpfs).
         self.work = tempfile.mkdtemp(prefix="run-", dir=self.build)
         self.server = None
+        self.counter = None  # a server that only counts what arrives (the wall goal's stand-in)
         self.results = {"suites": {}, "notes": []}
         self.seq = 0
 
@@ -229,11 +233,12 @@ class Bench:
         env["BSTEST_SHIPPER"] = self.bstest
         return env
 
-    def env_ship(self, bsdir, report, extra=None):
+    def env_ship(self, bsdir, report, extra=None, server=None):
+        server = server or self.server
         env = clean_env()
         env["BSTEST_DIR"] = bsdir
-        env["BETTERSTACK_SOURCE_TOKEN"] = self.server.token
-        env["BETTERSTACK_INGEST_HOST"] = self.server.origin
+        env["BETTERSTACK_SOURCE_TOKEN"] = server.token
+        env["BETTERSTACK_INGEST_HOST"] = server.origin
         env["BSTEST_SHIPPER"] = self.wrap
         env["BENCH_REAL_SHIPPER"] = self.bstest
         env["BENCH_SHIPPER_REPORT"] = report
@@ -263,13 +268,14 @@ class Bench:
             jdir = os.path.join(bsdir, "journal")
             out["journal_bytes"] = sum(os.path.getsize(os.path.join(jdir, f)) for f in os.listdir(jdir)) \
                 if os.path.isdir(jdir) else 0
-        elif kind == "ship":
+        elif kind in ("ship", "count"):
+            server = self.server if kind == "ship" else self.counter
             bsdir = os.path.join(d, "bs")
             report = os.path.join(d, "shipper.json")
-            self.server.reset()
-            r = run_measured([binaries["bstest"]], self.env_ship(bsdir, report, extra), err)
+            server.reset()
+            r = run_measured([binaries["bstest"]], self.env_ship(bsdir, report, extra, server), err)
             out.update(self.shipper_report(report, r, wait_report_s))
-            out["server"] = self.server.stats()
+            out["server"] = server.stats()
         else:
             raise ValueError(kind)
         r.update(out)
@@ -318,7 +324,7 @@ class Bench:
         for n in self.args.sizes:
             b = {"bare": self.prog("gtest-bare"), "bstest": self.prog("gtest-bstest")}
             if b["bare"] and b["bstest"]:
-                plan.append(("gtest", n, b, ["bare", "json", "local", "ship"]))
+                plan.append(("gtest", n, b, ["bare", "json", "local", "ship", "count"]))
             else:
                 self.note(f"gtest {n}: programs not built")
         if not self.args.no_catch2:
@@ -617,6 +623,7 @@ class Bench:
         if not prog or not all(os.access(p, os.X_OK) for p in (self.bstest, self.wrap, MEASURE)):
             raise SystemExit(f"run.py: build {self.build} first (fake-betterstack, shipper-wrap, measure, cli/bstest)")
         self.server = Server(prog)
+        self.counter = Server(prog, count_only=True)
         self.results["loadavg_start"] = loadavg()
         try:
             self.results["machine"] = machine_info(self.build, self.bstest)
@@ -631,6 +638,7 @@ class Bench:
                 self.results["phases"][name] = time.monotonic() - t
         finally:
             self.server.close()
+            self.counter.close()
             if not self.args.keep:
                 rmtree(self.work)
         self.results["elapsed_s"] = time.monotonic() - t0
@@ -724,7 +732,7 @@ def suite_rows(res):
     """Rows of the main table: one per suite and variant."""
     rows = []
     names = {"bare": "bare", "json": "--gtest_output=json", "local": "bstest, no network",
-             "ship": "bstest, shipping to local server"}
+             "ship": "bstest, shipping to local server", "count": "bstest, shipping to a server that only counts"}
     for key, s in res["suites"].items():
         runs = s["runs"]
         bare = runs["bare"]
@@ -756,6 +764,12 @@ def suite_rows(res):
                 "others_cores": median([r["machine_busy_cores"] - (r["cpu_total"] + r.get("server", {}).get("cpu_ms", 0)
                                                                    / 1000) / r["wall"] for r in rs]),
             }
+            if kind == "count":
+                sc = [r["shipper_cpu"] for r in rs if r.get("shipper_cpu") is not None]
+                sm = [r["shipper_maxrss_kb"] for r in rs if r.get("shipper_maxrss_kb") is not None]
+                row.update({"shipper_cpu": median(sc) if sc else None,
+                            "shipper_rss_mib": median(sm) / 1024 if sm else None,
+                            "server_cpu_ms": median([r["server"]["cpu_ms"] for r in rs])})
             if kind == "ship":
                 sc = [r["shipper_cpu"] for r in rs if r.get("shipper_cpu") is not None]
                 sm = [r["shipper_maxrss_kb"] for r in rs if r.get("shipper_maxrss_kb") is not None]
@@ -882,7 +896,7 @@ def report(res, args):
     L.append("")
     per_test = []
     for r in rows:
-        if r["kind"] in ("local", "ship") and r["framework"] == "gtest":
+        if r["kind"] in ("local", "ship", "count") and r["framework"] == "gtest":
             base = next(x for x in rows if x["suite"] == r["suite"] and x["kind"] == "bare")
             per_test.append(f"{r['suite']} {r['kind']}: {(r['cpu'] - base['cpu']) / r['n'] * 1e6:.2f} µs CPU and "
                             f"{(r['wall'] - base['wall']) / r['n'] * 1e6:.2f} µs wall per test")
@@ -1077,14 +1091,22 @@ def report(res, args):
 def goal_lines(res, rows):
     G = []
     ship = {r["n"]: r for r in rows if r["kind"] == "ship" and r["framework"] == "gtest"}
+    count = {r["n"]: r for r in rows if r["kind"] == "count" and r["framework"] == "gtest"}
     big = ship.get(max(ship)) if ship else None
     if big:
-        G.append(f"- Wall time, {big['suite']} shipping: {big['wall_ratio']:.2f}x bare (goal ≤ "
-                 f"{GOALS['wall_ratio']:.2f}x): {verdict(big['wall_ratio'] <= GOALS['wall_ratio'])}")
-        G.append(f"- CPU of the test process, {big['suite']} shipping: {big['cpu_ratio']:.2f}x bare (goal ≤ "
-                 f"{GOALS['cpu_ratio']:.2f}x): {verdict(big['cpu_ratio'] <= GOALS['cpu_ratio'])}; the shipper's own "
-                 f"CPU beside it: {big['shipper_cpu']:.3f} s (bare test process: "
-                 f"{big['cpu'] / big['cpu_ratio']:.3f} s); the local server used {big['server_cpu_ms'] / 1000:.3f} s")
+        # The goal is worded for a server that only counts what arrives; the parsing server's figure beside it.
+        cb = count.get(big["n"])
+        judged = cb or big
+        G.append(f"- Wall time, {big['suite']} shipping" + (" to a server that only counts" if cb else "") +
+                 f": {judged['wall_ratio']:.2f}x bare (goal ≤ {GOALS['wall_ratio']:.2f}x): "
+                 f"{verdict(judged['wall_ratio'] <= GOALS['wall_ratio'])}" +
+                 (f"; {big['wall_ratio']:.2f}x to the parsing server" if cb else ""))
+        G.append(f"- CPU of the test process, {big['suite']} shipping" + (" to a server that only counts" if cb else "") +
+                 f": {judged['cpu_ratio']:.2f}x bare (goal ≤ {GOALS['cpu_ratio']:.2f}x): "
+                 f"{verdict(judged['cpu_ratio'] <= GOALS['cpu_ratio'])}" +
+                 (f"; {big['cpu_ratio']:.2f}x to the parsing server" if cb else "") +
+                 f"; the shipper's own CPU beside it: {big['shipper_cpu']:.3f} s (bare test process: "
+                 f"{big['cpu'] / big['cpu_ratio']:.3f} s); the parsing server used {big['server_cpu_ms'] / 1000:.3f} s")
         deltas = ", ".join(f"{ship[n]['suite']}: {ship[n]['rss_delta_mib']:+.1f} MiB" for n in sorted(ship))
         worst = max(ship[n]["rss_delta_mib"] for n in ship)
         growth = ship[max(ship)]["rss_delta_mib"] - ship[min(ship)]["rss_delta_mib"]

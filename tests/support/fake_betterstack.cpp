@@ -451,6 +451,14 @@ bool FakeBetterStack::handle_logs(Conn& conn, Request& req) {
     return conn.write_all(answer(403, "Unauthorized"));
   }
   if (req.body.size() > options_.max_body_bytes) return conn.write_all(answer(413, "Payload Too Large"));
+  if (options_.count_only) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      logs_bytes_ += req.body.size();
+    }
+    cv_.notify_all();
+    return conn.write_all(answer(202, ""));
+  }
   std::string body;
   if (lower(req.headers["content-encoding"]) == "gzip" || lower(req.headers["content-encoding"]) == "deflate") {
     if (options_.refuse_gzip != 0) {

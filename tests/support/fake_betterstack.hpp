@@ -76,6 +76,10 @@ class FakeBetterStack {
     std::size_t max_body_bytes = 10u << 20;    // compressed, like Better Stack's limit -> 413
     std::size_t max_record_bytes = 10u << 20;  // one record -> 413
     bool keep_bodies = true;                   // false: count records only (benchmarks)
+    // Benchmarks: a Logs request with the right token is answered 202 once read, its body neither inflated
+    // nor parsed (what arrives is counted in bytes and requests; record_count() stays 0). The stand-in for
+    // a service whose work is not on this machine.
+    bool count_only = false;
     // Non-zero (406, 415): Logs requests with a compressed body get this status, as a service that takes
     // only plain bodies would answer. Counted in gzip_refused().
     int refuse_gzip = 0;
