@@ -47,6 +47,26 @@ bool wait_until_gone(int pid, int max_ms) {
   return false;
 }
 
+// By hand, as `bstest flush` says it: an empty folder, or journals with nowhere to go, is told (not a blank
+// summary line). True, with the exit code, when there is nothing to do.
+bool nothing_to_ship(const Config& cfg, const std::string& run_id, int& code) {
+  std::size_t journals = detail::list_journals(cfg.dir, run_id).size();
+  if (journals == 0) {
+    std::fprintf(stderr, "bstest ship: nothing to send in %s%s\n", cfg.dir.c_str(),
+                 run_id.empty() ? "" : (" for run " + run_id).c_str());
+    code = kOk;
+    return true;
+  }
+  if (!cfg.logs.enabled() && !cfg.errors.enabled() && !cfg.heartbeat.enabled()) {
+    error("ship", std::to_string(journals) + " journal(s) in " + cfg.dir +
+                      " but nowhere to send them: set BETTERSTACK_SOURCE_TOKEN and BETTERSTACK_INGEST_HOST "
+                      "(and BETTERSTACK_ERRORS_DSN, BETTERSTACK_UPTIME_HEARTBEAT_URL) first");
+    code = kFailed;
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 int cmd_ship(const Args& args) {
@@ -96,19 +116,8 @@ int cmd_ship(const Args& args) {
   opt.dir = cfg.dir;
   opt.drain_deadline_ms = deadline;
   if (!companion && !opt.follow) {
-    // As `bstest flush` says it: an empty folder, or journals with nowhere to go, is told, not a blank line.
-    std::size_t journals = detail::list_journals(cfg.dir, opt.run_id).size();
-    if (journals == 0) {
-      std::fprintf(stderr, "bstest ship: nothing to send in %s%s\n", cfg.dir.c_str(),
-                   opt.run_id.empty() ? "" : (" for run " + opt.run_id).c_str());
-      return kOk;
-    }
-    if (!cfg.logs.enabled() && !cfg.errors.enabled() && !cfg.heartbeat.enabled()) {
-      error("ship", std::to_string(journals) + " journal(s) in " + cfg.dir +
-                        " but nowhere to send them: set BETTERSTACK_SOURCE_TOKEN and BETTERSTACK_INGEST_HOST "
-                        "(and BETTERSTACK_ERRORS_DSN, BETTERSTACK_UPTIME_HEARTBEAT_URL) first");
-      return kFailed;
-    }
+    int code = kOk;
+    if (nothing_to_ship(cfg, opt.run_id, code)) return code;
   }
   if (companion) {
     if (opt.run_id.empty() || wake_fd < 0) {

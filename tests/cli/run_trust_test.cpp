@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <csignal>
 #include <cstdlib>
 #include <string>
@@ -232,7 +233,33 @@ TEST_F(RunTrust, AReRunStartsWhereTheProgramDidWithARelativeFolder) {
 
 // --- Ignored signals stay ignored -----------------------------------------------------------------------
 
+// While it lives, the signals this test looks at are not ignored in this process, so that its children start
+// from the defaults whatever ran the tests (the suite itself under nohup, or as a shell's background job).
+class DefaultDispositions {
+ public:
+  DefaultDispositions() {
+    for (std::size_t i = 0; i < kSignals.size(); ++i) {
+      struct sigaction now {};
+      ::sigaction(kSignals[i], nullptr, &now);
+      was_ignored_[i] = now.sa_handler == SIG_IGN;
+      if (was_ignored_[i]) std::signal(kSignals[i], SIG_DFL);
+    }
+  }
+  ~DefaultDispositions() {
+    for (std::size_t i = 0; i < kSignals.size(); ++i) {
+      if (was_ignored_[i]) std::signal(kSignals[i], SIG_IGN);
+    }
+  }
+  DefaultDispositions(const DefaultDispositions&) = delete;
+  DefaultDispositions& operator=(const DefaultDispositions&) = delete;
+
+ private:
+  static constexpr std::array<int, 4> kSignals = {SIGHUP, SIGINT, SIGPIPE, SIGTERM};
+  std::array<bool, 4> was_ignored_{};
+};
+
 TEST_F(RunTrust, SignalsTheCallerIgnoredStayIgnoredInTheCommandAndItsReRuns) {
+  DefaultDispositions defaults;
   // nohup ignores SIGHUP; bstest run ignores SIGPIPE for itself only.
   RunResult a = run(spec_with({"nohup", bstest, "run", "--quiet", "--", errors_fixture, "--gtest_filter=Signals.*"},
                               {{"SIGNALS_OUT", dir / "nohup"}}));
