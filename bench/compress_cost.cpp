@@ -64,7 +64,7 @@ std::vector<std::string> make_batches(int n, int batch) {
     t.line = 29;
     Buf identity;
     IdentityLayout at = put_test_identity(identity, t, full);
-    IdentityView view{identity.view(), identity.view().substr(0, at.short_len), identity.view().substr(at.name_at, at.name_len)};
+    IdentityView view = identity_view(identity.view(), at);
     TestFinishedFacts f;
     f.test = view;
     f.result = Result::passed;

@@ -121,8 +121,7 @@ std::vector<std::string> every_record() {
   QuarantineInfo quarantine{"flaky on the build farm", "https://bugs.example.com/7", "2027-01-31"};
   Buf identity;
   IdentityLayout at = put_test_identity(identity, t, t.full_name, &quarantine);
-  IdentityView test{identity.view(), identity.view().substr(0, at.short_len),
-                    identity.view().substr(at.name_at, at.name_len)};
+  IdentityView test = identity_view(identity.view(), at);
 
   EventContext context = this_process_context("nightly");
   write_run_started(ctx, out, context);

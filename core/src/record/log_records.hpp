@@ -15,6 +15,7 @@
 #include "quarantine/quarantine.hpp"
 #include "record/json.hpp"
 #include "record/record_context.hpp"
+#include "record/test_parts.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -26,14 +27,6 @@ namespace bstest::detail {
 
 class Redactor;
 struct EventContext;
-
-// A test's identity as rendered when it started (put_test_identity): its members, the first of them that a
-// passing test's result keeps (suite, full name, tags), and the escaped full name (for the human message).
-struct IdentityView {
-  std::string_view members;
-  std::string_view short_members;
-  std::string_view escaped_name;
-};
 
 // Failures or properties rendered as they were reported: `rendered` holds them joined by commas, `ends[i]`
 // where the i-th one ends; `omitted` counts those that were never kept.

@@ -25,28 +25,24 @@ LineKind kind_of(std::string_view line) noexcept {
   return LineKind::other;
 }
 
-std::string_view event_of(std::string_view line) noexcept {
+namespace {
+
+// The string value of a top-level `key` (`,"key":"`) of a log record, found in its head without parsing the
+// record; the value may run past the head. "" when the line is not a log record or has no such key there.
+std::string_view head_string(std::string_view line, std::string_view key) noexcept {
   if (kind_of(line) != LineKind::log_record) return {};
-  constexpr std::string_view kKey = ",\"event\":\"";
-  std::string_view head = line.substr(0, kEventHead);
-  auto at = head.find(kKey);
+  auto at = line.substr(0, kEventHead).find(key);
   if (at == std::string_view::npos) return {};
-  // The name may run past the head: look for its end in the whole line.
-  std::string_view rest = line.substr(at + kKey.size());
+  std::string_view rest = line.substr(at + key.size());
   auto end = rest.find('"');
   return end == std::string_view::npos ? std::string_view() : rest.substr(0, end);
 }
 
-std::string_view dt_of(std::string_view line) noexcept {
-  if (kind_of(line) != LineKind::log_record) return {};
-  constexpr std::string_view kKey = ",\"dt\":\"";
-  std::string_view head = line.substr(0, kEventHead);
-  auto at = head.find(kKey);
-  if (at == std::string_view::npos) return {};
-  std::string_view rest = head.substr(at + kKey.size());
-  auto end = rest.find('"');
-  return end == std::string_view::npos ? std::string_view() : rest.substr(0, end);
-}
+}  // namespace
+
+std::string_view event_of(std::string_view line) noexcept { return head_string(line, ",\"event\":\""); }
+
+std::string_view dt_of(std::string_view line) noexcept { return head_string(line, ",\"dt\":\""); }
 
 std::string_view test_result_of(std::string_view line) noexcept {
   constexpr std::string_view kTest = ",\"test\":{";

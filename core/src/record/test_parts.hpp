@@ -31,6 +31,18 @@ struct IdentityLayout {
 IdentityLayout put_test_identity(Buf& out, const TestInfo& test, std::string_view full_name,
                                  const QuarantineInfo* quarantine = nullptr);
 
+// A test's identity as rendered when it started (put_test_identity): its members, the first of them that a
+// passing test's result keeps (suite, full name, tags), and the escaped full name (for the human message).
+struct IdentityView {
+  std::string_view members;
+  std::string_view short_members;
+  std::string_view escaped_name;
+};
+// The parts of `rendered`, what put_test_identity appended from its start, as `at` says where they are.
+inline IdentityView identity_view(std::string_view rendered, const IdentityLayout& at) noexcept {
+  return {rendered, rendered.substr(0, at.short_len), rendered.substr(at.name_at, at.name_len)};
+}
+
 // A quarantined test's "quarantine" member: {"reason":…,"link":…,"until":…} (link when the entry has one),
 // each string cut at `cap`. Nothing when `quarantine` holds no entry (until is empty).
 void put_quarantine(JsonWriter& w, const QuarantineInfo& quarantine, std::size_t cap = kMaxQuarantineTextBytes);

@@ -61,10 +61,7 @@ class RunningTest {
   // A key/value the test recorded; false when it did not fit (counted).
   void add_property(std::string_view key, std::string_view value, const Redactor& redactor);
 
-  IdentityView identity() const noexcept {
-    return {ident_.view(), ident_.view().substr(0, ident_at_.short_len),
-            ident_.view().substr(ident_at_.name_at, ident_at_.name_len)};
-  }
+  IdentityView identity() const noexcept { return identity_view(ident_.view(), ident_at_); }
   const std::string& full_name() const noexcept { return full_name_; }
   const std::vector<std::string>& tags() const noexcept { return tags_; }
   const QuarantineInfo& quarantine() const noexcept { return quarantine_; }
