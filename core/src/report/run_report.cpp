@@ -128,10 +128,6 @@ class Builder {
  public:
   explicit Builder(RunReport& out) : out_(out) {}
 
- private:
-  Record started_;  // the test_started record of a test whose result is short
-
- public:
   void line(JournalState& j, std::string_view line) {
     std::string_view ev = event_of(line);
     if (ev.empty()) return;
@@ -309,6 +305,7 @@ class Builder {
 
   RunReport& out_;
   Record rec_;
+  Record started_;  // the test_started record of a test whose result is short
   bool suite_finished_ = false;
   std::map<const JournalState*, std::string> results_;  // run_finished's summary.result
   std::unordered_map<std::string, Attempt> reruns_;

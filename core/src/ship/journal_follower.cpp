@@ -37,12 +37,16 @@ void track(FollowedJournal& j, std::string_view line, std::string_view ev) {
   }
 }
 
+// A test_finished record (of event `ev`) of a test that did not fail: the short record of a test whose start
+// need not be sent.
+bool short_result(std::string_view line, std::string_view ev) {
+  return ev == "test_finished" && test_result_of(line) != "failed";
+}
+
 // Whether a log record (of event `ev`) goes to Better Stack Logs: every one, or with BSTEST_SEND=failures
 // only what did not pass and the run's own records (no test_started, no result of a test that did not fail).
 bool goes_to_logs(SendRecords send, std::string_view line, std::string_view ev) {
-  if (send == SendRecords::all) return true;
-  if (ev == "test_started") return false;
-  return ev != "test_finished" || test_result_of(line) == "failed";
+  return send == SendRecords::all || (ev != "test_started" && !short_result(line, ev));
 }
 
 // A test that did not fail is one record in Logs: its test_started goes no further when its result comes
@@ -171,7 +175,7 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
         return;
       }
       if (!buffering) return;  // over the memory cap: read again once earlier batches have left
-      if (ev == "test_finished" && test_result_of(line) != "failed") drop_unsent_start(j.logs, line);
+      if (short_result(line, ev)) drop_unsent_start(j.logs, line);
       with_stack = j.stacks.complete(line);
       j.logs.push(with_stack.empty() ? line : with_stack, start_off, end_off, mono_now_ms());
       return;
@@ -286,8 +290,7 @@ void JournalFollower::count_unread(FollowedJournal& j) {
       if (kind == LineKind::log_record) {
         std::string_view ev = event_of(line);
         if (end_off <= j.cursor.logs || !goes_to_logs(ctx_.cfg.send, line, ev)) continue;
-        const bool passed = ev == "test_finished" && test_result_of(line) != "failed";
-        if (passed && !open_start.empty() && test_key_of(line) == open_start) s.records_pending -= 1;
+        if (short_result(line, ev) && !open_start.empty() && test_key_of(line) == open_start) s.records_pending -= 1;
         s.records_pending += 1;
         open_start.assign(ev == "test_started" ? test_key_of(line) : std::string_view());
       } else if (end_off <= j.scan_off) {
