@@ -6,7 +6,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -78,26 +80,32 @@ struct Launch {
   int notify_write;
   int devnull;
   int status_write;  // close-on-exec: end of file once exec succeeded, errno before that if it failed
+  int pid_write;     // the intermediate process writes the companion's pid here
+  char* companion_stack;  // the top of the stack the companion runs on until exec
 };
+
+// The stack each of the two processes of the double fork runs on until it ends or execs: they share this
+// process's memory, so neither may touch the stack of the thread that starts them.
+constexpr std::size_t kLaunchStackBytes = 128u << 10;
 
 constexpr long kCloseRangeCloexec = 1L << 2;  // CLOSE_RANGE_CLOEXEC (linux/close_range.h)
 
-long sys(long number, long a = 0, long b = 0, long c = 0) { return ::syscall(number, a, b, c, 0, 0); }
+// The code of the double fork's two processes, which share this process's memory until they exec or end:
+// only system calls, and no sanitizer bookkeeping (it would be written into the starting thread's own).
+#define BSTEST_LAUNCH_CODE __attribute__((no_sanitize("address", "thread", "undefined")))
 
-// A copy of this process without a signal to its parent at its end (exit signal 0), without the fork
-// handlers of the program (pthread_atfork), and invisible to wait(), waitpid(-1, ...) and waitid(P_ALL,
-// ...) unless the caller asks for clone children (__WCLONE / __WALL): the intermediate process of the
-// double fork, which the test program must never see. `exit_signal` SIGCHLD gives an ordinary child.
-pid_t bare_fork(int exit_signal) { return static_cast<pid_t>(sys(SYS_clone, exit_signal)); }
+BSTEST_LAUNCH_CODE long sys(long number, long a = 0, long b = 0, long c = 0) {
+  return ::syscall(number, a, b, c, 0, 0);
+}
 
-[[noreturn]] void exit_now(int code) {
+[[noreturn]] BSTEST_LAUNCH_CODE void exit_now(int code) {
   for (;;) sys(SYS_exit_group, code);
 }
 
 // The companion itself (the grandchild): its own process group, the two pipe ends as fds 3 and 4, the
 // standard streams on /dev/null, nothing else open, then exec. Only system calls: the test program may
 // have threads (and sanitizer runtimes) whose locks were copied held.
-[[noreturn]] void exec_companion(const Launch& l) {
+[[noreturn]] BSTEST_LAUNCH_CODE void exec_companion(const Launch& l) {
   sys(SYS_setpgid, 0, 0);  // a Ctrl-C or a time-out kill aimed at the test's group leaves it shipping
   // Everything out of the way of 0 to 4 first (a program that closed its standard streams has its own
   // descriptors there), then into place.
@@ -123,6 +131,20 @@ pid_t bare_fork(int exit_signal) { return static_cast<pid_t>(sys(SYS_clone, exit
   int e = errno != 0 ? errno : EIO;
   sys(SYS_write, status >= 0 ? status : l.status_write, reinterpret_cast<long>(&e), sizeof e);
   exit_now(127);
+}
+
+BSTEST_LAUNCH_CODE int companion_main(void* launch) { exec_companion(*static_cast<const Launch*>(launch)); }
+
+// The intermediate process: starts the companion, tells its pid and ends at once. The companion is an
+// ordinary child of it (exit signal SIGCHLD), re-parented when it ends. Like the intermediate itself, it
+// shares the memory until it execs (CLONE_VM | CLONE_VFORK, as posix_spawn does), so starting it copies
+// nothing: a fork would mark every page of the test program copy-on-write, and the program would then take
+// a page fault for each one it writes again (a large suite's registered tests: thousands of them).
+BSTEST_LAUNCH_CODE int intermediate_main(void* launch) {
+  const Launch& l = *static_cast<const Launch*>(launch);
+  pid_t pid = ::clone(companion_main, l.companion_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, launch);
+  if (pid > 0) sys(SYS_write, l.pid_write, reinterpret_cast<long>(&pid), sizeof pid);
+  exit_now(pid > 0 ? 0 : 1);
 }
 
 // Waits, at most until `deadline_ms`, for the intermediate process to end, and reaps it.
@@ -202,23 +224,29 @@ bool Companion::start(const Config& config, const std::string& run_id, std::stri
     close_all();
     return false;
   }
-  Launch launch{program.c_str(), argv.data(), wake[0], notify[1], devnull, status[1]};
+  void* stacks = ::mmap(nullptr, 2 * kLaunchStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stacks == MAP_FAILED) {
+    why = std::string("cannot start the companion: ") + std::strerror(errno);
+    close_all();
+    return false;
+  }
+  char* stack_base = static_cast<char*>(stacks);
+  Launch launch{program.c_str(), argv.data(), wake[0], notify[1], devnull, status[1], pid_pipe[1],
+                stack_base + 2 * kLaunchStackBytes};
   // Double fork, as crashpad starts its handler: the intermediate process starts the companion and ends
   // at once, so the companion is re-parented (to init, or to the nearest child subreaper above us) and is
-  // never a child of the test program. No signal reaches either copy before exec; the companion's
-  // `bstest ship` unblocks them.
+  // never a child of the test program. The intermediate has no exit signal: no SIGCHLD, no fork handlers
+  // of the program (pthread_atfork), and invisible to wait(), waitpid(-1, ...) and waitid(P_ALL, ...)
+  // unless asked for clone children (__WCLONE / __WALL). This thread waits while they share its memory
+  // (CLONE_VFORK). No signal reaches either process before exec; the companion's `bstest ship` unblocks
+  // them.
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t mid = bare_fork(0);
-  if (mid == 0) {
-    pid_t pid = bare_fork(SIGCHLD);
-    if (pid == 0) exec_companion(launch);
-    if (pid > 0) sys(SYS_write, pid_pipe[1], reinterpret_cast<long>(&pid), sizeof pid);
-    exit_now(pid > 0 ? 0 : 1);
-  }
+  pid_t mid = ::clone(intermediate_main, stack_base + kLaunchStackBytes, CLONE_VM | CLONE_VFORK, &launch);
   int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::munmap(stacks, 2 * kLaunchStackBytes);
   ::close(status[1]);
   status[1] = -1;
   ::close(wake[0]);
