@@ -19,6 +19,7 @@
 
 using bstest::detail::Buf;
 using bstest::detail::JournalReader;
+using bstest::detail::JournalLine;
 using bstest::detail::JournalWriter;
 using bstest::testing::TempDir;
 
@@ -34,9 +35,11 @@ std::vector<std::string> read_all(const std::string& path, bool gone, std::uint6
   EXPECT_TRUE(bstest::detail::absorb_ring(path, gone, err)) << err;
   EXPECT_TRUE(r.open(path, err)) << err;
   std::vector<std::string> lines;
+  std::vector<std::uint64_t> ends;
+  const std::uint64_t start = from;
   for (;;) {
     Buf out;
-    std::uint64_t next = r.read_lines(from, out, 1 << 16, gone);
+    std::uint64_t next = r.read_lines(from, out, 1 << 16, gone, &ends);
     std::string text = out.str();
     for (std::size_t p = 0; p < text.size();) {
       std::size_t nl = text.find('\n', p);
@@ -46,6 +49,22 @@ std::vector<std::string> read_all(const std::string& path, bool gone, std::uint6
     if (next == from) break;
     from = next;
   }
+  // The shipper reads without copying (read_line_views): the same lines, the same ends, the same stop.
+  std::vector<std::string> viewed;
+  std::vector<std::uint64_t> viewed_ends;
+  std::uint64_t at = start;
+  for (std::vector<JournalLine> views;;) {
+    std::uint64_t next = r.read_line_views(at, 1 << 16, gone, views);
+    for (const JournalLine& l : views) {
+      viewed.emplace_back(l.text);
+      viewed_ends.push_back(l.end_off);
+    }
+    if (next == at) break;
+    at = next;
+  }
+  EXPECT_EQ(viewed, lines);
+  EXPECT_EQ(viewed_ends, ends);
+  EXPECT_EQ(at, from);
   if (end != nullptr) *end = from;
   return lines;
 }

@@ -66,10 +66,12 @@ struct ChunkScan {
   bool waiting = false;      // stopped at a record the live writer is still copying
 };
 
-// Takes the complete lines of the chunk p[0, len), read at journal offset `from`, into `out` (and their
-// ends into `line_ends`), until `out` holds `max_bytes`. `after_gap`: the chunk starts right after NUL bytes.
+// Hands the complete lines of the chunk p[0, len), read at journal offset `from`, to `keep(pos, n, end_off)`
+// (the line is p[pos, pos + n), its newline not included; end_off is the journal offset just after it),
+// until `keep` says there is enough. `after_gap`: the chunk starts right after NUL bytes.
+template <typename Keep>
 ChunkScan scan_chunk(const char* p, std::size_t len, std::uint64_t from, bool at_eof, bool writer_gone, bool after_gap,
-                     Buf& out, std::size_t max_bytes, std::vector<std::uint64_t>* line_ends) {
+                     Keep&& keep_line) {
   ChunkScan r;
   std::size_t pos = 0;
   while (pos < len) {
@@ -109,15 +111,12 @@ ChunkScan scan_chunk(const char* p, std::size_t len, std::uint64_t from, bool at
     std::size_t n = line_end - pos;
     bool keep = n > 0 && !is_blank(p + pos, n) && p[pos] == '{';
     if (keep && after_gap) keep = is_json_object(p + pos, n);
-    if (keep) {
-      out.put(std::string_view(p + pos, n + 1));
-      if (line_ends != nullptr) line_ends->push_back(from + line_end + 1);
-    }
+    bool enough = keep && keep_line(pos, n, from + line_end + 1);
     pos = line_end + 1;
     r.consumed = pos;
     after_gap = false;
     r.progressed = true;
-    if (out.size() >= max_bytes) break;
+    if (enough) break;
   }
   return r;
 }
@@ -136,18 +135,16 @@ bool follows_gap(int fd, std::uint64_t from) {
 
 }  // namespace
 
-std::uint64_t JournalReader::read_lines(std::uint64_t from, Buf& out, std::size_t max_bytes, bool writer_gone,
-                                        std::vector<std::uint64_t>* line_ends) const {
+template <typename Keep>
+std::uint64_t JournalReader::scan_from(std::uint64_t from, bool writer_gone, std::size_t first_chunk, Keep&& keep,
+                                       const std::function<void()>& restart) const {
   if (fd_ < 0) return from;
-  std::size_t chunk = max_bytes < (256u << 10) ? (256u << 10) : max_bytes;
+  std::size_t chunk = first_chunk < (256u << 10) ? (256u << 10) : first_chunk;
   Buf& buf = chunk_;
-  const std::size_t out_start = out.size();
-  const std::size_t ends_start = line_ends != nullptr ? line_ends->size() : 0;
   const bool starts_after_gap = writer_gone && follows_gap(fd_, from);
   for (;;) {
     buf.clear();
-    out.truncate(out_start);
-    if (line_ends != nullptr) line_ends->resize(ends_start);
+    restart();
     char* p = buf.tail(chunk);
     ssize_t got;
     do {
@@ -156,25 +153,52 @@ std::uint64_t JournalReader::read_lines(std::uint64_t from, Buf& out, std::size_
     if (got <= 0) return from;
     std::size_t len = static_cast<std::size_t>(got);
     bool at_eof = len < chunk;
-    ChunkScan r = scan_chunk(p, len, from, at_eof, writer_gone, starts_after_gap, out, max_bytes, line_ends);
+    ChunkScan r = scan_chunk(p, len, from, at_eof, writer_gone, starts_after_gap, keep);
     if (r.progressed || at_eof || r.waiting || chunk >= (64u << 20)) return from + r.consumed;
     chunk *= 2;  // one line longer than the chunk: read more
   }
 }
 
-std::uint64_t read_each_line(const JournalReader& reader, std::uint64_t from, bool writer_gone, Buf& chunk,
+std::uint64_t JournalReader::read_lines(std::uint64_t from, Buf& out, std::size_t max_bytes, bool writer_gone,
+                                        std::vector<std::uint64_t>* line_ends) const {
+  const std::size_t out_start = out.size();
+  const std::size_t ends_start = line_ends != nullptr ? line_ends->size() : 0;
+  auto restart = [&] {
+    out.truncate(out_start);
+    if (line_ends != nullptr) line_ends->resize(ends_start);
+  };
+  auto keep = [&](std::size_t pos, std::size_t n, std::uint64_t end_off) {
+    out.put(std::string_view(chunk_.data() + pos, n + 1));
+    if (line_ends != nullptr) line_ends->push_back(end_off);
+    return out.size() - out_start >= max_bytes;
+  };
+  return scan_from(from, writer_gone, max_bytes, keep, restart);
+}
+
+std::uint64_t JournalReader::read_line_views(std::uint64_t from, std::size_t max_bytes, bool writer_gone,
+                                             std::vector<JournalLine>& lines) const {
+  // Each read starts over (a line longer than the chunk makes a larger one), and the buffer stays as it is
+  // from the read on: views into it hold until the next call.
+  std::size_t bytes = 0;
+  auto restart = [&] {
+    lines.clear();
+    bytes = 0;
+  };
+  auto keep = [&](std::size_t pos, std::size_t n, std::uint64_t end_off) {
+    lines.push_back({std::string_view(chunk_.data() + pos, n), end_off});
+    bytes += n + 1;
+    return bytes >= max_bytes;
+  };
+  return scan_from(from, writer_gone, max_bytes, keep, restart);
+}
+
+std::uint64_t read_each_line(const JournalReader& reader, std::uint64_t from, bool writer_gone,
                              const std::function<void(std::string_view line)>& on_line) {
+  std::vector<JournalLine> lines;
   for (;;) {
-    chunk.clear();
-    std::uint64_t next = reader.read_lines(from, chunk, 1u << 20, writer_gone);
+    std::uint64_t next = reader.read_line_views(from, 1u << 20, writer_gone, lines);
     if (next == from) return from;
-    std::string_view all = chunk.view();
-    for (std::size_t pos = 0; pos < all.size();) {
-      std::size_t nl = all.find('\n', pos);
-      if (nl == std::string_view::npos) nl = all.size();
-      on_line(all.substr(pos, nl - pos));
-      pos = nl + 1;
-    }
+    for (const JournalLine& l : lines) on_line(l.text);
     from = next;
   }
 }

@@ -25,6 +25,13 @@
 namespace bstest::detail {
 
 // A reader's view of one journal file.
+// A line of a journal as read_line_views hands it: its text, without the newline, and the journal offset
+// just after it.
+struct JournalLine {
+  std::string_view text;
+  std::uint64_t end_off;
+};
+
 class JournalReader {
  public:
   JournalReader() = default;
@@ -44,20 +51,28 @@ class JournalReader {
   // When `line_ends` is given, the journal offset just after each kept line is appended to it.
   std::uint64_t read_lines(std::uint64_t from, Buf& out, std::size_t max_bytes, bool writer_gone,
                            std::vector<std::uint64_t>* line_ends = nullptr) const;
+  // Like read_lines, without copying: `lines` gets views of the lines (without their newline) in the
+  // reader's own buffer, valid until its next read, and their ends.
+  std::uint64_t read_line_views(std::uint64_t from, std::size_t max_bytes, bool writer_gone,
+                                std::vector<JournalLine>& lines) const;
   // Current file size.
   std::uint64_t file_size() const noexcept;
 
  private:
+  template <typename Keep>
+  std::uint64_t scan_from(std::uint64_t from, bool writer_gone, std::size_t first_chunk, Keep&& keep,
+                          const std::function<void()>& restart) const;
+
   int fd_ = -1;
   std::string path_;
   mutable Buf chunk_;  // what read_lines reads into, reused: fresh pages cost more than the copy
 };
 
 // Reads the complete lines of `reader` from offset `from` on (read_lines' rules, with `writer_gone`) and
-// calls `on_line` with each, without its newline; returns the offset after the last line read. `chunk` is
-// the caller's buffer, reused. For readers that take a journal line by line (reports, the suite's ledger);
-// the shipper keeps each line's offset and reads with read_lines.
-std::uint64_t read_each_line(const JournalReader& reader, std::uint64_t from, bool writer_gone, Buf& chunk,
+// calls `on_line` with each, without its newline; returns the offset after the last line read. For
+// readers that take a journal line by line (reports, the suite's ledger); the shipper keeps each line's
+// offset and reads with read_line_views.
+std::uint64_t read_each_line(const JournalReader& reader, std::uint64_t from, bool writer_gone,
                              const std::function<void(std::string_view line)>& on_line);
 
 // Creates `dir` (and parents) with mode 0700 when missing, then checks it with check_private_dir. False

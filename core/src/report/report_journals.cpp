@@ -63,8 +63,7 @@ bool read_report_journal(const JournalFile& file, const std::function<void(std::
   // Records reach the journal file through the writer's ring: move the complete ones in first.
   std::string ring_error;
   if (!file.delivered) detail::absorb_ring(path, !writer_alive, ring_error);
-  detail::Buf chunk;
-  detail::read_each_line(reader, 0, !writer_alive, chunk, on_line);
+  detail::read_each_line(reader, 0, !writer_alive, on_line);
   return true;
 }
 

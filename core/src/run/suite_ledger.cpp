@@ -305,15 +305,13 @@ class SuiteReader {
     // Records reach the journal file through the writer's ring: move the complete ones in first.
     std::string err;
     detail::absorb_ring(path, j.gone, err);
-    j.offset = detail::read_each_line(j.reader, j.offset, j.gone, chunk_,
-                                      [&](std::string_view line) { ledger_.on_line(path, line); });
+    j.offset = detail::read_each_line(j.reader, j.offset, j.gone, [&](std::string_view line) { ledger_.on_line(path, line); });
   }
 
   std::string dir_;
   std::string run_id_;
   std::map<std::string, std::unique_ptr<Open>> journals_;
   SuiteLedger ledger_;
-  detail::Buf chunk_;
 };
 
 // What each program's main returned, noted in the run's folder; read once.
