@@ -134,17 +134,10 @@ void JournalFollower::read_journal(FollowedJournal& j) {
     bool buffering = j.logs.pending_bytes() < kMaxPendingBytesPerJournal;
     // Over the memory cap, lines are only looked at (for run state), from where looking stopped.
     std::uint64_t from = buffering ? j.read_off : std::max(j.read_off, j.scan_off);
-    chunk_.clear();
-    ends_.clear();
-    std::uint64_t next = j.reader.read_lines(from, chunk_, kReadBytes, gone, &ends_);
+    std::uint64_t next = j.reader.read_line_views(from, kReadBytes, gone, lines_);
     if (next == from) break;
-    std::string_view all = chunk_.view();
-    std::size_t pos = 0;
-    for (std::uint64_t end_off : ends_) {
-      std::size_t nl = all.find('\n', pos);
-      route(j, all.substr(pos, nl - pos), end_off, buffering);
-      pos = nl + 1;
-    }
+    for (const JournalLine& l : lines_) route(j, l.text, l.end_off, buffering);
+    release_start();
     if (buffering) j.read_off = next;
     if (j.scan_off < next) j.scan_off = next;
   }
@@ -175,9 +168,8 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
         return;
       }
       if (!buffering) return;  // over the memory cap: read again once earlier batches have left
-      if (short_result(line, ev)) drop_unsent_start(j.logs, line);
       with_stack = j.stacks.complete(line);
-      j.logs.push(with_stack.empty() ? line : with_stack, start_off, end_off, mono_now_ms());
+      queue_log(j, with_stack.empty() ? line : with_stack, ev, start_off, end_off, with_stack.empty());
       return;
     }
     // Error events and heartbeats are taken the first time they are seen, also past the memory cap for
@@ -214,6 +206,28 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
     case LineKind::other:
       return;
   }
+}
+
+void JournalFollower::queue_log(FollowedJournal& j, std::string_view line, std::string_view ev, std::uint64_t start_off,
+                                std::uint64_t end_off, bool in_read) {
+  if (held_.journal == &j) {
+    bool its_start = short_result(line, ev) && test_key_of(line) == test_key_of(held_.line);
+    if (its_start) held_ = HeldStart{};
+    release_start();
+  } else if (short_result(line, ev)) {
+    drop_unsent_start(j.logs, line);  // a start queued by an earlier read
+  }
+  if (ev == "test_started" && in_read) {
+    held_ = {&j, line, start_off, end_off};
+    return;
+  }
+  j.logs.push(line, start_off, end_off, mono_now_ms());
+}
+
+void JournalFollower::release_start() {
+  if (held_.journal == nullptr) return;
+  held_.journal->logs.push(held_.line, held_.start_off, held_.end_off, mono_now_ms());
+  held_ = HeldStart{};
 }
 
 // --- the end of a journal ------------------------------------------------------------------------------
@@ -276,16 +290,11 @@ void JournalFollower::count_unread(FollowedJournal& j) {
   std::string_view last = j.logs.last_untaken();
   std::string open_start(event_of(last) == "test_started" ? test_key_of(last) : std::string_view());
   for (std::uint64_t from = j.read_off;;) {
-    chunk_.clear();
-    ends_.clear();
-    std::uint64_t next = j.reader.read_lines(from, chunk_, kReadBytes, j.writer_gone, &ends_);
+    std::uint64_t next = j.reader.read_line_views(from, kReadBytes, j.writer_gone, lines_);
     if (next == from) break;
-    std::string_view all = chunk_.view();
-    std::size_t pos = 0;
-    for (std::uint64_t end_off : ends_) {
-      std::size_t nl = all.find('\n', pos);
-      std::string_view line = all.substr(pos, nl - pos);
-      pos = nl + 1;
+    for (const JournalLine& l : lines_) {
+      std::string_view line = l.text;
+      std::uint64_t end_off = l.end_off;
       LineKind kind = kind_of(line);
       if (kind == LineKind::log_record) {
         std::string_view ev = event_of(line);

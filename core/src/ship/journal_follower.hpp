@@ -61,13 +61,28 @@ class JournalFollower {
   void adopt(const std::string& path, std::string_view base);
   void read_journal(FollowedJournal& j);
   void route(FollowedJournal& j, std::string_view line, std::uint64_t end_off, bool buffering);
+  // Queues a log record of j's to be sent (after the start held back, if it is not this test's). `in_read`:
+  // `line` is a view into the current read (a start may be held back).
+  void queue_log(FollowedJournal& j, std::string_view line, std::string_view ev, std::uint64_t start_off,
+                 std::uint64_t end_off, bool in_read);
+  // Queues the start held back, if any (at the end of each read: its view into the read holds until then).
+  void release_start();
   void count_unread(FollowedJournal& j);
+
+  // A test_started read but not queued yet: when the very next log record of its journal is the result of
+  // the same test and the test did not fail, the start is never copied into the queue.
+  struct HeldStart {
+    FollowedJournal* journal = nullptr;
+    std::string_view line;  // in lines_' read
+    std::uint64_t start_off = 0;
+    std::uint64_t end_off = 0;
+  };
 
   ShipContext& ctx_;
   Journals journals_;
   std::map<std::string, bool> skipped_;  // journals another shipper has, or that are not ours to read
-  Buf chunk_;                            // reused for each read
-  std::vector<std::uint64_t> ends_;
+  std::vector<JournalLine> lines_;       // of each read, reused
+  HeldStart held_;
   Record local_;                         // a local line, parsed
   stack::HangWatch hangs_;               // following: tests that run longer than BSTEST_HANG_AFTER_MS
   bool retired_ = false;  // a delivered journal was moved to delivered/ (or removed)
