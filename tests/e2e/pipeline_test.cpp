@@ -214,6 +214,29 @@ TEST_F(Pipeline, SendFailuresSendsOnlyWhatDidNotPassAndTheRunsRecords) {
   EXPECT_EQ(server.record_count(), 11u) << r.err;
 }
 
+// What Logs shows of a passing test depends on how long it ran, not on when the shipper happened to read its
+// start: within BSTEST_FLUSH_INTERVAL_MS its result alone, longer and its start went out live while it ran.
+TEST_F(Pipeline, APassingTestShorterThanTheFlushIntervalIsItsResultAloneAndALongerOneShowsItsStart) {
+  FakeBetterStack server;
+  // The shipper looks every 50 ms: each 150 ms test's start is read, and queued, before its result.
+  auto env = server.env();
+  env.emplace_back("BSTEST_FLUSH_INTERVAL_MS", "1500");
+  RunResult quick = drive({"slow", "150"}, env);
+  EXPECT_EQ(quick.exit_code, 0) << quick.err;
+  EXPECT_EQ(events(parse_all(server.records())),
+            (std::vector<std::string>{"run_started", "test_finished", "test_finished", "test_finished", "run_finished"}))
+      << quick.err;
+  EXPECT_EQ(with_event(journal_records(), "test_started").size(), 3u) << "the journal keeps every start";
+
+  FakeBetterStack server2;
+  RunResult slow = drive({"slow", "900"}, server2.env());  // BSTEST_FLUSH_INTERVAL_MS=200: drive()'s default
+  EXPECT_EQ(slow.exit_code, 0) << slow.err;
+  EXPECT_EQ(events(parse_all(server2.records())),
+            (std::vector<std::string>{"run_started", "test_started", "test_finished", "test_started", "test_finished",
+                                      "test_started", "test_finished", "run_finished"}))
+      << slow.err;
+}
+
 TEST_F(Pipeline, ServiceUnavailableThreeTimesThenEverythingArrivesOnce) {
   FakeBetterStack server;
   Fault f;
