@@ -107,8 +107,8 @@ BSTEST_LAUNCH_CODE long sys(long number, long a = 0, long b = 0, long c = 0) {
 }
 
 // The companion itself (the grandchild): its own process group, the two pipe ends as fds 3 and 4, the
-// standard streams on /dev/null, nothing else open, then exec. Only system calls: the test program may
-// have threads (and sanitizer runtimes) whose locks were copied held.
+// standard streams on /dev/null, nothing else open, then exec. Only system calls: it runs in the memory of a
+// test program whose other threads go on, and whose locks (its own, a sanitizer runtime's) may be held.
 [[noreturn]] BSTEST_LAUNCH_CODE void exec_companion(const Launch& l) {
   sys(SYS_setpgid, 0, 0);  // a Ctrl-C or a time-out kill aimed at the test's group leaves it shipping
   // Everything out of the way of 0 to 4 first (a program that closed its standard streams has its own
