@@ -22,10 +22,16 @@
 #include <vector>
 
 extern char** environ;
+
+#if defined(__GLIBC__)
 // glibc's clone() under the name it exports it by as well. ThreadSanitizer intercepts clone() and takes every
 // clone for a fork: its child resets the runtime's state, which a child sharing this process's memory would
 // reset for the whole program.
 extern "C" int __clone(int (*fn)(void*), void* stack, int flags, void* arg, ...);
+#define BSTEST_CLONE __clone
+#else
+#define BSTEST_CLONE ::clone
+#endif
 
 namespace bstest::detail {
 
@@ -146,7 +152,7 @@ BSTEST_LAUNCH_CODE int companion_main(void* launch) { exec_companion(*static_cas
 // a page fault for each one it writes again (a large suite's registered tests: thousands of them).
 BSTEST_LAUNCH_CODE int intermediate_main(void* launch) {
   const Launch& l = *static_cast<const Launch*>(launch);
-  pid_t pid = __clone(companion_main, l.companion_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, launch);
+  pid_t pid = BSTEST_CLONE(companion_main, l.companion_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, launch);
   if (pid > 0) sys(SYS_write, l.pid_write, reinterpret_cast<long>(&pid), sizeof pid);
   exit_now(pid > 0 ? 0 : 1);
 }
@@ -247,7 +253,7 @@ bool Companion::start(const Config& config, const std::string& run_id, std::stri
   sigset_t all, old;
   sigfillset(&all);
   ::pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t mid = __clone(intermediate_main, stack_base + kLaunchStackBytes, CLONE_VM | CLONE_VFORK, &launch);
+  pid_t mid = BSTEST_CLONE(intermediate_main, stack_base + kLaunchStackBytes, CLONE_VM | CLONE_VFORK, &launch);
   int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   ::munmap(stacks, 2 * kLaunchStackBytes);
