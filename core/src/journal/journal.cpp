@@ -159,22 +159,6 @@ std::uint64_t JournalReader::scan_from(std::uint64_t from, bool writer_gone, std
   }
 }
 
-std::uint64_t JournalReader::read_lines(std::uint64_t from, Buf& out, std::size_t max_bytes, bool writer_gone,
-                                        std::vector<std::uint64_t>* line_ends) const {
-  const std::size_t out_start = out.size();
-  const std::size_t ends_start = line_ends != nullptr ? line_ends->size() : 0;
-  auto restart = [&] {
-    out.truncate(out_start);
-    if (line_ends != nullptr) line_ends->resize(ends_start);
-  };
-  auto keep = [&](std::size_t pos, std::size_t n, std::uint64_t end_off) {
-    out.put(std::string_view(chunk_.data() + pos, n + 1));
-    if (line_ends != nullptr) line_ends->push_back(end_off);
-    return out.size() - out_start >= max_bytes;
-  };
-  return scan_from(from, writer_gone, max_bytes, keep, restart);
-}
-
 std::uint64_t JournalReader::read_line_views(std::uint64_t from, std::size_t max_bytes, bool writer_gone,
                                              std::vector<JournalLine>& lines) const {
   // Each read starts over (a line longer than the chunk makes a larger one), and the buffer stays as it is

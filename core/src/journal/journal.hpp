@@ -44,15 +44,11 @@ class JournalReader {
   // True while a process holds the writer's lock.
   bool writer_alive() const noexcept;
 
-  // Reads complete lines starting at `from` into `out` (each ending in '\n'), at most about `max_bytes`.
-  // Returns the offset just after the last byte consumed (complete lines, and torn or blank ones that
-  // were skipped). With `writer_gone`, torn lines (NUL bytes) are skipped instead of waited for, and a
-  // line that follows a torn region is kept only if it is a whole JSON object.
-  // When `line_ends` is given, the journal offset just after each kept line is appended to it.
-  std::uint64_t read_lines(std::uint64_t from, Buf& out, std::size_t max_bytes, bool writer_gone,
-                           std::vector<std::uint64_t>* line_ends = nullptr) const;
-  // Like read_lines, without copying: `lines` gets views of the lines (without their newline) in the
-  // reader's own buffer, valid until its next read, and their ends.
+  // Reads complete lines starting at `from`, at most about `max_bytes`: `lines` gets views of them (without
+  // their newline) in the reader's own buffer, valid until its next read, and the journal offset just after
+  // each. Returns the offset just after the last byte consumed (complete lines, and torn or blank ones that
+  // were skipped). With `writer_gone`, torn lines (NUL bytes) are skipped instead of waited for, and a line
+  // that follows a torn region is kept only if it is a whole JSON object.
   std::uint64_t read_line_views(std::uint64_t from, std::size_t max_bytes, bool writer_gone,
                                 std::vector<JournalLine>& lines) const;
   // Current file size.
@@ -65,10 +61,10 @@ class JournalReader {
 
   int fd_ = -1;
   std::string path_;
-  mutable Buf chunk_;  // what read_lines reads into, reused: fresh pages cost more than the copy
+  mutable Buf chunk_;  // what reads go into, reused: fresh pages cost more than the copy
 };
 
-// Reads the complete lines of `reader` from offset `from` on (read_lines' rules, with `writer_gone`) and
+// Reads the complete lines of `reader` from offset `from` on (read_line_views' rules, with `writer_gone`) and
 // calls `on_line` with each, without its newline; returns the offset after the last line read. For
 // readers that take a journal line by line (reports, the suite's ledger); the shipper keeps each line's
 // offset and reads with read_line_views.
