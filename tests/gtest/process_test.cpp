@@ -154,10 +154,16 @@ TEST_F(Process, ASigtermTheProgramHandlesIsNoCrash) {
 // Two threads fault at once: one crash record, whole, and the process dies of the signal. Repeated, since
 // which thread comes second varies.
 TEST_F(Process, TwoThreadsCrashingAtOnceGiveOneWholeCrashRecord) {
+  // Under ThreadSanitizer, bstest hands each fault on to TSan's own SIGSEGV handler, whose report
+  // ("ThreadSanitizer:DEADLYSIGNAL") has once hung with two threads in it at the same time, until the time-out:
+  // a fault of the runtime, not of the handler tested here. handle_segv=0 leaves the default action behind
+  // bstest's handler, as in a program without sanitizer. (Ignored by the other builds.)
+  const char* tsan = std::getenv("TSAN_OPTIONS");
+  Env env = {{"TSAN_OPTIONS", std::string(tsan != nullptr ? tsan : "") + ":handle_segv=0"}};
   for (int round = 0; round < 5; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     FakeBetterStack server;
-    RunResult r = run_case("Signals.TwoThreadsCrashAtOnce", &server);
+    RunResult r = run_case("Signals.TwoThreadsCrashAtOnce", &server, env);
     EXPECT_TRUE(ended_by_segv(r)) << r.exit_code << " " << r.signal << r.err;
     ASSERT_TRUE(server.wait_for_records(3, 10000)) << r.err;
     // Everything the companion will send has arrived once the run's crash has (the shipper sends it last).
