@@ -10,10 +10,14 @@ namespace bstest::detail {
 
 namespace {
 
-// Delivered bytes at the front of a LogQueue's buffer are moved out once there are this many. Small, so
-// that a steady run reuses the same few hundred pages: each page the buffer touches for the first time is
-// a page fault (a few µs each), and the moves are of what is still pending, usually less than a batch.
+// Delivered bytes at the front of a LogQueue's buffer are moved out once there are this many and no fewer
+// than the pending bytes that move (or kCompactAlwaysAtBytes of them). Small, so that a steady run reuses
+// the same few hundred pages: each page the buffer touches for the first time is a page fault (a few µs
+// each), and the moves are of what is still pending, usually less than a batch. Never more than about two
+// bytes moved per byte delivered: a backlog of many MiB (a shipper behind its writer) was moved whole after
+// every MiB sent, which took a tenth of such a shipper's time.
 constexpr std::size_t kCompactAtBytes = 1u << 20;
+constexpr std::size_t kCompactAlwaysAtBytes = 8u << 20;
 
 }  // namespace
 
@@ -21,7 +25,8 @@ constexpr std::size_t kCompactAtBytes = 1u << 20;
 
 void LogQueue::push(std::string_view line, std::uint64_t start_off, std::uint64_t end_off, std::int64_t now_ms) {
   // Room for the most the buffer ever holds (the cap, one read beyond it, the bytes sent before a
-  // compaction), asked for once: growing by doubling would copy it and touch twice the pages.
+  // compaction: at most kCompactAlwaysAtBytes), asked for once: growing by doubling would copy it and touch
+  // twice the pages.
   if (lines_.empty() && text_.size() == 0) text_.reserve(kMaxPendingBytesPerJournal + (10u << 20));
   lines_.push_back({text_.size(), line.size() + 1, start_off, end_off, now_ms});
   text_.put(line);
@@ -37,7 +42,7 @@ void LogQueue::pop(std::size_t n) {
   if (lines_.empty()) {
     text_.clear();
     head_ = 0;
-  } else if (head_ > kCompactAtBytes) {
+  } else if (head_ > kCompactAtBytes && (head_ >= text_.size() - head_ || head_ >= kCompactAlwaysAtBytes)) {
     std::size_t keep = text_.size() - head_;
     std::memmove(text_.data(), text_.data() + head_, keep);
     text_.truncate(keep);
