@@ -237,6 +237,16 @@ TEST(RecordReader, ResultOfATestFromTheRecordsHeadNotItsProperties) {
   EXPECT_EQ(test_result_of(R"({"id":"a-1","event":"test_started","test":{"name":"T"}})"), "") << "no result yet";
 }
 
+TEST(RecordReader, KeyOfATestIsItsOwnMemberWhateverItsTextHolds) {
+  // Braces in the message, the run and the name, and a message that spells the member out (escaped).
+  std::string line = R"({"id":"a-1","event":"test_finished","message":"{x} \",\"test\":{\"suite\":\"F\",\"full_name\":\"F.f\"",)"
+                     R"("run":{"id":"r{1}","binary":"t"},"test":{"suite":"S{a}","full_name":"S{a}.N/{\"p\":1}","result":"passed"}})";
+  EXPECT_EQ(bstest::detail::test_key_of(line), std::string(R"(,"test":{"suite":"S{a}","full_name":"S{a}.N/{\"p\":1}")"));
+  EXPECT_EQ(test_result_of(line), "passed");
+  EXPECT_EQ(bstest::detail::test_key_of(R"({"id":"a-1","event":"run_started","run":{"id":"r"}})"), "") << "no test";
+  EXPECT_EQ(bstest::detail::test_key_of(R"({"id":"a-1","test":{"name":"T"}})"), "") << "no suite first";
+}
+
 TEST(RecordReader, NarrowNumbersAndValuesWrittenAgain) {
   Record r(R"({"i":-7,"big":4294967296,"seed":18446744073709551615,"neg":-1,"f":2.5,)"
            R"("run":{"id":"r1","framework":"googletest","binary":"t","pid":4242,"shard_index":1,"shard_total":3,)"

@@ -44,10 +44,25 @@ std::string_view event_of(std::string_view line) noexcept { return head_string(l
 
 std::string_view dt_of(std::string_view line) noexcept { return head_string(line, ",\"dt\":\""); }
 
+namespace {
+
+// Where a record's `,"test":{` starts (npos when it has none). Found by its brace: a record has a comma
+// before every member but only a few braces, and a search for the comma stopped at each one (the shipper
+// looks at every record this way). The first brace with `,"test":` before it is the record's own member:
+// inside a JSON string every quote is escaped, so that text cannot occur there.
+std::size_t test_member_at(std::string_view line) noexcept {
+  constexpr std::string_view kBefore = ",\"test\":";
+  for (std::size_t at = line.find('{', 1); at != std::string_view::npos; at = line.find('{', at + 1)) {
+    if (at >= kBefore.size() && line.substr(at - kBefore.size(), kBefore.size()) == kBefore) return at - kBefore.size();
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
 std::string_view test_result_of(std::string_view line) noexcept {
-  constexpr std::string_view kTest = ",\"test\":{";
   constexpr std::string_view kResult = ",\"result\":\"";
-  auto test_at = line.find(kTest);
+  auto test_at = test_member_at(line);
   if (test_at == std::string_view::npos) return {};
   auto at = line.find(kResult, test_at);
   if (at == std::string_view::npos) return {};
@@ -58,8 +73,8 @@ std::string_view test_result_of(std::string_view line) noexcept {
 std::string_view test_key_of(std::string_view line) noexcept {
   constexpr std::string_view kTest = ",\"test\":{\"suite\":\"";
   constexpr std::string_view kFullName = "\",\"full_name\":\"";
-  auto test_at = line.find(kTest);
-  if (test_at == std::string_view::npos) return {};
+  auto test_at = test_member_at(line);
+  if (test_at == std::string_view::npos || line.substr(test_at, kTest.size()) != kTest) return {};
   auto name_at = line.find(kFullName, test_at + kTest.size());
   if (name_at == std::string_view::npos) return {};
   // The escaped name ends at the first quote that no backslash escapes.
