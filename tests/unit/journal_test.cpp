@@ -129,6 +129,62 @@ TEST(Journal, AWriterAndAConcurrentCopierLoseAndRepeatNothing) {
   }
 }
 
+// A shipper that follows a live journal takes the lines its ring copy just moved from the copy's buffer when
+// it has read everything before them: those bytes are the file's, and reading them that way or from the file
+// gives the same lines, each once, in order. The writer also empties the ring itself when the copier is slow,
+// and writes records too large for the ring straight to the file: the reader reads those from the file.
+TEST(Journal, AFollowerTakesTheRingCopyAsTheFileHoldsIt) {
+  TempDir dir;
+  std::string path = dir / "follow.journal";
+  JournalWriter w;
+  std::string err;
+  ASSERT_TRUE(w.open(path, err, JournalWriter::kRingBytes)) << err;
+  std::vector<std::string> written;
+  const int n = 40000;
+  for (int i = 0; i < n; ++i) written.push_back(record(i, static_cast<std::size_t>(i % 500)));
+  for (int i = 1; i <= 3; ++i) written[static_cast<std::size_t>(i * n / 4)] = record(-i, JournalWriter::kRingBytes / 2);
+  std::thread writer([&] {
+    for (const std::string& r : written) ASSERT_TRUE(w.append(r.data(), r.size()));
+    w.close();
+  });
+  bstest::detail::RingReader ring;
+  JournalReader reader;
+  ASSERT_TRUE(reader.open(path, err)) << err;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::vector<std::string> lines;
+  std::vector<JournalLine> views;
+  std::uint64_t read_off = 0;
+  int from_copy = 0;
+  for (bool gone = false;;) {
+    gone = !reader.writer_alive();
+    ASSERT_TRUE(ring.absorb(path, gone, err)) << err;
+    std::uint64_t at = 0;
+    std::string_view copied = ring.last_copy(at);
+    if (!copied.empty()) {
+      std::string file(copied.size(), '\0');
+      ASSERT_EQ(::pread(fd, file.data(), file.size(), static_cast<off_t>(at)), static_cast<ssize_t>(file.size()));
+      ASSERT_EQ(file, copied) << "the copy is the file's bytes at " << at;
+    }
+    for (;;) {
+      bool take = !copied.empty() && at == read_off;
+      std::uint64_t next = take ? JournalReader::line_views_of(copied, read_off, views)
+                                : reader.read_line_views(read_off, 1 << 20, gone, views);
+      from_copy += take ? 1 : 0;
+      copied = {};
+      if (next == read_off) break;
+      for (const JournalLine& l : views) lines.emplace_back(l.text);
+      read_off = next;
+    }
+    if (gone) break;
+  }
+  writer.join();
+  ::close(fd);
+  ASSERT_EQ(lines.size(), written.size());
+  for (std::size_t i = 0; i < written.size(); ++i) ASSERT_EQ(lines[i] + "\n", written[i]) << i;
+  EXPECT_GT(from_copy, 0) << "no line was taken from the copy";
+}
+
 TEST(Journal, ResumesFromAnOffset) {
   TempDir dir;
   std::string path = dir / "r.journal";

@@ -176,6 +176,22 @@ std::uint64_t JournalReader::read_line_views(std::uint64_t from, std::size_t max
   return scan_from(from, writer_gone, max_bytes, keep, restart);
 }
 
+std::uint64_t JournalReader::line_views_of(std::string_view bytes, std::uint64_t from, std::vector<JournalLine>& lines) {
+  lines.clear();
+  std::size_t pos = 0;
+  const char* p = bytes.data();
+  while (pos < bytes.size()) {
+    const char* nl = static_cast<const char*>(std::memchr(p + pos, '\n', bytes.size() - pos));
+    if (nl == nullptr) break;  // not a whole line: left for a read of the file
+    std::size_t line_end = static_cast<std::size_t>(nl - p);
+    std::size_t n = line_end - pos;
+    // As a read of the file keeps them: not blank lines, nor lines that are no JSON object.
+    if (n > 0 && p[pos] == '{' && !is_blank(p + pos, n)) lines.push_back({std::string_view(p + pos, n), from + line_end + 1});
+    pos = line_end + 1;
+  }
+  return from + pos;
+}
+
 std::uint64_t read_each_line(const JournalReader& reader, std::uint64_t from, bool writer_gone,
                              const std::function<void(std::string_view line)>& on_line) {
   std::vector<JournalLine> lines;

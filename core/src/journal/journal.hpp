@@ -51,6 +51,10 @@ class JournalReader {
   // that follows a torn region is kept only if it is a whole JSON object.
   std::uint64_t read_line_views(std::uint64_t from, std::size_t max_bytes, bool writer_gone,
                                 std::vector<JournalLine>& lines) const;
+  // As read_line_views, of `bytes` that the caller holds and knows to be the journal's from offset `from` on,
+  // written by a live writer (no torn records): the lines are views into `bytes`. Returns the offset just
+  // after the last whole line.
+  static std::uint64_t line_views_of(std::string_view bytes, std::uint64_t from, std::vector<JournalLine>& lines);
   // Current file size.
   std::uint64_t file_size() const noexcept;
 

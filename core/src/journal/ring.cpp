@@ -72,8 +72,11 @@ void ring_zero(char* ring, std::size_t size, std::uint64_t from, std::uint64_t t
 
 // The copier: moves the complete records between `consumed` and `end` into the journal file (written at
 // their own offsets, so a copy that is repeated after a kill writes the same bytes again), zeroes them in
-// the ring and advances `consumed`. The caller holds the ring's flock.
-bool copy_out(RingHeader* h, char* ring, int journal_fd, bool writer_gone, Buf& scratch, std::string& error) {
+// the ring and advances `consumed`. The caller holds the ring's flock. `copied` gets the journal offset of the
+// first byte moved and how many: scratch[0, n) holds them as the journal now does.
+bool copy_out(RingHeader* h, char* ring, int journal_fd, bool writer_gone, Buf& scratch, std::string& error,
+              std::pair<std::uint64_t, std::size_t>& copied) {
+  copied = {0, 0};
   const std::size_t size = static_cast<std::size_t>(h->size);
   std::uint64_t c = h->consumed.load(std::memory_order_acquire);
   std::uint64_t e = h->end.load(std::memory_order_acquire);
@@ -130,6 +133,7 @@ bool copy_out(RingHeader* h, char* ring, int journal_fd, bool writer_gone, Buf& 
   if (good > 0) {
     ring_zero(ring, size, c, c + good);
     h->consumed.store(c + good, std::memory_order_release);
+    copied = {c, good};
   }
   return true;
 }
@@ -306,7 +310,8 @@ void JournalWriter::leave_ring() noexcept {
   bool ok = false;
   try {
     Buf scratch;
-    ok = copy_out(header_, ring_, journal_fd_, /*writer_gone=*/true, scratch, err);
+    std::pair<std::uint64_t, std::size_t> copied;
+    ok = copy_out(header_, ring_, journal_fd_, /*writer_gone=*/true, scratch, err, copied);
   } catch (...) {
     err = "out of memory";
   }
@@ -450,6 +455,7 @@ bool RingReader::absorb(const std::string& journal_path, bool writer_gone, std::
   bool valid = std::memcmp(h->magic, kMagic, sizeof kMagic) == 0 && h->size != 0 && h->size % 4096 == 0 &&
                h->size == total_ - JournalWriter::kHeaderBytes;
   bool removed = false;
+  last_copy_ = {0, 0};
   if (valid) {
     jfd = open_own_file(journal_path, O_WRONLY, error);
     if (jfd < 0) {
@@ -458,7 +464,10 @@ bool RingReader::absorb(const std::string& journal_path, bool writer_gone, std::
       if (::fstat(jfd, &js) != 0 || h->consumed.load() > static_cast<std::uint64_t>(js.st_size)) {
         valid = false;
       } else {
-        ok = copy_out(h, static_cast<char*>(map_) + JournalWriter::kHeaderBytes, jfd, writer_gone, scratch_, error);
+        ok = copy_out(h, static_cast<char*>(map_) + JournalWriter::kHeaderBytes, jfd, writer_gone, scratch_, error,
+                      last_copy_);
+        // Torn records of a dead writer were left out of the journal, so the copy is not its bytes then.
+        if (!ok || writer_gone) last_copy_ = {0, 0};
         bool empty = h->consumed.load() >= h->end.load() || (writer_gone && ok);
         removed = writer_gone && empty && ::unlink(rpath.c_str()) == 0;
       }

@@ -24,6 +24,8 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 
 namespace bstest::detail {
 
@@ -112,6 +114,13 @@ class RingReader {
 
   // As absorb_ring.
   bool absorb(const std::string& journal_path, bool writer_gone, std::string& error);
+  // What the last absorb of a live writer's ring moved into the journal: the journal's bytes from `at` on,
+  // whole lines (empty when it moved nothing, or the writer was gone). Valid until the next absorb. A
+  // reader that has read up to `at` takes them from here instead of reading the file again.
+  std::string_view last_copy(std::uint64_t& at) const noexcept {
+    at = last_copy_.first;
+    return std::string_view(scratch_.data(), last_copy_.second);
+  }
 
  private:
   bool map(const std::string& ring_path, std::string& error);
@@ -121,6 +130,7 @@ class RingReader {
   void* map_ = nullptr;
   std::size_t total_ = 0;
   Buf scratch_;
+  std::pair<std::uint64_t, std::size_t> last_copy_{0, 0};  // journal offset and length of scratch_'s bytes
 };
 
 }  // namespace bstest::detail

@@ -130,11 +130,17 @@ void JournalFollower::read_journal(FollowedJournal& j) {
   // Records reach the journal file through the writer's ring: move the complete ones in first.
   std::string err;
   if (!j.ring.absorb(j.path, gone, err)) ctx_.problem("journal", err);
+  // A reader caught up with the journal takes what the ring copy just wrote from its buffer, without
+  // reading the file again.
+  std::uint64_t copied_at = 0;
+  std::string_view copied = j.ring.last_copy(copied_at);
   for (int rounds = 0; rounds < kReadsPerPass; ++rounds) {
     bool buffering = j.logs.pending_bytes() < kMaxPendingBytesPerJournal;
     // Over the memory cap, lines are only looked at (for run state), from where looking stopped.
     std::uint64_t from = buffering ? j.read_off : std::max(j.read_off, j.scan_off);
-    std::uint64_t next = j.reader.read_line_views(from, kReadBytes, gone, lines_);
+    std::uint64_t next = !copied.empty() && from == copied_at ? JournalReader::line_views_of(copied, from, lines_)
+                                                              : j.reader.read_line_views(from, kReadBytes, gone, lines_);
+    copied = {};
     if (next == from) break;
     for (const JournalLine& l : lines_) route(j, l.text, l.end_off, buffering);
     release_start();
