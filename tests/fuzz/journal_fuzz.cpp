@@ -1,5 +1,6 @@
 // Fuzz target: JournalReader::read_line_views (what the shipper, reports and the suite's ledger read
-// journals with) on arbitrary journal files (NUL bytes, torn and partial lines).
+// journals with) and line_views_of (the shipper, of a ring copy's bytes) on arbitrary journal files (NUL
+// bytes, torn and partial lines).
 //
 // Input: one flags byte, then the file.
 //   bit 0     expand: in the file, 0xFE C B stands for (C + 1) * 1024 copies of byte B, so a small input
@@ -11,7 +12,8 @@
 // bytes at the reported offset; in writer-gone mode a line right after NUL bytes parses as a JSON object
 // and the whole file is consumed; offsets never go backwards or past the file size; reading in small
 // calls gives exactly the lines and offsets of one large call; writer-alive mode stops at the first NUL and
-// returns exactly the writer-gone lines before it.
+// returns exactly the writer-gone lines before it; JournalReader::line_views_of, given the bytes a live writer's
+// ring copy wrote (up to that NUL, from the start or from a line's end), gives the same lines.
 #include "journal/journal.hpp"
 #include "record/json.hpp"
 
@@ -136,6 +138,29 @@ void check_reads(const JournalReader& r, const std::string& file, std::size_t sm
   }
   before_nul.offset = stop;
   FUZZ_CHECK(alive_large == before_nul, "alive: " + describe(alive_large) + " | gone: " + describe(gone_large));
+
+  // What a live writer's ring copy wrote (whole lines, no NUL), taken from the copy's buffer
+  // (line_views_of) from the start or from a line's end: the same lines as reading the file.
+  for (std::size_t k : {std::size_t{0}, alive_large.ends.size() / 2}) {
+    const std::uint64_t at = k == 0 || alive_large.ends.empty() ? 0 : alive_large.ends[k - 1];
+    const std::string copy = file.substr(static_cast<std::size_t>(at), static_cast<std::size_t>(stop - at));
+    std::vector<JournalLine> views;
+    Lines taken;
+    taken.offset = JournalReader::line_views_of(copy, at, views);
+    for (const JournalLine& v : views) {
+      taken.text.push_back(std::string(v.text) + '\n');
+      taken.ends.push_back(v.end_off);
+    }
+    Lines expected;
+    for (std::size_t i = 0; i < alive_large.text.size(); ++i) {
+      if (alive_large.ends[i] <= at) continue;
+      expected.text.push_back(alive_large.text[i]);
+      expected.ends.push_back(alive_large.ends[i]);
+    }
+    expected.offset = stop;
+    FUZZ_CHECK(taken == expected, "copy from " + std::to_string(at) + ": " + describe(taken) + " | file: " +
+                                      describe(expected));
+  }
 }
 
 }  // namespace
