@@ -180,6 +180,9 @@ TEST(Journal, AFollowerTakesTheRingCopyAsTheFileHoldsIt) {
   }
   writer.join();
   ::close(fd);
+  std::uint64_t at = 0;
+  ASSERT_TRUE(ring.absorb(path, true, err)) << err;
+  EXPECT_TRUE(ring.last_copy(at).empty()) << "no ring any more: an earlier copy is not offered again";
   ASSERT_EQ(lines.size(), written.size());
   for (std::size_t i = 0; i < written.size(); ++i) ASSERT_EQ(lines[i] + "\n", written[i]) << i;
   EXPECT_GT(from_copy, 0) << "no line was taken from the copy";

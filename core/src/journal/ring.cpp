@@ -443,6 +443,7 @@ bool RingReader::map(const std::string& rpath, std::string& error) {
 }
 
 bool RingReader::absorb(const std::string& journal_path, bool writer_gone, std::string& error) {
+  last_copy_ = {0, 0};  // whatever happens below, an earlier copy is not this one
   std::string rpath = ring_path_of(journal_path);
   if (!map(rpath, error)) return false;
   if (map_ == nullptr) return true;
@@ -455,7 +456,6 @@ bool RingReader::absorb(const std::string& journal_path, bool writer_gone, std::
   bool valid = std::memcmp(h->magic, kMagic, sizeof kMagic) == 0 && h->size != 0 && h->size % 4096 == 0 &&
                h->size == total_ - JournalWriter::kHeaderBytes;
   bool removed = false;
-  last_copy_ = {0, 0};
   if (valid) {
     jfd = open_own_file(journal_path, O_WRONLY, error);
     if (jfd < 0) {
