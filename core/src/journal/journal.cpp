@@ -46,12 +46,9 @@ std::uint64_t JournalReader::file_size() const noexcept {
 
 namespace {
 
-bool is_blank(const char* p, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') return false;
-  }
-  return true;
-}
+// Whether a whole line p[0, n) (its newline not included) is one a reader keeps: one that starts as a JSON
+// object does. Others (empty or blank lines, foreign text) are passed by.
+bool kept_line(const char* p, std::size_t n) { return n > 0 && p[0] == '{'; }
 
 bool is_json_object(const char* p, std::size_t n) {
   rapidjson::Document d;
@@ -109,7 +106,7 @@ ChunkScan scan_chunk(const char* p, std::size_t len, std::uint64_t from, bool at
       break;
     }
     std::size_t n = line_end - pos;
-    bool keep = n > 0 && !is_blank(p + pos, n) && p[pos] == '{';
+    bool keep = kept_line(p + pos, n);
     if (keep && after_gap) keep = is_json_object(p + pos, n);
     bool enough = keep && keep_line(pos, n, from + line_end + 1);
     pos = line_end + 1;
@@ -176,7 +173,8 @@ std::uint64_t JournalReader::read_line_views(std::uint64_t from, std::size_t max
   return scan_from(from, writer_gone, max_bytes, keep, restart);
 }
 
-std::uint64_t JournalReader::line_views_of(std::string_view bytes, std::uint64_t from, std::vector<JournalLine>& lines) {
+std::uint64_t JournalReader::line_views_of(std::string_view bytes, std::uint64_t from,
+                                           std::vector<JournalLine>& lines) {
   lines.clear();
   std::size_t pos = 0;
   const char* p = bytes.data();
@@ -185,8 +183,7 @@ std::uint64_t JournalReader::line_views_of(std::string_view bytes, std::uint64_t
     if (nl == nullptr) break;  // not a whole line: left for a read of the file
     std::size_t line_end = static_cast<std::size_t>(nl - p);
     std::size_t n = line_end - pos;
-    // As a read of the file keeps them: not blank lines, nor lines that are no JSON object.
-    if (n > 0 && p[pos] == '{' && !is_blank(p + pos, n)) lines.push_back({std::string_view(p + pos, n), from + line_end + 1});
+    if (kept_line(p + pos, n)) lines.push_back({std::string_view(p + pos, n), from + line_end + 1});
     pos = line_end + 1;
   }
   return from + pos;

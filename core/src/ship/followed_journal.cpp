@@ -24,10 +24,12 @@ constexpr std::size_t kCompactAlwaysAtBytes = 8u << 20;
 // --- LogQueue ------------------------------------------------------------------------------------------
 
 void LogQueue::push(std::string_view line, std::uint64_t start_off, std::uint64_t end_off, std::int64_t now_ms) {
-  // Room for the most the buffer ever holds (the cap, one read beyond it, the bytes sent before a
-  // compaction: at most kCompactAlwaysAtBytes), asked for once: growing by doubling would copy it and touch
-  // twice the pages.
-  if (lines_.empty() && text_.size() == 0) text_.reserve(kMaxPendingBytesPerJournal + (10u << 20));
+  // Room for the most the buffer ever holds, asked for once (growing by doubling would copy it and touch
+  // twice the pages): the cap, the delivered bytes not moved out yet, and one read (or one ring copy) of at
+  // most 1 MiB beyond the cap, with room to spare for lines completed with their stack.
+  if (lines_.empty() && text_.size() == 0) {
+    text_.reserve(kMaxPendingBytesPerJournal + kCompactAlwaysAtBytes + (2u << 20));
+  }
   lines_.push_back({text_.size(), line.size() + 1, start_off, end_off, now_ms});
   text_.put(line);
   text_.put('\n');
