@@ -113,12 +113,12 @@ bool has_property(const ::testing::TestResult& r, int count, const char* key) {
 }
 
 TestInfo info_of(const ::testing::TestInfo& t, std::string& full_name) {
-  full_name.assign(t.test_suite_name());
-  full_name += '.';
-  full_name += t.name();
   TestInfo i;
   i.suite = sv(t.test_suite_name());
   i.name = sv(t.name());
+  full_name.assign(i.suite.data(), i.suite.size());
+  full_name += '.';
+  full_name.append(i.name.data(), i.name.size());
   i.full_name = full_name;
   i.type_param = sv(t.type_param());
   i.value_param = sv(t.value_param());

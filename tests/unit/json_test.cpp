@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 using bstest::detail::Buf;
 using bstest::detail::put_json_string;
@@ -121,6 +123,21 @@ TEST(BufNumbers, IntegersAndMilliseconds) {
   b.put(' ');
   b.put_ms(0);
   EXPECT_EQ(b.str(), "-42 18446744073709551615 3.142 0.000");
+}
+
+TEST(BufNumbers, EveryLengthOfDecimalAsToStringWritesIt) {
+  // Each power of ten and its neighbours (every digit count, both sides of each pair boundary), then a
+  // spread of values between them.
+  std::vector<std::uint64_t> values = {0, 18446744073709551615ull};
+  for (std::uint64_t p = 1; p <= 1000000000000000000ull; p *= 10) {
+    values.insert(values.end(), {p - 1, p, p + 1, p * 9 + 9});
+  }
+  for (std::uint64_t v = 1; v < 18446744073709551615ull / 7; v = v * 7 + 3) values.push_back(v);
+  for (std::uint64_t v : values) {
+    char out[20];
+    std::size_t n = bstest::detail::format_uint(out, v);
+    EXPECT_EQ(std::string(out, n), std::to_string(v));
+  }
 }
 
 TEST(Redactor, ReplacesSecretValuesLongestFirst) {

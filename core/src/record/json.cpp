@@ -21,14 +21,37 @@ bool Buf::grow(std::size_t extra) {
   return true;
 }
 
+namespace {
+// "00" to "99": two digits per division (record ids, line numbers and durations are written on every record).
+struct DigitPairs {
+  char text[200];
+  constexpr DigitPairs() : text() {
+    for (int i = 0; i < 100; ++i) {
+      text[2 * i] = static_cast<char>('0' + i / 10);
+      text[2 * i + 1] = static_cast<char>('0' + i % 10);
+    }
+  }
+};
+constexpr DigitPairs kDigitPairs;
+}  // namespace
+
 std::size_t format_uint(char* out, std::uint64_t v) noexcept {
   char tmp[20];
-  std::size_t n = 0;
-  do {
-    tmp[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  for (std::size_t i = 0; i < n; ++i) out[i] = tmp[n - 1 - i];
+  std::size_t at = sizeof tmp;  // written from the end
+  while (v >= 100) {
+    const std::size_t pair = static_cast<std::size_t>(v % 100) * 2;
+    v /= 100;
+    tmp[--at] = kDigitPairs.text[pair + 1];
+    tmp[--at] = kDigitPairs.text[pair];
+  }
+  if (v >= 10) {
+    tmp[--at] = kDigitPairs.text[v * 2 + 1];
+    tmp[--at] = kDigitPairs.text[v * 2];
+  } else {
+    tmp[--at] = static_cast<char>('0' + v);
+  }
+  const std::size_t n = sizeof tmp - at;
+  std::memcpy(out, tmp + at, n);
   return n;
 }
 

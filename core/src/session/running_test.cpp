@@ -41,7 +41,9 @@ void RunningTest::begin(const TestInfo& t, std::string_view full_name, const Qua
   failures_reported_ = 0;
   failures_omitted_ = 0;
   signal_failure_set_.store(false, std::memory_order_relaxed);
-  first_failure_ = FailedTest{};
+  // Only a failure fills first_failure_ (add_failure sets has_first_failure_ whenever it does): a test that
+  // passed left it as it was, and building a whole FailedTest to clear it was a large part of this call.
+  if (has_first_failure_) first_failure_ = FailedTest{};
   has_first_failure_ = false;
   has_escaped_ = false;
   properties_.clear();
