@@ -59,6 +59,11 @@ GOALS = {
     "json_bytes_per_passing_test": 350,
 }
 
+# Where the shipper's CPU goal was set (results.md of 2026-12-01): 2.9 µs per record, when a passing test sent
+# two records (test_started and test_finished). A passing test now sends one, so the same work per test reads
+# as twice the CPU per record sent: the goal line also gives the whole suite's figure against this one.
+SHIPPER_START = {"us_per_record": 2.9, "records_per_test": 2}
+
 
 # ---------------------------------------------------------------------------------------------------------
 # small helpers
@@ -1171,8 +1176,17 @@ def goal_lines(res, rows):
             gz = compress_ns(res, "libdeflate-1")
             floor = (f"; of this, gzip alone (libdeflate level 1, compress-cost) takes {gz / 1000:.2f} µs per record, "
                      f"{gz / 1000 / us * 100:.0f}% of it" if gz else "")
-            G.append(f"- Shipper CPU per record while the {big['suite']} suite runs: {us:.2f} µs (goal ≤ "
-                     f"{GOALS['shipper_us_per_record']:.1f} µs): {verdict(us <= GOALS['shipper_us_per_record'])}{floor}")
+            # Every test of the suite passes: two journal records each (test_started, test_finished), and the
+            # run's two.
+            journaled = 2 * big["n"] + 2
+            start_s = SHIPPER_START["us_per_record"] * SHIPPER_START["records_per_test"] * big["n"] / 1e6
+            whole = (f"; the whole suite's shipper CPU, {big['shipper_cpu']:.3f} s, is {big['shipper_cpu'] / start_s:.2f}x "
+                     f"the {start_s:.3f} s that the figure of when this goal was set gives "
+                     f"({SHIPPER_START['us_per_record']} µs per record, two records sent per test); per record the "
+                     f"test program journaled ({journaled:,}; one per test is sent): "
+                     f"{big['shipper_cpu'] / journaled * 1e6:.2f} µs")
+            G.append(f"- Shipper CPU per record while the {big['suite']} suite runs: {us:.2f} µs per record sent (goal ≤ "
+                     f"{GOALS['shipper_us_per_record']:.1f} µs): {verdict(us <= GOALS['shipper_us_per_record'])}{floor}{whole}")
         G.append(f"- Peak RSS above bare, shipping: {deltas} (goal ≤ {GOALS['rss_above_bare_mib']} MiB and flat): "
                  f"{verdict(worst <= GOALS['rss_above_bare_mib'] and growth <= 4)} (grows by {growth:+.1f} MiB from "
                  f"{min(ship):,} to {max(ship):,} tests)")
