@@ -245,6 +245,13 @@ TEST(RecordReader, KeyOfATestIsItsOwnMemberWhateverItsTextHolds) {
   EXPECT_EQ(test_result_of(line), "passed");
   EXPECT_EQ(bstest::detail::test_key_of(R"({"id":"a-1","event":"run_started","run":{"id":"r"}})"), "") << "no test";
   EXPECT_EQ(bstest::detail::test_key_of(R"({"id":"a-1","test":{"name":"T"}})"), "") << "no suite first";
+  // A name that ends in a backslash (escaped: two) or in a backslash and a quote (escaped: \\\"): the name
+  // ends at the first quote after an even run of backslashes.
+  EXPECT_EQ(bstest::detail::test_key_of(R"({"id":"a-1","test":{"suite":"S","full_name":"S.a\\","result":"passed"}})"),
+            std::string(R"(,"test":{"suite":"S","full_name":"S.a\\")"));
+  EXPECT_EQ(bstest::detail::test_key_of(R"({"id":"a-1","test":{"suite":"S","full_name":"S.a\\\"b","result":"x"}})"),
+            std::string(R"(,"test":{"suite":"S","full_name":"S.a\\\"b")"));
+  EXPECT_EQ(bstest::detail::test_key_of(R"({"id":"a-1","test":{"suite":"S","full_name":"S.a\")"), "") << "cut off";
 }
 
 TEST(RecordReader, NarrowNumbersAndValuesWrittenAgain) {

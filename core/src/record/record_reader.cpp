@@ -77,13 +77,13 @@ std::string_view test_key_of(std::string_view line) noexcept {
   if (test_at == std::string_view::npos || line.substr(test_at, kTest.size()) != kTest) return {};
   auto name_at = line.find(kFullName, test_at + kTest.size());
   if (name_at == std::string_view::npos) return {};
-  // The escaped name ends at the first quote that no backslash escapes.
-  for (std::size_t i = name_at + kFullName.size(); i < line.size(); ++i) {
-    if (line[i] == '\\') {
-      ++i;
-    } else if (line[i] == '"') {
-      return line.substr(test_at, i + 1 - test_at);
-    }
+  // The escaped name ends at the first quote that no backslash escapes: one preceded by an even run of
+  // backslashes (each pair is an escaped backslash).
+  for (std::size_t q = line.find('"', name_at + kFullName.size()); q != std::string_view::npos;
+       q = line.find('"', q + 1)) {
+    std::size_t backslashes = 0;
+    while (line[q - 1 - backslashes] == '\\') ++backslashes;
+    if (backslashes % 2 == 0) return line.substr(test_at, q + 1 - test_at);
   }
   return {};
 }
