@@ -36,7 +36,7 @@ constexpr DigitPairs kDigitPairs;
 }  // namespace
 
 std::size_t format_uint(char* out, std::uint64_t v) noexcept {
-  char tmp[20];
+  char tmp[kMaxUintChars];
   std::size_t at = sizeof tmp;  // written from the end
   while (v >= 100) {
     const std::size_t pair = static_cast<std::size_t>(v % 100) * 2;
@@ -56,7 +56,7 @@ std::size_t format_uint(char* out, std::uint64_t v) noexcept {
 }
 
 void Buf::put_uint(std::uint64_t v) {
-  char* p = tail(20);
+  char* p = tail(kMaxUintChars);
   if (p == nullptr) return;
   commit(format_uint(p, v));
 }
@@ -284,12 +284,17 @@ void format_timestamp(char out[kTimestampLength], std::int64_t secs, long micros
 }
 
 void TimestampCache::put(Buf& out, std::int64_t secs, long micros) {
+  char* p = out.tail(kTimestampLength);
+  if (p == nullptr) return;
+  write(p, secs, micros);
+  out.commit(kTimestampLength);
+}
+
+void TimestampCache::write(char* p, std::int64_t secs, long micros) noexcept {
   if (secs != second_) {
     format_timestamp(text_, secs, 0);
     second_ = secs;
   }
-  char* p = out.tail(kTimestampLength);
-  if (p == nullptr) return;
   std::memcpy(p, text_, 20);  // "YYYY-MM-DDTHH:MM:SS."
   auto us = static_cast<unsigned long>(micros);
   for (int k = 25; k >= 20; --k) {
@@ -297,7 +302,6 @@ void TimestampCache::put(Buf& out, std::int64_t secs, long micros) {
     us /= 10;
   }
   p[26] = 'Z';
-  out.commit(kTimestampLength);
 }
 
 std::int64_t parse_timestamp_ms(std::string_view t) noexcept {

@@ -99,13 +99,17 @@ std::int64_t parse_timestamp_ms(std::string_view text) noexcept;
 class TimestampCache {
  public:
   void put(Buf& out, std::int64_t unix_seconds, long microseconds);
+  // The same into `out`, which has room for kTimestampLength chars.
+  void write(char* out, std::int64_t unix_seconds, long microseconds) noexcept;
 
  private:
   std::int64_t second_ = -1;
   char text_[kTimestampLength] = {};
 };
 
-// Writes an unsigned decimal into `out` (at most 20 chars); returns the number of chars. Signal-safe.
+// Writes an unsigned decimal into `out` (at most kMaxUintChars chars); returns the number of chars.
+// Signal-safe.
+constexpr std::size_t kMaxUintChars = 20;
 std::size_t format_uint(char* out, std::uint64_t v) noexcept;
 
 }  // namespace bstest::detail

@@ -98,6 +98,12 @@ class JsonWriter {
     separate();
     out_.put(members);
   }
+  // The same, rendered in place: room for at most `n` bytes of members at the end of the Buf (nullptr: fixed
+  // storage too small); write at least one member there and commit() what was written.
+  char* members_tail(std::size_t n) {
+    separate();
+    return out_.tail(n);
+  }
 
   // --- elements of the open array
   void element(std::string_view value, std::size_t max_bytes = kWhole) {

@@ -37,7 +37,7 @@ void begin_record_with_id(JsonWriter& w, std::string_view id);
 class RecordContext {
  public:
   // `id_prefix` makes record ids unique across processes (the journal's own random id).
-  void set_id_prefix(std::string id_prefix) { id_prefix_ = std::move(id_prefix); }
+  void set_id_prefix(std::string id_prefix);
   void set_run(const RunMeta& run);
   void set_ci(const CiInfo& ci);
   const RunMeta& run() const noexcept { return run_; }
@@ -58,6 +58,7 @@ class RecordContext {
 
  private:
   std::string id_prefix_;
+  std::string id_head_;  // "id":"<id_prefix>-  (a record's first bytes after its brace)
   std::uint64_t seq_ = 0;
   RunMeta run_;
   std::string run_members_;
