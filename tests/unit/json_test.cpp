@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -123,6 +124,19 @@ TEST(BufNumbers, IntegersAndMilliseconds) {
   b.put(' ');
   b.put_ms(0);
   EXPECT_EQ(b.str(), "-42 18446744073709551615 3.142 0.000");
+  // format_ms, which put_ms and a test_finished record use: rounded to the microsecond; negative, NaN and
+  // absurd values are 0.
+  auto ms = [](double v) {
+    char out[bstest::detail::kMaxMsChars];
+    return std::string(out, bstest::detail::format_ms(out, v));
+  };
+  EXPECT_EQ(ms(1.0006), "1.001");
+  EXPECT_EQ(ms(0.0004), "0.000");
+  EXPECT_EQ(ms(12345.678), "12345.678");
+  EXPECT_EQ(ms(1e15), "1000000000000000.000");
+  EXPECT_EQ(ms(-1), "0.000");
+  EXPECT_EQ(ms(2e15), "0.000");
+  EXPECT_EQ(ms(std::nan("")), "0.000");
 }
 
 TEST(BufNumbers, EveryLengthOfDecimalAsToStringWritesIt) {

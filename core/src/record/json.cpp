@@ -71,17 +71,21 @@ void Buf::put_int(std::int64_t v) {
 }
 
 void Buf::put_ms(double ms) {
+  char* p = tail(kMaxMsChars);
+  if (p == nullptr) return;
+  commit(format_ms(p, ms));
+}
+
+std::size_t format_ms(char* out, double ms) noexcept {
   if (!(ms >= 0) || ms > 1e15) ms = 0;  // also catches NaN
   auto micros = static_cast<std::uint64_t>(std::llround(ms * 1000.0));
-  put_uint(micros / 1000);
-  char* p = tail(4);
-  if (p == nullptr) return;
+  std::size_t n = format_uint(out, micros / 1000);
   std::uint64_t frac = micros % 1000;
-  p[0] = '.';
-  p[1] = static_cast<char>('0' + frac / 100);
-  p[2] = static_cast<char>('0' + frac / 10 % 10);
-  p[3] = static_cast<char>('0' + frac % 10);
-  commit(4);
+  out[n] = '.';
+  out[n + 1] = static_cast<char>('0' + frac / 100);
+  out[n + 2] = static_cast<char>('0' + frac / 10 % 10);
+  out[n + 3] = static_cast<char>('0' + frac % 10);
+  return n + 4;
 }
 
 namespace {

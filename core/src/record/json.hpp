@@ -111,5 +111,9 @@ class TimestampCache {
 // Signal-safe.
 constexpr std::size_t kMaxUintChars = 20;
 std::size_t format_uint(char* out, std::uint64_t v) noexcept;
+// Milliseconds with three decimals ("12.345"; 0 for a negative, NaN or absurd value) into `out` (at most
+// kMaxMsChars chars); returns the number of chars.
+constexpr std::size_t kMaxMsChars = kMaxUintChars + 4;
+std::size_t format_ms(char* out, double ms) noexcept;
 
 }  // namespace bstest::detail

@@ -33,12 +33,14 @@ std::string_view outcome_word(Result r) {
 }
 
 // "PASSED Math.Add (0.012 ms)", with the first failure's place and line, or the skip's reason.
-void put_outcome_message(JsonWriter& w, const TestFinishedFacts& f, const Redactor& redactor) {
+// `duration`: the test's duration as format_ms writes it.
+void put_outcome_message(JsonWriter& w, const TestFinishedFacts& f, std::string_view duration,
+                         const Redactor& redactor) {
   w.begin_text("message");
   w.text(outcome_word(f.result));
   w.text(f.test.escaped_name);
   w.text(" (");
-  w.text_ms(f.duration_ms);
+  w.text(duration);
   w.text(" ms)");
   if (f.result == Result::failed && f.has_first_failure) {
     w.text(": ");
@@ -100,7 +102,9 @@ void write_test_finished(RecordContext& ctx, Buf& out, const TestFinishedFacts& 
   const bool failed = f.result == Result::failed;
   JsonWriter w(out);
   ctx.begin(w, failed ? "error" : "info", "test_finished");
-  put_outcome_message(w, f, redactor);
+  char ms[kMaxMsChars];  // the duration, in the message and as a number
+  const std::string_view duration(ms, format_ms(ms, f.duration_ms));
+  put_outcome_message(w, f, duration, redactor);
   if (failed) {
     put_run(ctx, w);
   } else {
@@ -109,7 +113,7 @@ void write_test_finished(RecordContext& ctx, Buf& out, const TestFinishedFacts& 
   w.begin_object("test");
   w.raw_members(failed ? f.test.members : f.test.short_members);
   w.word("result", to_string(f.result));
-  w.ms("duration_ms", f.duration_ms);
+  w.raw("duration_ms", duration);
   if (!f.skip_reason.empty()) w.redacted("skip_reason", f.skip_reason, kMaxMessageBytes / 4, redactor);
   if (f.result == Result::failed && f.disabled) w.boolean("disabled", true);
   if (!f.rerun_note.empty()) w.string("rerun", f.rerun_note);
