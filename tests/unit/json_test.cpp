@@ -104,13 +104,17 @@ TEST(Timestamp, Rfc3339WithMicroseconds) {
 }
 
 TEST(Timestamp, CacheMatchesTheSlowPath) {
+  // The same second again (the cached date and time), the next one, a far one, and back; the microseconds
+  // change within a cached second too.
   bstest::detail::TimestampCache cache;
-  for (std::int64_t s : {1795626365LL, 1795626365LL, 1795626366LL, 4102444799LL}) {
-    Buf b;
-    cache.put(b, s, 999999);
-    char out[bstest::detail::kTimestampLength];
-    bstest::detail::format_timestamp(out, s, 999999);
-    EXPECT_EQ(b.str(), std::string(out, sizeof out));
+  for (std::int64_t s : {1795626365LL, 1795626365LL, 1795626366LL, 4102444799LL, 1795626365LL}) {
+    for (long us : {0L, 7L, 123456L, 999999L}) {
+      char cached[bstest::detail::kTimestampLength];
+      cache.write(cached, s, us);
+      char out[bstest::detail::kTimestampLength];
+      bstest::detail::format_timestamp(out, s, us);
+      EXPECT_EQ(std::string(cached, sizeof cached), std::string(out, sizeof out)) << s << " " << us;
+    }
   }
 }
 

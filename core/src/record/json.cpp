@@ -287,13 +287,6 @@ void format_timestamp(char out[kTimestampLength], std::int64_t secs, long micros
   out[26] = 'Z';
 }
 
-void TimestampCache::put(Buf& out, std::int64_t secs, long micros) {
-  char* p = out.tail(kTimestampLength);
-  if (p == nullptr) return;
-  write(p, secs, micros);
-  out.commit(kTimestampLength);
-}
-
 void TimestampCache::write(char* p, std::int64_t secs, long micros) noexcept {
   if (secs != second_) {
     format_timestamp(text_, secs, 0);

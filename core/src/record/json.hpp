@@ -98,8 +98,7 @@ std::int64_t parse_timestamp_ms(std::string_view text) noexcept;
 // Caches the date-time part of the current second so that records of the same second cost a memcpy.
 class TimestampCache {
  public:
-  void put(Buf& out, std::int64_t unix_seconds, long microseconds);
-  // The same into `out`, which has room for kTimestampLength chars.
+  // Writes the timestamp (kTimestampLength chars, no quotes) into `out`.
   void write(char* out, std::int64_t unix_seconds, long microseconds) noexcept;
 
  private:
