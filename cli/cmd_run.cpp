@@ -12,6 +12,7 @@
 #include "quarantine/run_quarantine.hpp"
 
 #include "base/process.hpp"
+#include "base/quiet_thread.hpp"
 #include "commands.hpp"
 #include "run_command.hpp"
 #include "run_quarantine.hpp"
@@ -211,7 +212,7 @@ class LiveShipper {
     if (!o.quiet) opt_.progress = [&progress](const ShipStats& st) { progress.update(st); };
     opt_.signal_of = [this](long p) { return p == ended_pid_.load() ? ended_signal_.load() : 0; };
     opt_.symbolizer = stack_symbolizer();
-    thread_ = std::thread([this, &cfg] { stats_ = ship(cfg, opt_); });
+    thread_ = detail::quiet_thread([this, &cfg] { stats_ = ship(cfg, opt_); });
   }
   ~LiveShipper() {
     if (thread_.joinable()) join();

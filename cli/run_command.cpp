@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -22,15 +23,17 @@ namespace {
 constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP};
 
 // The command (0: none, or forgotten), whether it has a process group of its own (on a terminal), and the
-// last signal bstest run received.
-volatile sig_atomic_t g_command = 0;
-volatile sig_atomic_t g_own_group = 0;
-volatile sig_atomic_t g_received = 0;
+// last signal bstest run received. Lock-free atomics: the handler may run on any thread that has not blocked
+// the signal (ours block it; a sanitizer's or a library's might not).
+std::atomic<int> g_command{0};
+std::atomic<int> g_own_group{0};
+std::atomic<int> g_received{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs lock-free atomics");
 
 void pass_on(int sig) {
-  pid_t command = static_cast<pid_t>(g_command);
+  pid_t command = static_cast<pid_t>(g_command.load());
   if (command <= 0) return;
-  if (g_own_group != 0) {
+  if (g_own_group.load() != 0) {
     ::kill(-command, sig);
   } else {
     signal_process_tree(command, sig);

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -318,6 +319,29 @@ TEST_F(RunTrust, ASignalToBstestRunAloneReachesTheTestsAndEndsItByThatSignal) {
   ASSERT_EQ(crashed.size(), 1u) << r.err;
   EXPECT_EQ(crashed[0].str("crash.signal"), "SIGTERM") << "the program got the signal itself";
   EXPECT_EQ(ping().path_suffix, "/" + std::to_string(128 + SIGTERM));
+}
+
+// bstest run's own threads (its shipper, an HTTP send) block the signals it passes on, so its handler runs on
+// the thread that waits for the command, never on a helper in the middle of a send; the waiting thread does
+// not block them.
+TEST_F(RunTrust, OnlyTheThreadThatWaitsForTheCommandTakesSignals) {
+  std::string script = sh_start_until_ready("\"$0\" run -- \"$1\" crash sleep", dir / "out") +
+                       "for t in /proc/$p/task/*; do echo \"${t##*/} $p $(grep SigBlk \"$t/status\")\"; done; "
+                       "kill -TERM $p; wait $p";
+  RunResult r = run(spec_with({"sh", "-c", script, bstest, driver}));
+  int helpers = 0;
+  for (const std::string& line : lines_of(r.out)) {
+    char status[16] = {};
+    unsigned long long tid = 0, pid = 0, blocked = 0;
+    if (std::sscanf(line.c_str(), "%llu %llu %15s %llx", &tid, &pid, status, &blocked) != 4) continue;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
+      bool is_blocked = (blocked >> (sig - 1)) & 1u;
+      EXPECT_EQ(is_blocked, tid != pid) << "thread " << tid << " of " << pid << ", signal " << sig << ": " << line;
+    }
+    if (tid != pid) ++helpers;
+  }
+  EXPECT_GE(helpers, 1) << "the shipper's thread was not found: " << r.out << r.err;
+  EXPECT_EQ(with_event(records(), "run_crashed").size(), 1u) << r.err;
 }
 
 // Under `timeout -s TERM`: the tests get the TERM, what they recorded is shipped, and nothing is left

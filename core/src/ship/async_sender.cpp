@@ -1,5 +1,7 @@
 #include "ship/async_sender.hpp"
 
+#include "base/quiet_thread.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -31,7 +33,7 @@ void AsyncSender::start(HttpRequest request, int timeout_ms) {
     finished_ = false;
   }
   started_ = true;
-  if (!thread_.joinable()) thread_ = std::thread(&AsyncSender::loop, this);
+  if (!thread_.joinable()) thread_ = quiet_thread(&AsyncSender::loop, this);
   cv_.notify_all();
 }
 
