@@ -6,10 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <deque>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 using bstest::testing::Json;
@@ -115,6 +119,57 @@ TEST(SessionRecords, ControlBytesInAMessageAndItsDetails) {
   ASSERT_EQ(finished.size(), 1u);
   ASSERT_EQ(finished[0].size("test.failures"), 1u) << "cut harder, but kept";
   EXPECT_NE(finished[0].str("test.failures.0.message").find("[bstest: truncated"), std::string::npos);
+}
+
+// A record's dt ("2026-12-07T10:59:01.123456Z"), in microseconds since the epoch; -1 when it is not one.
+long long dt_us(const Json& record) {
+  std::tm tm{};
+  long us = -1;
+  if (std::sscanf(record.str("dt").c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%6ldZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &us) != 7) {
+    return -1;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<long long>(::timegm(&tm)) * 1000000 + us;
+}
+
+long long system_now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// A test's records are dated when it started and when it ended, on the wall clock, whether the framework gave
+// its duration (GoogleTest: the record is written later, when the next event came) or the Session measured it.
+TEST(SessionRecords, ATestsRecordsAreDatedAtItsStartAndItsEnd) {
+  TempDir dir;
+  long long before = system_now_us();
+  {
+    bstest::Session s(local_config(dir.path()));
+    s.run_started({"unit", "1"});
+    s.test_started(test_info("Dated", "ByTheFramework"));
+    s.test_finished({bstest::Result::passed, {}, 2500.0});  // as if it ran 2.5 s
+    s.test_started(test_info("Dated", "ByTheSession"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    s.test_finished({bstest::Result::passed, {}, -1});
+    s.run_finished();
+  }
+  long long after = system_now_us();
+  auto records = check_records(dir.path());
+  auto started = bstest::testing::with_event(records, "test_started");
+  auto finished = bstest::testing::with_event(records, "test_finished");
+  ASSERT_EQ(started.size(), 2u);
+  ASSERT_EQ(finished.size(), 2u);
+  for (const Json& r : started) {
+    EXPECT_GE(dt_us(r), before - 1000) << r.str("dt");
+    EXPECT_LE(dt_us(r), after + 1000) << r.str("dt");
+  }
+  EXPECT_NEAR(dt_us(finished[0]) - dt_us(started[0]), 2500000, 1000) << "dated at the end the framework measured";
+  long long measured_us = dt_us(finished[1]) - dt_us(started[1]);
+  EXPECT_GE(measured_us, 29000);
+  EXPECT_NEAR(static_cast<double>(measured_us), finished[1].dbl("test.duration_ms") * 1000, 1000);
+  EXPECT_LE(dt_us(finished[1]), after + 1000);
+  EXPECT_GE(dt_us(started[1]), dt_us(started[0]));
 }
 
 TEST(SessionRecords, LargeAsciiFailuresAndProperties) {

@@ -90,7 +90,9 @@ std::string_view to_string(FixturePhase p) noexcept;
 struct TestEnd {
   Result result = Result::passed;
   std::string_view skip_reason;  // for skipped: the message or the cause ("SetUpTestSuite failed")
-  double duration_ms = -1;       // < 0: the Session's own measurement from test_started is used
+  // Since test_started, as the framework measured it; it also dates the test_finished record (test_started's
+  // time plus this), which may be written later. < 0: the Session measures it when test_finished is called.
+  double duration_ms = -1;
 };
 
 }  // namespace bstest

@@ -32,4 +32,31 @@ inline std::int64_t mono_now_ns() noexcept {
 
 inline std::int64_t mono_now_ms() noexcept { return mono_now_ns() / 1000000; }
 
+// Wall-clock time for a reading of the monotonic clock, so that a record's time costs no clock read of its own
+// when the caller has just read the monotonic clock (a test's start, its end). On Linux both clocks advance
+// at the same rate (NTP's slewing adjusts both); only a step of the wall clock (clock_settime, a leap second,
+// a resume from suspend) moves one against the other, so their difference is read again whenever a second has
+// passed since it was last read. One writer at a time (it is a record writer's, under its lock).
+class WallFromMono {
+ public:
+  WallTime at(std::int64_t mono_ns) noexcept {
+    if (!anchored_ || mono_ns - anchor_mono_ns_ >= kRefreshNs) refresh();
+    std::int64_t wall_ns = mono_ns + offset_ns_;
+    return {wall_ns / 1000000000, static_cast<long>(wall_ns % 1000000000 / 1000)};
+  }
+
+ private:
+  static constexpr std::int64_t kRefreshNs = 1000000000;
+  void refresh() noexcept {
+    timespec wall{};
+    clock_gettime(CLOCK_REALTIME, &wall);
+    anchor_mono_ns_ = mono_now_ns();
+    offset_ns_ = static_cast<std::int64_t>(wall.tv_sec) * 1000000000 + wall.tv_nsec - anchor_mono_ns_;
+    anchored_ = true;
+  }
+  bool anchored_ = false;
+  std::int64_t anchor_mono_ns_ = 0;
+  std::int64_t offset_ns_ = 0;
+};
+
 }  // namespace bstest::detail

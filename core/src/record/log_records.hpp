@@ -89,13 +89,15 @@ void write_quarantine_note(RecordContext& ctx, Buf& out, QuarantineNote note, co
 // --- a test --------------------------------------------------------------------------------------------
 
 // test_started, written before the test body runs (so a crash can be blamed on it).
-void write_test_started(RecordContext& ctx, Buf& out, const IdentityView& test);
+// `started_ns`: the test's start on the monotonic clock (its dt), or < 0 for now.
+void write_test_started(RecordContext& ctx, Buf& out, const IdentityView& test, std::int64_t started_ns = -1);
 
 // test_finished of a test that ran.
 struct TestFinishedFacts {
   IdentityView test;
   Result result = Result::passed;
   double duration_ms = 0;
+  std::int64_t ended_ns = -1;      // the test's end on the monotonic clock (the record's dt); < 0: now
   std::string_view skip_reason;    // as reported; redacted here
   bool disabled = false;           // a DISABLED_ test run on request (said on a failure)
   std::string_view rerun_note;     // why nobody re-runs a failure ("" when someone does)

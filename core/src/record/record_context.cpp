@@ -99,7 +99,7 @@ char* put_chars(char* p, std::string_view s) noexcept {
 
 // Every record opens with the same four members, written here in one go rather than member by member: with
 // the test's identity, this head was the largest part of what a record costs on the test's thread.
-void RecordContext::begin(JsonWriter& w, std::string_view level, std::string_view event) {
+void RecordContext::begin(JsonWriter& w, std::string_view level, std::string_view event, std::int64_t at_mono_ns) {
   constexpr std::string_view kDt = "\",\"dt\":\"", kLevel = "\",\"level\":\"", kEvent = "\",\"event\":\"";
   const std::size_t most = id_head_.size() + kMaxUintChars + kDt.size() + kTimestampLength + kLevel.size() +
                            level.size() + kEvent.size() + event.size() + 1;
@@ -109,8 +109,8 @@ void RecordContext::begin(JsonWriter& w, std::string_view level, std::string_vie
   char* p = put_chars(start, id_head_);
   p += format_uint(p, ++seq_);
   p = put_chars(p, kDt);
-  WallTime now = wall_now();
-  clock_.write(p, now.seconds, now.microseconds);
+  WallTime at = wall_.at(at_mono_ns >= 0 ? at_mono_ns : mono_now_ns());
+  clock_.write(p, at.seconds, at.microseconds);
   p = put_chars(p + kTimestampLength, kLevel);
   p = put_chars(p, level);
   p = put_chars(p, kEvent);

@@ -3,6 +3,7 @@
 // record: a record then costs a few memcpy calls plus the escaping of the test's own strings.
 #pragma once
 
+#include "base/clock.hpp"
 #include "env/ci.hpp"
 #include "record/json.hpp"
 #include "record/json_writer.hpp"
@@ -43,8 +44,9 @@ class RecordContext {
   const RunMeta& run() const noexcept { return run_; }
   std::uint64_t records() const noexcept { return seq_; }
 
-  // Opens a log record: {"id":…,"dt":…,"level":…,"event":…  (its message and the rest follow).
-  void begin(JsonWriter& w, std::string_view level, std::string_view event);
+  // Opens a log record: {"id":…,"dt":…,"level":…,"event":…  (its message and the rest follow). `dt` is the
+  // wall-clock time of the monotonic reading `at_mono_ns` (a test's start or end), or of now when it is < 0.
+  void begin(JsonWriter& w, std::string_view level, std::string_view event, std::int64_t at_mono_ns = -1);
   // "run":{…} and "ci":{…} (empty outside CI), as members.
   std::string_view run_members() const noexcept { return run_members_; }
   // The run's short form, for a test's records that did not fail: what a query filters on ("id", "binary",
@@ -65,6 +67,7 @@ class RecordContext {
   std::string short_run_members_;
   std::string ci_members_;
   TimestampCache clock_;
+  WallFromMono wall_;
 };
 
 }  // namespace bstest::detail

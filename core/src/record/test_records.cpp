@@ -81,9 +81,9 @@ void put_finished_tail(JsonWriter& w, const TestFinishedFacts& f, std::size_t fa
 
 }  // namespace
 
-void write_test_started(RecordContext& ctx, Buf& out, const IdentityView& test) {
+void write_test_started(RecordContext& ctx, Buf& out, const IdentityView& test, std::int64_t started_ns) {
   JsonWriter w(out);
-  ctx.begin(w, "info", "test_started");
+  ctx.begin(w, "info", "test_started", started_ns);
   w.begin_text("message");
   w.text("START ");
   w.text(test.escaped_name);
@@ -101,7 +101,7 @@ void write_test_started(RecordContext& ctx, Buf& out, const IdentityView& test) 
 void write_test_finished(RecordContext& ctx, Buf& out, const TestFinishedFacts& f, const Redactor& redactor) {
   const bool failed = f.result == Result::failed;
   JsonWriter w(out);
-  ctx.begin(w, failed ? "error" : "info", "test_finished");
+  ctx.begin(w, failed ? "error" : "info", "test_finished", f.ended_ns);
   char ms[kMaxMsChars];  // the duration, in the message and as a number
   const std::string_view duration(ms, format_ms(ms, f.duration_ms));
   put_outcome_message(w, f, duration, redactor);

@@ -11,6 +11,11 @@
 
 namespace bstest::detail {
 
+namespace {
+// A framework's duration longer than this (a year) is reported as it is, but does not date the record.
+constexpr double kMaxFrameworkDurationMs = 365.0 * 24 * 3600 * 1000;
+}  // namespace
+
 std::string_view SessionImpl::full_name_of(const TestInfo& t) {
   if (!t.full_name.empty()) return t.full_name;
   scratch_name_.assign(t.suite.data(), t.suite.size());
@@ -26,7 +31,7 @@ void SessionImpl::test_started(const TestInfo& t) {
   test_.begin(t, full_name, quarantine_of(t, full_name));
   stack::clear_throw_stack();  // a throw before the test is never its escaped exception
   rec_.clear();
-  write_test_started(ctx_, rec_, test_.identity());
+  write_test_started(ctx_, rec_, test_.identity(), test_.start_ns());
   append();
 }
 
@@ -90,7 +95,14 @@ void SessionImpl::test_finished(const TestEnd& end) {
   test_.keep_failure_from_signal();
   TestFinishedFacts f = test_.finished_facts();
   f.result = end.result;
-  f.duration_ms = end.duration_ms >= 0 ? end.duration_ms : static_cast<double>(mono_now_ns() - test_.start_ns()) / 1e6;
+  // The record's time is the test's end: the framework's duration after our start, or now.
+  if (end.duration_ms >= 0 && end.duration_ms < kMaxFrameworkDurationMs) {
+    f.duration_ms = end.duration_ms;
+    f.ended_ns = test_.start_ns() + static_cast<std::int64_t>(end.duration_ms * 1e6);
+  } else {
+    f.ended_ns = mono_now_ns();
+    f.duration_ms = end.duration_ms >= 0 ? end.duration_ms : static_cast<double>(f.ended_ns - test_.start_ns()) / 1e6;
+  }
   f.skip_reason = end.skip_reason;
   if (!child_ && attempt_ == 1 && end.result == Result::failed && !rerun_owner_) {
     f.rerun_note = cfg_.retries <= 0 ? "re-runs are off (BSTEST_RETRIES=0)"
