@@ -275,7 +275,9 @@ class Listener final : public ::testing::EmptyTestEventListener {
     if (!mine()) return;
     close_pending();
     flush_held(FixturePhase::run, {});
-    bool report_disabled_tests = iteration == 0 && !also_run_disabled_;
+    // GoogleTest counts the tests this loop would report as disabled (reportable, and named DISABLED_ or in
+    // a DISABLED_ suite: its kDisableTestFilter); a suite without any is not walked test by test.
+    bool report_disabled_tests = iteration == 0 && !also_run_disabled_ && unit.reportable_disabled_test_count() > 0;
     if (!global_skip_ && !report_disabled_tests) return;
     for (int s = 0; s < unit.total_test_suite_count(); ++s) {
       const ::testing::TestSuite* suite = unit.GetTestSuite(s);
