@@ -23,7 +23,9 @@ RunningTest::RunningTest() {
 
 void RunningTest::begin(const TestInfo& t, std::string_view full_name, const QuarantineInfo& quarantine) {
   updating_.store(true, std::memory_order_relaxed);
-  quarantine_ = quarantine;
+  // Most tests are not quarantined, one after the other: nothing to copy.
+  const auto blank = [](const QuarantineInfo& q) { return q.reason.empty() && q.link.empty() && q.until.empty(); };
+  if (!blank(quarantine) || !blank(quarantine_)) quarantine_ = quarantine;
   ident_.clear();
   ident_at_ = put_test_identity(ident_, t, full_name, &quarantine_);
   suite_.assign(t.suite.data(), t.suite.size());
