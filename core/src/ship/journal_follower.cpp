@@ -142,6 +142,7 @@ void JournalFollower::read_journal(FollowedJournal& j) {
                                                               : j.reader.read_line_views(from, kReadBytes, gone, lines_);
     copied = {};
     if (next == from) break;
+    read_ms_ = mono_now_ms();
     for (const JournalLine& l : lines_) route(j, l.text, l.end_off, buffering);
     release_start();
     if (buffering) j.read_off = next;
@@ -227,12 +228,12 @@ void JournalFollower::queue_log(FollowedJournal& j, std::string_view line, std::
     held_ = {&j, line, start_off, end_off};
     return;
   }
-  j.logs.push(line, start_off, end_off, mono_now_ms());
+  j.logs.push(line, start_off, end_off, read_ms_);
 }
 
 void JournalFollower::release_start() {
   if (held_.journal == nullptr) return;
-  held_.journal->logs.push(held_.line, held_.start_off, held_.end_off, mono_now_ms());
+  held_.journal->logs.push(held_.line, held_.start_off, held_.end_off, read_ms_);
   held_ = HeldStart{};
 }
 

@@ -82,6 +82,7 @@ class JournalFollower {
   Journals journals_;
   std::map<std::string, bool> skipped_;  // journals another shipper has, or that are not ours to read
   std::vector<JournalLine> lines_;       // of each read, reused
+  std::int64_t read_ms_ = 0;             // when they were read (mono_now_ms): one clock read per read
   HeldStart held_;
   Record local_;                         // a local line, parsed
   stack::HangWatch hangs_;               // following: tests that run longer than BSTEST_HANG_AFTER_MS
