@@ -1,4 +1,5 @@
 // The record encoder's string rules: escaping, UTF-8 repair, caps, timestamps.
+#include "base/clock.hpp"
 #include "record/json.hpp"
 #include "record/limits.hpp"
 #include "record/redactor.hpp"
@@ -6,9 +7,11 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 using bstest::detail::Buf;
@@ -115,6 +118,27 @@ TEST(Timestamp, CacheMatchesTheSlowPath) {
       bstest::detail::format_timestamp(out, s, us);
       EXPECT_EQ(std::string(cached, sizeof cached), std::string(out, sizeof out)) << s << " " << us;
     }
+  }
+}
+
+// A record's time from a monotonic reading agrees with the wall clock read beside it, for a reading of now, one
+// from a moment ago (a test's start), and across the once-a-second refresh of the clocks' difference.
+TEST(Timestamp, WallFromMonoAgreesWithTheWallClock) {
+  using namespace bstest::detail;
+  auto us_of = [](WallTime t) { return t.seconds * 1000000 + t.microseconds; };
+  WallFromMono clock;
+  for (int round = 0; round < 2; ++round) {
+    std::int64_t earlier = mono_now_ns();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::int64_t before = us_of(wall_now());
+    std::int64_t now = us_of(clock.at(mono_now_ns()));
+    std::int64_t after = us_of(wall_now());
+    EXPECT_GE(now, before - 1000) << "round " << round;
+    EXPECT_LE(now, after + 1000) << "round " << round;
+    std::int64_t then = us_of(clock.at(earlier));
+    EXPECT_NEAR(static_cast<double>(now - then), static_cast<double>(mono_now_ns() - earlier) / 1000, 10000);
+    EXPECT_GE(now - then, 5000) << "a reading from 5 ms ago is dated 5 ms earlier";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the refresh
   }
 }
 

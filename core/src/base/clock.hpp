@@ -47,12 +47,21 @@ class WallFromMono {
 
  private:
   static constexpr std::int64_t kRefreshNs = 1000000000;
+  // The wall clock is read between two monotonic readings, taken as their midpoint: a thread preempted in
+  // between would skew every record of the next second, so a wide pair is read again (a few times at most).
+  static constexpr std::int64_t kMaxPairNs = 50000;
   void refresh() noexcept {
-    timespec wall{};
-    clock_gettime(CLOCK_REALTIME, &wall);
-    anchor_mono_ns_ = mono_now_ns();
-    offset_ns_ = static_cast<std::int64_t>(wall.tv_sec) * 1000000000 + wall.tv_nsec - anchor_mono_ns_;
-    anchored_ = true;
+    for (int tries = 1;; ++tries) {
+      timespec wall{};
+      std::int64_t before = mono_now_ns();
+      clock_gettime(CLOCK_REALTIME, &wall);
+      std::int64_t after = mono_now_ns();
+      if (after - before > kMaxPairNs && tries < 4) continue;
+      anchor_mono_ns_ = before + (after - before) / 2;
+      offset_ns_ = static_cast<std::int64_t>(wall.tv_sec) * 1000000000 + wall.tv_nsec - anchor_mono_ns_;
+      anchored_ = true;
+      return;
+    }
   }
   bool anchored_ = false;
   std::int64_t anchor_mono_ns_ = 0;
