@@ -2,14 +2,14 @@
 // valid JSON of at most 100 KiB that says what it left out, and no secret is shown, not even in part.
 #include <bstest/session.hpp>
 
+#include "record/json.hpp"
+
 #include "process.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <deque>
 #include <random>
 #include <string>
@@ -121,18 +121,8 @@ TEST(SessionRecords, ControlBytesInAMessageAndItsDetails) {
   EXPECT_NE(finished[0].str("test.failures.0.message").find("[bstest: truncated"), std::string::npos);
 }
 
-// A record's dt ("2026-12-07T10:59:01.123456Z"), in microseconds since the epoch; -1 when it is not one.
-long long dt_us(const Json& record) {
-  std::tm tm{};
-  long us = -1;
-  if (std::sscanf(record.str("dt").c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%6ldZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &us) != 7) {
-    return -1;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<long long>(::timegm(&tm)) * 1000000 + us;
-}
+// A record's dt, in microseconds since the epoch (the project's own parser); -1 when it is not a timestamp.
+long long dt_us(const Json& record) { return bstest::detail::parse_timestamp_us(record.str("dt")); }
 
 long long system_now_us() {
   using namespace std::chrono;

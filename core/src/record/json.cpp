@@ -301,7 +301,7 @@ void TimestampCache::write(char* p, std::int64_t secs, long micros) noexcept {
   p[26] = 'Z';
 }
 
-std::int64_t parse_timestamp_ms(std::string_view t) noexcept {
+std::int64_t parse_timestamp_us(std::string_view t) noexcept {
   if (t.size() != kTimestampLength || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' || t[16] != ':' ||
       t[19] != '.' || t[26] != 'Z') {
     return -1;
@@ -326,7 +326,7 @@ std::int64_t parse_timestamp_ms(std::string_view t) noexcept {
   long doy = (153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5 + d - 1;
   long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
-  return ((days * 24 + h) * 60 + mi) * 60000 + s * 1000 + us / 1000;
+  return (((days * 24 + h) * 60 + mi) * 60 + s) * 1000000 + us;
 }
 
 }  // namespace bstest::detail

@@ -92,8 +92,13 @@ std::string sanitize_utf8(std::string_view s);
 // Async-signal-safe: only arithmetic, no library calls.
 constexpr std::size_t kTimestampLength = 27;
 void format_timestamp(char out[kTimestampLength], std::int64_t unix_seconds, long microseconds) noexcept;
-// The other way: milliseconds since 1970 of such a timestamp; -1 when it is not one.
-std::int64_t parse_timestamp_ms(std::string_view text) noexcept;
+// The other way: microseconds since 1970 of such a timestamp; -1 when it is not one.
+std::int64_t parse_timestamp_us(std::string_view text) noexcept;
+// The same in milliseconds.
+inline std::int64_t parse_timestamp_ms(std::string_view text) noexcept {
+  const std::int64_t us = parse_timestamp_us(text);
+  return us < 0 ? -1 : us / 1000;
+}
 
 // Caches the date-time part of the current second so that records of the same second cost a memcpy.
 class TimestampCache {
