@@ -212,7 +212,7 @@ class LiveShipper {
     if (!o.quiet) opt_.progress = [&progress](const ShipStats& st) { progress.update(st); };
     opt_.signal_of = [this](long p) { return p == ended_pid_.load() ? ended_signal_.load() : 0; };
     opt_.symbolizer = stack_symbolizer();
-    thread_ = detail::quiet_thread([this, &cfg] { stats_ = ship(cfg, opt_); });
+    thread_ = detail::quiet_thread("bstest-ship", [this, &cfg] { stats_ = ship(cfg, opt_); });
   }
   ~LiveShipper() {
     if (thread_.joinable()) join();

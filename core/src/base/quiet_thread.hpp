@@ -24,11 +24,17 @@ class AsyncSignalsBlocked {
   sigset_t old_;
 };
 
-// A std::thread that blocks every signal but the faults' (see AsyncSignalsBlocked).
+// Gives a thread a name that `top -H`, gdb and /proc/PID/task/TID/comm show (at most 15 bytes; a longer one
+// is cut). Every thread of bstest's own is named "bstest-" and what it does.
+void name_thread(std::thread& t, const char* name) noexcept;
+
+// A std::thread named `name` that blocks every signal but the faults' (see AsyncSignalsBlocked).
 template <class... Args>
-std::thread quiet_thread(Args&&... args) {
+std::thread quiet_thread(const char* name, Args&&... args) {
   AsyncSignalsBlocked blocked;
-  return std::thread(std::forward<Args>(args)...);
+  std::thread t(std::forward<Args>(args)...);
+  name_thread(t, name);
+  return t;
 }
 
 }  // namespace bstest::detail

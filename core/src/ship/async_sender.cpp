@@ -33,7 +33,7 @@ void AsyncSender::start(HttpRequest request, int timeout_ms) {
     finished_ = false;
   }
   started_ = true;
-  if (!thread_.joinable()) thread_ = quiet_thread(&AsyncSender::loop, this);
+  if (!thread_.joinable()) thread_ = quiet_thread("bstest-send", &AsyncSender::loop, this);
   cv_.notify_all();
 }
 

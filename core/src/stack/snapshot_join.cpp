@@ -52,7 +52,7 @@ Stack name_within(const Symbolizer& symbolizer, std::string_view snapshot_line, 
   auto name = symbolizer.snapshot;
   // Its own thread, so that a module whose debug information takes too long to read cannot hold back the
   // records behind it: past the budget, it finishes alone and its result is dropped.
-  quiet_thread([job, name] {
+  quiet_thread("bstest-stack", [job, name] {
     Stack s = name(job->line, kMaxFrames);
     std::lock_guard<std::mutex> lock(job->mu);
     job->result = std::move(s);
