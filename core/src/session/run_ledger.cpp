@@ -72,12 +72,12 @@ void RunLedger::count(Result r) {
 bool RunLedger::test_ended(const RunningTest& test, Result r, int iteration) {
   bool flaky_by_repeat = track_repeat(test, r, iteration);
   if (test.quarantined() && (r == Result::passed || r == Result::failed)) {
-    update_quarantined(key_of(test), test.full_name(), test.quarantine(), [&](QuarantineState& s) {
+    update_quarantined(key_of(test), std::string(test.full_name()), test.quarantine(), [&](QuarantineState& s) {
       (r == Result::passed ? s.passed : s.failed) = true;
     });
   }
   if (r == Result::failed && !flaky_by_repeat) remember_failed(test, iteration);
-  if (keep_results_) results_.push_back({test.full_name(), test.tags(), to_string(r), test.failure_notes()});
+  if (keep_results_) results_.push_back({std::string(test.full_name()), test.tags(), to_string(r), test.failure_notes()});
   return flaky_by_repeat;
 }
 
@@ -96,14 +96,14 @@ void RunLedger::remember_failed(const RunningTest& test, int iteration) {
 // the count only when the test turns failed (it was skipped before) or flaky (it passed in one iteration
 // and failed in another). Returns true when this test is flaky that way.
 bool RunLedger::track_repeat(const RunningTest& test, Result r, int iteration) {
-  const std::string& name = test.full_name();
   if (iteration == 0) {
     count(r);
-    if (r == Result::failed) repeat_[name].failed_iteration = 0;
-    if (r == Result::skipped) skipped_first_.insert(name);
+    if (r == Result::failed) repeat_[std::string(test.full_name())].failed_iteration = 0;
+    if (r == Result::skipped) skipped_first_.emplace(test.full_name());
     return false;
   }
   if (repeat_.empty() && skipped_first_.empty() && r != Result::failed) return false;
+  const std::string name(test.full_name());
   auto it = repeat_.find(name);
   if (it != repeat_.end() && it->second.flaky) return true;
   bool was_skipped = skipped_first_.count(name) != 0;
@@ -206,7 +206,7 @@ std::string RunLedger::failure_report(const std::string& binary, bool any_test_r
 
 std::string RunLedger::result_lines(const RunningTest* crashed) const {
   Buf b;
-  auto line = [&](const std::string& full_name, const std::vector<std::string>& tags, std::string_view result,
+  auto line = [&](std::string_view full_name, const std::vector<std::string>& tags, std::string_view result,
                   const std::vector<FailureNote>& failures) {
     JsonWriter w(b);
     w.begin_object();

@@ -28,10 +28,14 @@ void RunningTest::begin(const TestInfo& t, std::string_view full_name, const Qua
   if (!blank(quarantine) || !blank(quarantine_)) quarantine_ = quarantine;
   ident_.clear();
   ident_at_ = put_test_identity(ident_, t, full_name, &quarantine_);
-  suite_.assign(t.suite.data(), t.suite.size());
-  name_.assign(t.name.data(), t.name.size());
-  full_name_.assign(full_name.data(), full_name.size());
-  file_.assign(t.file.data(), t.file.size());
+  texts_.clear();
+  texts_.put(t.suite);
+  name_at_ = texts_.size();
+  texts_.put(t.name);
+  full_name_at_ = texts_.size();
+  texts_.put(full_name);
+  file_at_ = texts_.size();
+  texts_.put(t.file);
   tags_.resize(t.tags.size());
   for (std::size_t i = 0; i < t.tags.size(); ++i) tags_[i].assign(t.tags[i].data(), t.tags[i].size());
   line_ = t.line;
@@ -152,10 +156,10 @@ TestFinishedFacts RunningTest::finished_facts() const {
 
 FailedTest RunningTest::as_failed(int iteration) const {
   FailedTest f = first_failure_;
-  f.suite = suite_;
-  f.name = name_;
-  f.full_name = full_name_;
-  f.file = file_;
+  f.suite = text(0, name_at_);
+  f.name = text(name_at_, full_name_at_);
+  f.full_name = full_name();
+  f.file = text(file_at_, texts_.size());
   f.line = line_;
   f.iteration = iteration;
   f.disabled = disabled_;

@@ -62,7 +62,7 @@ class RunningTest {
   void add_property(std::string_view key, std::string_view value, const Redactor& redactor);
 
   IdentityView identity() const noexcept { return identity_view(ident_.view(), ident_at_); }
-  const std::string& full_name() const noexcept { return full_name_; }
+  std::string_view full_name() const noexcept { return text(full_name_at_, file_at_); }
   const std::vector<std::string>& tags() const noexcept { return tags_; }
   const QuarantineInfo& quarantine() const noexcept { return quarantine_; }
   bool quarantined() const noexcept { return !quarantine_.until.empty(); }
@@ -84,7 +84,10 @@ class RunningTest {
   std::atomic<bool> updating_{false};
   Buf ident_{1024};
   IdentityLayout ident_at_;
-  std::string suite_, name_, full_name_, file_;
+  // Its suite, name, full name and file, one after the other (one copy per test, not four).
+  std::string_view text(std::size_t from, std::size_t to) const noexcept { return texts_.view().substr(from, to - from); }
+  Buf texts_{512};
+  std::size_t name_at_ = 0, full_name_at_ = 0, file_at_ = 0;
   std::vector<std::string> tags_;
   QuarantineInfo quarantine_;
   int line_ = 0;
