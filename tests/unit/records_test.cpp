@@ -277,3 +277,27 @@ TEST(Records, EveryFieldTheWritersWriteIsDocumentedAndEveryDocumentedFieldIsWrit
     EXPECT_TRUE(found) << "docs/records.md documents `" << field << "`, but no record writer writes it";
   }
 }
+
+// A writer's record ids are its prefix and its count in decimal, carried from one record to the next
+// across every new digit (9 -> 10, ..., 999999 -> 1000000), with the ids the crash record takes between them.
+TEST(Records, IdsCountUpInDecimalAcrossEveryNewDigit) {
+  RecordContext ctx = full_context();
+  std::set<std::uint64_t> edges;
+  for (std::uint64_t ten = 10; ten <= 1000000; ten *= 10) edges.insert({ten - 1, ten, ten + 1});
+  int written = 0;
+  for (std::uint64_t want = 1; want <= 1000001; ++want) {
+    if (want > 2000 && edges.count(want) == 0 && want % 9973 != 0) {
+      ASSERT_EQ(ctx.next_seq(), want);  // as the crash record takes one
+      continue;
+    }
+    Buf out;
+    JsonWriter w(out);
+    ctx.begin(w, "info", "probe");
+    w.end_line();
+    Json record(out.str());
+    ASSERT_EQ(record.str("id"), "0123456789ab-" + std::to_string(want)) << out.str();
+    ++written;
+  }
+  EXPECT_EQ(ctx.records(), 1000001u);
+  EXPECT_GT(written, 2000);
+}

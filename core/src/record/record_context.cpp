@@ -99,6 +99,22 @@ char* put_chars(char* p, std::string_view s) noexcept {
 
 // Every record opens with the same four members, written here in one go rather than member by member: with
 // the test's identity, this head was the largest part of what a record costs on the test's thread.
+void RecordContext::bump_seq() noexcept {
+  ++seq_;
+  for (std::size_t i = seq_len_; i > 0; --i) {
+    if (seq_text_[i - 1] != '9') {
+      ++seq_text_[i - 1];
+      return;
+    }
+    seq_text_[i - 1] = '0';
+  }
+  // All nines: one digit more (20 digits hold every 64-bit count; past that the id only repeats).
+  if (seq_len_ == kMaxUintChars) return;
+  std::memmove(seq_text_ + 1, seq_text_, seq_len_);
+  seq_text_[0] = '1';
+  ++seq_len_;
+}
+
 void RecordContext::begin(JsonWriter& w, std::string_view level, std::string_view event, std::int64_t at_mono_ns) {
   constexpr std::string_view kDt = "\",\"dt\":\"", kLevel = "\",\"level\":\"", kEvent = "\",\"event\":\"";
   const std::size_t most = id_head_.size() + kMaxUintChars + kDt.size() + kTimestampLength + kLevel.size() +
@@ -107,7 +123,8 @@ void RecordContext::begin(JsonWriter& w, std::string_view level, std::string_vie
   char* const start = w.members_tail(most);
   if (start == nullptr) return;  // fixed storage too small: the Buf says it overflowed
   char* p = put_chars(start, id_head_);
-  p += format_uint(p, ++seq_);
+  bump_seq();
+  p = put_chars(p, std::string_view(seq_text_, seq_len_));
   p = put_chars(p, kDt);
   WallTime at = wall_.at(at_mono_ns >= 0 ? at_mono_ns : mono_now_ns());
   clock_.write(p, at.seconds, at.microseconds);

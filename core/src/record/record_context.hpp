@@ -56,12 +56,20 @@ class RecordContext {
 
   // For a record written without a JsonWriter's clock (the crash record, in a signal handler).
   const std::string& id_prefix() const noexcept { return id_prefix_; }
-  std::uint64_t next_seq() noexcept { return ++seq_; }
+  std::uint64_t next_seq() noexcept {
+    bump_seq();
+    return seq_;
+  }
 
  private:
+  // Counts one more record: seq_, and its decimal text, carried along (cheaper than formatting it each time).
+  void bump_seq() noexcept;
+
   std::string id_prefix_;
   std::string id_head_;  // "id":"<id_prefix>-  (a record's first bytes after its brace)
   std::uint64_t seq_ = 0;
+  char seq_text_[kMaxUintChars] = {'0'};
+  std::size_t seq_len_ = 1;
   RunMeta run_;
   std::string run_members_;
   std::string short_run_members_;
