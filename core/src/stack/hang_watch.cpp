@@ -38,27 +38,42 @@ LiveStacks read_threads(const Symbolizer* symbolizer, long pid) {
 
 }  // namespace
 
+HangWatch::Journals::iterator HangWatch::find(const std::string& path) {
+  if (last_ != journals_.end() && last_->first == path) return last_;
+  last_ = journals_.find(path);
+  return last_;
+}
+
+void HangWatch::erase(Journals::iterator it) {
+  if (it == last_) last_ = journals_.end();
+  journals_.erase(it);
+}
+
 void HangWatch::on_line(const std::string& path, std::string_view line, std::string_view ev) {
   if (after_ms_ <= 0) return;
   if (ev.empty()) {
-    if (starts_with(line, "{\"local\":\"closed\"")) journals_.erase(path);
+    if (starts_with(line, "{\"local\":\"closed\"")) {
+      auto it = find(path);
+      if (it != journals_.end()) erase(it);
+    }
     return;
   }
-  if (ev == "run_started") {
+  if (ev == "test_started") {
+    auto it = find(path);
+    if (it == journals_.end()) return;
+    it->second.test_started.assign(line.data(), line.size());
+    it->second.since_ms = kNotRead;  // most tests end long before a check needs it
+    it->second.reported = false;
+  } else if (ev == "test_finished") {
+    auto it = find(path);
+    if (it != journals_.end()) it->second.test_started.clear();
+  } else if (ev == "run_started") {
     Watched& w = journals_[path];
     w.run_started.assign(line.data(), line.size());
     w.pid = static_cast<long>(Record(line).integer("run.pid"));
-  } else if (ev == "test_started") {
-    auto it = journals_.find(path);
-    if (it == journals_.end()) return;
-    it->second.test_started.assign(line.data(), line.size());
-    it->second.since_ms = parse_timestamp_ms(dt_of(line));
-    it->second.reported = false;
-  } else if (ev == "test_finished") {
-    auto it = journals_.find(path);
-    if (it != journals_.end()) it->second.test_started.clear();
   } else if (ev == "run_finished" || ev == "run_crashed") {
-    journals_.erase(path);
+    auto it = find(path);
+    if (it != journals_.end()) erase(it);
   }
 }
 
@@ -67,6 +82,7 @@ int HangWatch::check(std::int64_t now_unix_ms) {
   int reported = 0;
   for (auto it = journals_.begin(); it != journals_.end();) {
     Watched& w = it->second;
+    if (!w.test_started.empty() && w.since_ms == kNotRead) w.since_ms = parse_timestamp_ms(dt_of(w.test_started));
     if (w.test_started.empty() || w.reported || w.since_ms < 0 || w.pid <= 0 || now_unix_ms - w.since_ms < after_ms_) {
       ++it;
       continue;
@@ -75,7 +91,8 @@ int HangWatch::check(std::int64_t now_unix_ms) {
     JournalReader reader;
     std::string error;
     if (!reader.open(it->first, error) || !reader.writer_alive()) {
-      it = journals_.erase(it);
+      auto gone = it++;
+      erase(gone);
       continue;
     }
     report(it->first, w, now_unix_ms);

@@ -38,16 +38,23 @@ class HangWatch {
     std::string run_started;   // the program's run_started record
     long pid = 0;
     std::string test_started;  // the running test's test_started record; "" when none runs
-    std::int64_t since_ms = -1;
+    std::int64_t since_ms = -1;  // its dt, read when check() first needs it (kNotRead until then)
     bool reported = false;
   };
+  using Journals = std::map<std::string, Watched>;
+  static constexpr std::int64_t kNotRead = INT64_MIN;
+  // The journal at `path`, or end(): a shipper reads many lines of one journal in a row, so the last one
+  // found is looked at first.
+  Journals::iterator find(const std::string& path);
+  void erase(Journals::iterator it);
   void report(const std::string& path, Watched& w, std::int64_t now_unix_ms);
   bool write_journal(const std::string& run_id, const std::string& lines, std::string& error);
 
   std::string dir_;
   int after_ms_;
   const Symbolizer* symbolizer_;
-  std::map<std::string, Watched> journals_;
+  Journals journals_;
+  Journals::iterator last_ = journals_.end();
 };
 
 }  // namespace bstest::detail::stack
