@@ -38,42 +38,39 @@ LiveStacks read_threads(const Symbolizer* symbolizer, long pid) {
 
 }  // namespace
 
-HangWatch::Journals::iterator HangWatch::find(const std::string& path) {
-  if (last_ != journals_.end() && last_->first == path) return last_;
-  last_ = journals_.find(path);
-  return last_;
+HangWatch::Watched* HangWatch::find(const std::string& path) {
+  if (last_ == nullptr || last_->first != path) {
+    auto it = journals_.find(path);
+    last_ = it == journals_.end() ? nullptr : &*it;
+  }
+  return last_ == nullptr ? nullptr : &last_->second;
 }
 
-void HangWatch::erase(Journals::iterator it) {
-  if (it == last_) last_ = journals_.end();
-  journals_.erase(it);
+void HangWatch::forget(const std::string& path) {
+  if (last_ != nullptr && last_->first == path) last_ = nullptr;
+  journals_.erase(path);
 }
 
 void HangWatch::on_line(const std::string& path, std::string_view line, std::string_view ev) {
   if (after_ms_ <= 0) return;
   if (ev.empty()) {
-    if (starts_with(line, "{\"local\":\"closed\"")) {
-      auto it = find(path);
-      if (it != journals_.end()) erase(it);
-    }
+    if (starts_with(line, "{\"local\":\"closed\"")) forget(path);
     return;
   }
   if (ev == "test_started") {
-    auto it = find(path);
-    if (it == journals_.end()) return;
-    it->second.test_started.assign(line.data(), line.size());
-    it->second.since_ms = kNotRead;  // most tests end long before a check needs it
-    it->second.reported = false;
+    Watched* w = find(path);
+    if (w == nullptr) return;
+    w->test_started.assign(line.data(), line.size());
+    w->since_ms = kNotRead;  // most tests end long before a check needs it
+    w->reported = false;
   } else if (ev == "test_finished") {
-    auto it = find(path);
-    if (it != journals_.end()) it->second.test_started.clear();
+    if (Watched* w = find(path)) w->test_started.clear();
   } else if (ev == "run_started") {
     Watched& w = journals_[path];
     w.run_started.assign(line.data(), line.size());
     w.pid = static_cast<long>(Record(line).integer("run.pid"));
   } else if (ev == "run_finished" || ev == "run_crashed") {
-    auto it = find(path);
-    if (it != journals_.end()) erase(it);
+    forget(path);
   }
 }
 
@@ -91,8 +88,8 @@ int HangWatch::check(std::int64_t now_unix_ms) {
     JournalReader reader;
     std::string error;
     if (!reader.open(it->first, error) || !reader.writer_alive()) {
-      auto gone = it++;
-      erase(gone);
+      if (last_ == &*it) last_ = nullptr;
+      it = journals_.erase(it);
       continue;
     }
     report(it->first, w, now_unix_ms);

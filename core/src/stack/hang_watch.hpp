@@ -24,6 +24,8 @@ class HangWatch {
   // (0: the watch does nothing); `symbolizer` may be null (then the stacks are not read, and the record says so).
   HangWatch(std::string dir, int after_ms, const Symbolizer* symbolizer)
       : dir_(std::move(dir)), after_ms_(after_ms), symbolizer_(symbolizer) {}
+  HangWatch(const HangWatch&) = delete;
+  HangWatch& operator=(const HangWatch&) = delete;
 
   // Every line the shipper reads from the journal at `path`, once each, in order; `event`: the log
   // record's event_of(line) ("" for other lines). Only run_started is parsed (once per program): a test's
@@ -43,10 +45,10 @@ class HangWatch {
   };
   using Journals = std::map<std::string, Watched>;
   static constexpr std::int64_t kNotRead = INT64_MIN;
-  // The journal at `path`, or end(): a shipper reads many lines of one journal in a row, so the last one
+  // The journal at `path`, or nullptr: a shipper reads many lines of one journal in a row, so the last one
   // found is looked at first.
-  Journals::iterator find(const std::string& path);
-  void erase(Journals::iterator it);
+  Watched* find(const std::string& path);
+  void forget(const std::string& path);
   void report(const std::string& path, Watched& w, std::int64_t now_unix_ms);
   bool write_journal(const std::string& run_id, const std::string& lines, std::string& error);
 
@@ -54,7 +56,7 @@ class HangWatch {
   int after_ms_;
   const Symbolizer* symbolizer_;
   Journals journals_;
-  Journals::iterator last_ = journals_.end();
+  Journals::value_type* last_ = nullptr;  // an element of journals_ (map nodes stay where they are)
 };
 
 }  // namespace bstest::detail::stack
