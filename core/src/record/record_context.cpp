@@ -97,8 +97,6 @@ char* put_chars(char* p, std::string_view s) noexcept {
 }
 }  // namespace
 
-// Every record opens with the same four members, written here in one go rather than member by member: with
-// the test's identity, this head was the largest part of what a record costs on the test's thread.
 void RecordContext::bump_seq() noexcept {
   ++seq_;
   for (std::size_t i = seq_len_; i > 0; --i) {
@@ -108,13 +106,15 @@ void RecordContext::bump_seq() noexcept {
     }
     seq_text_[i - 1] = '0';
   }
-  // All nines: one digit more (20 digits hold every 64-bit count; past that the id only repeats).
+  // All nines: one digit more (kMaxUintChars digits hold every 64-bit count).
   if (seq_len_ == kMaxUintChars) return;
   std::memmove(seq_text_ + 1, seq_text_, seq_len_);
   seq_text_[0] = '1';
   ++seq_len_;
 }
 
+// Every record opens with the same four members, written here in one go rather than member by member: with
+// the test's identity, this head was the largest part of what a record costs on the test's thread.
 void RecordContext::begin(JsonWriter& w, std::string_view level, std::string_view event, std::int64_t at_mono_ns) {
   constexpr std::string_view kDt = "\",\"dt\":\"", kLevel = "\",\"level\":\"", kEvent = "\",\"event\":\"";
   const std::size_t most = id_head_.size() + kMaxUintChars + kDt.size() + kTimestampLength + kLevel.size() +
