@@ -61,7 +61,6 @@ void HangWatch::on_line(const std::string& path, std::string_view line, std::str
     Watched* w = find(path);
     if (w == nullptr) return;
     w->test_started.assign(line.data(), line.size());
-    w->since_ms = kNotRead;  // most tests end long before a check needs it
     w->reported = false;
   } else if (ev == "test_finished") {
     if (Watched* w = find(path)) w->test_started.clear();
@@ -79,8 +78,9 @@ int HangWatch::check(std::int64_t now_unix_ms) {
   int reported = 0;
   for (auto it = journals_.begin(); it != journals_.end();) {
     Watched& w = it->second;
-    if (!w.test_started.empty() && w.since_ms == kNotRead) w.since_ms = parse_timestamp_ms(dt_of(w.test_started));
-    if (w.test_started.empty() || w.reported || w.since_ms < 0 || w.pid <= 0 || now_unix_ms - w.since_ms < after_ms_) {
+    // The start is read here, not per line: most tests end long before a check would need it.
+    std::int64_t since_ms = w.test_started.empty() || w.reported ? -1 : parse_timestamp_ms(dt_of(w.test_started));
+    if (since_ms < 0 || w.pid <= 0 || now_unix_ms - since_ms < after_ms_) {
       ++it;
       continue;
     }
@@ -92,7 +92,7 @@ int HangWatch::check(std::int64_t now_unix_ms) {
       it = journals_.erase(it);
       continue;
     }
-    report(it->first, w, now_unix_ms);
+    report(it->first, w, now_unix_ms - since_ms);
     w.reported = true;
     ++reported;
     ++it;
@@ -100,12 +100,11 @@ int HangWatch::check(std::int64_t now_unix_ms) {
   return reported;
 }
 
-void HangWatch::report(const std::string& path, Watched& w, std::int64_t now_unix_ms) {
+void HangWatch::report(const std::string& path, const Watched& w, std::int64_t running_ms) {
   (void)path;
   LiveStacks live = read_threads(symbolizer_, w.pid);
   Record run(w.run_started);
   Record test(w.test_started);
-  std::int64_t running_ms = now_unix_ms - w.since_ms;
   const Stack* main = live.threads.empty() ? nullptr : &live.threads.front();
   std::string root = main != nullptr ? source_root_of(*main) : std::string();
   std::string note = live.problem;

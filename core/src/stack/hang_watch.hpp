@@ -40,16 +40,15 @@ class HangWatch {
     std::string run_started;   // the program's run_started record
     long pid = 0;
     std::string test_started;  // the running test's test_started record; "" when none runs
-    std::int64_t since_ms = -1;  // its dt, read when check() first needs it (kNotRead until then)
     bool reported = false;
   };
   using Journals = std::map<std::string, Watched>;
-  static constexpr std::int64_t kNotRead = INT64_MIN;
   // The journal at `path`, or nullptr: a shipper reads many lines of one journal in a row, so the last one
   // found is looked at first.
   Watched* find(const std::string& path);
   void forget(const std::string& path);
-  void report(const std::string& path, Watched& w, std::int64_t now_unix_ms);
+  // `running_ms`: how long its test has been running (from the test_started record's dt).
+  void report(const std::string& path, const Watched& w, std::int64_t running_ms);
   bool write_journal(const std::string& run_id, const std::string& lines, std::string& error);
 
   std::string dir_;
