@@ -254,6 +254,36 @@ TEST(RecordReader, KeyOfATestIsItsOwnMemberWhateverItsTextHolds) {
   EXPECT_EQ(bstest::detail::test_key_of(R"({"id":"a-1","test":{"suite":"S","full_name":"S.a\")"), "") << "cut off";
 }
 
+// The shipper reads a record's event, test key and result in one pass (record_head): the same as each
+// alone gives, on every record a real Session wrote and on lines whose text spells the keys out.
+TEST(RecordReader, OnePassHeadAgreesWithEachPartAlone) {
+  TempDir dir;
+  auto lines = session_lines(dir);
+  lines.push_back(R"({"id":"a-1","event":"test_finished","message":"{x} \",\"test\":{\"suite\":\"F\",\"full_name\":\"F.f\"",)"
+                  R"("run":{"id":"r{1}","binary":"t"},"test":{"suite":"S{a}","full_name":"S{a}.N/{\"p\":1}","result":"passed"}})");
+  lines.push_back(R"({"id":"a-1","event":"test_finished","test":{"name":"T","line":3,"result":"failed",)"
+                  R"("properties":{"k":"v","result":"passed"}}})");
+  lines.push_back(R"({"id":"a-1","event":"test_started","test":{"suite":"S","full_name":"S.a\\\"b","line":3}})");
+  lines.push_back(R"({"id":"a-1","event":"test_finished","test":{"suite":"S","full_name":"S.a\")");
+  lines.push_back(R"({"id":"a-1","event":"run_started","run":{"id":"r"},"test":{"suite":"S","full_name":"S.a"}})");
+  int tests = 0, finished = 0;
+  for (const auto& l : lines) {
+    if (kind_of(l) != LineKind::log_record) continue;
+    bstest::detail::RecordHead h = bstest::detail::record_head(l);
+    EXPECT_EQ(h.event, event_of(l)) << l;
+    bool test = h.event == "test_started" || h.event == "test_finished";
+    tests += test;
+    finished += h.event == "test_finished" && !h.result.empty();
+    EXPECT_EQ(h.test_key, test ? bstest::detail::test_key_of(l) : std::string_view()) << l;
+    EXPECT_EQ(h.result, h.event == "test_finished" ? test_result_of(l) : std::string_view()) << l;
+  }
+  EXPECT_EQ(tests, 6 + 4) << "three tests of the Session, four written here";
+  EXPECT_EQ(finished, 3 + 2);
+  EXPECT_EQ(bstest::detail::record_head(lines[lines.size() - 5]).test_key,
+            std::string(R"(,"test":{"suite":"S{a}","full_name":"S{a}.N/{\"p\":1}")"));
+  EXPECT_EQ(bstest::detail::record_head(lines[lines.size() - 4]).result, "failed") << "not the property's";
+}
+
 TEST(RecordReader, NarrowNumbersAndValuesWrittenAgain) {
   Record r(R"({"i":-7,"big":4294967296,"seed":18446744073709551615,"neg":-1,"f":2.5,)"
            R"("run":{"id":"r1","framework":"googletest","binary":"t","pid":4242,"shard_index":1,"shard_total":3,)"

@@ -46,34 +46,31 @@ std::string_view dt_of(std::string_view line) noexcept { return head_string(line
 
 namespace {
 
-// Where a record's `,"test":{` starts (npos when it has none). Found by its brace: a record has a comma
-// before every member but only a few braces, and a search for the comma stopped at each one (the shipper
-// looks at every record this way). The first brace with `,"test":` before it is the record's own member:
-// inside a JSON string every quote is escaped, so that text cannot occur there.
-std::size_t test_member_at(std::string_view line) noexcept {
+// Where a record's `,"test":{` starts, at or after `from` (npos when it has none). Found by its brace: a
+// record has a comma before every member but only a few braces, and a search for the comma stopped at each
+// one (the shipper looks at every record this way). The first brace with `,"test":` before it is the
+// record's own member: inside a JSON string every quote is escaped, so that text cannot occur there.
+std::size_t test_member_at(std::string_view line, std::size_t from = 1) noexcept {
   constexpr std::string_view kBefore = ",\"test\":";
-  for (std::size_t at = line.find('{', 1); at != std::string_view::npos; at = line.find('{', at + 1)) {
+  for (std::size_t at = line.find('{', from); at != std::string_view::npos; at = line.find('{', at + 1)) {
     if (at >= kBefore.size() && line.substr(at - kBefore.size(), kBefore.size()) == kBefore) return at - kBefore.size();
   }
   return std::string_view::npos;
 }
 
-}  // namespace
-
-std::string_view test_result_of(std::string_view line) noexcept {
+// A test's result: the first `,"result":"` at or after `from`, a place inside the test's member.
+std::string_view result_after(std::string_view line, std::size_t from) noexcept {
   constexpr std::string_view kResult = ",\"result\":\"";
-  auto test_at = test_member_at(line);
-  if (test_at == std::string_view::npos) return {};
-  auto at = line.find(kResult, test_at);
+  auto at = line.find(kResult, from);
   if (at == std::string_view::npos) return {};
   std::string_view rest = line.substr(at + kResult.size());
   return rest.substr(0, rest.find('"'));
 }
 
-std::string_view test_key_of(std::string_view line) noexcept {
+// The key of the test whose member starts at `test_at` (see test_key_of).
+std::string_view key_at(std::string_view line, std::size_t test_at) noexcept {
   constexpr std::string_view kTest = ",\"test\":{\"suite\":\"";
   constexpr std::string_view kFullName = "\",\"full_name\":\"";
-  auto test_at = test_member_at(line);
   if (test_at == std::string_view::npos || line.substr(test_at, kTest.size()) != kTest) return {};
   auto name_at = line.find(kFullName, test_at + kTest.size());
   if (name_at == std::string_view::npos) return {};
@@ -86,6 +83,28 @@ std::string_view test_key_of(std::string_view line) noexcept {
     if (backslashes % 2 == 0) return line.substr(test_at, q + 1 - test_at);
   }
   return {};
+}
+
+}  // namespace
+
+std::string_view test_result_of(std::string_view line) noexcept {
+  auto test_at = test_member_at(line);
+  return test_at == std::string_view::npos ? std::string_view() : result_after(line, test_at);
+}
+
+std::string_view test_key_of(std::string_view line) noexcept { return key_at(line, test_member_at(line)); }
+
+RecordHead record_head(std::string_view line) noexcept {
+  RecordHead h;
+  h.event = event_of(line);
+  if (h.event != "test_started" && h.event != "test_finished") return h;
+  // The record's own members come after its event: the search starts there, past the id and the time.
+  auto test_at = test_member_at(line, static_cast<std::size_t>(h.event.data() + h.event.size() - line.data()));
+  if (test_at == std::string_view::npos) return h;
+  h.test_key = key_at(line, test_at);
+  // The result follows the test's identity, which has no "result" of its own.
+  if (h.event == "test_finished") h.result = result_after(line, test_at + h.test_key.size());
+  return h;
 }
 
 // --- JsonView ----------------------------------------------------------------------------------------

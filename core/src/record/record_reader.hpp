@@ -53,6 +53,16 @@ std::string_view test_result_of(std::string_view line) noexcept;
 // records share it). "" when the line has none.
 std::string_view test_key_of(std::string_view line) noexcept;
 
+// What the shipper routes a log record by, read from its head in one pass: its event, and for a
+// test_started or test_finished record the test's key (test_key_of) and, finished, its result
+// (test_result_of). Each is "" when the record has none; the same as the three functions above give.
+struct RecordHead {
+  std::string_view event;
+  std::string_view test_key;
+  std::string_view result;
+};
+RecordHead record_head(std::string_view line) noexcept;
+
 // A read-only view of one value inside a parsed record (or of nothing). Cheap to copy; valid while the
 // Record it came from lives and is not parsed again.
 class JsonView {

@@ -37,26 +37,23 @@ void track(FollowedJournal& j, std::string_view line, std::string_view ev) {
   }
 }
 
-// A test_finished record (of event `ev`) of a test that did not fail: the short record of a test whose start
-// need not be sent.
-bool short_result(std::string_view line, std::string_view ev) {
-  return ev == "test_finished" && test_result_of(line) != "failed";
-}
+// A test_finished record of a test that did not fail: the short record of a test whose start need not be
+// sent.
+bool short_result(const RecordHead& h) { return h.event == "test_finished" && h.result != "failed"; }
 
-// Whether a log record (of event `ev`) goes to Better Stack Logs: every one, or with BSTEST_SEND=failures
-// only what did not pass and the run's own records (no test_started, no result of a test that did not fail).
-bool goes_to_logs(SendRecords send, std::string_view line, std::string_view ev) {
-  return send == SendRecords::all || (ev != "test_started" && !short_result(line, ev));
+// Whether a log record goes to Better Stack Logs: every one, or with BSTEST_SEND=failures only what did not
+// pass and the run's own records (no test_started, no result of a test that did not fail).
+bool goes_to_logs(SendRecords send, const RecordHead& h) {
+  return send == SendRecords::all || (h.event != "test_started" && !short_result(h));
 }
 
 // A test that did not fail is one record in Logs: its test_started goes no further when its result comes
 // before any batch took the start (the journal keeps it, for crash blame and `bstest report`). A test that
 // ran long enough for its start to leave (a batch leaves within BSTEST_FLUSH_INTERVAL_MS) shows it live.
-void drop_unsent_start(LogQueue& q, std::string_view finished) {
+void drop_unsent_start(LogQueue& q, std::string_view finished_key) {
   std::string_view last = q.last_untaken();
   if (last.empty() || event_of(last) != "test_started") return;
-  std::string_view key = test_key_of(finished);
-  if (!key.empty() && key == test_key_of(last)) q.drop_last();
+  if (!finished_key.empty() && finished_key == test_key_of(last)) q.drop_last();
 }
 
 }  // namespace
@@ -154,7 +151,9 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
   std::uint64_t start_off = end_off - line.size() - 1;
   bool fresh = end_off > j.scan_off;  // not seen before for run state
   LineKind kind = kind_of(line);
-  std::string_view ev = kind == LineKind::log_record ? event_of(line) : std::string_view();
+  // A log record's event, and a test's key and result: read once here, for everything below.
+  const RecordHead head = kind == LineKind::log_record ? record_head(line) : RecordHead{};
+  std::string_view ev = head.event;
   if (ctx_.opt.on_line && fresh) ctx_.opt.on_line(j.path, line);
   if (fresh) hangs_.on_line(j.path, line, ev);
   // A record or event that a stack snapshot named is sent with its frames (stack/snapshot_join.hpp), only
@@ -166,7 +165,7 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
       j.has_records = true;
       if (fresh) track(j, line, ev);
       if (end_off <= j.cursor.logs) return;  // delivered before
-      if (!goes_to_logs(ctx_.cfg.send, line, ev)) {  // passed by: the cursor moves past it once earlier lines went
+      if (!goes_to_logs(ctx_.cfg.send, head)) {  // passed by: the cursor moves past it once earlier lines went
         if (fresh) ++ctx_.stats.records_not_sent;
         return;
       }
@@ -176,7 +175,7 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
       }
       if (!buffering) return;  // over the memory cap: read again once earlier batches have left
       with_stack = j.stacks.complete(line);
-      queue_log(j, with_stack.empty() ? line : with_stack, ev, start_off, end_off, with_stack.empty());
+      queue_log(j, with_stack.empty() ? line : with_stack, head, start_off, end_off, with_stack.empty());
       return;
     }
     // Error events and heartbeats are taken the first time they are seen, also past the memory cap for
@@ -215,17 +214,17 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
   }
 }
 
-void JournalFollower::queue_log(FollowedJournal& j, std::string_view line, std::string_view ev, std::uint64_t start_off,
-                                std::uint64_t end_off, bool in_read) {
+void JournalFollower::queue_log(FollowedJournal& j, std::string_view line, const RecordHead& head,
+                                std::uint64_t start_off, std::uint64_t end_off, bool in_read) {
   if (held_.journal == &j) {
-    bool its_start = short_result(line, ev) && test_key_of(line) == test_key_of(held_.line);
+    bool its_start = short_result(head) && head.test_key == held_.test_key;
     if (its_start) held_ = HeldStart{};
     release_start();
-  } else if (short_result(line, ev)) {
-    drop_unsent_start(j.logs, line);  // a start queued by an earlier read
+  } else if (short_result(head)) {
+    drop_unsent_start(j.logs, head.test_key);  // a start queued by an earlier read
   }
-  if (ev == "test_started" && in_read) {
-    held_ = {&j, line, start_off, end_off};
+  if (head.event == "test_started" && in_read) {
+    held_ = {&j, line, head.test_key, start_off, end_off};
     return;
   }
   j.logs.push(line, start_off, end_off, read_ms_);
@@ -304,11 +303,11 @@ void JournalFollower::count_unread(FollowedJournal& j) {
       std::uint64_t end_off = l.end_off;
       LineKind kind = kind_of(line);
       if (kind == LineKind::log_record) {
-        std::string_view ev = event_of(line);
-        if (end_off <= j.cursor.logs || !goes_to_logs(ctx_.cfg.send, line, ev)) continue;
-        if (short_result(line, ev) && !open_start.empty() && test_key_of(line) == open_start) s.records_pending -= 1;
+        const RecordHead head = record_head(line);
+        if (end_off <= j.cursor.logs || !goes_to_logs(ctx_.cfg.send, head)) continue;
+        if (short_result(head) && !open_start.empty() && head.test_key == open_start) s.records_pending -= 1;
         s.records_pending += 1;
-        open_start.assign(ev == "test_started" ? test_key_of(line) : std::string_view());
+        open_start.assign(head.event == "test_started" ? head.test_key : std::string_view());
       } else if (end_off <= j.scan_off) {
         continue;  // error events and heartbeats up to here were taken
       } else if (kind == LineKind::error_event) {

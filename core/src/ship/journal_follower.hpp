@@ -61,9 +61,9 @@ class JournalFollower {
   void adopt(const std::string& path, std::string_view base);
   void read_journal(FollowedJournal& j);
   void route(FollowedJournal& j, std::string_view line, std::uint64_t end_off, bool buffering);
-  // Queues a log record of j's to be sent (after the start held back, if it is not this test's). `in_read`:
-  // `line` is a view into the current read (a start may be held back).
-  void queue_log(FollowedJournal& j, std::string_view line, std::string_view ev, std::uint64_t start_off,
+  // Queues a log record of j's to be sent (after the start held back, if it is not this test's). `head` is
+  // the record's (record_head). `in_read`: `line` is a view into the current read (a start may be held back).
+  void queue_log(FollowedJournal& j, std::string_view line, const RecordHead& head, std::uint64_t start_off,
                  std::uint64_t end_off, bool in_read);
   // Queues the start held back, if any (at the end of each read: its view into the read holds until then).
   void release_start();
@@ -73,7 +73,8 @@ class JournalFollower {
   // the same test and the test did not fail, the start is never copied into the queue.
   struct HeldStart {
     FollowedJournal* journal = nullptr;
-    std::string_view line;  // in lines_' read
+    std::string_view line;      // in lines_' read
+    std::string_view test_key;  // test_key_of(line)
     std::uint64_t start_off = 0;
     std::uint64_t end_off = 0;
   };
