@@ -1,5 +1,6 @@
-// The hang watch of the shipper that follows a run, fed the lines of live programs' journals as the shipper
-// reads them: which test of which program has been running too long, reported once each.
+// The hang watch of the shipper that follows a run, asked about live programs' journals as the shipper reads
+// them (each journal keeps its run's state: ship/followed_journal.hpp): which test of which program has been
+// running too long, reported once each.
 #include "stack/hang_watch.hpp"
 
 #include "base/clock.hpp"
@@ -10,6 +11,7 @@
 #include "record/record_reader.hpp"
 #include "record/redactor.hpp"
 #include "record/test_parts.hpp"
+#include "ship/followed_journal.hpp"
 
 #include "process.hpp"
 
@@ -27,14 +29,17 @@ using bstest::testing::TempDir;
 
 namespace {
 
-// A program's journal as the shipper follows it: a live writer (this process) and the lines it appended.
+// A program's journal as the shipper follows it: a live writer (this process), the lines it appended, and
+// the shipper's state of the journal, fed those lines as the shipper reads them.
 struct WatchedProgram {
   std::string path;
   JournalWriter writer;
   bstest::detail::RecordContext ctx;
   std::vector<std::string> lines;
+  bstest::detail::FollowedJournal followed;
 
   WatchedProgram(const std::string& p, const std::string& run_id) : path(p) {
+    followed.path = path;
     std::string err;
     EXPECT_TRUE(writer.open(path, err)) << err;
     bstest::detail::RunMeta run;
@@ -75,18 +80,29 @@ struct WatchedProgram {
     write_test_finished(ctx, out, f, bstest::detail::Redactor());
     add(out);
   }
-  // Feeds the watch the next line not fed yet, as the shipper reads it; false when there is none.
-  bool feed_one(bstest::detail::stack::HangWatch& watch, std::size_t& from) {
+  // Feeds the followed journal the next line not fed yet, as the shipper reads it; false when there is none.
+  bool feed_one(std::size_t& from) {
     if (from >= lines.size()) return false;
-    watch.on_line(path, lines[from], bstest::detail::event_of(lines[from]));
+    followed.track(lines[from], bstest::detail::event_of(lines[from]));
     ++from;
     return true;
   }
-  void feed(bstest::detail::stack::HangWatch& watch, std::size_t& from) {
-    while (feed_one(watch, from)) {
+  void feed(std::size_t& from) {
+    while (feed_one(from)) {
     }
   }
 };
+
+// One look of the shipper for hangs: each program's test, at `now_ms`; how many were reported.
+int look(bstest::detail::stack::HangWatch& watch, std::vector<WatchedProgram*> programs, std::int64_t now_ms) {
+  int reported = 0;
+  for (WatchedProgram* p : programs) {
+    bool before = p->followed.hang_reported;
+    p->followed.look_for_hang(watch, now_ms);
+    reported += !before && p->followed.hang_reported;
+  }
+  return reported;
+}
 
 // The full names of the tests that the journals under `dir` (the watch writes its own there) report as
 // hanging, sorted (each report is a journal of its own, named at random).
@@ -110,17 +126,17 @@ TEST(HangWatch, EachOfSeveralProgramsInterleavedHasItsOwnRunningTest) {
   WatchedProgram a(dir / "programs/a.journal", "run-a"), b(dir / "programs/b.journal", "run-b");
   bstest::detail::stack::HangWatch watch(dir.path(), 2000, nullptr);
   std::size_t fed_a = 0, fed_b = 0;
-  a.feed(watch, fed_a);
-  b.feed(watch, fed_b);
+  a.feed(fed_a);
+  b.feed(fed_b);
   a.test("SlowA", 5000, false);  // running for 5 s
   b.test("EndedB", 5000, true);  // started 5 s ago, and ended
   b.test("NewB", 0, false);      // just started
   for (bool more = true; more;) {  // one line of each, in turn
-    more = a.feed_one(watch, fed_a);
-    more = b.feed_one(watch, fed_b) || more;
+    more = a.feed_one(fed_a);
+    more = b.feed_one(fed_b) || more;
   }
-  EXPECT_EQ(watch.check(bstest::detail::wall_now_ms()), 1);
-  EXPECT_EQ(watch.check(bstest::detail::wall_now_ms()), 0) << "each test is reported once";
+  EXPECT_EQ(look(watch, {&a, &b}, bstest::detail::wall_now_ms()), 1);
+  EXPECT_EQ(look(watch, {&a, &b}, bstest::detail::wall_now_ms()), 0) << "each test is reported once";
   EXPECT_EQ(reported_hangs(dir.path()), std::vector<std::string>({"S.SlowA"}));
 
   a.test("SlowA", 5000, true);  // it ended (a test_started and test_finished of its next attempt, say)
@@ -133,9 +149,9 @@ TEST(HangWatch, EachOfSeveralProgramsInterleavedHasItsOwnRunningTest) {
   write_run_finished(b.ctx, out, end);
   b.add(out);
   b.test("AfterEndB", 9000, false);  // after its program's run_finished: not watched
-  a.feed(watch, fed_a);
-  b.feed(watch, fed_b);
-  EXPECT_EQ(watch.check(bstest::detail::wall_now_ms() + 10000), 1);
+  a.feed(fed_a);
+  b.feed(fed_b);
+  EXPECT_EQ(look(watch, {&a, &b}, bstest::detail::wall_now_ms() + 10000), 1);
   EXPECT_EQ(reported_hangs(dir.path()), std::vector<std::string>({"S.LaterA", "S.SlowA"}));
 }
 

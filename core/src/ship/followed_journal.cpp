@@ -113,4 +113,27 @@ bool FollowedJournal::delivered() const noexcept {
          kept_heartbeats == 0;
 }
 
+void FollowedJournal::track(std::string_view line, std::string_view ev) {
+  if (ev == "test_started") {
+    last_started_line.assign(line.data(), line.size());
+    hang_reported = false;
+  } else if (ev == "test_finished") {
+    last_started_line.clear();
+  } else if (ev == "run_started") {
+    started = true;
+    run_started_line.assign(line.data(), line.size());
+  } else if (ev == "run_finished") {
+    ended = true;
+  } else if (ev == "run_crashed") {
+    ended = true;
+    crash_recorded = true;
+    crash_line.assign(line.data(), line.size());
+  }
+}
+
+void FollowedJournal::look_for_hang(stack::HangWatch& watch, std::int64_t now_unix_ms) {
+  if (ended || closed || writer_gone || hang_reported || last_started_line.empty()) return;
+  hang_reported = watch.check(path, run_started_line, last_started_line, now_unix_ms);
+}
+
 }  // namespace bstest::detail

@@ -14,6 +14,7 @@
 #include "journal/ring.hpp"
 #include "record/json.hpp"
 #include "ship/ship_context.hpp"
+#include "stack/hang_watch.hpp"
 #include "stack/snapshot_join.hpp"
 
 #include <algorithm>
@@ -109,8 +110,10 @@ struct FollowedJournal {
   std::deque<QueuedLine> heartbeats;
 
   bool started = false;         // its run_started record was read
+  bool ended = false;           // its run_finished or run_crashed record was read
   bool closed = false;          // its writer (or a shipper for a dead one) wrote the "closed" line
   bool crash_recorded = false;  // the program wrote its own run_crashed record
+  bool hang_reported = false;   // the test running last was reported as hanging (stack/hang_watch.hpp)
   bool writer_gone = false;
   bool has_records = false;  // log records (not only a heartbeat): kept for `bstest report` once delivered
   // Lines past a channel's cursor that this shipper cannot send because the channel is not configured
@@ -138,6 +141,12 @@ struct FollowedJournal {
   void update_cursor(const ShipScope& scope);
   // Every channel delivered its lines, including those of channels not configured here.
   bool delivered() const noexcept;
+  // What a log record (of event `ev`, record_head) read for the first time says about the run: started, a
+  // test running (until it finished), crashed, ended.
+  void track(std::string_view line, std::string_view ev);
+  // Following: the test running last is reported to `watch` once it has run too long, once per test_started,
+  // while the program's run has not ended.
+  void look_for_hang(stack::HangWatch& watch, std::int64_t now_unix_ms);
 };
 
 }  // namespace bstest::detail

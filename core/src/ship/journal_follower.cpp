@@ -22,21 +22,6 @@ namespace {
 constexpr std::size_t kReadBytes = 1u << 20;
 constexpr int kReadsPerPass = 64;
 
-// What a log record (of event `ev`) says about its run: started, a test running (until it finished), crashed.
-void track(FollowedJournal& j, std::string_view line, std::string_view ev) {
-  if (ev == "test_started") {
-    j.last_started_line.assign(line.data(), line.size());
-  } else if (ev == "test_finished") {
-    j.last_started_line.clear();
-  } else if (ev == "run_started") {
-    j.started = true;
-    j.run_started_line.assign(line.data(), line.size());
-  } else if (ev == "run_crashed") {
-    j.crash_recorded = true;
-    j.crash_line.assign(line.data(), line.size());
-  }
-}
-
 // A test_finished record of a test that did not fail: the short record of a test whose start need not be
 // sent.
 bool short_result(const RecordHead& h) { return h.event == "test_finished" && h.result != "failed"; }
@@ -119,7 +104,11 @@ void JournalFollower::read_all() {
   for (auto& [path, j] : journals_) read_journal(*j);
 }
 
-void JournalFollower::look_for_hangs() { hangs_.check(wall_now_ms()); }
+void JournalFollower::look_for_hangs() {
+  if (!hangs_.on()) return;
+  std::int64_t now = wall_now_ms();
+  for (auto& [path, j] : journals_) j->look_for_hang(hangs_, now);
+}
 
 void JournalFollower::read_journal(FollowedJournal& j) {
   if (!j.writer_gone && !j.reader.writer_alive()) j.writer_gone = true;
@@ -155,7 +144,6 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
   const RecordHead head = kind == LineKind::log_record ? record_head(line) : RecordHead{};
   std::string_view ev = head.event;
   if (ctx_.opt.on_line && fresh) ctx_.opt.on_line(j.path, line);
-  if (fresh) hangs_.on_line(j.path, line, ev);
   // A record or event that a stack snapshot named is sent with its frames (stack/snapshot_join.hpp), only
   // when it is queued to be sent (one delivered before is not named for nothing).
   std::string with_stack;
@@ -163,7 +151,7 @@ void JournalFollower::route(FollowedJournal& j, std::string_view line, std::uint
   switch (kind) {
     case LineKind::log_record: {
       j.has_records = true;
-      if (fresh) track(j, line, ev);
+      if (fresh) j.track(line, ev);
       if (end_off <= j.cursor.logs) return;  // delivered before
       if (!goes_to_logs(ctx_.cfg.send, head)) {  // passed by: the cursor moves past it once earlier lines went
         if (fresh) ++ctx_.stats.records_not_sent;

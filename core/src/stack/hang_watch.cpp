@@ -38,73 +38,26 @@ LiveStacks read_threads(const Symbolizer* symbolizer, long pid) {
 
 }  // namespace
 
-HangWatch::Watched* HangWatch::find(const std::string& path) {
-  if (last_ == nullptr || last_->first != path) {
-    auto it = journals_.find(path);
-    last_ = it == journals_.end() ? nullptr : &*it;
-  }
-  return last_ == nullptr ? nullptr : &last_->second;
+bool HangWatch::check(const std::string& path, std::string_view run_started, std::string_view test_started,
+                      std::int64_t now_unix_ms) {
+  if (after_ms_ <= 0 || run_started.empty() || test_started.empty()) return false;
+  std::int64_t since_ms = parse_timestamp_ms(dt_of(test_started));
+  if (since_ms < 0 || now_unix_ms - since_ms < after_ms_) return false;
+  long pid = static_cast<long>(Record(run_started).integer("run.pid"));
+  if (pid <= 0) return false;
+  // A program that is gone (killed without a word) is not hanging: its end is the shipper's to tell.
+  JournalReader reader;
+  std::string error;
+  if (!reader.open(path, error) || !reader.writer_alive()) return false;
+  report(pid, run_started, test_started, now_unix_ms - since_ms);
+  return true;
 }
 
-void HangWatch::forget(const std::string& path) {
-  if (last_ != nullptr && last_->first == path) last_ = nullptr;
-  journals_.erase(path);
-}
-
-void HangWatch::on_line(const std::string& path, std::string_view line, std::string_view ev) {
-  if (after_ms_ <= 0) return;
-  if (ev.empty()) {
-    if (starts_with(line, "{\"local\":\"closed\"")) forget(path);
-    return;
-  }
-  if (ev == "test_started") {
-    Watched* w = find(path);
-    if (w == nullptr) return;
-    w->test_started.assign(line.data(), line.size());
-    w->reported = false;
-  } else if (ev == "test_finished") {
-    if (Watched* w = find(path)) w->test_started.clear();
-  } else if (ev == "run_started") {
-    Watched& w = journals_[path];
-    w.run_started.assign(line.data(), line.size());
-    w.pid = static_cast<long>(Record(line).integer("run.pid"));
-  } else if (ev == "run_finished" || ev == "run_crashed") {
-    forget(path);
-  }
-}
-
-int HangWatch::check(std::int64_t now_unix_ms) {
-  if (after_ms_ <= 0) return 0;
-  int reported = 0;
-  for (auto it = journals_.begin(); it != journals_.end();) {
-    Watched& w = it->second;
-    // The start is read here, not per line: most tests end long before a check would need it.
-    std::int64_t since_ms = w.test_started.empty() || w.reported ? -1 : parse_timestamp_ms(dt_of(w.test_started));
-    if (since_ms < 0 || w.pid <= 0 || now_unix_ms - since_ms < after_ms_) {
-      ++it;
-      continue;
-    }
-    // A program that is gone (killed without a word) is not hanging: its end is the shipper's to tell.
-    JournalReader reader;
-    std::string error;
-    if (!reader.open(it->first, error) || !reader.writer_alive()) {
-      if (last_ == &*it) last_ = nullptr;
-      it = journals_.erase(it);
-      continue;
-    }
-    report(it->first, w, now_unix_ms - since_ms);
-    w.reported = true;
-    ++reported;
-    ++it;
-  }
-  return reported;
-}
-
-void HangWatch::report(const std::string& path, const Watched& w, std::int64_t running_ms) {
-  (void)path;
-  LiveStacks live = read_threads(symbolizer_, w.pid);
-  Record run(w.run_started);
-  Record test(w.test_started);
+void HangWatch::report(long pid, std::string_view run_started, std::string_view test_started,
+                       std::int64_t running_ms) {
+  LiveStacks live = read_threads(symbolizer_, pid);
+  Record run(run_started);
+  Record test(test_started);
   const Stack* main = live.threads.empty() ? nullptr : &live.threads.front();
   std::string root = main != nullptr ? source_root_of(*main) : std::string();
   std::string note = live.problem;
@@ -132,7 +85,7 @@ void HangWatch::report(const std::string& path, const Watched& w, std::int64_t r
   Buf lines;
   write_test_hanging(lines, f);
 
-  ErrorEvent e = hang_event(w.run_started, w.test_started);
+  ErrorEvent e = hang_event(run_started, test_started);
   e.running_ms = running_ms;
   e.hang_after_ms = after_ms_;
   if (main != nullptr) e.stack = event_stack(*main);
@@ -141,7 +94,7 @@ void HangWatch::report(const std::string& path, const Watched& w, std::int64_t r
   for (const auto& t : live.threads) {
     bool with_frames = e.threads.size() < kEventThreadStacks;
     std::vector<EventFrame> frames = with_frames ? event_frames(t) : std::vector<EventFrame>();
-    e.threads.push_back({t.tid, t.thread_name, t.tid == w.pid, std::move(frames)});
+    e.threads.push_back({t.tid, t.thread_name, t.tid == pid, std::move(frames)});
   }
   std::string text = lines.str() + sentry_line(e);
   std::string error;

@@ -12,7 +12,6 @@
 #include "stack/snapshot_join.hpp"
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
 
@@ -27,35 +26,23 @@ class HangWatch {
   HangWatch(const HangWatch&) = delete;
   HangWatch& operator=(const HangWatch&) = delete;
 
-  // Every line the shipper reads from the journal at `path`, once each, in order; `event`: the log
-  // record's event_of(line) ("" for other lines). Only run_started is parsed (once per program): a test's
-  // records are read by their heads, since this sees every record of the run.
-  void on_line(const std::string& path, std::string_view line, std::string_view event);
-  // Reports the tests that have been running longer than `after_ms` by `now_unix_ms` (each once); returns
-  // how many it reported. Takes as long as reading the stacks does (well under a second per program).
-  int check(std::int64_t now_unix_ms);
+  bool on() const noexcept { return after_ms_ > 0; }
+  // The program whose journal is at `path` (its run_started record, and the test_started record of the test
+  // it runs now) is looked at: when that test has been running longer than `after_ms` by `now_unix_ms`, and
+  // the program is still alive, it is reported, and check() returns true. Whoever reads the journal keeps
+  // the two records and asks once per test_started (ship/followed_journal.hpp). Takes as long as reading the
+  // stacks does (well under a second per program); otherwise only the start's time is read.
+  bool check(const std::string& path, std::string_view run_started, std::string_view test_started,
+             std::int64_t now_unix_ms);
 
  private:
-  struct Watched {
-    std::string run_started;   // the program's run_started record
-    long pid = 0;
-    std::string test_started;  // the running test's test_started record; "" when none runs
-    bool reported = false;
-  };
-  using Journals = std::map<std::string, Watched>;
-  // The journal at `path`, or nullptr: a shipper reads many lines of one journal in a row, so the last one
-  // found is looked at first.
-  Watched* find(const std::string& path);
-  void forget(const std::string& path);
   // `running_ms`: how long its test has been running (from the test_started record's dt).
-  void report(const std::string& path, const Watched& w, std::int64_t running_ms);
+  void report(long pid, std::string_view run_started, std::string_view test_started, std::int64_t running_ms);
   bool write_journal(const std::string& run_id, const std::string& lines, std::string& error);
 
   std::string dir_;
   int after_ms_;
   const Symbolizer* symbolizer_;
-  Journals journals_;
-  Journals::value_type* last_ = nullptr;  // an element of journals_ (map nodes stay where they are)
 };
 
 }  // namespace bstest::detail::stack
