@@ -241,6 +241,25 @@ TEST_F(Cli, AKilledProgramIsNamedWithItsSignalAndItsTest) {
   EXPECT_FALSE(ev.has("exception.values.0.mechanism.synthetic")) << "no frames: titled by its type and value";
 }
 
+// A program killed between two tests: no test is named, not even the one that finished last (its start was
+// the last test_started the program wrote).
+TEST_F(Cli, AProgramKilledBetweenTestsNamesNoTest) {
+  RunResult r = script(std::string("\"$0\" run -- \"$2\" between > \"$1\" 2> \"$1.err\" & p=$!; ") + kUntilReady +
+                           "kill -KILL $(cat /proc/$p/task/*/children); wait $p; echo rc=$?",
+                       {dir / "out", driver});
+  EXPECT_NE(r.out.find("rc=137"), std::string::npos) << r.out << r.err;
+  std::string err = read_file(dir / "out.err");
+  EXPECT_NE(err.find("session_driver: CRASHED (SIGKILL)"), std::string::npos) << err;
+  EXPECT_EQ(err.find("CRASHED in"), std::string::npos) << "the test that finished is not blamed: " << err;
+  ASSERT_EQ(server.heartbeats().size(), 1u) << err;
+  EXPECT_EQ(server.heartbeats()[0].path_suffix, "/137");
+  EXPECT_EQ(server.heartbeats()[0].body.find("CRASHED in"), std::string::npos) << server.heartbeats()[0].body;
+  auto crashed = with_event(records(), "run_crashed");
+  ASSERT_EQ(crashed.size(), 1u) << err;
+  EXPECT_FALSE(crashed[0].has("test")) << "outside any test";
+  EXPECT_EQ(crashed[0].str("crash.signal"), "SIGKILL");
+}
+
 TEST_F(Cli, SetUpFailuresAreInTheBodyAndTheTable) {
   RunResult r = bs({"run", "--", fixture, "--gtest_filter=SetUpFails.*"}, {{"BSTEST_RETRIES", "0"}});
   EXPECT_EQ(r.exit_code, 1) << r.err;

@@ -156,15 +156,20 @@ void read_fixture_failed(const detail::Record& r, ProgramRun& p) {
 }  // namespace
 
 struct SuiteLedger::State {
-  std::map<std::string, ProgramRun> by_journal;
-  std::map<std::string, std::string> running;  // journal -> its last test_started record, until it finished
-  std::map<std::string, std::string> thrown;   // journal -> the stack of the running test's escaped exception
+  // What one journal said: its program's run, and what is kept until its running test ends. One place per
+  // journal, found once per line; the strings keep their storage from one test to the next.
+  struct Journal {
+    ProgramRun run;
+    std::string running;  // its last test_started record, until it finished ("" then)
+    std::string thrown;   // the stack of the running test's escaped exception ("" when none)
+    std::uint64_t fixture_records = 0;  // fixture_failed records seen
+  };
+  std::map<std::string, Journal> by_journal;
   std::size_t stacks_kept = 0;
-  std::map<std::string, std::uint64_t> fixture_records;  // journal -> fixture_failed records seen
   std::vector<std::string> order;
   detail::Record record;  // the line being read, when it is parsed
 
-  void on_record(const std::string& journal, std::string_view line, ProgramRun& p);
+  void on_record(Journal& j, std::string_view line);
 };
 
 SuiteLedger::SuiteLedger() : state_(std::make_unique<State>()) {}
@@ -173,42 +178,40 @@ SuiteLedger::~SuiteLedger() = default;
 void SuiteLedger::on_line(const std::string& journal, std::string_view line) {
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, fresh] = state_->by_journal.try_emplace(journal);
-  ProgramRun& p = it->second;
+  State::Journal& j = it->second;
   if (fresh) {
-    p.journal = journal;
+    j.run.journal = journal;
     state_->order.push_back(journal);
   }
   switch (detail::kind_of(line)) {
     case detail::LineKind::local:
       if (detail::starts_with(line, "{\"local\":\"process\"") && state_->record.parse(line)) {
-        read_process_line(state_->record, p.target);
+        read_process_line(state_->record, j.run.target);
       }
       // The stack of a throw that escaped the running test: its program wrote it just before the failure.
       if (detail::starts_with(line, "{\"local\":\"stack\",") && line.find("\"kind\":\"throw\"") < 64 &&
           state_->stacks_kept < kMaxStacksKept) {
-        state_->thrown[journal].assign(line.data(), line.size());
+        j.thrown.assign(line.data(), line.size());
       }
       return;
     case detail::LineKind::log_record:
-      state_->on_record(journal, line, p);
+      state_->on_record(j, line);
       return;
     default:
       return;
   }
 }
 
-void SuiteLedger::State::on_record(const std::string& journal, std::string_view line, ProgramRun& p) {
+void SuiteLedger::State::on_record(Journal& j, std::string_view line) {
+  ProgramRun& p = j.run;
   std::string_view ev = detail::event_of(line);
   if (ev == "test_started") {
-    running[journal].assign(line.data(), line.size());
-    thrown.erase(journal);
+    j.running.assign(line.data(), line.size());
+    j.thrown.clear();
   } else if (ev == "test_finished") {
-    running.erase(journal);
+    j.running.clear();
     std::string thrown_stack;
-    if (auto it = thrown.find(journal); it != thrown.end()) {
-      thrown_stack = std::move(it->second);
-      thrown.erase(it);
-    }
+    thrown_stack.swap(j.thrown);
     if (count_test(line, p, record, std::move(thrown_stack))) ++stacks_kept;
   } else if (ev == "run_started" || ev == "run_finished" || ev == "run_crashed" || ev == "fixture_failed") {
     if (!record.parse(line)) return;
@@ -224,7 +227,7 @@ void SuiteLedger::State::on_record(const std::string& journal, std::string_view 
       p.crashed_quarantine = quarantine_of(record.get("test"));
       p.crash_signal = record.str("crash.signal");
     } else {
-      ++fixture_records[journal];
+      ++j.fixture_records;
       read_fixture_failed(record, p);
     }
   }
@@ -233,22 +236,21 @@ void SuiteLedger::State::on_record(const std::string& journal, std::string_view 
 std::vector<ProgramRun> SuiteLedger::programs() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<ProgramRun> out;
-  for (const auto& j : state_->order) {
-    const ProgramRun& p = state_->by_journal.at(j);
+  for (const auto& path : state_->order) {
+    const State::Journal& j = state_->by_journal.at(path);
+    const ProgramRun& p = j.run;
     if (!p.started || p.attempt != 1 || p.framework == "suite") continue;
     ProgramRun copy = p;
     if (!copy.finished) copy.crashed = true;
     if (copy.crashed) copy.counts.crashed = 1;
     // A program that died without a word: blame the test it had started and not finished.
-    auto running = state_->running.find(j);
-    if (copy.crashed && copy.crashed_test.empty() && running != state_->running.end()) {
-      detail::Record started(running->second);
+    if (copy.crashed && copy.crashed_test.empty() && !j.running.empty()) {
+      detail::Record started(j.running);
       copy.crashed_test = started.str("test.full_name");
       copy.crashed_quarantine = quarantine_of(started.get("test"));
     }
     // Failures outside tests that it recorded before it died count as well as those its summary counted.
-    auto fx = state_->fixture_records.find(j);
-    if (fx != state_->fixture_records.end()) copy.counts.fixture_failures = std::max(copy.counts.fixture_failures, fx->second);
+    copy.counts.fixture_failures = std::max(copy.counts.fixture_failures, j.fixture_records);
     out.push_back(std::move(copy));
   }
   std::stable_sort(out.begin(), out.end(),
