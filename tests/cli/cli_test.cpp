@@ -55,6 +55,10 @@ class Cli : public ::testing::Test {
   }
 
   std::vector<Json> records() { return parse_all(server.records()); }
+
+  // `bstest run -- session_driver ARGS`, whose program is killed with SIGKILL once it printed READY: what
+  // bstest run wrote to stderr (it ends with the program's status, 137).
+  std::string run_then_kill(const std::string& driver_args);
 };
 
 std::size_t count_of(const std::string& text, const std::string& what) {
@@ -66,6 +70,14 @@ std::size_t count_of(const std::string& text, const std::string& what) {
 // Shell: wait until file $1 says READY (a test program printed it), at most 30 s.
 const char* const kUntilReady =
     "n=0; until grep -q READY \"$1\" 2>/dev/null; do sleep 0.1; n=$((n+1)); [ $n -gt 300 ] && break; done; ";
+
+std::string Cli::run_then_kill(const std::string& driver_args) {
+  RunResult r = script("\"$0\" run -- \"$2\" " + driver_args + " > \"$1\" 2> \"$1.err\" & p=$!; " + kUntilReady +
+                           "kill -KILL $(cat /proc/$p/task/*/children); wait $p; echo rc=$?",
+                       {dir / "out", driver});
+  EXPECT_NE(r.out.find("rc=137"), std::string::npos) << r.out << r.err;
+  return read_file(dir / "out.err");
+}
 
 TEST_F(Cli, PassingMultiBinarySuiteSendsExactlyOneSuccessPing) {
   std::string script = "'" + fixture + "' --gtest_filter=Basic.Passes && '" + fixture_main +
@@ -206,11 +218,7 @@ TEST_F(Cli, ACommandThatExitsZeroDespiteFailuresDoesNotPass) {
 
 // A program killed without a word (SIGKILL, a CI time-out) is named with the signal and the test it ran.
 TEST_F(Cli, AKilledProgramIsNamedWithItsSignalAndItsTest) {
-  RunResult r = script(std::string("\"$0\" run -- \"$2\" crash sleep > \"$1\" 2> \"$1.err\" & p=$!; ") + kUntilReady +
-                           "kill -KILL $(cat /proc/$p/task/*/children); wait $p; echo rc=$?",
-                       {dir / "out", driver});
-  EXPECT_NE(r.out.find("rc=137"), std::string::npos) << r.out << r.err;
-  std::string err = read_file(dir / "out.err");
+  std::string err = run_then_kill("crash sleep");
   EXPECT_NE(err.find("CRASHED in Crash.sleep (SIGKILL)"), std::string::npos) << err;
   ASSERT_EQ(server.heartbeats().size(), 1u) << err;
   EXPECT_EQ(server.heartbeats()[0].path_suffix, "/137");
@@ -244,11 +252,7 @@ TEST_F(Cli, AKilledProgramIsNamedWithItsSignalAndItsTest) {
 // A program killed between two tests: no test is named, not even the one that finished last (its start was
 // the last test_started the program wrote).
 TEST_F(Cli, AProgramKilledBetweenTestsNamesNoTest) {
-  RunResult r = script(std::string("\"$0\" run -- \"$2\" between > \"$1\" 2> \"$1.err\" & p=$!; ") + kUntilReady +
-                           "kill -KILL $(cat /proc/$p/task/*/children); wait $p; echo rc=$?",
-                       {dir / "out", driver});
-  EXPECT_NE(r.out.find("rc=137"), std::string::npos) << r.out << r.err;
-  std::string err = read_file(dir / "out.err");
+  std::string err = run_then_kill("between");
   EXPECT_NE(err.find("session_driver: CRASHED (SIGKILL)"), std::string::npos) << err;
   EXPECT_EQ(err.find("CRASHED in"), std::string::npos) << "the test that finished is not blamed: " << err;
   ASSERT_EQ(server.heartbeats().size(), 1u) << err;
