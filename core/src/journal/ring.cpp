@@ -74,8 +74,8 @@ void ring_zero(char* ring, std::size_t size, std::uint64_t from, std::uint64_t t
 // their own offsets, so a copy that is repeated after a kill writes the same bytes again), zeroes them in
 // the ring and advances `consumed`. The caller holds the ring's flock. `copied` gets the journal offset of the
 // first byte moved and how many: scratch[0, n) holds them as the journal now does.
-bool copy_out(RingHeader* h, char* ring, int journal_fd, bool writer_gone, Buf& scratch, std::string& error,
-              std::pair<std::uint64_t, std::size_t>& copied) {
+bool copy_out(RingHeader* h, char* ring, int journal_fd, bool writer_gone, Buf& scratch, BlockReserve& blocks,
+              std::string& error, std::pair<std::uint64_t, std::size_t>& copied) {
   copied = {0, 0};
   const std::size_t size = static_cast<std::size_t>(h->size);
   std::uint64_t c = h->consumed.load(std::memory_order_acquire);
@@ -86,6 +86,7 @@ bool copy_out(RingHeader* h, char* ring, int journal_fd, bool writer_gone, Buf& 
   scratch.clear();
   char* buf = scratch.tail(len);
   ring_read(ring, size, c, e, buf);
+  blocks.cover(journal_fd, c, e);
   std::size_t pos = 0;
   std::size_t good = 0;         // bytes that may be zeroed and consumed
   std::size_t seg = 0;          // start of the run of complete lines not yet written
@@ -141,7 +142,7 @@ bool copy_out(RingHeader* h, char* ring, int journal_fd, bool writer_gone, Buf& 
 // The writer's own drain: everything between `consumed` and `end` is complete (the writer holds its lock,
 // so no record is half copied), so it goes to the journal straight from the ring, in at most two writes.
 // The caller holds the ring's flock.
-bool copy_out_complete(RingHeader* h, char* ring, int journal_fd, std::string& error) {
+bool copy_out_complete(RingHeader* h, char* ring, int journal_fd, BlockReserve& blocks, std::string& error) {
   const std::size_t size = static_cast<std::size_t>(h->size);
   std::uint64_t c = h->consumed.load(std::memory_order_acquire);
   std::uint64_t e = h->end.load(std::memory_order_acquire);
@@ -150,6 +151,7 @@ bool copy_out_complete(RingHeader* h, char* ring, int journal_fd, std::string& e
   std::size_t len = static_cast<std::size_t>(e - c);
   std::size_t start = static_cast<std::size_t>(c % size);
   std::size_t first = len < size - start ? len : size - start;
+  blocks.cover(journal_fd, c, e);
   if (!pwrite_all(journal_fd, ring + start, first, c) || (len > first && !pwrite_all(journal_fd, ring, len - first, c + first))) {
     error = std::string("cannot write the journal: ") + std::strerror(errno);
     return false;
@@ -160,6 +162,31 @@ bool copy_out_complete(RingHeader* h, char* ring, int journal_fd, std::string& e
 }
 
 }  // namespace
+
+void BlockReserve::cover(int fd, std::uint64_t from, std::uint64_t end) noexcept {
+  if (off_ || end <= to_) return;
+  if (to_ < from) to_ = from;
+  const std::uint64_t target = (end / kStep + 1) * kStep;
+  if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(to_), static_cast<off_t>(target - to_)) != 0 &&
+      (errno == EOPNOTSUPP || errno == ENOSYS)) {
+    off_ = true;
+    return;
+  }
+  // Also when refused (a full disk): not asked again for this step; the write reports what is wrong.
+  to_ = target;
+}
+
+void release_reserved_blocks(int fd) noexcept {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return;
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  // st_blocks counts 512-byte units. More than the size's pages: blocks past the end (or the file system's
+  // own bookkeeping, for which the truncate below changes nothing).
+  if (static_cast<std::uint64_t>(st.st_blocks) * 512 <= (size + 4095) / 4096 * 4096) return;
+  if (::ftruncate(fd, st.st_size) != 0) return;  // to its own size: frees the blocks past it
+  const struct timespec times[2] = {{0, UTIME_OMIT}, st.st_mtim};
+  ::futimens(fd, times);  // the journal's time stays when it was last written: reports and retention go by it
+}
 
 std::string ring_path_of(const std::string& journal_path) { return std::string(journal_base(journal_path)) + ".ring"; }
 
@@ -252,7 +279,7 @@ bool JournalWriter::drain() noexcept {
   if (direct_) return true;
   if (::flock(ring_fd_, LOCK_EX) != 0) return false;
   std::string err;
-  bool ok = copy_out_complete(header_, ring_, journal_fd_, err);
+  bool ok = copy_out_complete(header_, ring_, journal_fd_, blocks_, err);
   ::flock(ring_fd_, LOCK_UN);
   if (!ok) fail(err);
   return ok;
@@ -273,7 +300,11 @@ bool JournalWriter::append(const char* data, std::size_t n) noexcept {
       std::uint64_t off = header_->end.fetch_add(n, std::memory_order_relaxed);
       if (::flock(ring_fd_, LOCK_EX) != 0) return false;
       std::string err;
-      bool ok = copy_out_complete(header_, ring_, journal_fd_, err) && pwrite_all(journal_fd_, data, n, off);
+      bool ok = copy_out_complete(header_, ring_, journal_fd_, blocks_, err);
+      if (ok) {
+        blocks_.cover(journal_fd_, off, off + n);
+        ok = pwrite_all(journal_fd_, data, n, off);
+      }
       if (ok) header_->consumed.store(off + n, std::memory_order_release);
       ::flock(ring_fd_, LOCK_UN);
       if (!ok) fail(err.empty() ? std::string("cannot write the journal: ") + std::strerror(errno) : err);
@@ -311,7 +342,7 @@ void JournalWriter::leave_ring() noexcept {
   try {
     Buf scratch;
     std::pair<std::uint64_t, std::size_t> copied;
-    ok = copy_out(header_, ring_, journal_fd_, /*writer_gone=*/true, scratch, err, copied);
+    ok = copy_out(header_, ring_, journal_fd_, /*writer_gone=*/true, scratch, blocks_, err, copied);
   } catch (...) {
     err = "out of memory";
   }
@@ -342,6 +373,7 @@ bool JournalWriter::append_direct(const char* data, std::size_t n) noexcept {
   // Offsets advance only past what was written: a record the disk refused leaves no hole for readers to
   // wait at (the next one is written over what part of it was written).
   std::uint64_t off = header_->end.load(std::memory_order_relaxed);
+  blocks_.cover(journal_fd_, off, off + n);
   if (!pwrite_all(journal_fd_, data, n, off)) {
     fail(std::string("cannot write the journal: ") + std::strerror(errno));
     return false;
@@ -373,10 +405,19 @@ void JournalWriter::close() noexcept {
       drain();
       bool empty = header_->consumed.load() >= header_->end.load();
       unmap();
-      if (empty) ::unlink(ring_path_.c_str());  // otherwise the shipper copies the rest out
+      if (empty) {
+        ::unlink(ring_path_.c_str());  // otherwise the shipper copies the rest out
+        // Everything is in the journal: the blocks reserved past its end go back (under the ring's lock, so no
+        // copier is writing it meanwhile).
+        if (::flock(ring_fd_, LOCK_EX) == 0) {
+          release_reserved_blocks(journal_fd_);
+          ::flock(ring_fd_, LOCK_UN);
+        }
+      }
       ::close(ring_fd_);
       ring_fd_ = -1;
     }
+    if (direct_ && !failed_) release_reserved_blocks(journal_fd_);  // no ring: nobody else writes the journal
     header_ = nullptr;
   }
   ::close(journal_fd_);  // releases the writer's lock
@@ -464,12 +505,14 @@ bool RingReader::absorb(const std::string& journal_path, bool writer_gone, std::
       if (::fstat(jfd, &js) != 0 || h->consumed.load() > static_cast<std::uint64_t>(js.st_size)) {
         valid = false;
       } else {
-        ok = copy_out(h, static_cast<char*>(map_) + JournalWriter::kHeaderBytes, jfd, writer_gone, scratch_, error,
-                      last_copy_);
+        ok = copy_out(h, static_cast<char*>(map_) + JournalWriter::kHeaderBytes, jfd, writer_gone, scratch_, blocks_,
+                      error, last_copy_);
         // Torn records of a dead writer were left out of the journal, so the copy is not its bytes then.
         if (!ok || writer_gone) last_copy_ = {0, 0};
         bool empty = h->consumed.load() >= h->end.load() || (writer_gone && ok);
         removed = writer_gone && empty && ::unlink(rpath.c_str()) == 0;
+        // The writer is gone and everything is in the journal: what it (or we) reserved past the end goes back.
+        if (removed) release_reserved_blocks(jfd);
       }
       ::flock(fd_, LOCK_UN);
     }

@@ -37,6 +37,29 @@ struct RingHeader {
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the ring header is shared between processes");
 
+// The journal file's disk blocks, reserved ahead of what is copied into it: fallocate(2) with
+// FALLOC_FL_KEEP_SIZE, a step at a time, so the file's size (which readers go by) is unchanged. Writing into
+// reserved blocks costs the writer less: measured on ext4 (2 cores, 512 KiB pwrite()s), about 25% less CPU
+// than into new ones, whose every page is reserved as it is written (delayed allocation). A file system
+// without fallocate reserves nothing and nothing else changes; a refused reservation (disk full) is left to
+// the write itself to report. What is reserved past the end is given back when the journal is finished
+// (release_reserved_blocks). One per copier; not thread-safe.
+class BlockReserve {
+ public:
+  static constexpr std::uint64_t kStep = 1u << 20;
+  // Before writing the journal `fd` from offset `from` up to `end`: reserves up to the next step past `end`
+  // when that is beyond what was reserved (never behind `from`: what is written there has its blocks).
+  void cover(int fd, std::uint64_t from, std::uint64_t end) noexcept;
+
+ private:
+  std::uint64_t to_ = 0;
+  bool off_ = false;  // the file system has no fallocate
+};
+
+// Gives back the blocks reserved past the end of journal `fd` (anyone's: a killed writer's too), keeping the
+// file's size and modification time. The caller holds the ring's flock, or there is no ring.
+void release_reserved_blocks(int fd) noexcept;
+
 class JournalWriter {
  public:
   static constexpr std::size_t kRingBytes = 1u << 20;
@@ -86,6 +109,7 @@ class JournalWriter {
   char* ring_ = nullptr;
   std::size_t size_ = 0;
   std::size_t self_drain_at_ = 0;
+  BlockReserve blocks_;
   std::string path_;
   std::string ring_path_;
   std::mutex mu_;
@@ -130,6 +154,7 @@ class RingReader {
   void* map_ = nullptr;
   std::size_t total_ = 0;
   Buf scratch_;
+  BlockReserve blocks_;
   std::pair<std::uint64_t, std::size_t> last_copy_{0, 0};  // journal offset and length of scratch_'s bytes
 };
 
