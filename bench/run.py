@@ -966,8 +966,8 @@ def report(res, args):
                  f"each, {rc[0]['tests']:,} tests per run, {len(rc)} runs, average record {jb:.0f} bytes). "
                  f"Clock read overhead {rc[0]['timer_overhead_ns']} ns, subtracted from the per-call figures. "
                  "No companion runs (no network), so the writer empties its ring into the journal file itself: the "
-                 "whole loop's mean and the p999 include those writes (512 KiB per pwrite(), as page-cost "
-                 "measures them); while shipping, the companion does them.")
+                 "whole loop's mean and the p999 include those writes (512 KiB per pwrite() into blocks reserved "
+                 "ahead, the last way page-cost measures); while shipping, the companion does them.")
         L.append("")
         L.append(f"Others' load during these runs: {median([r['others_cores'] for r in rc]):.2f} cores (median).")
         L.append("")
