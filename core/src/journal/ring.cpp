@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -86,13 +88,15 @@ bool copy_out(RingHeader* h, char* ring, int journal_fd, bool writer_gone, Buf& 
   scratch.clear();
   char* buf = scratch.tail(len);
   ring_read(ring, size, c, e, buf);
-  blocks.cover(journal_fd, c, e);
   std::size_t pos = 0;
   std::size_t good = 0;         // bytes that may be zeroed and consumed
   std::size_t seg = 0;          // start of the run of complete lines not yet written
   bool after_gap = false;
   auto flush = [&](std::size_t upto) {
-    if (upto > seg && !pwrite_all(journal_fd, buf + seg, upto - seg, c + seg)) return false;
+    if (upto > seg) {
+      blocks.before_write(journal_fd, c + seg, c + upto);
+      if (!pwrite_all(journal_fd, buf + seg, upto - seg, c + seg)) return false;
+    }
     seg = upto;
     return true;
   };
@@ -151,7 +155,7 @@ bool copy_out_complete(RingHeader* h, char* ring, int journal_fd, BlockReserve& 
   std::size_t len = static_cast<std::size_t>(e - c);
   std::size_t start = static_cast<std::size_t>(c % size);
   std::size_t first = len < size - start ? len : size - start;
-  blocks.cover(journal_fd, c, e);
+  blocks.before_write(journal_fd, c, e);
   if (!pwrite_all(journal_fd, ring + start, first, c) || (len > first && !pwrite_all(journal_fd, ring, len - first, c + first))) {
     error = std::string("cannot write the journal: ") + std::strerror(errno);
     return false;
@@ -163,29 +167,19 @@ bool copy_out_complete(RingHeader* h, char* ring, int journal_fd, BlockReserve& 
 
 }  // namespace
 
-void BlockReserve::cover(int fd, std::uint64_t from, std::uint64_t end) noexcept {
-  if (off_ || end <= to_) return;
-  if (to_ < from) to_ = from;
-  const std::uint64_t target = (end / kStep + 1) * kStep;
-  if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(to_), static_cast<off_t>(target - to_)) != 0 &&
-      (errno == EOPNOTSUPP || errno == ENOSYS)) {
-    off_ = true;
-    return;
+void BlockReserve::before_write(int fd, std::uint64_t from, std::uint64_t end) noexcept {
+  if (state_ == State::off || end < from + kMinBytes) return;
+  const int saved = errno;
+  if (state_ == State::unknown) {
+    struct statfs fs {};
+    state_ = ::fstatfs(fd, &fs) == 0 && fs.f_type == EXT4_SUPER_MAGIC ? State::on : State::off;
   }
-  // Also when refused (a full disk): not asked again for this step; the write reports what is wrong.
-  to_ = target;
-}
-
-void release_reserved_blocks(int fd) noexcept {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return;
-  const auto size = static_cast<std::uint64_t>(st.st_size);
-  // st_blocks counts 512-byte units. More than the size's pages: blocks past the end (or the file system's
-  // own bookkeeping, for which the truncate below changes nothing).
-  if (static_cast<std::uint64_t>(st.st_blocks) * 512 <= (size + 4095) / 4096 * 4096) return;
-  if (::ftruncate(fd, st.st_size) != 0) return;  // to its own size: frees the blocks past it
-  const struct timespec times[2] = {{0, UTIME_OMIT}, st.st_mtim};
-  ::futimens(fd, times);  // the journal's time stays when it was last written: reports and retention go by it
+  if (state_ == State::on &&
+      ::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from), static_cast<off_t>(end - from)) != 0 &&
+      (errno == EOPNOTSUPP || errno == ENOSYS)) {
+    state_ = State::off;
+  }
+  errno = saved;
 }
 
 std::string ring_path_of(const std::string& journal_path) { return std::string(journal_base(journal_path)) + ".ring"; }
@@ -302,7 +296,7 @@ bool JournalWriter::append(const char* data, std::size_t n) noexcept {
       std::string err;
       bool ok = copy_out_complete(header_, ring_, journal_fd_, blocks_, err);
       if (ok) {
-        blocks_.cover(journal_fd_, off, off + n);
+        blocks_.before_write(journal_fd_, off, off + n);
         ok = pwrite_all(journal_fd_, data, n, off);
       }
       if (ok) header_->consumed.store(off + n, std::memory_order_release);
@@ -373,7 +367,6 @@ bool JournalWriter::append_direct(const char* data, std::size_t n) noexcept {
   // Offsets advance only past what was written: a record the disk refused leaves no hole for readers to
   // wait at (the next one is written over what part of it was written).
   std::uint64_t off = header_->end.load(std::memory_order_relaxed);
-  blocks_.cover(journal_fd_, off, off + n);
   if (!pwrite_all(journal_fd_, data, n, off)) {
     fail(std::string("cannot write the journal: ") + std::strerror(errno));
     return false;
@@ -405,19 +398,10 @@ void JournalWriter::close() noexcept {
       drain();
       bool empty = header_->consumed.load() >= header_->end.load();
       unmap();
-      if (empty) {
-        ::unlink(ring_path_.c_str());  // otherwise the shipper copies the rest out
-        // Everything is in the journal: the blocks reserved past its end go back (under the ring's lock, so no
-        // copier is writing it meanwhile).
-        if (::flock(ring_fd_, LOCK_EX) == 0) {
-          release_reserved_blocks(journal_fd_);
-          ::flock(ring_fd_, LOCK_UN);
-        }
-      }
+      if (empty) ::unlink(ring_path_.c_str());  // otherwise the shipper copies the rest out
       ::close(ring_fd_);
       ring_fd_ = -1;
     }
-    if (direct_ && !failed_) release_reserved_blocks(journal_fd_);  // no ring: nobody else writes the journal
     header_ = nullptr;
   }
   ::close(journal_fd_);  // releases the writer's lock
@@ -511,8 +495,6 @@ bool RingReader::absorb(const std::string& journal_path, bool writer_gone, std::
         if (!ok || writer_gone) last_copy_ = {0, 0};
         bool empty = h->consumed.load() >= h->end.load() || (writer_gone && ok);
         removed = writer_gone && empty && ::unlink(rpath.c_str()) == 0;
-        // The writer is gone and everything is in the journal: what it (or we) reserved past the end goes back.
-        if (removed) release_reserved_blocks(jfd);
       }
       ::flock(fd_, LOCK_UN);
     }

@@ -37,28 +37,24 @@ struct RingHeader {
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the ring header is shared between processes");
 
-// The journal file's disk blocks, reserved ahead of what is copied into it: fallocate(2) with
-// FALLOC_FL_KEEP_SIZE, a step at a time, so the file's size (which readers go by) is unchanged. Writing into
-// reserved blocks costs the writer less: measured on ext4 (2 cores, 512 KiB pwrite()s), about 25% less CPU
-// than into new ones, whose every page is reserved as it is written (delayed allocation). A file system
-// without fallocate reserves nothing and nothing else changes; a refused reservation (disk full) is left to
-// the write itself to report. What is reserved past the end is given back when the journal is finished
-// (release_reserved_blocks). One per copier; not thread-safe.
+// Reserves the journal file's disk blocks for a large copy into it just before the copy is written:
+// fallocate(2) of exactly the bytes about to be written, with FALLOC_FL_KEEP_SIZE (the file's size, which
+// readers go by, is the write's to change). On ext4 a large pwrite() into blocks reserved this way costs less
+// CPU than one into new blocks, whose every page delayed allocation reserves as it is written (page-cost
+// measures both on every bench run). Nothing is reserved past what is written, so there is nothing to give
+// back. Only on ext4, where it was measured; elsewhere (tmpfs would zero pages that the write then fills)
+// nothing changes. A refused reservation (a full disk) is left to the write itself to report. One per
+// copier; not thread-safe.
 class BlockReserve {
  public:
-  static constexpr std::uint64_t kStep = 1u << 20;
-  // Before writing the journal `fd` from offset `from` up to `end`: reserves up to the next step past `end`
-  // when that is beyond what was reserved (never behind `from`: what is written there has its blocks).
-  void cover(int fd, std::uint64_t from, std::uint64_t end) noexcept;
+  static constexpr std::uint64_t kMinBytes = 64 * 1024;  // smaller copies: one more system call, little to win
+  // Before writing the journal `fd` from offset `from` up to `end`.
+  void before_write(int fd, std::uint64_t from, std::uint64_t end) noexcept;
 
  private:
-  std::uint64_t to_ = 0;
-  bool off_ = false;  // the file system has no fallocate
+  enum class State : unsigned char { unknown, on, off };
+  State state_ = State::unknown;
 };
-
-// Gives back the blocks reserved past the end of journal `fd` (anyone's: a killed writer's too), keeping the
-// file's size and modification time. The caller holds the ring's flock, or there is no ring.
-void release_reserved_blocks(int fd) noexcept;
 
 class JournalWriter {
  public:
