@@ -10,8 +10,9 @@
 //   reused_ring     memcpy into a 4 MiB MAP_SHARED mapping whose pages were touched before (a ring)
 //   pwrite_each     one pwrite() per record
 //   pwrite_256k     records gathered in memory, one pwrite() per 256 KiB
-//   pwrite_256k_reserved  the same into blocks reserved ahead, 1 MiB at a time (fallocate with
-//                   FALLOC_FL_KEEP_SIZE, its cost included): how the journal's ring is copied into its file
+//   pwrite_256k_reserved  the same, each pwrite() after a fallocate() of exactly its bytes
+//                   (FALLOC_FL_KEEP_SIZE, its cost included): how the journal's ring is copied into its file
+//                   on ext4
 // and fresh_page_us, the first-touch cost of one 4 KiB page in the mapping (fresh_mapping per page).
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -107,7 +108,6 @@ double pwrites(const std::string& path, std::size_t gather, bool reserve = false
   std::vector<char> buf(gather + kRecord);
   std::size_t n = 0;
   off_t off = 0;
-  off_t reserved = 0;
   bool ok = true;
   auto t0 = Clock::now();
   for (std::size_t i = 0; i < kRecords; ++i) {
@@ -119,12 +119,7 @@ double pwrites(const std::string& path, std::size_t gather, bool reserve = false
     std::memcpy(buf.data() + n, rec, kRecord);
     n += kRecord;
     if (n >= gather) {
-      if (reserve && off + static_cast<off_t>(n) > reserved) {
-        constexpr off_t kStep = 1 << 20;
-        off_t to = (off + static_cast<off_t>(n)) / kStep * kStep + kStep;
-        ok &= ::fallocate(fd, FALLOC_FL_KEEP_SIZE, reserved, to - reserved) == 0;
-        reserved = to;
-      }
+      if (reserve) ok &= ::fallocate(fd, FALLOC_FL_KEEP_SIZE, off, static_cast<off_t>(n)) == 0;
       ok &= ::pwrite(fd, buf.data(), n, off) == static_cast<ssize_t>(n);
       off += static_cast<off_t>(n);
       n = 0;

@@ -966,8 +966,8 @@ def report(res, args):
                  f"each, {rc[0]['tests']:,} tests per run, {len(rc)} runs, average record {jb:.0f} bytes). "
                  f"Clock read overhead {rc[0]['timer_overhead_ns']} ns, subtracted from the per-call figures. "
                  "No companion runs (no network), so the writer empties its ring into the journal file itself: the "
-                 "whole loop's mean and the p999 include those writes (512 KiB per pwrite() into blocks reserved "
-                 "ahead, the last way page-cost measures); while shipping, the companion does them.")
+                 "whole loop's mean and the p999 include those writes (512 KiB per pwrite(), the last way page-cost "
+                 "measures); while shipping, the companion does them.")
         L.append("")
         L.append(f"Others' load during these runs: {median([r['others_cores'] for r in rc]):.2f} cores (median).")
         L.append("")
@@ -988,7 +988,7 @@ def report(res, args):
         L.append(f"page-cost writes 64 MiB of {pc[0]['record_bytes']}-byte records on the journal's disk in each way "
                  f"({len(pc)} runs; ns per record, median and range). The journal today takes two of them: a test's "
                  "record is copied into a ring (the third way), and the ring into the journal file by large "
-                 "pwrite()s into blocks reserved ahead (the last way).")
+                 "pwrite()s, each into blocks reserved for it on ext4 (the last way).")
         L.append("")
         L.append("| way | ns per record | range |")
         L.append("|---|---|---|")
@@ -997,8 +997,8 @@ def report(res, args):
                   "reused_ring": "memcpy into a 4 MiB shared mapping whose pages were touched before (a ring)",
                   "pwrite_each": "one pwrite() per record",
                   "pwrite_256k": "gathered in memory, one pwrite() per 256 KiB",
-                  "pwrite_256k_reserved": "the same, into blocks reserved ahead 1 MiB at a time "
-                                          "(fallocate, FALLOC_FL_KEEP_SIZE; included)"}
+                  "pwrite_256k_reserved": "the same, each after a fallocate() of exactly its bytes "
+                                          "(FALLOC_FL_KEEP_SIZE; included)"}
         for k, label in labels.items():
             if k not in pc[0] or any(r[k] < 0 for r in pc):
                 continue  # a way this file system cannot take (no fallocate)
