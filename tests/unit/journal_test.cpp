@@ -51,6 +51,24 @@ std::vector<std::string> read_all(const std::string& path, bool gone, std::uint6
   return lines;
 }
 
+// What a kill in the middle of a writer's memcpy leaves in the ring of journal `path`: `rec` reserved (the
+// header's end moved past it) and only its first half copied, which must not reach the ring's end. False when
+// the ring cannot be opened or written.
+bool tear_in_ring(const std::string& path, const std::string& rec) {
+  int fd = ::open(bstest::detail::ring_path_of(path).c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  void* m = ::mmap(nullptr, JournalWriter::kHeaderBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  bool ok = m != MAP_FAILED;
+  if (ok) {
+    std::uint64_t off = static_cast<bstest::detail::RingHeader*>(m)->end.fetch_add(rec.size());
+    ok = ::pwrite(fd, rec.data(), rec.size() / 2, static_cast<off_t>(JournalWriter::kHeaderBytes + off % JournalWriter::kRingBytes)) ==
+         static_cast<ssize_t>(rec.size() / 2);
+    ::munmap(m, JournalWriter::kHeaderBytes);
+  }
+  ::close(fd);
+  return ok;
+}
+
 TEST(Journal, AppendsAreReadBackInOrder) {
   TempDir dir;
   std::string path = dir / "a.journal";
@@ -292,13 +310,7 @@ TEST(Journal, ARecordTornInTheRingByAKillIsSkipped) {
     std::string a = record(1), b = record(2);
     w.append(a.data(), a.size());
     w.append(b.data(), b.size());
-    // What a kill in the middle of the next memcpy leaves in the ring: a reserved record, half copied.
-    int fd = ::open(bstest::detail::ring_path_of(path).c_str(), O_RDWR);
-    auto* h = static_cast<bstest::detail::RingHeader*>(
-        ::mmap(nullptr, JournalWriter::kHeaderBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-    std::string c = record(3);
-    std::uint64_t off = h->end.fetch_add(c.size());
-    if (::pwrite(fd, c.data(), c.size() / 2, static_cast<off_t>(JournalWriter::kHeaderBytes + off)) < 0) ::_exit(3);
+    if (!tear_in_ring(path, record(3))) ::_exit(3);
     ::_exit(0);  // no close: the ring is left as the kill left it
   }
   int status = 0;
@@ -401,13 +413,7 @@ TEST(Journal, ADeadWritersRingHoldingOnlyATornRecordLeavesTheJournalsTimeAlone) 
     std::string a = record(1);
     w.append(a.data(), a.size());
     if (!bstest::detail::absorb_ring(path, false, err)) ::_exit(3);  // `a` is in the journal file, the ring empty
-    // A kill in the middle of copying a 200 KiB record: half of it in the ring, and nothing else.
-    int fd = ::open(bstest::detail::ring_path_of(path).c_str(), O_RDWR);
-    auto* h = static_cast<bstest::detail::RingHeader*>(
-        ::mmap(nullptr, JournalWriter::kHeaderBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-    std::string big = record(2, 200 * 1024);
-    std::uint64_t off = h->end.fetch_add(big.size());
-    if (::pwrite(fd, big.data(), big.size() / 2, static_cast<off_t>(JournalWriter::kHeaderBytes + off)) < 0) ::_exit(4);
+    if (!tear_in_ring(path, record(2, 200 * 1024))) ::_exit(4);  // half of a 200 KiB record, and nothing else
     ::_exit(0);  // no close: the ring is left as the kill left it
   }
   int status = 0;

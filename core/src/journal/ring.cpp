@@ -93,10 +93,7 @@ bool copy_out(RingHeader* h, char* ring, int journal_fd, bool writer_gone, Buf& 
   std::size_t seg = 0;          // start of the run of complete lines not yet written
   bool after_gap = false;
   auto flush = [&](std::size_t upto) {
-    if (upto > seg) {
-      blocks.before_write(journal_fd, c + seg, c + upto);
-      if (!pwrite_all(journal_fd, buf + seg, upto - seg, c + seg)) return false;
-    }
+    if (upto > seg && !blocks.write(journal_fd, buf + seg, upto - seg, c + seg)) return false;
     seg = upto;
     return true;
   };
@@ -155,8 +152,8 @@ bool copy_out_complete(RingHeader* h, char* ring, int journal_fd, BlockReserve& 
   std::size_t len = static_cast<std::size_t>(e - c);
   std::size_t start = static_cast<std::size_t>(c % size);
   std::size_t first = len < size - start ? len : size - start;
-  blocks.before_write(journal_fd, c, e);
-  if (!pwrite_all(journal_fd, ring + start, first, c) || (len > first && !pwrite_all(journal_fd, ring, len - first, c + first))) {
+  if (!blocks.write(journal_fd, ring + start, first, c) ||
+      (len > first && !blocks.write(journal_fd, ring, len - first, c + first))) {
     error = std::string("cannot write the journal: ") + std::strerror(errno);
     return false;
   }
@@ -167,9 +164,13 @@ bool copy_out_complete(RingHeader* h, char* ring, int journal_fd, BlockReserve& 
 
 }  // namespace
 
-void BlockReserve::before_write(int fd, std::uint64_t from, std::uint64_t end) noexcept {
-  if (state_ == State::off || end < from + kMinBytes) return;
-  const int saved = errno;
+bool BlockReserve::write(int fd, const char* p, std::size_t n, std::uint64_t off) noexcept {
+  if (n >= kMinBytes) reserve(fd, off, off + n);
+  return pwrite_all(fd, p, n, off);
+}
+
+void BlockReserve::reserve(int fd, std::uint64_t from, std::uint64_t end) noexcept {
+  if (state_ == State::off) return;
   if (state_ == State::unknown) {
     struct statfs fs {};
     state_ = ::fstatfs(fd, &fs) == 0 && fs.f_type == EXT4_SUPER_MAGIC ? State::on : State::off;
@@ -179,7 +180,7 @@ void BlockReserve::before_write(int fd, std::uint64_t from, std::uint64_t end) n
       (errno == EOPNOTSUPP || errno == ENOSYS)) {
     state_ = State::off;
   }
-  errno = saved;
+  // A refused reservation (a full disk) is not an error: the write that follows says what is wrong.
 }
 
 std::string ring_path_of(const std::string& journal_path) { return std::string(journal_base(journal_path)) + ".ring"; }
@@ -294,11 +295,7 @@ bool JournalWriter::append(const char* data, std::size_t n) noexcept {
       std::uint64_t off = header_->end.fetch_add(n, std::memory_order_relaxed);
       if (::flock(ring_fd_, LOCK_EX) != 0) return false;
       std::string err;
-      bool ok = copy_out_complete(header_, ring_, journal_fd_, blocks_, err);
-      if (ok) {
-        blocks_.before_write(journal_fd_, off, off + n);
-        ok = pwrite_all(journal_fd_, data, n, off);
-      }
+      bool ok = copy_out_complete(header_, ring_, journal_fd_, blocks_, err) && blocks_.write(journal_fd_, data, n, off);
       if (ok) header_->consumed.store(off + n, std::memory_order_release);
       ::flock(ring_fd_, LOCK_UN);
       if (!ok) fail(err.empty() ? std::string("cannot write the journal: ") + std::strerror(errno) : err);

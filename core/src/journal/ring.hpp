@@ -37,7 +37,7 @@ struct RingHeader {
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the ring header is shared between processes");
 
-// Reserves the journal file's disk blocks for a large copy into it just before the copy is written:
+// How copies go into the journal file: each large one reserves its disk blocks just before it is written:
 // fallocate(2) of exactly the bytes about to be written, with FALLOC_FL_KEEP_SIZE (the file's size, which
 // readers go by, is the write's to change). On ext4 a large pwrite() into blocks reserved this way costs less
 // CPU than one into new blocks, whose every page delayed allocation reserves as it is written (page-cost
@@ -48,10 +48,13 @@ static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the ring header 
 class BlockReserve {
  public:
   static constexpr std::uint64_t kMinBytes = 64 * 1024;  // smaller copies: one more system call, little to win
-  // Before writing the journal `fd` from offset `from` up to `end`.
-  void before_write(int fd, std::uint64_t from, std::uint64_t end) noexcept;
+  // Writes `n` bytes at journal offset `off` (all of them, across EINTR and short writes), reserving their
+  // blocks first when they are worth it. False on an I/O error, with errno set by the write.
+  bool write(int fd, const char* p, std::size_t n, std::uint64_t off) noexcept;
 
  private:
+  void reserve(int fd, std::uint64_t from, std::uint64_t end) noexcept;
+
   enum class State : unsigned char { unknown, on, off };
   State state_ = State::unknown;
 };
